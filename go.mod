@@ -1,0 +1,3 @@
+module github.com/crossteam/crossteam
+
+go 1.26.8
