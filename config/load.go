@@ -1,0 +1,173 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+)
+
+// Defaults. A key left out of the file keeps these values.
+var (
+	DefaultHandoffs = Handoffs{
+		StallAfter:         model.Duration(72 * time.Hour),
+		StallClock:         ClockWorking,
+		Bounce:             DefaultBounce,
+		MaxStalledExported: 100,
+	}
+	DefaultBounce     = Bounce{Enabled: true}
+	DefaultOwnership  = Ownership{Precedence: []string{ByMarker, ByAssignee}}
+	DefaultMilestones = Milestones{
+		GitHubByTitle:   true,
+		JiraFixVersions: true,
+		MinTeams:        2,
+		MaxExported:     50,
+		KeepCompleted:   model.Duration(14 * 24 * time.Hour),
+	}
+	DefaultStore        = Store{Path: "crossteam.db"}
+	DefaultSync         = Sync{Interval: model.Duration(5 * time.Minute)}
+	DefaultGitHubSource = GitHubSource{BaseURL: "https://api.github.com/"}
+	DefaultJiraSource   = JiraSource{Deployment: JiraCloud}
+	DefaultCalendar     = Calendar{
+		Timezone:     "UTC",
+		WorkingDays:  []string{"mon", "tue", "wed", "thu", "fri"},
+		WorkingHours: WorkingHours{Start: "09:00", End: "17:00"},
+	}
+	DefaultConfig = Config{
+		Ownership:  DefaultOwnership,
+		Handoffs:   DefaultHandoffs,
+		Milestones: DefaultMilestones,
+		Store:      DefaultStore,
+		Sync:       DefaultSync,
+	}
+)
+
+// The UnmarshalYAML methods below set defaults before decoding. They use the
+// func(any) error form on purpose: with it, the decoder's KnownFields setting
+// reaches the nested structs, so unknown keys stay errors.
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultConfig
+	c.Ownership.Precedence = append([]string(nil), DefaultOwnership.Precedence...)
+	type plain Config
+	return unmarshal((*plain)(c))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (h *Handoffs) UnmarshalYAML(unmarshal func(any) error) error {
+	*h = DefaultHandoffs
+	type plain Handoffs
+	return unmarshal((*plain)(h))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (b *Bounce) UnmarshalYAML(unmarshal func(any) error) error {
+	*b = DefaultBounce
+	type plain Bounce
+	return unmarshal((*plain)(b))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (m *Milestones) UnmarshalYAML(unmarshal func(any) error) error {
+	*m = DefaultMilestones
+	type plain Milestones
+	return unmarshal((*plain)(m))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (s *Store) UnmarshalYAML(unmarshal func(any) error) error {
+	*s = DefaultStore
+	type plain Store
+	return unmarshal((*plain)(s))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (s *Sync) UnmarshalYAML(unmarshal func(any) error) error {
+	*s = DefaultSync
+	type plain Sync
+	return unmarshal((*plain)(s))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (s *GitHubSource) UnmarshalYAML(unmarshal func(any) error) error {
+	*s = DefaultGitHubSource
+	type plain GitHubSource
+	return unmarshal((*plain)(s))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (s *JiraSource) UnmarshalYAML(unmarshal func(any) error) error {
+	*s = DefaultJiraSource
+	type plain JiraSource
+	return unmarshal((*plain)(s))
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (c *Calendar) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultCalendar
+	c.WorkingDays = append([]string(nil), DefaultCalendar.WorkingDays...)
+	type plain Calendar
+	return unmarshal((*plain)(c))
+}
+
+// Load reads, decodes and validates the file at path.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes and validates a configuration document.
+func Parse(b []byte) (*Config, error) {
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("empty configuration: at least one team is required")
+		}
+		return nil, cleanYAMLError(err)
+	}
+	// A second document in the same file is almost certainly a mistake.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, fmt.Errorf("line %d: only one YAML document is allowed", extra.Line)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// cleanYAMLError turns yaml.v3's "yaml: unmarshal errors:\n  line 3: field x
+// not found in type config.plain" into "line 3: unknown key \"x\"", which
+// names the line and the key without Go type names.
+func cleanYAMLError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	msgs := make([]string, 0, len(te.Errors))
+	for _, m := range te.Errors {
+		if i := strings.Index(m, ": field "); i >= 0 && strings.Contains(m, " not found in type ") {
+			key := m[i+len(": field "):]
+			key = key[:strings.Index(key, " not found in type ")]
+			m = fmt.Sprintf("%s: unknown key %q", m[:i], key)
+		}
+		msgs = append(msgs, m)
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}

@@ -1,0 +1,103 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Secret is a string that never prints: String, MarshalYAML and MarshalText
+// all give "<secret>", so a config dump, a log line or an error that formats a
+// config value cannot leak it.
+type Secret string
+
+const secretMask = "<secret>"
+
+// String implements fmt.Stringer.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return secretMask
+}
+
+// GoString implements fmt.GoStringer so %#v masks too.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalYAML implements yaml.Marshaler.
+func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
+
+// MarshalText implements encoding.TextMarshaler (JSON, slog).
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// SecretSource yields a secret from exactly one of: an inline value, a file
+// (re-read when its modification time or size changes, so rotation needs no
+// restart), or an environment variable. Errors name the file or variable,
+// never the value.
+type SecretSource struct {
+	Inline Secret
+	File   string
+	Env    string
+
+	mu    sync.Mutex
+	mtime time.Time
+	size  int64
+	value string
+}
+
+// Value returns the current secret.
+func (s *SecretSource) Value() (string, error) {
+	switch {
+	case s.Inline != "":
+		return string(s.Inline), nil
+	case s.File != "":
+		return s.fromFile()
+	case s.Env != "":
+		v := strings.TrimSpace(os.Getenv(s.Env))
+		if v == "" {
+			return "", fmt.Errorf("environment variable %s is empty or unset", s.Env)
+		}
+		return v, nil
+	}
+	return "", errors.New("no secret configured")
+}
+
+func (s *SecretSource) fromFile() (string, error) {
+	fi, err := os.Stat(s.File)
+	if err != nil {
+		return "", fmt.Errorf("secret file: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.value != "" && fi.ModTime().Equal(s.mtime) && fi.Size() == s.size {
+		return s.value, nil
+	}
+	b, err := os.ReadFile(s.File)
+	if err != nil {
+		return "", fmt.Errorf("secret file: %w", err)
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", fmt.Errorf("secret file %s is empty", s.File)
+	}
+	s.value, s.mtime, s.size = v, fi.ModTime(), fi.Size()
+	return v, nil
+}
+
+// TokenSource returns where this target's token comes from (not for App auth).
+func (g *GitHubSource) TokenSource() *SecretSource {
+	return &SecretSource{Inline: g.Token, File: g.TokenFile, Env: g.TokenEnv}
+}
+
+// TokenSource returns where this site's token comes from.
+func (j *JiraSource) TokenSource() *SecretSource {
+	return &SecretSource{Inline: j.Token, File: j.TokenFile, Env: j.TokenEnv}
+}
+
+// PrivateKeySource returns where the App's private key comes from.
+func (a *GitHubApp) PrivateKeySource() *SecretSource {
+	return &SecretSource{Inline: a.PrivateKey, File: a.PrivateKeyFile}
+}
