@@ -45,6 +45,15 @@ type Item struct {
 	// Labels are the current GitHub labels (Jira labels for Jira items).
 	// Used as state since creation when an item has no label events.
 	Labels []string
+	// Assignees are the current assignees (GitHub logins, Jira account id).
+	// Used as state since creation for assignees without assign events.
+	Assignees []string
+	// Status, TeamValue and Components are the current Jira status, team
+	// field value and components; the engine uses them as the state since
+	// creation when the item has no events changing them.
+	Status     string
+	TeamValue  string
+	Components []string
 	// Signals are names of configured signals whose source-side filter (for
 	// example a JQL) matched this item at the last sync.
 	Signals []string
