@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/crossteam/crossteam/model"
+)
+
+// interner returns one shared copy of each distinct string, so that the
+// millions of repeated sources, item keys, kinds, actors and values of a Load
+// share their backing memory.
+type interner map[string]string
+
+func (in interner) get(s string) string {
+	if s == "" {
+		return ""
+	}
+	if c, ok := in[s]; ok {
+		return c
+	}
+	in[s] = s
+	return s
+}
+
+// Load reads everything into a model.Dataset, from one consistent snapshot.
+// Events are ordered by (Source, ItemKey, At) and, for equal At, by insertion
+// order (rowid); items and milestones by (Source, Key); members by (Team,
+// Source, Identity, Via). Empty string lists read back as nil.
+func (s *Store) Load(ctx context.Context) (*model.Dataset, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("store: load: begin: %w", err)
+	}
+	defer tx.Rollback()
+
+	in := interner{}
+	ds := &model.Dataset{}
+	if ds.Items, err = loadItems(ctx, tx, in); err != nil {
+		return nil, fmt.Errorf("store: load items: %w", err)
+	}
+	if ds.Events, err = loadEvents(ctx, tx, in); err != nil {
+		return nil, fmt.Errorf("store: load events: %w", err)
+	}
+	if ds.Milestones, err = loadMilestones(ctx, tx, in); err != nil {
+		return nil, fmt.Errorf("store: load milestones: %w", err)
+	}
+	if ds.Members, err = loadMembers(ctx, tx, in); err != nil {
+		return nil, fmt.Errorf("store: load team members: %w", err)
+	}
+	return ds, nil
+}
+
+func count(ctx context.Context, tx *sql.Tx, table string) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n)
+	return n, err
+}
+
+func loadItems(ctx context.Context, tx *sql.Tx, in interner) ([]model.Item, error) {
+	n, err := count(ctx, tx, "items")
+	if err != nil {
+		return nil, err
+	}
+	items := make([]model.Item, 0, n)
+	rows, err := tx.QueryContext(ctx, `SELECT source, key, target, kind, url, title, author,
+	created_at, closed_at, updated_at, milestones, labels, signals
+	FROM items ORDER BY source, key`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var (
+		it                       model.Item
+		created, closed, updated sql.NullInt64
+		milestones, labels, sigs sql.RawBytes
+	)
+	for rows.Next() {
+		if err := rows.Scan(&it.Source, &it.Key, &it.Target, &it.Kind, &it.URL, &it.Title, &it.Author,
+			&created, &closed, &updated, &milestones, &labels, &sigs); err != nil {
+			return nil, err
+		}
+		it.Source = in.get(it.Source)
+		it.Target = in.get(it.Target)
+		it.Kind = in.get(it.Kind)
+		it.Author = in.get(it.Author)
+		it.Key = in.get(it.Key) // shared with the events' ItemKey
+		it.Created, it.Closed, it.Updated = fromMillis(created), fromMillis(closed), fromMillis(updated)
+		if it.Milestones, err = decodeList(milestones, in); err != nil {
+			return nil, fmt.Errorf("item %s: milestones: %w", it.Key, err)
+		}
+		if it.Labels, err = decodeList(labels, in); err != nil {
+			return nil, fmt.Errorf("item %s: labels: %w", it.Key, err)
+		}
+		if it.Signals, err = decodeList(sigs, in); err != nil {
+			return nil, fmt.Errorf("item %s: signals: %w", it.Key, err)
+		}
+		items = append(items, it)
+	}
+	return items, rows.Err()
+}
+
+// decodeList decodes a stored JSON string list; "[]" and NULL give nil.
+func decodeList(b []byte, in interner) ([]string, error) {
+	if len(b) == 0 || string(b) == "[]" {
+		return nil, nil
+	}
+	var l []string
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, err
+	}
+	if len(l) == 0 {
+		return nil, nil
+	}
+	for i := range l {
+		l[i] = in.get(l[i])
+	}
+	return l, nil
+}
+
+func loadEvents(ctx context.Context, tx *sql.Tx, in interner) ([]model.Event, error) {
+	n, err := count(ctx, tx, "events")
+	if err != nil {
+		return nil, err
+	}
+	events := make([]model.Event, 0, n)
+	// The ORDER BY is served by index events_by_item_at (source, item_key,
+	// at, rowid): no sort step, see TestLoadUsesIndex.
+	rows, err := tx.QueryContext(ctx, `SELECT source, id, item_key, at, actor, kind, value, team, from_value, to_value
+	FROM events ORDER BY source, item_key, at, rowid`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var (
+		e    model.Event
+		kind string
+		at   int64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&e.Source, &e.ID, &e.ItemKey, &at, &e.Actor, &kind, &e.Value, &e.Team, &e.From, &e.To); err != nil {
+			return nil, err
+		}
+		e.Source = in.get(e.Source)
+		e.ItemKey = in.get(e.ItemKey)
+		e.Actor = in.get(e.Actor)
+		e.Kind = model.EventKind(in.get(kind))
+		e.Value = in.get(e.Value)
+		e.Team = in.get(e.Team)
+		e.From = in.get(e.From)
+		e.To = in.get(e.To)
+		e.At = fromMillis(sql.NullInt64{Int64: at, Valid: true})
+		events = append(events, e)
+	}
+	return events, rows.Err()
+}
+
+func loadMilestones(ctx context.Context, tx *sql.Tx, in interner) ([]model.Milestone, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT source, key, title, url, due_at, closed_at
+	FROM milestones ORDER BY source, key`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var (
+		ms          []model.Milestone
+		m           model.Milestone
+		due, closed sql.NullInt64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&m.Source, &m.Key, &m.Title, &m.URL, &due, &closed); err != nil {
+			return nil, err
+		}
+		m.Source = in.get(m.Source)
+		m.Title = in.get(m.Title)
+		m.Due, m.Closed = fromMillis(due), fromMillis(closed)
+		ms = append(ms, m)
+	}
+	return ms, rows.Err()
+}
+
+func loadMembers(ctx context.Context, tx *sql.Tx, in interner) ([]model.TeamMember, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT team, source, identity, via
+	FROM team_members ORDER BY team, source, identity, via`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var (
+		out []model.TeamMember
+		m   model.TeamMember
+	)
+	for rows.Next() {
+		if err := rows.Scan(&m.Team, &m.Source, &m.Identity, &m.Via); err != nil {
+			return nil, err
+		}
+		m.Team, m.Source = in.get(m.Team), in.get(m.Source)
+		m.Identity, m.Via = in.get(m.Identity), in.get(m.Via)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

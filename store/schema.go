@@ -1,0 +1,102 @@
+package store
+
+// migrations is the ordered schema history. migrations[i] is schema version
+// i+1. Each entry runs in its own transaction together with the insert of its
+// version into schema_migrations, so a migration is either fully applied and
+// recorded or not at all. Never edit an entry that has shipped; append a new
+// one instead.
+var migrations = []string{
+	// 1: initial schema.
+	`
+CREATE TABLE items (
+	source     TEXT NOT NULL CHECK (source <> ''),
+	key        TEXT NOT NULL CHECK (key <> ''),
+	target     TEXT NOT NULL DEFAULT '',
+	kind       TEXT NOT NULL DEFAULT '',
+	url        TEXT NOT NULL DEFAULT '',
+	title      TEXT NOT NULL DEFAULT '',
+	author     TEXT NOT NULL DEFAULT '',
+	created_at INTEGER CHECK (created_at IS NULL OR typeof(created_at) = 'integer'),
+	closed_at  INTEGER CHECK (closed_at IS NULL OR typeof(closed_at) = 'integer'),
+	updated_at INTEGER CHECK (updated_at IS NULL OR typeof(updated_at) = 'integer'),
+	milestones TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(milestones)),
+	labels     TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(labels)),
+	signals    TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(signals)),
+	PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+	source     TEXT NOT NULL CHECK (source <> ''),
+	id         TEXT NOT NULL CHECK (id <> ''),
+	item_key   TEXT NOT NULL CHECK (item_key <> ''),
+	at         INTEGER NOT NULL CHECK (typeof(at) = 'integer'),
+	actor      TEXT NOT NULL DEFAULT '',
+	kind       TEXT NOT NULL CHECK (kind <> ''),
+	value      TEXT NOT NULL DEFAULT '',
+	team       TEXT NOT NULL DEFAULT '',
+	from_value TEXT NOT NULL DEFAULT '',
+	to_value   TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (source, id)
+);
+
+-- Serves Load's ORDER BY source, item_key, at, rowid: every index entry ends
+-- with the rowid, so ties on at come out in insertion order without a sort.
+CREATE INDEX events_by_item_at ON events (source, item_key, at);
+
+CREATE TABLE milestones (
+	source    TEXT NOT NULL CHECK (source <> ''),
+	key       TEXT NOT NULL CHECK (key <> ''),
+	title     TEXT NOT NULL DEFAULT '',
+	url       TEXT NOT NULL DEFAULT '',
+	due_at    INTEGER CHECK (due_at IS NULL OR typeof(due_at) = 'integer'),
+	closed_at INTEGER CHECK (closed_at IS NULL OR typeof(closed_at) = 'integer'),
+	PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+
+CREATE TABLE team_members (
+	source   TEXT NOT NULL CHECK (source <> ''),
+	via      TEXT NOT NULL CHECK (via <> ''),
+	team     TEXT NOT NULL CHECK (team <> ''),
+	identity TEXT NOT NULL CHECK (identity <> ''),
+	PRIMARY KEY (source, via, team, identity)
+) WITHOUT ROWID;
+
+CREATE TABLE cursors (
+	source     TEXT NOT NULL CHECK (source <> ''),
+	target     TEXT NOT NULL,
+	name       TEXT NOT NULL CHECK (name <> ''),
+	value      TEXT NOT NULL,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (source, target, name)
+) WITHOUT ROWID;
+
+CREATE TABLE etags (
+	source     TEXT NOT NULL CHECK (source <> ''),
+	target     TEXT NOT NULL,
+	key        TEXT NOT NULL CHECK (key <> ''),
+	etag       TEXT NOT NULL,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (source, target, key)
+) WITHOUT ROWID;
+
+CREATE VIEW items_readable AS
+SELECT source, key, target, kind, url, title, author,
+	strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch') AS created,
+	strftime('%Y-%m-%dT%H:%M:%fZ', closed_at / 1000.0, 'unixepoch') AS closed,
+	strftime('%Y-%m-%dT%H:%M:%fZ', updated_at / 1000.0, 'unixepoch') AS updated,
+	milestones, labels, signals
+FROM items;
+
+CREATE VIEW events_readable AS
+SELECT rowid AS seq, source, id, item_key,
+	strftime('%Y-%m-%dT%H:%M:%fZ', at / 1000.0, 'unixepoch') AS at,
+	actor, kind, value, team, from_value, to_value
+FROM events;
+
+CREATE VIEW milestones_readable AS
+SELECT source, key, title, url,
+	strftime('%Y-%m-%dT%H:%M:%fZ', due_at / 1000.0, 'unixepoch') AS due,
+	strftime('%Y-%m-%dT%H:%M:%fZ', closed_at / 1000.0, 'unixepoch') AS closed
+FROM milestones;
+`,
+}
