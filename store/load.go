@@ -59,6 +59,9 @@ func count(ctx context.Context, tx *sql.Tx, table string) (int, error) {
 	return n, err
 }
 
+// itemListColumns names the JSON list columns in the order loadItems scans them.
+var itemListColumns = [...]string{"milestones", "labels", "assignees", "components", "signals"}
+
 func loadItems(ctx context.Context, tx *sql.Tx, in interner) ([]model.Item, error) {
 	n, err := count(ctx, tx, "items")
 	if err != nil {
@@ -66,7 +69,7 @@ func loadItems(ctx context.Context, tx *sql.Tx, in interner) ([]model.Item, erro
 	}
 	items := make([]model.Item, 0, n)
 	rows, err := tx.QueryContext(ctx, `SELECT source, key, target, kind, url, title, author,
-	created_at, closed_at, updated_at, milestones, labels, signals
+	created_at, closed_at, updated_at, milestones, labels, assignees, status, team_value, components, signals
 	FROM items ORDER BY source, key`)
 	if err != nil {
 		return nil, err
@@ -75,27 +78,25 @@ func loadItems(ctx context.Context, tx *sql.Tx, in interner) ([]model.Item, erro
 	var (
 		it                       model.Item
 		created, closed, updated sql.NullInt64
-		milestones, labels, sigs sql.RawBytes
+		lists                    [5]sql.RawBytes
 	)
 	for rows.Next() {
 		if err := rows.Scan(&it.Source, &it.Key, &it.Target, &it.Kind, &it.URL, &it.Title, &it.Author,
-			&created, &closed, &updated, &milestones, &labels, &sigs); err != nil {
+			&created, &closed, &updated, &lists[0], &lists[1], &lists[2], &it.Status, &it.TeamValue, &lists[3], &lists[4]); err != nil {
 			return nil, err
 		}
 		it.Source = in.get(it.Source)
 		it.Target = in.get(it.Target)
 		it.Kind = in.get(it.Kind)
 		it.Author = in.get(it.Author)
+		it.Status = in.get(it.Status)
+		it.TeamValue = in.get(it.TeamValue)
 		it.Key = in.get(it.Key) // shared with the events' ItemKey
 		it.Created, it.Closed, it.Updated = fromMillis(created), fromMillis(closed), fromMillis(updated)
-		if it.Milestones, err = decodeList(milestones, in); err != nil {
-			return nil, fmt.Errorf("item %s: milestones: %w", it.Key, err)
-		}
-		if it.Labels, err = decodeList(labels, in); err != nil {
-			return nil, fmt.Errorf("item %s: labels: %w", it.Key, err)
-		}
-		if it.Signals, err = decodeList(sigs, in); err != nil {
-			return nil, fmt.Errorf("item %s: signals: %w", it.Key, err)
+		for j, dst := range [...]*[]string{&it.Milestones, &it.Labels, &it.Assignees, &it.Components, &it.Signals} {
+			if *dst, err = decodeList(lists[j], in); err != nil {
+				return nil, fmt.Errorf("item %s: %s: %w", it.Key, itemListColumns[j], err)
+			}
 		}
 		items = append(items, it)
 	}

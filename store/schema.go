@@ -99,4 +99,21 @@ SELECT source, key, title, url,
 	strftime('%Y-%m-%dT%H:%M:%fZ', closed_at / 1000.0, 'unixepoch') AS closed
 FROM milestones;
 `,
+	// 2: current assignees, Jira status, team field value and components
+	// on items (model.Item gained them).
+	`
+ALTER TABLE items ADD COLUMN assignees TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(assignees));
+ALTER TABLE items ADD COLUMN status TEXT NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN team_value TEXT NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN components TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(components));
+
+DROP VIEW items_readable;
+CREATE VIEW items_readable AS
+SELECT source, key, target, kind, url, title, author,
+	strftime('%Y-%m-%dT%H:%M:%fZ', created_at / 1000.0, 'unixepoch') AS created,
+	strftime('%Y-%m-%dT%H:%M:%fZ', closed_at / 1000.0, 'unixepoch') AS closed,
+	strftime('%Y-%m-%dT%H:%M:%fZ', updated_at / 1000.0, 'unixepoch') AS updated,
+	milestones, labels, assignees, status, team_value, components, signals
+FROM items;
+`,
 }

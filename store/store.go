@@ -11,7 +11,9 @@
 //
 //	items            one row per (source, key): latest known state of an issue,
 //	                 pull request or Jira issue. created_at, closed_at,
-//	                 updated_at are unix ms; milestones, labels, signals JSON.
+//	                 updated_at are unix ms; milestones, labels, assignees,
+//	                 components, signals are JSON arrays; status and
+//	                 team_value are the current Jira status and team field.
 //	events           one row per (source, id): what happened to item_key at
 //	                 `at` (unix ms) by actor; kind, value, team, from_value,
 //	                 to_value as in model.Event. The rowid is the insertion
@@ -341,13 +343,15 @@ func (s *Store) ApplyPage(ctx context.Context, p Page) error {
 
 const (
 	upsertItemSQL = `INSERT INTO items
-	(source, key, target, kind, url, title, author, created_at, closed_at, updated_at, milestones, labels, signals)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	(source, key, target, kind, url, title, author, created_at, closed_at, updated_at,
+	milestones, labels, assignees, status, team_value, components, signals)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (source, key) DO UPDATE SET
 	target = excluded.target, kind = excluded.kind, url = excluded.url, title = excluded.title,
 	author = excluded.author, created_at = excluded.created_at, closed_at = excluded.closed_at,
 	updated_at = excluded.updated_at, milestones = excluded.milestones, labels = excluded.labels,
-	signals = excluded.signals`
+	assignees = excluded.assignees, status = excluded.status, team_value = excluded.team_value,
+	components = excluded.components, signals = excluded.signals`
 	// ON CONFLICT (source, id) DO NOTHING, not INSERT OR IGNORE: OR IGNORE
 	// would also silently skip rows violating NOT NULL or CHECK constraints.
 	insertEventSQL = `INSERT INTO events
@@ -385,20 +389,15 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 		defer st.Close()
 		for i := range p.Items {
 			it := &p.Items[i]
-			ms, err := jsonList(it.Milestones)
-			if err != nil {
-				return fmt.Errorf("item %s: milestones: %w", it.Key, err)
-			}
-			ls, err := jsonList(it.Labels)
-			if err != nil {
-				return fmt.Errorf("item %s: labels: %w", it.Key, err)
-			}
-			ss, err := jsonList(it.Signals)
-			if err != nil {
-				return fmt.Errorf("item %s: signals: %w", it.Key, err)
+			var lists [5]string
+			for j, l := range [...][]string{it.Milestones, it.Labels, it.Assignees, it.Components, it.Signals} {
+				if lists[j], err = jsonList(l); err != nil {
+					return fmt.Errorf("item %s: encode list: %w", it.Key, err)
+				}
 			}
 			if _, err := st.ExecContext(ctx, it.Source, it.Key, it.Target, it.Kind, it.URL, it.Title, it.Author,
-				millis(it.Created), millis(it.Closed), millis(it.Updated), ms, ls, ss); err != nil {
+				millis(it.Created), millis(it.Closed), millis(it.Updated),
+				lists[0], lists[1], lists[2], it.Status, it.TeamValue, lists[3], lists[4]); err != nil {
 				return fmt.Errorf("upsert item %s: %w", it.Key, err)
 			}
 		}

@@ -81,6 +81,7 @@ func TestRoundTrip(t *testing.T) {
 			URL: "https://github.com/acme/web/pull/1", Title: "Fix the thing", Author: "alice",
 			Created: at(1, 0, 1), Closed: at(3, 5, 999), Updated: at(3, 6, 0),
 			Milestones: []string{"v1.0", "Q1 \"quoted\""}, Labels: []string{"bug", "ü-nicode"}, Signals: []string{"stale"},
+			Assignees: []string{"alice", "bob"},
 		},
 		{
 			// Zero Closed, nil lists, instants given in another zone.
@@ -91,7 +92,8 @@ func TestRoundTrip(t *testing.T) {
 	}
 	jiraItems := []model.Item{{
 		Source: model.SourceJira, Key: "PROJ-7", Target: "jira-main", Kind: model.KindJiraIssue,
-		Title: "Jira", Created: at(1, 0, 0), Labels: []string{},
+		Title: "Jira", Created: at(1, 0, 0), Labels: []string{}, Assignees: []string{"acc-1"},
+		Status: "In Progress", TeamValue: "Design", Components: []string{"api", "ui"},
 	}}
 	events := []model.Event{
 		{Source: model.SourceGitHub, ID: "1001", ItemKey: "acme/web#1", At: at(1, 0, 1), Actor: "alice", Kind: model.EventCreated},
@@ -493,9 +495,9 @@ func TestReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := mustLoad(t, s)
-	var appliedAt int64
-	if err := s.r.QueryRow(`SELECT applied_at FROM schema_migrations WHERE version = 1`).Scan(&appliedAt); err != nil {
-		t.Fatal(err)
+	appliedBefore := appliedMigrations(t, s)
+	if len(appliedBefore) != len(migrations) {
+		t.Fatalf("applied migrations %v, want %d", appliedBefore, len(migrations))
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -521,13 +523,8 @@ func TestReopen(t *testing.T) {
 	if v, ok := mustCursor(t, s, "github", "acme", "since"); !ok || v != "c1" {
 		t.Errorf("cursor after reopen = %q, %v", v, ok)
 	}
-	var n int
-	var appliedAt2 int64
-	if err := s.r.QueryRow(`SELECT count(*), max(applied_at) FROM schema_migrations`).Scan(&n, &appliedAt2); err != nil {
-		t.Fatal(err)
-	}
-	if n != len(migrations) || appliedAt2 != appliedAt {
-		t.Errorf("schema_migrations: %d rows, applied_at %d; want %d rows, applied_at %d", n, appliedAt2, len(migrations), appliedAt)
+	if after := appliedMigrations(t, s); !reflect.DeepEqual(after, appliedBefore) {
+		t.Errorf("schema_migrations after reopen %v, want unchanged %v", after, appliedBefore)
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != len(migrations) {
 		t.Errorf("SchemaVersion = %d, %v", v, err)
@@ -541,6 +538,29 @@ func TestReopen(t *testing.T) {
 			t.Errorf("%s mode %v, want 0600", suffix, fi.Mode().Perm())
 		}
 	}
+}
+
+// appliedMigrations returns "version@applied_at" for every row of
+// schema_migrations.
+func appliedMigrations(t *testing.T, s *Store) []string {
+	t.Helper()
+	rows, err := s.r.Query(`SELECT version, applied_at FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v, at int64
+		if err := rows.Scan(&v, &at); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%d@%d", v, at))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func TestOpenErrors(t *testing.T) {
@@ -814,4 +834,46 @@ func BenchmarkLoad1M(b *testing.B) {
 		b.Skip("set CROSSTEAM_STORE_BENCH_1M=1 to run")
 	}
 	benchmarkLoad(b, 1_000_000)
+}
+
+// TestMigrateFromV1 opens a database at schema version 1 (before the item
+// columns of migration 2) and checks that Open upgrades it and keeps its data.
+func TestMigrateFromV1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	all := migrations
+	migrations = all[:1]
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		migrations = all
+		t.Fatal(err)
+	}
+	_, err = s.w.Exec(`INSERT INTO items (source, key, title, labels) VALUES ('github', 'a#1', 'old', '["bug"]')`)
+	s.Close()
+	migrations = all
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(ctx); err != nil || v != len(migrations) {
+		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, len(migrations))
+	}
+	ds := mustLoad(t, s)
+	want := []model.Item{{Source: "github", Key: "a#1", Title: "old", Labels: []string{"bug"}}}
+	if !reflect.DeepEqual(ds.Items, want) {
+		t.Errorf("items after upgrade = %#v", ds.Items)
+	}
+	mustApply(t, s, Page{Source: "github", Items: []model.Item{{Source: "github", Key: "a#1", Status: "Done", Components: []string{"c"}}}})
+	var status, components string
+	if err := s.r.QueryRow(`SELECT status, components FROM items_readable`).Scan(&status, &components); err != nil {
+		t.Fatal(err)
+	}
+	if status != "Done" || components != `["c"]` {
+		t.Errorf("items_readable status=%q components=%q", status, components)
+	}
 }
