@@ -1,0 +1,89 @@
+// Package engine derives crossteam's domain figures from stored events.
+//
+// It is pure: Compute(dataset, config, asOf) reads no clock, no network and
+// no globals, and ignores everything after asOf, so the live exporter
+// (asOf = now), backfill (many asOf instants) and tests (tables) all run the
+// same code. The rules live in handoffs.go; this comment records every
+// decision where DESIGN.md left room, and handoffs_test.go has a table test
+// for each.
+//
+// # Ownership
+//
+//   - The owning team at an instant follows ownership.precedence (default
+//     marker, then assignee; "author" can be added). Marker: the newest active
+//     ownership marker of any kind — a GitHub team label, a Jira status mapped
+//     to a team, the Jira team field, a Jira component. Adding a second team
+//     label hands the item to that team even before the first label is
+//     removed. Assignee: the most recently assigned assignee who is a member
+//     of a team. Unknown actors and unmapped values belong to no team.
+//   - All events of one instant are applied before ownership is decided, so a
+//     label swap (unlabeled A and labeled B in the same second, in any order)
+//     is one handoff A->B.
+//   - Current values that no stored event changed (labels, assignees,
+//     components, milestones on the item record; the "from" of the first
+//     status or team-field change) are taken as present since creation: the
+//     source's history horizon may have cut the events that set them.
+//
+// # Handoffs
+//
+//   - Ownership handoff: the owner changes from team A to team B, A != B.
+//     A is the last team that owned the item, so A -> (no owner) -> B is a
+//     handoff A->B at the instant B became owner. No handoff starts while the
+//     item is closed (ownership is still tracked, so reopening and relabelling
+//     starts from the right team). Reopening alone starts no handoff.
+//   - Review handoff: a pull request whose author is in team A requests review
+//     from team B (a GitHub team listed in B's github_teams, or a member of
+//     B), A != B. A second request to B while one is open is the same handoff.
+//     Authors in no team start no review handoffs.
+//   - Pickup: the first event by a member of B at an instant after the
+//     handoff started (the events that create a handoff never pick it up,
+//     even when a member of B made them: moving work into your own queue is
+//     not starting it). In Jira, the item being in an active (waiting: false)
+//     status of B is also a pickup, including landing directly in one; a
+//     status change by anyone counts.
+//   - Done: an ownership handoff is done when ownership leaves B (to another
+//     team, or to no team when B's marker/assignee is removed); any handoff is
+//     done when the item closes or merges; a review handoff is done when a
+//     member of B approves, or when the request to B is removed (withdrawn;
+//     its cycle time is still observed). An activity by B in the same instant
+//     as the done event picks up the handoff at that instant.
+//   - Pickup time = pickup - start, observed when picked up. Cycle time =
+//     done - start, observed when done. Both are also measured in the working
+//     time of B's calendar (team calendar, else the top-level calendar, else
+//     calendar time).
+//   - Stalled: open, and the time since the later of the start and B's last
+//     activity exceeds the pair's stall_after, measured on handoffs.stall_clock
+//     (working time by default, which is calendar time for teams without a
+//     calendar). Open handoffs are "waiting" until picked up and
+//     "in_progress" after.
+//   - Bounce: an ownership handoff B->A whose previous ownership handoff on
+//     the item was A->B (within handoffs.bounce.window when set). It is
+//     counted on the pair of the original handoff, A->B, so
+//     bounces/handoffs of a pair is the share of its handoffs that came back.
+//
+// # Items, milestones and signals
+//
+//   - Item cycle time: creation to the last close, observed for items closed
+//     at asOf, grouped by the number of teams that owned or acted on the item
+//     (the author's team counts); items no team touched are left out.
+//   - Milestone membership at asOf comes from milestoned/demilestoned events
+//     (fix versions for Jira). Milestones group by title (per repository when
+//     milestones.github_by_title is off; across sources with merge_sources).
+//     A group is joint when at least min_teams teams owned or acted on its
+//     items. It is completed when all its milestone records are closed; the
+//     completion instant is the last close, the due date the earliest due
+//     date; on_time is "true" when completed at or before the due date,
+//     "false" after, "none" without a due date. Open joint milestones are
+//     exported first (by due date), then those completed within
+//     keep_completed, capped at max_exported; the completed counter counts
+//     all of them.
+//   - Signals: open items matching a signal (a watched GitHub label active at
+//     asOf, or the collector's JQL tag), by owning team ("none" when no team
+//     owns the item), with the age of the oldest.
+//
+// # Performance
+//
+// One pass over the events, which the store returns grouped by item and
+// ordered by time; per-item state is reused between items; working time is
+// O(1 + holidays in range) per interval. See BenchmarkCompute.
+package engine
