@@ -62,8 +62,14 @@ type replay struct {
 	sigLabels  []string // active labels that some signal watches (lower-cased)
 	milestones []string // active milestone titles
 	handoffs   []handoff
-	// per group scratch
+	// scratch
 	actTeams []int
+	changed  []changedValue
+}
+
+type changedValue struct {
+	kind  byte
+	value string
 }
 
 func (r *replay) touch(t int) {
@@ -219,12 +225,14 @@ func (r *replay) reviewTeam(ev *model.Event) int {
 // horizon are not available, so this is the best evidence there is).
 func (r *replay) initial(evs []model.Event) {
 	it := r.it
-	var labelEv, assignEv, compEv, msEv map[string]bool
-	mark := func(m *map[string]bool, v string) {
-		if *m == nil {
-			*m = map[string]bool{}
+	// Values changed by some event, as "kind:lower(value)"; items have few,
+	// so a reused slice beats a map here.
+	changed := r.changed[:0]
+	mark := func(kind byte, v string) {
+		if len(it.Labels)+len(it.Assignees)+len(it.Components)+len(it.Milestones) == 0 {
+			return // nothing on the record to compare with
 		}
-		(*m)[strings.ToLower(v)] = true
+		changed = append(changed, changedValue{kind, strings.ToLower(v)})
 	}
 	status, statusSeen := it.Status, false
 	team, teamSeen := it.TeamValue, false
@@ -232,13 +240,13 @@ func (r *replay) initial(evs []model.Event) {
 		ev := &evs[i]
 		switch ev.Kind {
 		case model.EventLabeled, model.EventUnlabeled:
-			mark(&labelEv, ev.Value)
+			mark('l', ev.Value)
 		case model.EventAssigned, model.EventUnassigned:
-			mark(&assignEv, ev.Value)
+			mark('a', ev.Value)
 		case model.EventComponentAdded, model.EventComponentRemoved:
-			mark(&compEv, ev.Value)
+			mark('c', ev.Value)
 		case model.EventMilestoned, model.EventDemilestoned:
-			mark(&msEv, ev.Value)
+			mark('m', ev.Value)
 		case model.EventStatusChanged:
 			if !statusSeen {
 				status, statusSeen = ev.From, true
@@ -249,23 +257,32 @@ func (r *replay) initial(evs []model.Event) {
 			}
 		}
 	}
+	r.changed = changed
+	isChanged := func(kind byte, v string) bool {
+		for _, c := range changed {
+			if c.kind == kind && strings.EqualFold(c.value, v) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, l := range it.Labels {
-		if !labelEv[strings.ToLower(l)] {
+		if !isChanged('l', l) {
 			r.addLabel(l)
 		}
 	}
 	for _, a := range it.Assignees {
-		if !assignEv[strings.ToLower(a)] {
+		if !isChanged('a', a) {
 			r.assign(a)
 		}
 	}
 	for _, comp := range it.Components {
-		if !compEv[strings.ToLower(comp)] {
+		if !isChanged('c', comp) {
 			r.setMarker(mkComponent, strings.ToLower(comp), r.componentTeam(comp))
 		}
 	}
 	for _, m := range it.Milestones {
-		if !msEv[strings.ToLower(m)] {
+		if !isChanged('m', m) {
 			r.milestones = addString(r.milestones, m)
 		}
 	}
@@ -291,7 +308,7 @@ func (c *computation) item(it *model.Item, evs []model.Event) {
 		c: c, it: it,
 		markers: r.markers[:0], assignees: r.assignees[:0], touched: r.touched[:0],
 		sigLabels: r.sigLabels[:0], milestones: r.milestones[:0], handoffs: r.handoffs[:0],
-		actTeams: r.actTeams[:0], curOwner: -1, lastOwner: -1,
+		actTeams: r.actTeams[:0], changed: r.changed[:0], curOwner: -1, lastOwner: -1,
 	}
 	c.snap.Items[it.Source]++
 	r.authorTeam = c.actorTeam(it.Source, it.Author)
