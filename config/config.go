@@ -162,11 +162,11 @@ type Calendar struct {
 	Holidays     []string     `yaml:"holidays,omitempty"`
 
 	// Resolved at validation.
-	Location *time.Location       `yaml:"-"`
-	Days     [7]bool              `yaml:"-"` // indexed by time.Weekday
-	StartMin int                  `yaml:"-"` // minutes after local midnight
-	EndMin   int                  `yaml:"-"`
-	Holiday  map[civilDate]bool   `yaml:"-"`
+	Location *time.Location       `yaml:"-" json:"-"`
+	Days     [7]bool              `yaml:"-" json:"-"` // indexed by time.Weekday
+	StartMin int                  `yaml:"-" json:"-"` // minutes after local midnight
+	EndMin   int                  `yaml:"-" json:"-"`
+	Holiday  map[civilDate]bool   `yaml:"-" json:"-"`
 	holidays map[civilDate]string // date -> original text, for error messages
 }
 

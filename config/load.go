@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -54,10 +55,16 @@ var (
 
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
-	*c = DefaultConfig
-	c.Ownership.Precedence = append([]string(nil), DefaultOwnership.Precedence...)
+	*c = defaultConfig()
 	type plain Config
 	return unmarshal((*plain)(c))
+}
+
+// defaultConfig returns DefaultConfig with its slices copied.
+func defaultConfig() Config {
+	c := DefaultConfig
+	c.Ownership.Precedence = append([]string(nil), DefaultOwnership.Precedence...)
+	return c
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -132,14 +139,17 @@ func Load(path string) (*Config, error) {
 
 // Parse decodes and validates a configuration document.
 func Parse(b []byte) (*Config, error) {
+	// Start from the defaults: a document that is only "---" (null) is
+	// decoded without calling Config.UnmarshalYAML.
 	c := &Config{}
+	*c = defaultConfig()
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("empty configuration: at least one team is required")
 		}
-		return nil, cleanYAMLError(err)
+		return nil, cleanYAMLError(b, err)
 	}
 	// A second document in the same file is almost certainly a mistake.
 	var extra yaml.Node
@@ -154,10 +164,15 @@ func Parse(b []byte) (*Config, error) {
 
 // cleanYAMLError turns yaml.v3's "yaml: unmarshal errors:\n  line 3: field x
 // not found in type config.plain" into "line 3: unknown key \"x\"", which
-// names the line and the key without Go type names.
-func cleanYAMLError(err error) error {
+// names the line and the key without Go type names. Errors returned by a
+// value's own UnmarshalYAML (a malformed duration) carry no position, so the
+// offending value is looked up in the document to name its line and path.
+func cleanYAMLError(doc []byte, err error) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
+		if located := locateValueError(doc); located != nil {
+			return located
+		}
 		return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	msgs := make([]string, 0, len(te.Errors))
@@ -166,8 +181,89 @@ func cleanYAMLError(err error) error {
 			key := m[i+len(": field "):]
 			key = key[:strings.Index(key, " not found in type ")]
 			m = fmt.Sprintf("%s: unknown key %q", m[:i], key)
+		} else if i := strings.LastIndex(m, " into "); i >= 0 && strings.Contains(m, "cannot unmarshal ") {
+			m = m[:i+len(" into ")] + yamlKind(m[i+len(" into "):])
 		}
 		msgs = append(msgs, m)
 	}
 	return errors.New(strings.Join(msgs, "; "))
+}
+
+// yamlKind names what a Go type expects in YAML terms; the decoder's type
+// errors name Go types, e.g. "config.plain" for every struct decoded here.
+func yamlKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "map["), strings.HasPrefix(goType, "*config."),
+		strings.HasPrefix(goType, "config.") && goType != "config.Secret":
+		return "a mapping"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	case goType == "string", goType == "config.Secret":
+		return "a string"
+	case strings.HasPrefix(goType, "int"):
+		return "an integer"
+	case goType == "bool":
+		return "a boolean (true or false)"
+	}
+	return goType
+}
+
+var durationType = reflect.TypeOf(model.Duration(0))
+
+// locateValueError finds the first duration in doc that does not parse and
+// returns "line N: path: reason", or nil.
+func locateValueError(doc []byte) error {
+	var root yaml.Node
+	if err := yaml.Unmarshal(doc, &root); err != nil || len(root.Content) == 0 {
+		return nil
+	}
+	return findBadDuration(root.Content[0], reflect.TypeOf(Config{}), "")
+}
+
+func findBadDuration(n *yaml.Node, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	join := func(key string) string {
+		if path == "" {
+			return key
+		}
+		return path + "." + key
+	}
+	switch {
+	case t == durationType:
+		if n.Kind == yaml.ScalarNode && n.ShortTag() != "!!null" {
+			if _, err := model.ParseDuration(n.Value); err != nil {
+				return fmt.Errorf("line %d: %s: %w", n.Line, path, err)
+			}
+		}
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			for j := 0; j < t.NumField(); j++ {
+				f := t.Field(j)
+				if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name == key && f.IsExported() {
+					if err := findBadDuration(n.Content[i+1], f.Type, join(key)); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if err := findBadDuration(n.Content[i+1], t.Elem(), fmt.Sprintf("%s[%q]", path, n.Content[i].Value)); err != nil {
+				return err
+			}
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, c := range n.Content {
+			if err := findBadDuration(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

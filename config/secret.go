@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -27,6 +28,16 @@ func (s Secret) String() string {
 // GoString implements fmt.GoStringer so %#v masks too.
 func (s Secret) GoString() string { return s.String() }
 
+// Format implements fmt.Formatter, so every verb masks: without it, a verb
+// that is not for strings (%d) prints the raw value inside "%!d(...)".
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		fmt.Fprintf(f, "%q", s.String())
+		return
+	}
+	io.WriteString(f, s.String())
+}
+
 // MarshalYAML implements yaml.Marshaler.
 func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
 
@@ -42,10 +53,30 @@ type SecretSource struct {
 	File   string
 	Env    string
 
-	mu    sync.Mutex
+	mu sync.Mutex
+	// The last value read from File. Behind a pointer so that printing a
+	// SecretSource with fmt (which shows unexported fields without calling
+	// their String methods) shows an address, not the value.
+	cache *fileSecret
+}
+
+type fileSecret struct {
 	mtime time.Time
 	size  int64
 	value string
+}
+
+// String describes where the secret comes from, never the value.
+func (s *SecretSource) String() string {
+	switch {
+	case s.Inline != "":
+		return "inline " + secretMask
+	case s.File != "":
+		return "file " + s.File
+	case s.Env != "":
+		return "env " + s.Env
+	}
+	return "none"
 }
 
 // Value returns the current secret.
@@ -72,8 +103,8 @@ func (s *SecretSource) fromFile() (string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.value != "" && fi.ModTime().Equal(s.mtime) && fi.Size() == s.size {
-		return s.value, nil
+	if c := s.cache; c != nil && fi.ModTime().Equal(c.mtime) && fi.Size() == c.size {
+		return c.value, nil
 	}
 	b, err := os.ReadFile(s.File)
 	if err != nil {
@@ -83,7 +114,7 @@ func (s *SecretSource) fromFile() (string, error) {
 	if v == "" {
 		return "", fmt.Errorf("secret file %s is empty", s.File)
 	}
-	s.value, s.mtime, s.size = v, fi.ModTime(), fi.Size()
+	s.cache = &fileSecret{mtime: fi.ModTime(), size: fi.Size(), value: v}
 	return v, nil
 }
 

@@ -317,18 +317,37 @@ func validateCalendar(e *errs, p string, cal *Calendar) {
 
 // checkURL requires an absolute http(s) URL, and https unless the host is
 // loopback or insecure is set.
+// The error never repeats credentials written into the URL.
 func checkURL(raw string, insecure bool) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
-	}
-	if u.User != nil {
+	if err == nil && u.User != nil {
 		return errors.New("credentials must not be part of the URL (use token, token_file or token_env)")
+	}
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("%q is not an absolute http(s) URL", withoutUserinfo(raw))
 	}
 	if u.Scheme == "http" && !insecure && !isLoopback(u.Hostname()) {
 		return fmt.Errorf("%q uses plain http; use https, or set insecure_http: true", raw)
 	}
 	return nil
+}
+
+// withoutUserinfo masks anything between "//" and the last "@" of the
+// authority, for a URL that did not parse and may hold a password.
+func withoutUserinfo(raw string) string {
+	start := strings.Index(raw, "//")
+	if start < 0 {
+		return raw
+	}
+	start += 2
+	end := len(raw)
+	if i := strings.IndexAny(raw[start:], "/?#"); i >= 0 {
+		end = start + i
+	}
+	if at := strings.LastIndex(raw[start:end], "@"); at >= 0 {
+		return raw[:start] + "xxxxx" + raw[start+at:]
+	}
+	return raw
 }
 
 func isLoopback(host string) bool {
