@@ -1,0 +1,159 @@
+// Package catalogue is the single list of crossteam's metrics: name, type,
+// help text and labels. The exposition builds its descriptors from it, the
+// README's metric table is generated from it (and a test keeps them equal),
+// and the dashboards and rules may only name metrics found here.
+//
+// Metric policy (after kube-state-metrics): base units (seconds), counters
+// end in _total, instants in _timestamp_seconds, no unbounded labels — labels
+// are sources, targets, teams, team pairs, milestones (capped by
+// milestones.max_exported), signals and Jira statuses; per-item series exist
+// only for stalled handoffs, capped by handoffs.max_stalled_exported. Label
+// values taken from titles are cut to MaxLabelValueLength bytes.
+package catalogue
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Namespace prefixes every metric name.
+const Namespace = "crossteam"
+
+// MaxLabelValueLength caps label values that come from free text (item
+// titles, milestone titles, URLs): longer values are cut at a UTF-8
+// boundary and end in "…".
+const MaxLabelValueLength = 200
+
+// Type is a metric type.
+type Type string
+
+// Metric types.
+const (
+	Counter   Type = "counter"
+	Gauge     Type = "gauge"
+	Histogram Type = "histogram"
+)
+
+// Group says which part of the kit a metric belongs to.
+type Group string
+
+// Groups.
+const (
+	Handoffs   Group = "handoffs"
+	Items      Group = "items"
+	Milestones Group = "milestones"
+	Signals    Group = "signals"
+	Health     Group = "health" // the exporter's own health, kept apart in code
+)
+
+// Metric is one catalogue entry.
+type Metric struct {
+	Name   string // full name including the namespace
+	Type   Type
+	Help   string
+	Labels []string
+	Group  Group
+}
+
+func m(name string, t Type, g Group, help string, labels ...string) Metric {
+	return Metric{Name: Namespace + "_" + name, Type: t, Help: help, Labels: labels, Group: g}
+}
+
+var pair = []string{"source", "from_team", "to_team"}
+
+func with(base []string, more ...string) []string {
+	return append(append([]string(nil), base...), more...)
+}
+
+// Metrics is the catalogue, in README order.
+var Metrics = []Metric{
+	m("handoffs_total", Counter, Handoffs, "Handoffs from one team to another since the start of stored history (computed from stored events in the background).", pair...),
+	m("handoff_bounces_total", Counter, Handoffs, "Handoffs from_team->to_team that to_team later handed straight back to from_team.", pair...),
+	m("handoff_pickup_seconds", Histogram, Handoffs, "Time from a handoff to the first activity by the receiving team, calendar time.", pair...),
+	m("handoff_pickup_working_seconds", Histogram, Handoffs, "Time from a handoff to the first activity by the receiving team, in the receiving team's working hours.", pair...),
+	m("handoff_cycle_seconds", Histogram, Handoffs, "Time from a handoff until the receiving team is done with it (passed it on, closed, approved), calendar time.", pair...),
+	m("handoff_cycle_working_seconds", Histogram, Handoffs, "Handoff cycle time in the receiving team's working hours.", pair...),
+	m("handoffs_open", Gauge, Handoffs, "Open handoffs: waiting (not picked up yet) or in_progress.", with(pair, "state")...),
+	m("handoffs_stalled", Gauge, Handoffs, "Open handoffs with no activity by the receiving team for longer than the pair's stall_after.", pair...),
+	m("handoff_oldest_waiting_seconds", Gauge, Handoffs, "Age of the oldest handoff still waiting for pickup, calendar time; 0 when none waits.", pair...),
+	m("stalled_handoff_idle_seconds", Gauge, Handoffs, "One series per stalled handoff (capped, longest idle first): calendar time since the receiving team last acted on it.", "source", "key", "url", "title", "kind", "from_team", "to_team"),
+	m("stalled_handoffs_unexported", Gauge, Handoffs, "Stalled handoffs left out of stalled_handoff_idle_seconds by the handoffs.max_stalled_exported cap."),
+	m("item_cycle_seconds", Histogram, Items, "Creation to close of closed items, by how many teams owned or acted on them (1, 2, 3, 4+).", "source", "teams"),
+	m("jira_unmapped_status_items", Gauge, Items, "Open Jira items in a status that no team's jira_statuses maps; fix the mapping to count their handoffs.", "status"),
+	m("milestone_items", Gauge, Milestones, "Items in a joint milestone, by state (open, closed).", "source", "milestone", "state"),
+	m("milestone_team_items", Gauge, Milestones, "Items in a joint milestone that a team owned or acted on, by state.", "source", "milestone", "team", "state"),
+	m("milestone_teams", Gauge, Milestones, "Teams that contributed to a joint milestone.", "source", "milestone"),
+	m("milestone_due_timestamp_seconds", Gauge, Milestones, "Due date of a joint milestone (the earliest in its group); absent when it has none.", "source", "milestone"),
+	m("milestone_completed_timestamp_seconds", Gauge, Milestones, "When a joint milestone was completed (all its milestones closed); absent while open.", "source", "milestone"),
+	m("joint_milestones_completed_total", Counter, Milestones, "Joint milestones completed: the small wins, by whether they met their due date (true, false, none).", "source", "on_time"),
+	m("signal_items_open", Gauge, Signals, "Open items matching a signal (e.g. decision, postmortem_action), by owning team (none when unowned).", "signal", "team"),
+	m("signal_oldest_open_seconds", Gauge, Signals, "Age of the oldest open item matching a signal, by owning team.", "signal", "team"),
+
+	m("snapshot_timestamp_seconds", Gauge, Health, "The instant the served snapshot was computed for (asOf)."),
+	m("snapshot_compute_seconds", Gauge, Health, "How long computing the served snapshot took."),
+	m("source_up", Gauge, Health, "1 if the last sync of the target succeeded, else 0.", "source", "target"),
+	m("sync_duration_seconds", Gauge, Health, "Duration of the last sync of the target.", "source", "target"),
+	m("last_sync_success_timestamp_seconds", Gauge, Health, "When the target last synced successfully.", "source", "target"),
+	m("api_requests_total", Counter, Health, "API requests sent to the target, by HTTP status code (0 for transport errors).", "source", "target", "code"),
+	m("api_rate_limit_remaining", Gauge, Health, "API requests left in the current rate-limit window, as the source last reported.", "source", "target"),
+	m("store_events", Gauge, Health, "Events held in the store.", "source"),
+	m("config_last_reload_successful", Gauge, Health, "1 if the last configuration reload succeeded, else 0."),
+	m("config_last_reload_success_timestamp_seconds", Gauge, Health, "When the configuration was last loaded successfully."),
+	m("build_info", Gauge, Health, "Build information; the value is always 1.", "version", "revision", "branch", "goversion", "goos", "goarch", "tags"),
+}
+
+// ByName finds a metric by its full name. Histogram series names
+// (_bucket, _sum, _count) resolve to their histogram.
+func ByName(name string) (Metric, bool) {
+	for _, x := range Metrics {
+		if x.Name == name {
+			return x, true
+		}
+		if x.Type == Histogram {
+			for _, suf := range []string{"_bucket", "_sum", "_count"} {
+				if name == x.Name+suf {
+					return x, true
+				}
+			}
+		}
+	}
+	return Metric{}, false
+}
+
+// MarkdownTable renders the catalogue as the README's metric table.
+func MarkdownTable() string {
+	var b strings.Builder
+	b.WriteString("| metric | type | labels | meaning |\n|---|---|---|---|\n")
+	for _, x := range Metrics {
+		labels := make([]string, len(x.Labels))
+		copy(labels, x.Labels)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", x.Name, x.Type, strings.Join(labels, ", "), x.Help)
+	}
+	return b.String()
+}
+
+// Names returns every metric name, sorted.
+func Names() []string {
+	out := make([]string, 0, len(Metrics))
+	for _, x := range Metrics {
+		out = append(out, x.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CapLabelValue cuts free-text label values to MaxLabelValueLength bytes at
+// a rune boundary.
+func CapLabelValue(s string) string {
+	if len(s) <= MaxLabelValueLength {
+		return s
+	}
+	cut := MaxLabelValueLength - len("…")
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,135 @@
+// Package collectors holds what turns stored history into /metrics: the
+// domain exposition of engine snapshots (this file), and — in subpackages —
+// one collector per source. A scrape only serialises the last snapshot; it
+// never calls GitHub or Jira.
+package collectors
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/crossteam/crossteam/catalogue"
+	"github.com/crossteam/crossteam/engine"
+)
+
+// SnapshotCollector exposes the domain metrics of the current snapshot as
+// const metrics. Swap in a new snapshot with Set; Collect reads whichever
+// snapshot is current, so concurrent scrapes never see a half-built one.
+type SnapshotCollector struct {
+	snap    atomic.Pointer[published]
+	descs   map[string]*prometheus.Desc
+	buckets []float64
+}
+
+type published struct {
+	s       *engine.Snapshot
+	compute time.Duration
+}
+
+// NewSnapshotCollector builds the descriptors of every non-health metric in
+// the catalogue, plus the snapshot's own timestamp and compute time.
+func NewSnapshotCollector() *SnapshotCollector {
+	c := &SnapshotCollector{descs: map[string]*prometheus.Desc{}, buckets: engine.Buckets}
+	for _, m := range catalogue.Metrics {
+		if m.Group == catalogue.Health && m.Name != catalogue.Namespace+"_snapshot_timestamp_seconds" && m.Name != catalogue.Namespace+"_snapshot_compute_seconds" {
+			continue
+		}
+		c.descs[m.Name] = prometheus.NewDesc(m.Name, m.Help, m.Labels, nil)
+	}
+	return c
+}
+
+// Set publishes a snapshot and how long it took to compute.
+func (c *SnapshotCollector) Set(s *engine.Snapshot, compute time.Duration) {
+	c.snap.Store(&published{s: s, compute: compute})
+}
+
+// Snapshot returns the published snapshot, or nil.
+func (c *SnapshotCollector) Snapshot() *engine.Snapshot {
+	if p := c.snap.Load(); p != nil {
+		return p.s
+	}
+	return nil
+}
+
+// Describe implements prometheus.Collector.
+func (c *SnapshotCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+func (c *SnapshotCollector) d(name string) *prometheus.Desc {
+	return c.descs[catalogue.Namespace+"_"+name]
+}
+
+// Collect implements prometheus.Collector.
+func (c *SnapshotCollector) Collect(ch chan<- prometheus.Metric) {
+	p := c.snap.Load()
+	if p == nil {
+		return
+	}
+	s := p.s
+	gauge := func(name string, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(c.d(name), prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(name string, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(c.d(name), prometheus.CounterValue, v, labels...)
+	}
+	hist := func(name string, h *engine.Histogram, labels ...string) {
+		ch <- prometheus.MustNewConstHistogram(c.d(name), h.Count, h.Sum, h.Cumulative(), labels...)
+	}
+	gauge("snapshot_timestamp_seconds", float64(s.AsOf.UnixNano())/1e9)
+	gauge("snapshot_compute_seconds", p.compute.Seconds())
+
+	for i := range s.Pairs {
+		ps := &s.Pairs[i]
+		l := []string{ps.Source, ps.From, ps.To}
+		counter("handoffs_total", float64(ps.Handoffs), l...)
+		counter("handoff_bounces_total", float64(ps.Bounces), l...)
+		hist("handoff_pickup_seconds", &ps.Pickup, l...)
+		hist("handoff_pickup_working_seconds", &ps.PickupWorking, l...)
+		hist("handoff_cycle_seconds", &ps.Cycle, l...)
+		hist("handoff_cycle_working_seconds", &ps.CycleWorking, l...)
+		gauge("handoffs_open", float64(ps.OpenWaiting), ps.Source, ps.From, ps.To, "waiting")
+		gauge("handoffs_open", float64(ps.OpenInProgress), ps.Source, ps.From, ps.To, "in_progress")
+		gauge("handoffs_stalled", float64(ps.Stalled), l...)
+		gauge("handoff_oldest_waiting_seconds", ps.OldestWaiting.Seconds(), l...)
+	}
+	for _, st := range s.Stalled {
+		gauge("stalled_handoff_idle_seconds", st.Idle.Seconds(), st.Source, catalogue.CapLabelValue(st.Key),
+			catalogue.CapLabelValue(st.URL), catalogue.CapLabelValue(st.Title), st.Kind, st.From, st.To)
+	}
+	gauge("stalled_handoffs_unexported", float64(s.StalledTotal-len(s.Stalled)))
+	for k, h := range s.ItemCycle {
+		hist("item_cycle_seconds", h, k.Source, k.Teams)
+	}
+	for status, n := range s.UnmappedStatuses {
+		gauge("jira_unmapped_status_items", float64(n), catalogue.CapLabelValue(status))
+	}
+	for _, ms := range s.Milestones {
+		title := catalogue.CapLabelValue(ms.Title)
+		gauge("milestone_items", float64(ms.Open), ms.Source, title, "open")
+		gauge("milestone_items", float64(ms.Closed), ms.Source, title, "closed")
+		for _, team := range ms.Teams {
+			gauge("milestone_team_items", float64(ms.TeamOpen[team]), ms.Source, title, team, "open")
+			gauge("milestone_team_items", float64(ms.TeamClosed[team]), ms.Source, title, team, "closed")
+		}
+		gauge("milestone_teams", float64(len(ms.Teams)), ms.Source, title)
+		if !ms.Due.IsZero() {
+			gauge("milestone_due_timestamp_seconds", float64(ms.Due.Unix()), ms.Source, title)
+		}
+		if !ms.Completed.IsZero() {
+			gauge("milestone_completed_timestamp_seconds", float64(ms.Completed.Unix()), ms.Source, title)
+		}
+	}
+	for k, n := range s.MilestonesCompleted {
+		counter("joint_milestones_completed_total", float64(n), k.Source, k.OnTime)
+	}
+	for _, sg := range s.Signals {
+		gauge("signal_items_open", float64(sg.Open), sg.Signal, sg.Team)
+		gauge("signal_oldest_open_seconds", sg.Oldest.Seconds(), sg.Signal, sg.Team)
+	}
+}
