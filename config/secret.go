@@ -132,3 +132,46 @@ func (j *JiraSource) TokenSource() *SecretSource {
 func (a *GitHubApp) PrivateKeySource() *SecretSource {
 	return &SecretSource{Inline: a.PrivateKey, File: a.PrivateKeyFile}
 }
+
+// fmt prints the fields of a struct reached through a pointer without
+// calling their methods when the verb does not suit a pointer (%s, %d, %q):
+// it writes "%!s(*config.GitHubSource=&{... raw fields ...})", which would
+// show a Secret. The types that hold secrets, and Config, which holds them,
+// therefore implement fmt.Formatter and print as with %v or %+v.
+
+// Format implements fmt.Formatter.
+func (g *GitHubSource) Format(f fmt.State, verb rune) {
+	type plain GitHubSource
+	formatMasked(f, "GitHubSource", (*plain)(g))
+}
+
+// Format implements fmt.Formatter.
+func (a *GitHubApp) Format(f fmt.State, verb rune) {
+	type plain GitHubApp
+	formatMasked(f, "GitHubApp", (*plain)(a))
+}
+
+// Format implements fmt.Formatter.
+func (j *JiraSource) Format(f fmt.State, verb rune) {
+	type plain JiraSource
+	formatMasked(f, "JiraSource", (*plain)(j))
+}
+
+// Format implements fmt.Formatter.
+func (c *Config) Format(f fmt.State, verb rune) {
+	type plain Config
+	formatMasked(f, "Config", (*plain)(c))
+}
+
+// formatMasked prints v, a pointer to a method-less copy of the struct type
+// name, with %#v, %+v or %v according to f's flags.
+func formatMasked(f fmt.State, name string, v any) {
+	switch {
+	case f.Flag('#'):
+		io.WriteString(f, strings.Replace(fmt.Sprintf("%#v", v), "config.plain", "config."+name, 1))
+	case f.Flag('+'):
+		fmt.Fprintf(f, "%+v", v)
+	default:
+		fmt.Fprintf(f, "%v", v)
+	}
+}
