@@ -1,0 +1,212 @@
+package collectors
+
+import (
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/crossteam/crossteam/catalogue"
+)
+
+// Health holds the exporter's own health metrics (source_up, sync
+// durations, API requests, rate limits, store size, config reloads,
+// build_info). It is kept apart from the domain exposition: the domain
+// numbers come from snapshots, these from the exporter's operation.
+type Health struct {
+	mu      sync.Mutex
+	targets map[targetKey]*targetHealth
+	stored  map[string]int64
+	reload  struct {
+		ok   bool
+		last time.Time
+		set  bool
+	}
+	requests *prometheus.CounterVec
+	descs    map[string]*prometheus.Desc
+	build    []string
+}
+
+type targetKey struct{ source, target string }
+
+type targetHealth struct {
+	up          bool
+	duration    time.Duration
+	lastSuccess time.Time
+	remaining   float64
+	hasRemain   bool
+	lastErr     string
+}
+
+// NewHealth creates the health metrics. version is the build's version.
+func NewHealth(version string) *Health {
+	h := &Health{targets: map[targetKey]*targetHealth{}, stored: map[string]int64{}, descs: map[string]*prometheus.Desc{}}
+	for _, m := range catalogue.Metrics {
+		if m.Group != catalogue.Health {
+			continue
+		}
+		switch m.Name {
+		case catalogue.Namespace + "_api_requests_total":
+			h.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: m.Name, Help: m.Help}, m.Labels)
+		case catalogue.Namespace + "_snapshot_timestamp_seconds", catalogue.Namespace + "_snapshot_compute_seconds":
+			// exposed by SnapshotCollector
+		default:
+			h.descs[m.Name] = prometheus.NewDesc(m.Name, m.Help, m.Labels, nil)
+		}
+	}
+	revision, branch, tags := "unknown", "unknown", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	h.build = []string{version, revision, branch, runtime.Version(), runtime.GOOS, runtime.GOARCH, tags}
+	return h
+}
+
+func (h *Health) target(source, target string) *targetHealth {
+	k := targetKey{source, target}
+	t := h.targets[k]
+	if t == nil {
+		t = &targetHealth{}
+		h.targets[k] = t
+	}
+	return t
+}
+
+// Register makes a target known so its series exist (source_up 0) before
+// its first sync.
+func (h *Health) Register(source, target string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.target(source, target)
+}
+
+// Forget drops a target removed by a configuration reload.
+func (h *Health) Forget(source, target string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.targets, targetKey{source, target})
+}
+
+// SyncDone records the outcome of one sync. It reports whether the error
+// text changed since the previous sync (so callers log a failure once per
+// change, not once per retry).
+func (h *Health) SyncDone(source, target string, d time.Duration, err error, now time.Time) (changed bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := h.target(source, target)
+	t.duration = d
+	t.up = err == nil
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	} else {
+		t.lastSuccess = now
+	}
+	changed = msg != t.lastErr
+	t.lastErr = msg
+	return changed
+}
+
+// SetStored records the number of stored events per source.
+func (h *Health) SetStored(counts map[string]int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stored = counts
+}
+
+// SetReload records the outcome of a configuration (re)load.
+func (h *Health) SetReload(ok bool, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reload.ok, h.reload.set = ok, true
+	if ok {
+		h.reload.last = now
+	}
+}
+
+// Transport wraps next so every response of this target is counted by status
+// code and its rate-limit header read. Transport errors count as code "0".
+func (h *Health) Transport(source, target string, next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &countingTransport{h: h, source: source, target: target, next: next}
+}
+
+type countingTransport struct {
+	h              *Health
+	source, target string
+	next           http.RoundTripper
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	code := "0"
+	if err == nil {
+		code = strconv.Itoa(resp.StatusCode)
+		if v := resp.Header.Get("X-RateLimit-Remaining"); v != "" {
+			if f, perr := strconv.ParseFloat(v, 64); perr == nil {
+				c.h.mu.Lock()
+				t := c.h.target(c.source, c.target)
+				t.remaining, t.hasRemain = f, true
+				c.h.mu.Unlock()
+			}
+		}
+	}
+	c.h.requests.WithLabelValues(c.source, c.target, code).Inc()
+	return resp, err
+}
+
+// Describe implements prometheus.Collector.
+func (h *Health) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range h.descs {
+		ch <- d
+	}
+	h.requests.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (h *Health) Collect(ch chan<- prometheus.Metric) {
+	h.requests.Collect(ch)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g := func(name string, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(h.descs[catalogue.Namespace+"_"+name], prometheus.GaugeValue, v, labels...)
+	}
+	for k, t := range h.targets {
+		up := 0.0
+		if t.up {
+			up = 1
+		}
+		g("source_up", up, k.source, k.target)
+		g("sync_duration_seconds", t.duration.Seconds(), k.source, k.target)
+		if !t.lastSuccess.IsZero() {
+			g("last_sync_success_timestamp_seconds", float64(t.lastSuccess.UnixNano())/1e9, k.source, k.target)
+		}
+		if t.hasRemain {
+			g("api_rate_limit_remaining", t.remaining, k.source, k.target)
+		}
+	}
+	for source, n := range h.stored {
+		g("store_events", float64(n), source)
+	}
+	if h.reload.set {
+		ok := 0.0
+		if h.reload.ok {
+			ok = 1
+		}
+		g("config_last_reload_successful", ok)
+		if !h.reload.last.IsZero() {
+			g("config_last_reload_success_timestamp_seconds", float64(h.reload.last.Unix()))
+		}
+	}
+	g("build_info", 1, h.build...)
+}

@@ -1,0 +1,186 @@
+package collectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/store"
+)
+
+// Target is one configured source target (a GitHub host with its repos, a
+// Jira site). Sync fetches what changed since the stored cursors and writes
+// it to the store page by page; it must be safe to cancel at any point (each
+// page is one transaction) and must not be called concurrently with itself.
+type Target interface {
+	Source() string
+	Name() string
+	Sync(ctx context.Context) error
+}
+
+// Syncer runs the background sync: every target on the configured interval,
+// each in its own goroutine so a failing or slow target never holds up the
+// others, and a snapshot recomputation after every sync that stored
+// something. Scrapes read the published snapshot only.
+type Syncer struct {
+	Store    *store.Store
+	Logger   *slog.Logger
+	Snapshot *SnapshotCollector
+	Health   *Health
+	// Now is the clock (asOf of live snapshots); time.Now by default.
+	Now func() time.Time
+
+	mu      sync.Mutex
+	cfg     *config.Config
+	eng     *engine.Engine
+	ready   bool
+	trigger chan struct{}
+}
+
+// Ready reports whether a snapshot is being served (after the first
+// successful computation, from stored data or a sync).
+func (s *Syncer) Ready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ready
+}
+
+func (s *Syncer) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Recompute loads the store and publishes a snapshot as of now.
+func (s *Syncer) Recompute(ctx context.Context) error {
+	s.mu.Lock()
+	cfg := s.cfg
+	s.mu.Unlock()
+	if cfg == nil {
+		return errors.New("no configuration")
+	}
+	start := time.Now()
+	ds, err := s.Store.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("load store: %w", err)
+	}
+	eng := engine.New(cfg, ds.Members, engine.Options{})
+	snap := eng.Compute(ds, s.now())
+	s.Snapshot.Set(snap, time.Since(start))
+	if counts, err := s.Store.Counts(ctx); err == nil {
+		s.Health.SetStored(counts)
+	}
+	s.mu.Lock()
+	s.ready = true
+	s.mu.Unlock()
+	s.Logger.Debug("snapshot published", "items", sum(snap.Items), "events", sum(snap.Events), "stalled", snap.StalledTotal, "took", time.Since(start))
+	return nil
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// Run syncs targets until ctx ends. Calling Run again (after a reload)
+// with new targets replaces the previous set: cancel the previous ctx first.
+func (s *Syncer) Run(ctx context.Context, cfg *config.Config, targets []Target) {
+	s.mu.Lock()
+	s.cfg = cfg
+	s.trigger = make(chan struct{}, 1)
+	trigger := s.trigger
+	s.mu.Unlock()
+
+	// Serve what is stored at once: a restart shows the last numbers
+	// before the first sync finishes.
+	if err := s.Recompute(ctx); err != nil && ctx.Err() == nil {
+		s.Logger.Error("computing snapshot from the store failed", "err", err)
+	}
+	var wg sync.WaitGroup
+	interval := time.Duration(cfg.Sync.Interval)
+	for _, t := range targets {
+		s.Health.Register(t.Source(), t.Name())
+		wg.Add(1)
+		go func(t Target) {
+			defer wg.Done()
+			s.loop(ctx, t, interval, trigger)
+		}(t)
+	}
+	// One recomputation at a time, coalescing triggers from all targets.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-trigger:
+				if err := s.Recompute(ctx); err != nil && ctx.Err() == nil {
+					s.Logger.Error("computing snapshot failed", "err", err)
+				}
+			}
+		}
+	}()
+	wg.Wait()
+}
+
+// loop syncs one target on the interval. A failed sync is retried with
+// capped exponential backoff (with jitter), never faster than 5 s and never
+// slower than the interval.
+func (s *Syncer) loop(ctx context.Context, t Target, interval time.Duration, trigger chan<- struct{}) {
+	failures := 0
+	for {
+		start := time.Now()
+		err := t.Sync(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		d := time.Since(start)
+		if s.Health.SyncDone(t.Source(), t.Name(), d, err, s.now()) {
+			if err != nil {
+				s.Logger.Error("sync failed", "source", t.Source(), "target", t.Name(), "err", err)
+			} else {
+				s.Logger.Info("sync recovered", "source", t.Source(), "target", t.Name())
+			}
+		}
+		wait := interval
+		if err != nil {
+			failures++
+			wait = backoff(failures, interval)
+		} else {
+			failures = 0
+			s.Logger.Debug("sync done", "source", t.Source(), "target", t.Name(), "took", d)
+			select {
+			case trigger <- struct{}{}:
+			default:
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+func backoff(failures int, max time.Duration) time.Duration {
+	d := 5 * time.Second
+	for i := 1; i < failures && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	// Full jitter in [d/2, d].
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}

@@ -1,0 +1,175 @@
+package collectors
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/crossteam/crossteam/model"
+	"github.com/crossteam/crossteam/store"
+)
+
+// pageTarget writes the scenario's events as one page on its first sync.
+type pageTarget struct {
+	st    *store.Store
+	ds    *model.Dataset
+	syncs atomic.Int32
+}
+
+func (p *pageTarget) Source() string { return "github" }
+func (p *pageTarget) Name() string   { return "good" }
+func (p *pageTarget) Sync(ctx context.Context) error {
+	if p.syncs.Add(1) > 1 {
+		return nil
+	}
+	return p.st.ApplyPage(ctx, store.Page{Source: "github", Target: "good", Items: p.ds.Items[:2], Events: p.ds.Events, Milestones: p.ds.Milestones,
+		Cursors: map[string]string{"issues_since": "x"}})
+}
+
+type failingTarget struct{ n atomic.Int32 }
+
+func (f *failingTarget) Source() string { return "jira" }
+func (f *failingTarget) Name() string   { return "broken" }
+func (f *failingTarget) Sync(context.Context) error {
+	f.n.Add(1)
+	return errors.New("jira/broken: GET /rest/api/3/search/jql: 403 Forbidden")
+}
+
+func TestSyncerIsolatesFailingTargets(t *testing.T) {
+	cfg, ds, asOf := scenario(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var logs bytes.Buffer
+	s := &Syncer{Store: st, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Snapshot: NewSnapshotCollector(), Health: NewHealth("test"),
+		Now: func() time.Time { return asOf }}
+	good, bad := &pageTarget{st: st, ds: ds}, &failingTarget{}
+	done := make(chan struct{})
+	go func() { s.Run(ctx, cfg, []Target{good, bad}); close(done) }()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if snap := s.Snapshot.Snapshot(); snap != nil && len(snap.Pairs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no snapshot with handoffs published")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !s.Ready() {
+		t.Error("not ready after a snapshot was published")
+	}
+	if p := s.Snapshot.Snapshot().Pairs[0]; p.Handoffs != 2 {
+		t.Errorf("handoffs = %d, want 2", p.Handoffs)
+	}
+	cancel()
+	<-done
+
+	want := `
+# HELP crossteam_source_up 1 if the last sync of the target succeeded, else 0.
+# TYPE crossteam_source_up gauge
+crossteam_source_up{source="github",target="good"} 1
+crossteam_source_up{source="jira",target="broken"} 0
+# HELP crossteam_store_events Events held in the store.
+# TYPE crossteam_store_events gauge
+crossteam_store_events{source="github"} 7
+`
+	if err := testutil.CollectAndCompare(s.Health, strings.NewReader(want), "crossteam_source_up", "crossteam_store_events"); err != nil {
+		t.Error(err)
+	}
+	if n := strings.Count(logs.String(), "sync failed"); n != 1 {
+		t.Errorf("failure logged %d times, want once (same error)", n)
+	}
+}
+
+func TestHealthTransportCountsCodes(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-RateLimit-Remaining", "4999")
+		if r.URL.Path == "/missing" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	h := NewHealth("test")
+	c := &http.Client{Transport: h.Transport("github", "acme", nil)}
+	for _, p := range []string{"/a", "/b", "/missing"} {
+		resp, err := c.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if _, err := c.Get("http://127.0.0.1:1/unreachable"); err == nil {
+		t.Fatal("expected a transport error")
+	}
+	want := `
+# HELP crossteam_api_requests_total API requests sent to the target, by HTTP status code (0 for transport errors).
+# TYPE crossteam_api_requests_total counter
+crossteam_api_requests_total{code="0",source="github",target="acme"} 1
+crossteam_api_requests_total{code="200",source="github",target="acme"} 2
+crossteam_api_requests_total{code="404",source="github",target="acme"} 1
+# HELP crossteam_api_rate_limit_remaining API requests left in the current rate-limit window, as the source last reported.
+# TYPE crossteam_api_rate_limit_remaining gauge
+crossteam_api_rate_limit_remaining{source="github",target="acme"} 4999
+`
+	if err := testutil.CollectAndCompare(h, strings.NewReader(want), "crossteam_api_requests_total", "crossteam_api_rate_limit_remaining"); err != nil {
+		t.Error(err)
+	}
+	problems, err := testutil.CollectAndLint(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSyncDoneReportsChanges(t *testing.T) {
+	h := NewHealth("test")
+	now := time.Unix(1000, 0)
+	e1, e2 := errors.New("500 from GET /repos/acme/web/issues"), errors.New("404 from GET /repos/acme/web/issues")
+	steps := []struct {
+		err  error
+		want bool
+	}{{e1, true}, {e1, false}, {e1, false}, {e2, true}, {nil, true}, {nil, false}, {e2, true}}
+	for i, s := range steps {
+		if got := h.SyncDone("github", "acme", time.Second, s.err, now); got != s.want {
+			t.Errorf("step %d (%v): changed = %v, want %v", i, s.err, got, s.want)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for failures, want := range map[int]time.Duration{1: 5 * time.Second, 2: 10 * time.Second, 3: 20 * time.Second, 10: time.Minute} {
+		for i := 0; i < 50; i++ {
+			if got := backoff(failures, time.Minute); got < want/2 || got > want {
+				t.Fatalf("backoff(%d) = %s, want in [%s, %s]", failures, got, want/2, want)
+			}
+		}
+	}
+}
