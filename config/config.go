@@ -7,8 +7,9 @@
 //  2. defaults, applied at decode time (a struct's defaults are set before its
 //     fields are decoded, so a key left out keeps its default);
 //  3. validation, which resolves derived forms (time zones, pair overrides,
-//     identity lookups) and reports the first problem with the path of the
-//     field it concerns, e.g. `teams.design.members[2]: ...`.
+//     identity lookups) and reports every problem, one per line (joined
+//     with errors.Join), each with the path of the field it concerns, e.g.
+//     `teams.design.members[2]: ...`.
 //
 // Secrets (tokens, passwords, private keys) are never taken from flags; they
 // come from the file, a file named by *_file (re-read when it changes) or an

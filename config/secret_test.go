@@ -308,3 +308,30 @@ func TestSecretString(t *testing.T) {
 		}
 	}
 }
+
+// Collectors share one SecretSource between goroutines.
+func TestSecretSourceConcurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte("tok"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &SecretSource{File: path}
+	done := make(chan error)
+	for i := 0; i < 8; i++ {
+		go func() {
+			var err error
+			for j := 0; j < 50 && err == nil; j++ {
+				var v string
+				if v, err = s.Value(); err == nil && v != "tok" {
+					err = fmt.Errorf("Value() = %q", v)
+				}
+			}
+			done <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
