@@ -434,6 +434,10 @@ func (g *GitHub) decide(r *http.Request, rec *Request, in decideIn) (rep reply) 
 	rep.header.Set("X-GitHub-Request-Id", reqID)
 	rep.header.Set("X-GitHub-Media-Type", "github.v3; format=json")
 	rep.header.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
+	rep.header.Set("Cache-Control", "private, max-age=60, s-maxage=60")
+	rep.header.Set("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
+	rep.header.Set("X-Content-Type-Options", "nosniff")
+	rep.header.Set("X-Frame-Options", "deny")
 	rep.header.Set("Access-Control-Expose-Headers", "ETag, Link, Location, Retry-After, X-GitHub-OTP, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Used, X-RateLimit-Resource, X-RateLimit-Reset, X-OAuth-Scopes, X-Accepted-OAuth-Scopes, X-Poll-Interval, X-GitHub-Media-Type, X-GitHub-SSO, X-GitHub-Request-Id, Deprecation, Sunset")
 	defer func() {
 		rec.Status = rep.status
