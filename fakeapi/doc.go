@@ -47,6 +47,25 @@
 // X-RateLimit-Limit/Remaining/Used/Reset/Resource (except 401) and, for
 // lists, a Link header with prev/next/last/first page links.
 //
+// Pagination traps, as on GitHub: the issues list serves page= up to
+// Faults.PageCap (GitHub: 100), answers 422 beyond it, and the rel="next" of
+// the last page before the cap is an opaque after=<cursor> (keyset on the
+// sort key, so items updated during a walk move to its end instead of being
+// skipped); go-github v60 then reports NextPage == 0, so only clients that
+// follow the raw Link URL see everything. The repository events list answers
+// 422 past Faults.EventsHorizon pages, and its rel="last" is the horizon.
+//
+// Faults (latency and spikes, 502/503, 403/429 secondary-limit episodes,
+// truncated or malformed bodies, per-repository 404/500, the two pagination
+// caps) are set with GitHub.SetFaults at any time, or parsed from a flag
+// value with ParseFaults ("5xx=0.05,latency=20ms,secondary=0.01,horizon=3").
+// Their random draws come from an RNG seeded by Faults.Seed.
+//
+// Every request is logged (GitHub.Requests, Count, CountByEndpoint,
+// ResetRequests) with its endpoint, status, whether it was conditional and
+// whether it cost primary quota; GitHub.RateStatus reports a token's budget.
+//
 // Times come from Org.Now, so rate-limit windows, Retry-After and reset
 // times follow a ManualClock in tests; only injected latency is real time.
+// Timestamps have GitHub's one-second resolution.
 package fakeapi

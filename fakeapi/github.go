@@ -250,6 +250,19 @@ func (g *GitHub) Count(match func(Request) bool) int {
 	return n
 }
 
+// CountByEndpoint returns the number of logged requests per endpoint
+// (Endpoint* constants) and status, keyed "endpoint status", e.g.
+// "issues 304".
+func (g *GitHub) CountByEndpoint() map[string]int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := map[string]int{}
+	for _, r := range g.log {
+		out[r.Endpoint+" "+strconv.Itoa(r.Status)]++
+	}
+	return out
+}
+
 // quota returns tok's quota, starting a new window when the last ended.
 func (g *GitHub) quota(tok string, now time.Time) *quota {
 	q := g.quotas[tok]

@@ -382,6 +382,9 @@ func TestConditionalRequests(t *testing.T) {
 	if len(reqs) != 3 || e.gh.Count(func(r fakeapi.Request) bool { return r.Conditional && r.Status == 304 && !r.Cost }) != 3 {
 		t.Fatalf("second sync log = %+v, want 3 free conditional 304s", reqs)
 	}
+	if got := e.gh.CountByEndpoint(); got["issues 304"] != 1 || got["issue_events 304"] != 1 || got["milestones 304"] != 1 {
+		t.Fatalf("per-endpoint counts %v", got)
+	}
 	if after := e.gh.RateStatus(tokA); after.Used != before.Used {
 		t.Fatalf("quota used %d -> %d by 304s", before.Used, after.Used)
 	}
@@ -898,6 +901,18 @@ func TestOrgEventEffects(t *testing.T) {
 	if err := org.SetTeamMembers("noslash", "a"); err == nil {
 		t.Error("bad team name accepted")
 	}
+	// Draft PRs.
+	draft := must[fakeapi.Issue](t)(org.AddIssue("acme/web", fakeapi.Issue{Title: "wip", User: "a", PullRequest: true, Draft: true}))
+	must[fakeapi.Event](t)(org.AddEvent("acme/web", fakeapi.Event{Issue: draft.Number, Type: fakeapi.EventReadyForReview, Actor: "a"}))
+	if got, _ := org.Issue("acme/web", draft.Number); got.Draft {
+		t.Fatal("ready_for_review left the PR a draft")
+	}
+	if _, err := org.AddEvent("acme/web", fakeapi.Event{Issue: draft.Number, Type: fakeapi.EventReadyForReview, Actor: "a"}); err == nil {
+		t.Fatal("ready_for_review on a non-draft accepted")
+	}
+	if ts := org.Teams(); len(ts) != 2 || ts[0].Slug != "platform" || len(ts[0].Members) != 2 {
+		t.Fatalf("teams %+v", ts)
+	}
 	// Renaming a milestone renames it on its issues.
 	must[fakeapi.Milestone](t)(org.UpdateMilestone("acme/web", 1, func(m *fakeapi.Milestone) { m.Title = "v1" }))
 	if got, _ := org.Issue("acme/web", 3); got.Milestone != "v1" {
@@ -952,5 +967,37 @@ func TestParseFaults(t *testing.T) {
 	}
 	if len(fakeapi.FaultKeys()) < 10 {
 		t.Fatal("FaultKeys")
+	}
+}
+
+// TestCursorWalkSurvivesUpdates: past the cap the walk is keyset-based, so an
+// item updated mid-walk shows up again at the end and nothing is skipped.
+func TestCursorWalkSurvivesUpdates(t *testing.T) {
+	e := newEnv(t, nil, nil, fakeapi.GitHubOptions{Faults: fakeapi.Faults{PageCap: 1}})
+	manyIssues(t, e.org, e.clock, "acme/walk", 10)
+	c := e.client(tokA)
+	ctx := context.Background()
+	req, _ := c.NewRequest("GET", "repos/acme/walk/issues?state=all&sort=updated&direction=asc&per_page=3", nil)
+	var got []int
+	for step := 0; ; step++ {
+		var page []*github.Issue
+		resp, err := c.Do(ctx, req, &page)
+		check(t, err)
+		for _, is := range page {
+			got = append(got, is.GetNumber())
+		}
+		if step == 1 { // after 6 items: touch #2 (seen) and #8 (not yet seen)
+			e.clock.Advance(time.Hour)
+			must[fakeapi.Comment](t)(e.org.AddComment("acme/walk", fakeapi.Comment{Issue: 2, User: "bob"}))
+			must[fakeapi.Comment](t)(e.org.AddComment("acme/walk", fakeapi.Comment{Issue: 8, User: "bob"}))
+		}
+		next := nextLink(resp.Header.Get("Link"))
+		if next == "" {
+			break
+		}
+		req, _ = c.NewRequest("GET", next, nil)
+	}
+	if fmt.Sprint(got) != "[1 2 3 4 5 6 7 9 10 2 8]" {
+		t.Fatalf("walk = %v", got)
 	}
 }

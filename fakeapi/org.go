@@ -27,6 +27,8 @@ const (
 	EventMilestoned           = "milestoned"
 	EventDemilestoned         = "demilestoned"
 	EventRenamed              = "renamed"
+	EventReadyForReview       = "ready_for_review"
+	EventConvertToDraft       = "convert_to_draft"
 	EventReferenced           = "referenced"
 	EventSubscribed           = "subscribed"
 	EventMentioned            = "mentioned"
@@ -428,9 +430,10 @@ func (o *Org) Issues(repoName string) []Issue {
 // AddEvent records an issue event and applies it to the issue the way GitHub
 // does: labeled/unlabeled change the labels, assigned/unassigned the
 // assignees, closed/reopened the state, closed_at and state_reason,
-// milestoned/demilestoned the milestone, renamed the title; every one of
-// these and review_requested/review_request_removed bump updated_at (to the
-// event time when later). Noise types (subscribed, mentioned, referenced,
+// milestoned/demilestoned the milestone, renamed the title,
+// ready_for_review/convert_to_draft a PR's draft flag; every one of these
+// and review_requested/review_request_removed bump updated_at (to the event
+// time when later). Noise types (subscribed, mentioned, referenced,
 // ...) change nothing. Like GitHub:
 //   - merged also records a closed event right after it (the PR closes);
 //   - milestoned on an issue that has another milestone first records a
@@ -618,6 +621,14 @@ func (o *Org) applyEvent(r *repo, is *issue, ev Event) (Event, error) {
 			return fail("milestone is %q, not %q", is.Milestone, ev.Milestone)
 		}
 		is.Milestone = ""
+	case EventReadyForReview, EventConvertToDraft:
+		if !is.PullRequest {
+			return fail("not a pull request")
+		}
+		if is.Draft != (ev.Type == EventReadyForReview) {
+			return fail("draft is already %v", is.Draft)
+		}
+		is.Draft = !is.Draft
 	case EventRenamed:
 		if ev.Title == "" {
 			return fail("Title (the new title) is required")
@@ -1005,6 +1016,20 @@ func (o *Org) Team(teamName string) (Team, bool) {
 		return Team{}, false
 	}
 	return t.copy(), true
+}
+
+// Teams returns all teams, ordered by "org/slug".
+func (o *Org) Teams() []Team {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	out := make([]Team, 0, len(o.teams))
+	for _, t := range o.teams {
+		out = append(out, t.copy())
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return strings.ToLower(out[i].Org+"/"+out[i].Slug) < strings.ToLower(out[j].Org+"/"+out[j].Slug)
+	})
+	return out
 }
 
 // ManualClock is a settable clock for deterministic tests and simulations:
