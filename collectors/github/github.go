@@ -1,0 +1,513 @@
+// Package github is crossteam's GitHub collector: one Collector per
+// configured GitHub (or GitHub Enterprise) target. Sync fetches, per
+// repository and incrementally from the cursors in the store, the issues and
+// pull requests (updated since the last sync), the repository issue events
+// feed (newest first, down to the last stored event id), issue comments
+// (updated since the last sync), milestones, the reviews of pull requests
+// that had a review requested, and the members of the GitHub teams the
+// configured teams expand, and writes them to the store one page per
+// transaction.
+//
+// Cost. Every "anything new?" probe is a conditional request (If-None-Match
+// with the ETag stored for exactly that URL), so a sync in which nothing
+// changed is answered by 304s only and spends no primary rate limit. The
+// `since` watermarks are pinned to the last seen updated_at so the probe
+// URL is byte-identical between runs; when a sync moves a watermark it
+// fetches the first page once more at the new watermark to learn that URL's
+// ETag (one extra request per changed list).
+//
+// Rate limits are handled below go-github in a RoundTripper: secondary
+// limits (403/429 with Retry-After) are waited out and retried, primary
+// exhaustion waits until X-RateLimit-Reset (no request is sent before it),
+// transient 5xx are retried with capped exponential backoff and jitter.
+//
+// Pagination follows the raw Link rel="next" URL, so the cursor (after=)
+// form GitHub switches to past 100 pages of issues is followed too. A 422
+// "pagination is limited" on the events feed is the history horizon: the
+// issues created before the oldest event reached get their per-issue event
+// list fetched once.
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/model"
+	"github.com/crossteam/crossteam/store"
+)
+
+// Options configure a Collector.
+type Options struct {
+	Config    *config.Config       // whole config: teams (for GitHub team expansion), sync.since
+	Target    *config.GitHubSource // this target
+	Store     *store.Store
+	Transport http.RoundTripper // base transport (the caller passes one that counts requests); nil = http.DefaultTransport
+	Logger    *slog.Logger
+	Now       func() time.Time // nil = time.Now
+}
+
+// Collector syncs one GitHub target into the store. It implements
+// collectors.Target. Sync must not be called concurrently with itself.
+type Collector struct {
+	cfg    *config.Config
+	target *config.GitHubSource
+	store  *store.Store
+	client *gh.Client
+	rt     *rateTransport
+	logger *slog.Logger
+	now    func() time.Time
+	since  time.Time // first-sync watermark from sync.since; zero = all
+	orgs   []orgFilter
+}
+
+type orgFilter struct {
+	org              string
+	include, exclude []*regexp.Regexp
+}
+
+// Source is "github".
+func (c *Collector) Source() string { return model.SourceGitHub }
+
+// Name is the target name.
+func (c *Collector) Name() string { return c.target.Name }
+
+// New validates o and builds the collector and its go-github client.
+func New(o Options) (*Collector, error) {
+	if o.Target == nil {
+		return nil, errors.New("github: no target")
+	}
+	name := o.Target.Name
+	if name == "" {
+		return nil, errors.New("github: target without a name")
+	}
+	if o.Store == nil {
+		return nil, fmt.Errorf("github/%s: no store", name)
+	}
+	if o.Config == nil {
+		o.Config = &config.Config{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	base := o.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	c := &Collector{
+		cfg: o.Config, target: o.Target, store: o.Store, now: o.Now,
+		logger: o.Logger.With("source", model.SourceGitHub, "target", name),
+	}
+	for _, r := range o.Target.Repos {
+		if _, _, ok := splitRepo(r); !ok {
+			return nil, fmt.Errorf("github/%s: repo %q: want owner/name", name, r)
+		}
+	}
+	for i, op := range o.Target.Orgs {
+		f := orgFilter{org: op.Org}
+		if op.Org == "" {
+			return nil, fmt.Errorf("github/%s: orgs[%d]: missing org", name, i)
+		}
+		for _, p := range op.Include {
+			re, err := regexp.Compile("^(?:" + p + ")$")
+			if err != nil {
+				return nil, fmt.Errorf("github/%s: orgs[%d].include %q: %w", name, i, p, err)
+			}
+			f.include = append(f.include, re)
+		}
+		for _, p := range op.Exclude {
+			re, err := regexp.Compile("^(?:" + p + ")$")
+			if err != nil {
+				return nil, fmt.Errorf("github/%s: orgs[%d].exclude %q: %w", name, i, p, err)
+			}
+			f.exclude = append(f.exclude, re)
+		}
+		c.orgs = append(c.orgs, f)
+	}
+	if s := o.Config.Sync.Since; s != "" {
+		t, err := parseSince(s)
+		if err != nil {
+			return nil, fmt.Errorf("github/%s: sync.since %q: %w", name, s, err)
+		}
+		c.since = t
+	}
+
+	baseURL := o.Target.BaseURL
+	if baseURL == "" {
+		baseURL = "https://api.github.com/"
+	}
+	if !strings.HasSuffix(baseURL, "/") {
+		baseURL += "/"
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("github/%s: base_url %q is not an absolute URL", name, o.Target.BaseURL)
+	}
+
+	c.rt = &rateTransport{next: base, now: o.Now, sleep: sleepCtx, remaining: -1}
+	var auth http.RoundTripper
+	if app := o.Target.App; app != nil {
+		key, err := app.PrivateKeySource().Value()
+		if err != nil {
+			return nil, fmt.Errorf("github/%s: app private key: %w", name, err)
+		}
+		itr, err := ghinstallation.New(c.rt, app.AppID, app.InstallationID, []byte(key))
+		if err != nil {
+			return nil, fmt.Errorf("github/%s: app auth: %w", name, err)
+		}
+		itr.BaseURL = strings.TrimRight(baseURL, "/")
+		auth = itr
+	} else {
+		auth = &tokenTransport{src: o.Target.TokenSource(), next: c.rt}
+	}
+	c.client = gh.NewClient(&http.Client{Transport: auth})
+	c.client.BaseURL = u
+	return c, nil
+}
+
+// SetSleep replaces the function used to wait for rate limits and
+// backoffs (tests; the default waits on a timer and honours ctx).
+func (c *Collector) setSleep(f func(ctx context.Context, d time.Duration) error) { c.rt.sleep = f }
+
+// RateRemaining returns the last X-RateLimit-Remaining seen (-1 before the
+// first answer) and the reset time.
+func (c *Collector) RateRemaining() (int, time.Time) { return c.rt.rate() }
+
+// Sync fetches everything new of every repository of the target. Each
+// repository is independent: a failure is collected, wrapped with the
+// repository name, and the others still sync; the joined errors are
+// returned. Bad credentials stop the sync at once.
+func (c *Collector) Sync(ctx context.Context) error {
+	var errs []error
+	repos, err := c.repos(ctx)
+	if err != nil {
+		errs = append(errs, err)
+		if isAuth(err) {
+			return c.wrap(errors.Join(errs...))
+		}
+	}
+	for _, full := range repos {
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
+		rs := &repoSync{c: c, full: full}
+		rs.owner, rs.name, _ = splitRepo(full)
+		if err := rs.sync(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("repo %s: %w", full, err))
+			if isAuth(err) || ctx.Err() != nil {
+				return c.wrap(errors.Join(errs...))
+			}
+		}
+	}
+	if ctx.Err() == nil {
+		if err := c.syncTeams(ctx, repos); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return c.wrap(errors.Join(errs...))
+}
+
+func (c *Collector) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("github/%s: %w", c.target.Name, err)
+}
+
+// repos lists the configured repositories plus the matching org
+// repositories, deduplicated (case-insensitively), in configuration order.
+func (c *Collector) repos(ctx context.Context) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	add := func(full string) {
+		k := strings.ToLower(full)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, full)
+		}
+	}
+	for _, r := range c.target.Repos {
+		add(r)
+	}
+	var errs []error
+	for _, f := range c.orgs {
+		next := "orgs/" + url.PathEscape(f.org) + "/repos?per_page=100"
+		var names []string
+		for next != "" {
+			var page []*gh.Repository
+			res, err := c.get(ctx, next, "", &page)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("org %s: list repositories: %w", f.org, describe(err, "organization "+f.org)))
+				break
+			}
+			for _, r := range page {
+				names = append(names, r.GetName())
+			}
+			next = res.next
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			if f.match(n) {
+				add(f.org + "/" + n)
+			}
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+func (f orgFilter) match(name string) bool {
+	ok := len(f.include) == 0
+	for _, re := range f.include {
+		if re.MatchString(name) {
+			ok = true
+			break
+		}
+	}
+	for _, re := range f.exclude {
+		if re.MatchString(name) {
+			return false
+		}
+	}
+	return ok
+}
+
+// syncTeams expands every configured GitHub team of an org this target
+// covers (its org patterns and the owners of its repositories).
+func (c *Collector) syncTeams(ctx context.Context, repos []string) error {
+	orgs := map[string]bool{}
+	for _, f := range c.orgs {
+		orgs[strings.ToLower(f.org)] = true
+	}
+	for _, r := range repos {
+		o, _, _ := splitRepo(r)
+		orgs[strings.ToLower(o)] = true
+	}
+	// via "org/slug" -> configured team names
+	teams := map[string][]string{}
+	var vias []string
+	for name, t := range c.cfg.Teams {
+		if t == nil {
+			continue
+		}
+		for _, gt := range t.GitHubTeams {
+			o, _, ok := splitRepo(gt)
+			if !ok || !orgs[strings.ToLower(o)] {
+				continue
+			}
+			if teams[gt] == nil {
+				vias = append(vias, gt)
+			}
+			teams[gt] = append(teams[gt], name)
+		}
+	}
+	sort.Strings(vias)
+	var errs []error
+	for _, via := range vias {
+		if err := c.syncTeam(ctx, via, teams[via]); err != nil {
+			errs = append(errs, fmt.Errorf("team %s: %w", via, err))
+			if isAuth(err) || ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Collector) syncTeam(ctx context.Context, via string, names []string) error {
+	o, slug, _ := splitRepo(via)
+	first := "orgs/" + url.PathEscape(o) + "/teams/" + url.PathEscape(slug) + "/members?per_page=100"
+	etagKey := "team_members " + via
+	etag := c.storedETag(ctx, etagKey, first)
+	var logins []string
+	next, firstTag, pages := first, "", 0
+	for next != "" {
+		var users []*gh.User
+		tag := ""
+		if next == first {
+			tag = etag
+		}
+		res, err := c.get(ctx, next, tag, &users)
+		if err != nil {
+			return fmt.Errorf("list members: %w", describe(err, "team "+via))
+		}
+		if res.notModified {
+			return nil
+		}
+		if next == first {
+			firstTag = res.etag
+		}
+		pages++
+		for _, u := range users {
+			if u.GetLogin() != "" {
+				logins = append(logins, u.GetLogin())
+			}
+		}
+		next = res.next
+	}
+	sort.Strings(names)
+	members := make([]model.TeamMember, 0, len(logins)*len(names))
+	for _, n := range names {
+		for _, l := range logins {
+			members = append(members, model.TeamMember{Team: n, Source: model.SourceGitHub, Identity: l, Via: via})
+		}
+	}
+	if err := c.store.ReplaceTeamMembers(ctx, model.SourceGitHub, via, members); err != nil {
+		return err
+	}
+	// The ETag of page 1 proves nothing about later pages: keep it only
+	// for single-page teams.
+	if pages == 1 && firstTag != "" {
+		return c.store.ApplyPage(ctx, store.Page{Source: model.SourceGitHub, Target: c.Name(),
+			ETags: map[string]string{etagKey: first + " " + firstTag}})
+	}
+	return nil
+}
+
+// storedETag returns the ETag stored under key if it was recorded for
+// exactly u (values are "<url> <etag>").
+func (c *Collector) storedETag(ctx context.Context, key, u string) string {
+	v, ok, err := c.store.ETag(ctx, model.SourceGitHub, c.Name(), key)
+	if err != nil || !ok {
+		return ""
+	}
+	gotURL, tag, found := strings.Cut(v, " ")
+	if !found || gotURL != u {
+		return ""
+	}
+	return tag
+}
+
+// result is one fetched page.
+type result struct {
+	resp        *gh.Response
+	notModified bool
+	next        string // Link rel="next", "" on the last page
+	etag        string
+}
+
+// get fetches u (relative to the base URL, or absolute from a Link header)
+// into v, conditionally when etag is set. A 304 is not an error.
+func (c *Collector) get(ctx context.Context, u, etag string, v any) (result, error) {
+	req, err := c.client.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return result{}, err
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := c.client.Do(ctx, req, v)
+	var res result
+	res.resp = resp
+	if resp != nil {
+		res.etag = resp.Header.Get("ETag")
+		res.next = nextLink(resp.Header.Get("Link"))
+		if resp.StatusCode == http.StatusNotModified {
+			res.notModified = true
+			return res, nil
+		}
+	}
+	if err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// nextLink extracts the rel="next" URL of a Link header.
+func nextLink(h string) string {
+	for _, part := range strings.Split(h, ",") {
+		segs := strings.Split(part, ";")
+		if len(segs) < 2 {
+			continue
+		}
+		u := strings.TrimSpace(segs[0])
+		if !strings.HasPrefix(u, "<") || !strings.HasSuffix(u, ">") {
+			continue
+		}
+		for _, s := range segs[1:] {
+			s = strings.TrimSpace(s)
+			if s == `rel="next"` || s == "rel=next" {
+				return u[1 : len(u)-1]
+			}
+		}
+	}
+	return ""
+}
+
+// describe turns a go-github error into a short message naming what was
+// not found, bad credentials, or the status and GitHub's message. It never
+// includes request headers (the token).
+func describe(err error, what string) error {
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		switch er.Response.StatusCode {
+		case http.StatusUnauthorized:
+			return &statusError{code: 401, msg: "bad credentials (401): check the token"}
+		case http.StatusNotFound:
+			return &statusError{code: 404, msg: fmt.Sprintf("%s not found (404)", what)}
+		}
+		msg := er.Message
+		if msg == "" {
+			msg = http.StatusText(er.Response.StatusCode)
+		}
+		return &statusError{code: er.Response.StatusCode, msg: fmt.Sprintf("%d %s", er.Response.StatusCode, msg)}
+	}
+	var rl *gh.RateLimitError
+	if errors.As(err, &rl) {
+		return fmt.Errorf("primary rate limit exhausted until %s: %w", rl.Rate.Reset.Time.UTC().Format(time.RFC3339), errRateLimited)
+	}
+	var al *gh.AbuseRateLimitError
+	if errors.As(err, &al) {
+		return fmt.Errorf("secondary rate limit persisted after %d waits: %w", maxRateRetries, errRateLimited)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err) // drop the URL (no secrets there, but shorter)
+	}
+	return err
+}
+
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+func isAuth(err error) bool {
+	var se *statusError
+	return errors.As(err, &se) && se.code == http.StatusUnauthorized
+}
+
+func splitRepo(full string) (owner, name string, ok bool) {
+	owner, name, ok = strings.Cut(full, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return "", "", false
+	}
+	return owner, name, true
+}
+
+func parseSince(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return time.Time{}, errors.New("want RFC 3339 or YYYY-MM-DD")
+	}
+	return t.UTC(), nil
+}

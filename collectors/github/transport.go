@@ -1,0 +1,173 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crossteam/crossteam/config"
+)
+
+// tokenTransport sets "Authorization: Bearer <token>" on every request,
+// reading the token at request time so a rotated token_file is picked up.
+type tokenTransport struct {
+	src  *config.SecretSource
+	next http.RoundTripper
+}
+
+func (t *tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	tok, err := t.src.Value()
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	r2 := r.Clone(r.Context())
+	r2.Header.Set("Authorization", "Bearer "+tok)
+	return t.next.RoundTrip(r2)
+}
+
+// Retry limits.
+const (
+	maxRateRetries   = 5                // secondary/primary rate-limit waits per request
+	maxServerRetries = 3                // retries of a transient 5xx per request
+	backoffBase      = time.Second      // first 5xx backoff
+	backoffCap       = 30 * time.Second // longest 5xx backoff
+	defaultSecondary = time.Minute      // secondary limit without Retry-After
+	resetMargin      = time.Second      // wait this long past X-RateLimit-Reset
+)
+
+// errRateLimited is wrapped by the error returned when a rate limit persists
+// after the bounded number of waits.
+var errRateLimited = errors.New("rate limited")
+
+// rateTransport sits below go-github (so go-github never records a rate
+// limit and never refuses requests on its own clock): it waits out
+// secondary limits (403/429 with Retry-After or the secondary message),
+// primary exhaustion (X-RateLimit-Remaining: 0, until X-RateLimit-Reset) and
+// retries transient 5xx with capped exponential backoff and jitter. It never
+// sends a request before a known reset when the budget is spent.
+type rateTransport struct {
+	next  http.RoundTripper
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+
+	mu        sync.Mutex
+	remaining int       // last X-RateLimit-Remaining; -1 unknown
+	reset     time.Time // last X-RateLimit-Reset
+}
+
+func (t *rateTransport) rate() (remaining int, reset time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.remaining, t.reset
+}
+
+func (t *rateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx := r.Context()
+	rateWaits, serverRetries := 0, 0
+	for {
+		// Never send before the reset when the budget is known to be spent.
+		if rem, reset := t.rate(); rem == 0 && !reset.IsZero() {
+			if d := reset.Add(resetMargin).Sub(t.now()); d > 0 {
+				if err := t.sleep(ctx, d); err != nil {
+					return nil, err
+				}
+			}
+			t.mu.Lock()
+			t.remaining = -1
+			t.mu.Unlock()
+		}
+		resp, err := t.next.RoundTrip(r.Clone(ctx))
+		if err != nil {
+			return nil, err
+		}
+		t.observe(resp)
+		wait, kind := t.classify(resp)
+		switch kind {
+		case "":
+			return resp, nil
+		case "rate":
+			rateWaits++
+			if rateWaits > maxRateRetries {
+				return resp, nil // go-github turns it into an error
+			}
+		case "server":
+			serverRetries++
+			if serverRetries > maxServerRetries {
+				return resp, nil
+			}
+			d := min(backoffBase<<(serverRetries-1), backoffCap)
+			wait = d/2 + rand.N(d/2+1) // jitter in [d/2, d]
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if wait > 0 {
+			if err := t.sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// observe records the rate-limit headers of a response.
+func (t *rateTransport) observe(resp *http.Response) {
+	rem, err1 := strconv.Atoi(resp.Header.Get("X-RateLimit-Remaining"))
+	reset, err2 := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64)
+	if err1 != nil || err2 != nil {
+		return
+	}
+	t.mu.Lock()
+	t.remaining, t.reset = rem, time.Unix(reset, 0)
+	t.mu.Unlock()
+}
+
+// classify says whether resp must be retried: kind "rate" with the wait, or
+// "server" (backoff computed by the caller), or "" for a final answer.
+func (t *rateTransport) classify(resp *http.Response) (time.Duration, string) {
+	switch resp.StatusCode {
+	case http.StatusForbidden, http.StatusTooManyRequests:
+		if ra := resp.Header.Get("Retry-After"); ra != "" {
+			if secs, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil && secs >= 0 {
+				return time.Duration(secs) * time.Second, "rate"
+			}
+		}
+		if resp.Header.Get("X-RateLimit-Remaining") == "0" {
+			// Primary exhaustion: the pre-send check waits until reset.
+			return 0, "rate"
+		}
+		if resp.StatusCode == http.StatusTooManyRequests || isSecondaryBody(resp) {
+			return defaultSecondary, "rate"
+		}
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return 0, "server"
+	}
+	return 0, ""
+}
+
+// isSecondaryBody peeks at a 403 body for GitHub's secondary-limit message,
+// leaving the body readable.
+func isSecondaryBody(resp *http.Response) bool {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(strings.NewReader(string(b)))
+	s := string(b)
+	return strings.Contains(s, "secondary rate limit") || strings.Contains(s, "abuse")
+}
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
