@@ -179,7 +179,7 @@ func New(o Options) (*Collector, error) {
 	return c, nil
 }
 
-// SetSleep replaces the function used to wait for rate limits and
+// setSleep replaces the function used to wait for rate limits and
 // backoffs (tests; the default waits on a timer and honours ctx).
 func (c *Collector) setSleep(f func(ctx context.Context, d time.Duration) error) { c.rt.sleep = f }
 
@@ -246,21 +246,11 @@ func (c *Collector) repos(ctx context.Context) ([]string, error) {
 	}
 	var errs []error
 	for _, f := range c.orgs {
-		next := "orgs/" + url.PathEscape(f.org) + "/repos?per_page=100"
-		var names []string
-		for next != "" {
-			var page []*gh.Repository
-			res, err := c.get(ctx, next, "", &page)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("org %s: list repositories: %w", f.org, describe(err, "organization "+f.org)))
-				break
-			}
-			for _, r := range page {
-				names = append(names, r.GetName())
-			}
-			next = res.next
+		names, err := c.orgRepos(ctx, f.org)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("org %s: list repositories: %w", f.org, describe(err, "organization "+f.org)))
+			continue
 		}
-		sort.Strings(names)
 		for _, n := range names {
 			if f.match(n) {
 				add(f.org + "/" + n)
@@ -268,6 +258,60 @@ func (c *Collector) repos(ctx context.Context) ([]string, error) {
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// orgRepos lists the repository names of org, conditionally: the names are
+// kept in a cursor next to the ETag of the (single) page, so an unchanged
+// org costs a free 304.
+func (c *Collector) orgRepos(ctx context.Context, org string) ([]string, error) {
+	first := "orgs/" + url.PathEscape(org) + "/repos?per_page=100"
+	etagKey, curKey := "org_repos "+org, "org_repos:"+org
+	etag := ""
+	stored, haveList, err := c.store.Cursor(ctx, model.SourceGitHub, c.Name(), curKey)
+	if err != nil {
+		return nil, err
+	}
+	if haveList {
+		etag = c.storedETag(ctx, etagKey, first)
+	}
+	var names []string
+	next, pages, firstTag := first, 0, ""
+	for next != "" {
+		var page []*gh.Repository
+		tag := ""
+		if next == first {
+			tag = etag
+		}
+		res, err := c.get(ctx, next, tag, &page)
+		if err != nil {
+			return nil, err
+		}
+		if res.notModified {
+			if stored == "" {
+				return nil, nil
+			}
+			return strings.Split(stored, ","), nil
+		}
+		if next == first {
+			firstTag = res.etag
+		}
+		pages++
+		for _, r := range page {
+			if r.GetName() != "" {
+				names = append(names, r.GetName())
+			}
+		}
+		next = res.next
+	}
+	sort.Strings(names)
+	p := store.Page{Source: model.SourceGitHub, Target: c.Name(), Cursors: map[string]string{curKey: strings.Join(names, ",")}}
+	if pages == 1 && firstTag != "" {
+		p.ETags = map[string]string{etagKey: first + " " + firstTag}
+	}
+	if err := c.store.ApplyPage(ctx, p); err != nil {
+		return nil, err
+	}
+	return names, nil
 }
 
 func (f orgFilter) match(name string) bool {

@@ -287,7 +287,9 @@ func TestFullSync(t *testing.T) {
 	if len(user) != 1 || user[0].Value != "carol" {
 		t.Errorf("review_request_removed = %+v", user)
 	}
-	lab := find(ds, func(ev model.Event) bool { return ev.Kind == model.EventLabeled && ev.Value == "team:backend" && ev.ItemKey == "acme/web#1" })
+	lab := find(ds, func(ev model.Event) bool {
+		return ev.Kind == model.EventLabeled && ev.Value == "team:backend" && ev.ItemKey == "acme/web#1"
+	})
 	if len(lab) != 1 || !lab[0].At.Equal(at(time.Hour)) || lab[0].Actor != "alice" {
 		t.Errorf("labeled = %+v", lab)
 	}
@@ -400,15 +402,12 @@ func TestRequestCounts(t *testing.T) {
 	used := e.gh.RateStatus(token).Used
 	e.mustSync()
 	for _, r := range e.gh.Requests() {
-		if r.Endpoint == fakeapi.EndpointOrgRepos {
-			continue // the org listing is not conditional
-		}
 		if !r.Conditional || r.Status != http.StatusNotModified || r.Cost {
 			t.Errorf("no-change sync: %s %s?%s conditional=%v status=%d cost=%v", r.Endpoint, r.Path, r.Query, r.Conditional, r.Status, r.Cost)
 		}
 	}
-	if got := e.gh.RateStatus(token).Used - used; got > 1 {
-		t.Errorf("no-change sync used %d primary quota (only the org listing may cost)", got)
+	if got := e.gh.RateStatus(token).Used - used; got != 0 {
+		t.Errorf("no-change sync used %d primary quota", got)
 	}
 	t.Logf("no-change sync: %d requests", len(e.gh.Requests()))
 
@@ -431,16 +430,14 @@ func TestRequestCounts(t *testing.T) {
 		}
 	}
 	t.Logf("one event + one comment: %d requests, %d paid", len(e.gh.Requests()), paid)
-	for _, r := range e.gh.Requests() {
-		t.Logf("  %s %s?%s -> %d cost=%v", r.Endpoint, r.Path, r.Query, r.Status, r.Cost)
-	}
-	if paid > 1+2+1+2 { // org + issues(+settle) + events + comments(+settle)
+	// org listing (repo metadata changed) + issues(+settle) + events + comments(+settle)
+	if paid > 1+2+1+2 {
 		t.Errorf("incremental sync paid %d requests", paid)
 	}
 	// And again: nothing new.
 	e.gh.ResetRequests()
 	e.mustSync()
-	if n := e.gh.Count(func(r fakeapi.Request) bool { return r.Cost && r.Endpoint != fakeapi.EndpointOrgRepos }); n != 0 {
+	if n := e.gh.Count(func(r fakeapi.Request) bool { return r.Cost }); n != 0 {
 		t.Errorf("sync after the incremental one paid %d requests", n)
 	}
 	if got := len(e.load().Events); got != len(ds2.Events) {
