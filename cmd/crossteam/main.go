@@ -8,6 +8,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -39,12 +40,18 @@ func main() {
 
 // env is what every subcommand gets besides its own flags.
 type env struct {
+	ctx            context.Context // ends the command (tests); signals end it too
 	stdout, stderr io.Writer
 	logger         *slog.Logger
 }
 
 // run parses args, runs the selected subcommand and returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+// runContext is run with a context that stops long-running commands.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := kingpin.New(programName, "Turns GitHub and Jira history into team-to-team handoff metrics for Prometheus.")
 	app.UsageWriter(stdout).ErrorWriter(stderr)
 	app.Version(version.Print(programName))
@@ -56,6 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	promslogflag.AddFlags(app, logConfig)
 
 	checkConfig := newCheckConfigCommand(app)
+	serve := newServeCommand(app)
 
 	selected, code, err := parse(app, args)
 	if code >= 0 {
@@ -65,11 +73,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: error: %v, try --help\n", programName, err)
 		return exitUsage
 	}
-	e := &env{stdout: stdout, stderr: stderr, logger: promslog.New(logConfig)}
+	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, logger: promslog.New(logConfig)}
 
 	switch selected {
 	case checkConfig.FullCommand():
 		return checkConfig.run(e)
+	case serve.FullCommand():
+		return serve.run(e)
 	}
 	fmt.Fprintf(stderr, "%s: error: command %q is not implemented\n", programName, selected)
 	return exitUsage

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/crossteam/crossteam/collectors"
+	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/store"
+)
+
+// defaultListenAddress is outside the 9100-9999 block of exporter ports
+// (fully allocated) and below the ephemeral range.
+const defaultListenAddress = ":19280"
+
+// serveCommand is the exporter: background sync into the store, snapshots
+// computed after each sync, /metrics serving the last snapshot.
+type serveCommand struct {
+	*kingpin.CmdClause
+	file        string
+	web         *web.FlagConfig
+	metricsPath string
+	maxRequests int
+}
+
+func newServeCommand(app *kingpin.Application) *serveCommand {
+	c := &serveCommand{CmdClause: app.Command("serve", "Sync the configured sources in the background and serve /metrics.")}
+	c.Flag("config.file", "Configuration file.").Default("crossteam.yml").StringVar(&c.file)
+	c.web = kingpinflag.AddFlags(c.CmdClause, defaultListenAddress)
+	c.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
+	c.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").IntVar(&c.maxRequests)
+	return c
+}
+
+func (c *serveCommand) run(e *env) int {
+	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if err := c.serve(ctx, e, hup); err != nil {
+		e.logger.Error("crossteam stopped", "err", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// exporter is the running state that a reload swaps parts of.
+type exporter struct {
+	logger  *slog.Logger
+	file    string
+	st      *store.Store
+	syncer  *collectors.Syncer
+	health  *collectors.Health
+	mu      sync.Mutex
+	cfg     *config.Config
+	cancel  context.CancelFunc
+	running sync.WaitGroup
+}
+
+// serve runs until ctx ends. Each value on hup (SIGHUP) reloads the
+// configuration, as does POST /-/reload.
+func (c *serveCommand) serve(ctx context.Context, e *env, hup <-chan os.Signal) error {
+	logger := e.logger
+	cfg, err := config.Load(c.file)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.Store.Path, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	health := collectors.NewHealth(version.Version)
+	health.SetReload(true, time.Now())
+	snap := collectors.NewSnapshotCollector()
+	x := &exporter{logger: logger, file: c.file, st: st, health: health, cfg: cfg,
+		syncer: &collectors.Syncer{Store: st, Logger: logger, Snapshot: snap, Health: health}}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(snap, health,
+		promcollectors.NewGoCollector(),
+		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
+
+	if err := x.start(ctx, cfg); err != nil {
+		return err
+	}
+	defer x.stop()
+
+	reloadCh := make(chan chan error)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := x.reload(ctx); err != nil {
+					logger.Error("reload failed; keeping the previous configuration", "err", err)
+				}
+			case done := <-reloadCh:
+				done <- x.reload(ctx)
+			}
+		}
+	}()
+
+	mux := http.NewServeMux()
+	mux.Handle(c.metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		MaxRequestsInFlight: c.maxRequests,
+	}))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "Healthy")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !x.syncer.Ready() {
+			http.Error(w, "Not ready: no snapshot yet (first sync running)", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "This endpoint requires a POST request.", http.StatusMethodNotAllowed)
+			return
+		}
+		done := make(chan error, 1)
+		select {
+		case reloadCh <- done:
+		case <-r.Context().Done():
+			return
+		}
+		if err := <-done; err != nil {
+			http.Error(w, "reload failed, previous configuration kept: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "Reloaded")
+	})
+	mux.HandleFunc("/config", func(w http.ResponseWriter, _ *http.Request) {
+		x.mu.Lock()
+		cfg := x.cfg
+		x.mu.Unlock()
+		s, err := cfg.Redacted()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprint(w, s)
+	})
+	if c.metricsPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        programName,
+			Description: "Team-to-team handoff metrics from GitHub and Jira history",
+			Version:     version.Info(),
+			Links: []web.LandingLinks{
+				{Address: c.metricsPath, Text: "Metrics"},
+				{Address: "/config", Text: "Configuration (secrets masked)"},
+				{Address: "/-/healthy", Text: "Health"},
+				{Address: "/-/ready", Text: "Readiness"},
+			},
+		})
+		if err != nil {
+			return err
+		}
+		mux.Handle("/", landing)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: time.Minute}
+	errCh := make(chan error, 1)
+	go func() { errCh <- web.ListenAndServe(srv, c.web, logger) }()
+	logger.Info("crossteam serving", "version", version.Version, "listen", *c.web.WebListenAddresses, "config", c.file, "store", cfg.Store.Path)
+	select {
+	case err := <-errCh:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	}
+}
+
+// start begins syncing the targets of cfg.
+func (x *exporter) start(ctx context.Context, cfg *config.Config) error {
+	targets, err := buildTargets(cfg, x.st, x.health, x.logger)
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	x.mu.Lock()
+	x.cfg, x.cancel = cfg, cancel
+	x.mu.Unlock()
+	x.running.Add(1)
+	go func() {
+		defer x.running.Done()
+		x.syncer.Run(runCtx, cfg, targets)
+	}()
+	return nil
+}
+
+func (x *exporter) stop() {
+	x.mu.Lock()
+	cancel := x.cancel
+	x.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	x.running.Wait()
+}
+
+// reload loads the configuration file again; on any error the running
+// configuration stays in place.
+func (x *exporter) reload(ctx context.Context) error {
+	cfg, err := config.Load(x.file)
+	if err != nil {
+		x.health.SetReload(false, time.Now())
+		return err
+	}
+	x.mu.Lock()
+	old := x.cfg
+	x.mu.Unlock()
+	if cfg.Store.Path != old.Store.Path {
+		x.health.SetReload(false, time.Now())
+		return fmt.Errorf("store.path changed from %q to %q: a restart is needed for that", old.Store.Path, cfg.Store.Path)
+	}
+	if _, err := buildTargets(cfg, x.st, x.health, x.logger); err != nil {
+		x.health.SetReload(false, time.Now())
+		return err
+	}
+	x.stop()
+	for _, g := range old.Sources.GitHub {
+		x.health.Forget("github", g.Name)
+	}
+	for _, j := range old.Sources.Jira {
+		x.health.Forget("jira", j.Name)
+	}
+	if err := x.start(ctx, cfg); err != nil {
+		x.health.SetReload(false, time.Now())
+		return err
+	}
+	x.health.SetReload(true, time.Now())
+	x.logger.Info("configuration reloaded", "file", x.file)
+	return nil
+}
