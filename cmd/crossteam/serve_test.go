@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -222,6 +223,14 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(metrics, "crossteam_config_last_reload_successful 0") || !strings.Contains(metrics, `crossteam_handoffs_total{from_team="design",source="github",to_team="backend"} 1`) {
 		t.Error("after a failed reload: want reload_successful 0 and the old numbers still served")
 	}
+	// SIGHUP takes the same path: the broken file is refused again, and
+	// the failure is logged.
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "SIGHUP reload attempt logged", func() bool {
+		return strings.Count(logs.String(), "reload failed; keeping the previous configuration") >= 1
+	})
 	if err := os.WriteFile(cfgPath, good, 0o600); err != nil {
 		t.Fatal(err)
 	}
