@@ -274,39 +274,26 @@ func (c *Collector) orgRepos(ctx context.Context, org string) ([]string, error) 
 	if haveList {
 		etag = c.storedETag(ctx, etagKey, first)
 	}
+	list, tag, unchanged, err := listAll[*gh.Repository](ctx, c, first, etag)
+	if err != nil {
+		return nil, err
+	}
+	if unchanged {
+		if stored == "" {
+			return nil, nil
+		}
+		return strings.Split(stored, ","), nil
+	}
 	var names []string
-	next, pages, firstTag := first, 0, ""
-	for next != "" {
-		var page []*gh.Repository
-		tag := ""
-		if next == first {
-			tag = etag
+	for _, r := range list {
+		if r.GetName() != "" {
+			names = append(names, r.GetName())
 		}
-		res, err := c.get(ctx, next, tag, &page)
-		if err != nil {
-			return nil, err
-		}
-		if res.notModified {
-			if stored == "" {
-				return nil, nil
-			}
-			return strings.Split(stored, ","), nil
-		}
-		if next == first {
-			firstTag = res.etag
-		}
-		pages++
-		for _, r := range page {
-			if r.GetName() != "" {
-				names = append(names, r.GetName())
-			}
-		}
-		next = res.next
 	}
 	sort.Strings(names)
 	p := store.Page{Source: model.SourceGitHub, Target: c.Name(), Cursors: map[string]string{curKey: strings.Join(names, ",")}}
-	if pages == 1 && firstTag != "" {
-		p.ETags = map[string]string{etagKey: first + " " + firstTag}
+	if tag != "" {
+		p.ETags = map[string]string{etagKey: first + " " + tag}
 	}
 	if err := c.store.ApplyPage(ctx, p); err != nil {
 		return nil, err
@@ -377,31 +364,18 @@ func (c *Collector) syncTeam(ctx context.Context, via string, names []string) er
 	first := "orgs/" + url.PathEscape(o) + "/teams/" + url.PathEscape(slug) + "/members?per_page=100"
 	etagKey := "team_members " + via
 	etag := c.storedETag(ctx, etagKey, first)
+	users, tag, unchanged, err := listAll[*gh.User](ctx, c, first, etag)
+	if err != nil {
+		return fmt.Errorf("list members: %w", describe(err, "team "+via))
+	}
+	if unchanged {
+		return nil
+	}
 	var logins []string
-	next, firstTag, pages := first, "", 0
-	for next != "" {
-		var users []*gh.User
-		tag := ""
-		if next == first {
-			tag = etag
+	for _, u := range users {
+		if u.GetLogin() != "" {
+			logins = append(logins, u.GetLogin())
 		}
-		res, err := c.get(ctx, next, tag, &users)
-		if err != nil {
-			return fmt.Errorf("list members: %w", describe(err, "team "+via))
-		}
-		if res.notModified {
-			return nil
-		}
-		if next == first {
-			firstTag = res.etag
-		}
-		pages++
-		for _, u := range users {
-			if u.GetLogin() != "" {
-				logins = append(logins, u.GetLogin())
-			}
-		}
-		next = res.next
 	}
 	sort.Strings(names)
 	members := make([]model.TeamMember, 0, len(logins)*len(names))
@@ -413,13 +387,44 @@ func (c *Collector) syncTeam(ctx context.Context, via string, names []string) er
 	if err := c.store.ReplaceTeamMembers(ctx, model.SourceGitHub, via, members); err != nil {
 		return err
 	}
-	// The ETag of page 1 proves nothing about later pages: keep it only
-	// for single-page teams.
-	if pages == 1 && firstTag != "" {
+	if tag != "" {
 		return c.store.ApplyPage(ctx, store.Page{Source: model.SourceGitHub, Target: c.Name(),
-			ETags: map[string]string{etagKey: first + " " + firstTag}})
+			ETags: map[string]string{etagKey: first + " " + tag}})
 	}
 	return nil
+}
+
+// listAll fetches every page of a list starting at first, following Link
+// next, and sends etag (if any) on the first request only. A 304 there means
+// the list is unchanged: unchanged is true and nothing else is returned.
+// singleTag is the first page's new ETag when the whole list fitted in one
+// page, else "": page 1's ETag proves nothing about later pages.
+func listAll[T any](ctx context.Context, c *Collector, first, etag string) (items []T, singleTag string, unchanged bool, err error) {
+	next, pages, firstTag := first, 0, ""
+	for next != "" {
+		var page []T
+		tag := ""
+		if next == first {
+			tag = etag
+		}
+		res, err := c.get(ctx, next, tag, &page)
+		if err != nil {
+			return nil, "", false, err
+		}
+		if res.notModified {
+			return nil, "", true, nil
+		}
+		if next == first {
+			firstTag = res.etag
+		}
+		pages++
+		items = append(items, page...)
+		next = res.next
+	}
+	if pages == 1 {
+		singleTag = firstTag
+	}
+	return items, singleTag, false, nil
 }
 
 // storedETag returns the ETag stored under key if it was recorded for

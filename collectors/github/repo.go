@@ -451,40 +451,28 @@ func (rs *repoSync) milestones(ctx context.Context) error {
 	first := rs.path("/milestones?per_page=100&state=all")
 	etagKey := rs.key("milestones etag")
 	etag := c.storedETag(ctx, etagKey, first)
-	next, pages := first, 0
-	for next != "" {
-		var list []*gh.Milestone
-		tag := ""
-		if next == first {
-			tag = etag
+	list, tag, unchanged, err := listAll[*gh.Milestone](ctx, c, first, etag)
+	if err != nil {
+		return rs.fail("list milestones", err)
+	}
+	if unchanged {
+		return nil
+	}
+	p := rs.page()
+	for _, m := range list {
+		if m.GetNumber() == 0 {
+			continue
 		}
-		res, err := c.get(ctx, next, tag, &list)
-		if err != nil {
-			return rs.fail("list milestones", err)
-		}
-		if res.notModified {
-			return nil
-		}
-		pages++
-		p := rs.page()
-		for _, m := range list {
-			if m.GetNumber() == 0 {
-				continue
-			}
-			p.Milestones = append(p.Milestones, model.Milestone{
-				Source: model.SourceGitHub, Key: rs.full + "/milestones/" + strconv.Itoa(m.GetNumber()),
-				Title: m.GetTitle(), URL: m.GetHTMLURL(), Due: utc(m.GetDueOn().Time), Closed: utc(m.GetClosedAt().Time),
-			})
-		}
-		next = res.next
-		// Page 1's ETag says nothing about later pages: only keep it when
-		// there is a single page.
-		if next == "" && pages == 1 && res.etag != "" {
-			p.ETags = map[string]string{etagKey: first + " " + res.etag}
-		}
-		if err := rs.apply(ctx, p); err != nil {
-			return fmt.Errorf("list milestones: %w", err)
-		}
+		p.Milestones = append(p.Milestones, model.Milestone{
+			Source: model.SourceGitHub, Key: rs.full + "/milestones/" + strconv.Itoa(m.GetNumber()),
+			Title: m.GetTitle(), URL: m.GetHTMLURL(), Due: utc(m.GetDueOn().Time), Closed: utc(m.GetClosedAt().Time),
+		})
+	}
+	if tag != "" {
+		p.ETags = map[string]string{etagKey: first + " " + tag}
+	}
+	if err := rs.apply(ctx, p); err != nil {
+		return fmt.Errorf("list milestones: %w", err)
 	}
 	return nil
 }
