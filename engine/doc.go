@@ -67,7 +67,11 @@
 //     at asOf, grouped by the number of teams that owned or acted on the item
 //     (the author's team counts); items no team touched are left out.
 //   - Milestone membership at asOf comes from milestoned/demilestoned events
-//     (fix versions for Jira). Milestones group by title (per repository when
+//     (fix versions for Jira, and epics as model.JiraEpicPrefix+key values
+//     shown under the epic's summary). The collector stores both; the engine
+//     counts fix versions only with milestones.jira_fix_versions and epics
+//     only with milestones.jira_epics, so flipping either needs no re-fetch.
+//     Milestones group by title (per repository when
 //     milestones.github_by_title is off; across sources with merge_sources).
 //     A group is joint when at least min_teams teams owned or acted on its
 //     items. It is completed when all its milestone records are closed; the

@@ -90,6 +90,11 @@ func Compute(ds *model.Dataset, cfg *config.Config, asOf time.Time) *Snapshot {
 // Compute derives the snapshot as of asOf.
 func (e *Engine) Compute(ds *model.Dataset, asOf time.Time) *Snapshot {
 	c := newComputation(e, asOf)
+	for i := range ds.Milestones {
+		if m := &ds.Milestones[i]; m.Source == model.SourceJira && strings.HasPrefix(m.Key, model.JiraEpicPrefix) {
+			c.epicTitles[m.Key] = m.Title
+		}
+	}
 	type ikey struct{ source, key string }
 	index := make(map[ikey]int, len(ds.Items))
 	for i := range ds.Items {
@@ -131,8 +136,10 @@ type computation struct {
 	teamMemo map[string]map[string]int // source -> actor -> team (-1 none)
 	ms       map[msKey]*msAgg
 	signals  map[[2]string]*SignalStats
-	stalled  []StalledHandoff
-	r        replay // reused per item
+	// epicTitles maps a Jira epic milestone value to the epic's summary.
+	epicTitles map[string]string
+	stalled    []StalledHandoff
+	r          replay // reused per item
 }
 
 func newComputation(e *Engine, asOf time.Time) *computation {
@@ -147,10 +154,11 @@ func newComputation(e *Engine, asOf time.Time) *computation {
 			Events:              map[string]int{},
 			UnmappedStatuses:    map[string]int{},
 		},
-		pairs:    map[PairKey]*PairStats{},
-		teamMemo: map[string]map[string]int{},
-		ms:       map[msKey]*msAgg{},
-		signals:  map[[2]string]*SignalStats{},
+		pairs:      map[PairKey]*PairStats{},
+		teamMemo:   map[string]map[string]int{},
+		ms:         map[msKey]*msAgg{},
+		signals:    map[[2]string]*SignalStats{},
+		epicTitles: map[string]string{},
 	}
 }
 

@@ -27,7 +27,23 @@ type msAgg struct {
 // milestone record: GitHub milestones group by title across repositories
 // unless milestones.github_by_title is off (then per repository: the part of
 // the key before '#' or "/milestones/").
-func (c *computation) msGroup(source, key, title string) msKey {
+//
+// Jira values are fix version names or epic references (model.JiraEpicPrefix
+// + key, shown under the epic's summary when its record is stored); ok is
+// false for the kinds milestones.jira_fix_versions / jira_epics leave out.
+func (c *computation) msGroup(source, key, title string) (k msKey, ok bool) {
+	if source == model.SourceJira {
+		if strings.HasPrefix(title, model.JiraEpicPrefix) {
+			if !c.e.cfg.Milestones.JiraEpics {
+				return msKey{}, false
+			}
+			if t, found := c.epicTitles[title]; found {
+				title = t
+			}
+		} else if !c.e.cfg.Milestones.JiraFixVersions {
+			return msKey{}, false
+		}
+	}
 	if source == model.SourceGitHub && !c.e.cfg.Milestones.GitHubByTitle {
 		repo := key
 		if i := strings.Index(repo, "#"); i >= 0 {
@@ -40,7 +56,7 @@ func (c *computation) msGroup(source, key, title string) msKey {
 	if c.e.cfg.Milestones.MergeSources {
 		source = MergedSource
 	}
-	return msKey{source, title}
+	return msKey{source, title}, true
 }
 
 // finishItem folds the replayed item into item cycle time, milestones,
@@ -58,7 +74,10 @@ func (r *replay) finishItem(created time.Time) {
 	}
 	nTeams := len(c.e.teams)
 	for _, title := range r.milestones {
-		k := c.msGroup(it.Source, it.Key, title)
+		k, ok := c.msGroup(it.Source, it.Key, title)
+		if !ok {
+			continue
+		}
 		a := c.ms[k]
 		if a == nil {
 			a = &msAgg{teamOpen: make([]int, nTeams), teamClosed: make([]int, nTeams)}
@@ -132,7 +151,14 @@ func (c *computation) finishMilestones(records []model.Milestone) {
 	recs := map[msKey]*recAgg{}
 	for i := range records {
 		m := &records[i]
-		k := c.msGroup(m.Source, m.Key, m.Title)
+		title := m.Title
+		if m.Source == model.SourceJira && strings.HasPrefix(m.Key, model.JiraEpicPrefix) {
+			title = m.Key // resolved to the summary by msGroup, like item values
+		}
+		k, ok := c.msGroup(m.Source, m.Key, title)
+		if !ok {
+			continue
+		}
 		ra := recs[k]
 		if ra == nil {
 			ra = &recAgg{allClosed: true, url: m.URL}

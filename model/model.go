@@ -20,6 +20,18 @@ const (
 	KindJiraIssue   = "jira_issue"
 )
 
+// Jira milestones. A Jira item's milestone value (EventMilestoned Value,
+// Item.Milestones) is a fix version name, or JiraEpicPrefix + the epic's key
+// for epic membership. Milestone records use JiraVersionPrefix + version id
+// or JiraEpicPrefix + epic key as Key, and the version name or epic summary
+// as Title. The collector stores both kinds; the engine decides from
+// milestones.jira_fix_versions / jira_epics which ones count, so changing
+// the config needs no re-fetch.
+const (
+	JiraVersionPrefix = "version:"
+	JiraEpicPrefix    = "epic:"
+)
+
 // Item is an issue, a pull request or a Jira issue in its latest known state.
 // History lives in events; the engine derives the state at any instant from
 // those, and uses the item record only for what events do not carry (title,
