@@ -2,7 +2,7 @@
 # runs live here.
 GO ?= go
 
-.PHONY: test vet bench bench-engine bench-store ci
+.PHONY: test vet bench bench-engine bench-store fuzz ci
 
 test:
 	$(GO) test ./...
@@ -18,6 +18,14 @@ bench-engine:
 
 bench-store:
 	$(GO) test ./store -run '^$$' -bench . -benchtime 3x -benchmem
+
+# Fuzzing: each target for FUZZTIME (default 2m). The default test run
+# replays only the seed corpora (fixtures, testdata, found crashers).
+FUZZTIME ?= 2m
+fuzz:
+	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./collectors/github -run '^$$' -fuzz '^FuzzMapIssueEvents$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./collectors/github -run '^$$' -fuzz '^FuzzMapIssues$$' -fuzztime $(FUZZTIME)
 
 ci:
 	bash .ci/run
