@@ -15,14 +15,15 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Namespace prefixes every metric name.
 const Namespace = "crossteam"
 
 // MaxLabelValueLength caps label values that come from free text (item
-// titles, milestone titles, URLs): longer values are cut at a UTF-8
-// boundary and end in "…".
+// keys, titles and URLs, milestone titles, Jira status names): longer values
+// are cut at a UTF-8 boundary and end in "…".
 const MaxLabelValueLength = 200
 
 // Type is a metric type.
@@ -144,8 +145,12 @@ func Names() []string {
 }
 
 // CapLabelValue cuts free-text label values to MaxLabelValueLength bytes at
-// a rune boundary.
+// a rune boundary, after replacing invalid UTF-8 (which the client library
+// would refuse, failing the scrape) with U+FFFD.
 func CapLabelValue(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	if len(s) <= MaxLabelValueLength {
 		return s
 	}

@@ -8,9 +8,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+	prommodel "github.com/prometheus/common/model"
 
 	"github.com/crossteam/crossteam/catalogue"
 	"github.com/crossteam/crossteam/config"
@@ -194,4 +197,88 @@ func gatherText(g prometheus.Gatherer) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// TestHostileValues: quotes, backslashes, newlines, unicode, invalid UTF-8
+// and 10 kB values in team names, titles, URLs, keys, milestone titles and
+// Jira statuses never break the exposition: it lints, parses back, every
+// free-text label value is at most MaxLabelValueLength bytes of valid UTF-8,
+// and the hostile team name round-trips exactly.
+func TestHostileValues(t *testing.T) {
+	team := `de"si\gn ☃ {x="y"}`
+	cfg, err := config.Parse([]byte(`
+teams:
+  '` + team + `':
+    members: [alice]
+    markers: {github_labels: ["team:design"]}
+  backend:
+    members: [bob]
+    markers: {github_labels: ["team:backend"]}
+handoffs:
+  stall_after: 1h
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	huge := strings.Repeat("x\"\\\n€", 2000) // 10 kB
+	bad := "bad \xff\xfe utf8"
+	ds := &model.Dataset{
+		Items: []model.Item{
+			{Source: "github", Key: "acme/web#1" + huge, URL: "https://github.com/acme/web/issues/1?" + huge, Title: huge + bad, Author: "alice", Created: b, Milestones: []string{"v1 " + bad + huge}},
+			{Source: "jira", Key: "WEB-1", Title: "x", Created: b, Status: "Parked\n\"" + bad + huge},
+		},
+		Events: []model.Event{
+			{Source: "github", ID: "1", ItemKey: "acme/web#1" + huge, At: b, Actor: "alice", Kind: model.EventLabeled, Value: "team:design"},
+			{Source: "github", ID: "2", ItemKey: "acme/web#1" + huge, At: b.Add(time.Hour), Actor: "alice", Kind: model.EventLabeled, Value: "team:backend"},
+			{Source: "github", ID: "3", ItemKey: "acme/web#1" + huge, At: b.Add(2 * time.Hour), Actor: "bob", Kind: model.EventCommented},
+		},
+		Milestones: []model.Milestone{{Source: "github", Key: "m1", Title: "v1 " + bad + huge, Due: b.Add(100 * time.Hour)}},
+	}
+	c := NewSnapshotCollector()
+	c.Set(engine.Compute(ds, cfg, b.Add(10*time.Hour)), time.Second)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	text, err := gatherText(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parser := expfmt.NewTextParser(prommodel.LegacyValidation)
+	mfs, err := parser.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("exposition does not parse back: %v", err)
+	}
+	problems, err := testutil.CollectAndLint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+	sawTeam, sawStalled, sawStatus, sawMilestone := false, false, false, false
+	for name, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				v := lp.GetValue()
+				if !utf8.ValidString(v) {
+					t.Errorf("%s{%s}: invalid UTF-8", name, lp.GetName())
+				}
+				if len(v) > catalogue.MaxLabelValueLength {
+					t.Errorf("%s{%s}: %d bytes", name, lp.GetName(), len(v))
+				}
+				sawTeam = sawTeam || v == team
+				switch {
+				case name == "crossteam_stalled_handoff_idle_seconds" && lp.GetName() == "title":
+					sawStalled = strings.HasPrefix(v, "x\"\\\n€") && strings.HasSuffix(v, "…")
+				case name == "crossteam_jira_unmapped_status_items":
+					sawStatus = strings.HasPrefix(v, "Parked\n\"")
+				case name == "crossteam_milestone_teams" && lp.GetName() == "milestone":
+					sawMilestone = strings.HasPrefix(v, "v1 bad \uFFFD utf8")
+				}
+			}
+		}
+	}
+	if !sawTeam || !sawStalled || !sawStatus || !sawMilestone {
+		t.Errorf("series missing: team %v stalled %v status %v milestone %v", sawTeam, sawStalled, sawStatus, sawMilestone)
+	}
 }
