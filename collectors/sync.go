@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -141,7 +142,7 @@ func (s *Syncer) loop(ctx context.Context, t Target, interval time.Duration, tri
 	failures := 0
 	for {
 		start := time.Now()
-		err := t.Sync(ctx)
+		err := s.syncSafely(ctx, t)
 		if ctx.Err() != nil {
 			return
 		}
@@ -171,6 +172,19 @@ func (s *Syncer) loop(ctx context.Context, t Target, interval time.Duration, tri
 		case <-time.After(wait):
 		}
 	}
+}
+
+// syncSafely runs one sync and turns a panic into that target's error, so
+// a bug or a surprising payload in one collector never takes the exporter
+// (and every other target) down. The stack goes to the debug log only.
+func (s *Syncer) syncSafely(ctx context.Context, t Target) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.Logger.Debug("sync panicked", "source", t.Source(), "target", t.Name(), "stack", string(debug.Stack()))
+			err = fmt.Errorf("%s target %q: sync panicked: %v", t.Source(), t.Name(), r)
+		}
+	}()
+	return t.Sync(ctx)
 }
 
 func backoff(failures int, max time.Duration) time.Duration {

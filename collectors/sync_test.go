@@ -46,6 +46,18 @@ func (f *failingTarget) Sync(context.Context) error {
 	return errors.New("jira/broken: GET /rest/api/3/search/jql: 403 Forbidden")
 }
 
+// panickingTarget panics in every sync, as a collector bug would.
+type panickingTarget struct{ n atomic.Int32 }
+
+func (p *panickingTarget) Source() string { return "github" }
+func (p *panickingTarget) Name() string   { return "buggy" }
+func (p *panickingTarget) Sync(context.Context) error {
+	p.n.Add(1)
+	var m map[string]int
+	m["boom"]++ // assignment to entry in nil map
+	return nil
+}
+
 func TestSyncerIsolatesFailingTargets(t *testing.T) {
 	cfg, ds, asOf := scenario(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -58,9 +70,9 @@ func TestSyncerIsolatesFailingTargets(t *testing.T) {
 	var logs bytes.Buffer
 	s := &Syncer{Store: st, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Snapshot: NewSnapshotCollector(), Health: NewHealth("test"),
 		Now: func() time.Time { return asOf }}
-	good, bad := &pageTarget{st: st, ds: ds}, &failingTarget{}
+	good, bad, buggy := &pageTarget{st: st, ds: ds}, &failingTarget{}, &panickingTarget{}
 	done := make(chan struct{})
-	go func() { s.Run(ctx, cfg, []Target{good, bad}); close(done) }()
+	go func() { s.Run(ctx, cfg, []Target{good, bad, buggy}); close(done) }()
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -78,12 +90,19 @@ func TestSyncerIsolatesFailingTargets(t *testing.T) {
 	if p := s.Snapshot.Snapshot().Pairs[0]; p.Handoffs != 2 {
 		t.Errorf("handoffs = %d, want 2", p.Handoffs)
 	}
+	for buggy.n.Load() == 0 || bad.n.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the failing targets were not synced")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	cancel()
 	<-done
 
 	want := `
 # HELP crossteam_source_up 1 if the last sync of the target succeeded, else 0.
 # TYPE crossteam_source_up gauge
+crossteam_source_up{source="github",target="buggy"} 0
 crossteam_source_up{source="github",target="good"} 1
 crossteam_source_up{source="jira",target="broken"} 0
 # HELP crossteam_store_events Events held in the store.
@@ -93,8 +112,11 @@ crossteam_store_events{source="github"} 7
 	if err := testutil.CollectAndCompare(s.Health, strings.NewReader(want), "crossteam_source_up", "crossteam_store_events"); err != nil {
 		t.Error(err)
 	}
-	if n := strings.Count(logs.String(), "sync failed"); n != 1 {
-		t.Errorf("failure logged %d times, want once (same error)", n)
+	if n := strings.Count(logs.String(), "sync failed"); n != 2 {
+		t.Errorf("failures logged %d times, want twice (once per target, same error each time)", n)
+	}
+	if !strings.Contains(logs.String(), `github target \"buggy\": sync panicked: assignment to entry in nil map`) {
+		t.Errorf("the panic is not reported as the target's error:\n%s", logs.String())
 	}
 }
 
