@@ -1,0 +1,86 @@
+package dashboards
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// boardExprs collects every PromQL expression of a dashboard: targets of
+// panels (and of panels inside collapsed rows) and query variables.
+func boardExprs(d lintDashboard) map[string]string {
+	out := map[string]string{}
+	for _, p := range d.allPanels() {
+		for _, t := range p.Targets {
+			out[p.Title+" "+t.RefID] = t.Expr
+		}
+	}
+	for _, v := range d.Templating.List {
+		if q := variableExpr(v); q != "" {
+			out["variable "+v.Name] = q
+		}
+	}
+	return out
+}
+
+func TestDashboardsNameOnlyCatalogueMetrics(t *testing.T) {
+	for file, data := range committedBoards(t) {
+		d := decodeLint(t, file, data)
+		exprs := boardExprs(d)
+		if len(exprs) == 0 {
+			t.Fatalf("%s: no expressions found", file)
+		}
+		for where, expr := range exprs {
+			for _, p := range catalogueProblems(expr) {
+				t.Errorf("%s: %s: %s", file, where, p)
+			}
+		}
+	}
+}
+
+func TestRulesNameOnlyCatalogueMetrics(t *testing.T) {
+	for _, name := range []string{RecordingRulesFile, AlertingRulesFile} {
+		data, err := os.ReadFile(filepath.Join(RulesDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rg RuleGroups
+		if err := yaml.Unmarshal(data, &rg); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		n := 0
+		for _, g := range rg.Groups {
+			for _, r := range g.Rules {
+				n++
+				for _, p := range catalogueProblems(r.Expr) {
+					t.Errorf("%s: %s%s: %s", name, r.Record, r.Alert, p)
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no rules", name)
+		}
+	}
+}
+
+func TestCatalogueCheckCatchesStrangers(t *testing.T) {
+	cases := []struct{ expr, want string }{
+		{`sum(crossteam_handoffs_total)`, ""},
+		{`histogram_quantile(0.9, sum by (le) (rate(crossteam_handoff_pickup_seconds_bucket{to_team=~"$team"}[$__rate_interval])))`, ""},
+		{`sum(crossteam_handoff_total)`, "metric crossteam_handoff_total is not in the catalogue"},
+		{`up{job="crossteam"}`, "metric up is not in the catalogue"},
+		{`crossteam_handoffs_open{team="a"}`, `metric crossteam_handoffs_open has no label "team"`},
+		{`crossteam_handoffs_open{le="1"}`, `metric crossteam_handoffs_open has no label "le"`},
+		{`{__name__=~"crossteam_.*"}`, "has no metric name"},
+		{`sum(`, "does not parse"},
+	}
+	for _, c := range cases {
+		got := strings.Join(catalogueProblems(c.expr), "; ")
+		if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
+			t.Errorf("%s: problems %q, want %q", c.expr, got, c.want)
+		}
+	}
+}
