@@ -64,6 +64,17 @@ func (b Board) Render() (out []byte, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("dashboard %s: %w", b.UID, err)
 	}
+	// Stable panel ids keep ?viewPanel= links working across releases.
+	id := uint32(0)
+	for _, p := range d.Panels {
+		id++
+		switch {
+		case p.Panel != nil:
+			p.Panel.Id = ptr(id)
+		case p.RowPanel != nil:
+			p.RowPanel.Id = id
+		}
+	}
 	out, err = json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("dashboard %s: %w", b.UID, err)
