@@ -1,0 +1,36 @@
+// Package sim is crossteam's simulated organisation: a deterministic,
+// seeded generator of teams, GitHub repositories (and, when the fake Jira is
+// available, Jira projects) with months of realistic history, served by the
+// one fake-API package (fakeapi) that the collectors' tests use.
+//
+// Generate plans every item's story up front — who opened it, which teams
+// it passed through, when each team picked it up and finished — draws the
+// delays from long-tailed (log-normal) distributions in the receiving team's
+// working hours (so work waits over nights and weekends), and then writes the
+// history into a fakeapi.Org through its public mutators in time order, the
+// way GitHub assigns ids. Besides the served organisation, a World knows its
+// ground truth:
+//
+//   - Handoffs: every handoff it created (item, teams, start, pickup, done,
+//     stalled now), as the engine's rules must recover them through the API;
+//   - Dataset: the model.Dataset its own history means (built from the
+//     generator's records, never from the API), i.e. what the collectors
+//     must store;
+//   - Config: the crossteam configuration for the organisation (teams,
+//     members, GitHub teams, label and Jira status markers, calendars,
+//     milestone settings with merge_sources, signals).
+//
+// Realism: items flow between teams along a pipeline (design, frontend,
+// backend, qa, sre by default) with bounces back, pull requests ask other
+// teams' GitHub teams (or members) for review, joint milestones are closed
+// on time, late, or are open and at risk, members, GitHub-team-only
+// contractors, bots and outsiders comment, and noise events (subscribed,
+// mentioned, referenced) are sprinkled in. A handful of handoffs are
+// stalled right now (Params.StalledNow); every other handoff open at Now
+// had activity by its receiving team in the last 60 hours, so the stalled
+// set is exactly the planned one under any stall threshold of 72h or more.
+//
+// Live mode: stories are planned beyond Now; World.Advance(to) applies the
+// planned events up to an instant (planning more items when needed), so a
+// running demo keeps receiving new events.
+package sim

@@ -1,0 +1,293 @@
+package sim_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	ghcollector "github.com/crossteam/crossteam/collectors/github"
+	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/fakeapi"
+	"github.com/crossteam/crossteam/model"
+	"github.com/crossteam/crossteam/sim"
+	"github.com/crossteam/crossteam/store"
+)
+
+func generate(t testing.TB, p sim.Params) *sim.World {
+	t.Helper()
+	w, err := sim.Generate(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func TestDeterminism(t *testing.T) {
+	p := sim.Small()
+	p.Seed = 42
+	a, b := generate(t, p), generate(t, p)
+	if a.Digest() != b.Digest() {
+		t.Fatal("same seed, different worlds")
+	}
+	p.Seed = 43
+	if c := generate(t, p); c.Digest() == a.Digest() {
+		t.Fatal("different seeds, same world")
+	}
+	// Live mode is deterministic too.
+	to := a.Now.Add(36 * time.Hour)
+	if err := a.Advance(to); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Advance(a.Now.Add(12 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Advance(to); err != nil {
+		t.Fatal(err)
+	}
+	if a.Digest() != b.Digest() {
+		t.Fatal("advancing in one step or two gave different worlds")
+	}
+}
+
+// pipeline serves a world over HTTP, syncs it with the real GitHub
+// collector into a fresh store and returns what the store holds.
+type pipeline struct {
+	w   *sim.World
+	gh  *fakeapi.GitHub
+	cfg *config.Config
+	st  *store.Store
+	c   *ghcollector.Collector
+}
+
+func newPipeline(t *testing.T, w *sim.World, f fakeapi.Faults) *pipeline {
+	t.Helper()
+	gh := fakeapi.NewGitHub(w.Org, fakeapi.GitHubOptions{Tokens: []string{w.GitHubToken}, Faults: f})
+	srv := httptest.NewServer(gh)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "token")
+	if err := os.WriteFile(tok, []byte(w.GitHubToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(w.Config(sim.ConfigOptions{GitHubURL: srv.URL + "/", TokenFile: tok, StorePath: filepath.Join(dir, "db")})))
+	if err != nil {
+		t.Fatalf("generated config: %v", err)
+	}
+	st, err := store.Open(context.Background(), cfg.Store.Path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c, err := ghcollector.New(ghcollector.Options{Config: cfg, Target: cfg.Sources.GitHub[0], Store: st, Now: w.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pipeline{w: w, gh: gh, cfg: cfg, st: st, c: c}
+}
+
+// sync runs syncs until one succeeds (faults may fail some).
+func (p *pipeline) sync(t *testing.T, attempts int) {
+	t.Helper()
+	var err error
+	for i := 0; i < attempts; i++ {
+		if err = p.c.Sync(context.Background()); err == nil {
+			return
+		}
+		t.Logf("sync %d: %v", i+1, err)
+	}
+	t.Fatalf("no successful sync in %d attempts: %v", attempts, err)
+}
+
+func (p *pipeline) load(t *testing.T) *model.Dataset {
+	t.Helper()
+	ds, err := p.st.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// normalise orders events by (source, item, at, id): the store keeps
+// insertion order for equal instants, which depends on how the collector
+// walked the API.
+func normalise(ds *model.Dataset) *model.Dataset {
+	c := *ds
+	c.Events = append([]model.Event(nil), ds.Events...)
+	sort.SliceStable(c.Events, func(i, j int) bool {
+		a, b := c.Events[i], c.Events[j]
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		if a.ItemKey != b.ItemKey {
+			return a.ItemKey < b.ItemKey
+		}
+		if !a.At.Equal(b.At) {
+			return a.At.Before(b.At)
+		}
+		return a.ID < b.ID
+	})
+	for i := range c.Items {
+		it := &c.Items[i]
+		it.Created, it.Closed, it.Updated = it.Created.UTC(), it.Closed.UTC(), it.Updated.UTC()
+	}
+	for i := range c.Events {
+		c.Events[i].At = c.Events[i].At.UTC()
+	}
+	for i := range c.Milestones {
+		m := &c.Milestones[i]
+		m.Due, m.Closed = m.Due.UTC(), m.Closed.UTC()
+	}
+	return &c
+}
+
+func diffDatasets(t *testing.T, got, want *model.Dataset) {
+	t.Helper()
+	got, want = normalise(got), normalise(want)
+	if len(got.Items) != len(want.Items) {
+		t.Errorf("items: got %d, want %d", len(got.Items), len(want.Items))
+	}
+	for i := 0; i < min(len(got.Items), len(want.Items)); i++ {
+		if !reflect.DeepEqual(got.Items[i], want.Items[i]) {
+			t.Errorf("item %d:\n got %+v\nwant %+v", i, got.Items[i], want.Items[i])
+			break
+		}
+	}
+	if len(got.Events) != len(want.Events) {
+		t.Errorf("events: got %d, want %d", len(got.Events), len(want.Events))
+	}
+	for i := 0; i < min(len(got.Events), len(want.Events)); i++ {
+		if !reflect.DeepEqual(got.Events[i], want.Events[i]) {
+			t.Errorf("event %d:\n got %+v\nwant %+v", i, got.Events[i], want.Events[i])
+			break
+		}
+	}
+	if !reflect.DeepEqual(got.Milestones, want.Milestones) {
+		t.Errorf("milestones:\n got %+v\nwant %+v", got.Milestones, want.Milestones)
+	}
+	if !reflect.DeepEqual(got.Members, want.Members) {
+		t.Errorf("members:\n got %+v\nwant %+v", got.Members, want.Members)
+	}
+}
+
+// compute runs the engine, ordering handoffs that start in the same
+// instant by kind and receiving team (the engine keeps their event order,
+// which for same-second review requests is the order they were stored in).
+func compute(cfg *config.Config, ds *model.Dataset, asOf time.Time) *engine.Snapshot {
+	s := engine.New(cfg, ds.Members, engine.Options{KeepHandoffs: true}).Compute(ds, asOf)
+	sort.SliceStable(s.Handoffs, func(i, j int) bool {
+		a, b := s.Handoffs[i], s.Handoffs[j]
+		return handoffLess(a.Source, a.ItemKey, a.Kind, a.To, a.Start, b.Source, b.ItemKey, b.Kind, b.To, b.Start)
+	})
+	return s
+}
+
+// handoffLess orders handoffs by (source, item, start, kind, to).
+func handoffLess(sa, ka, kinda, toa string, ta time.Time, sb, kb, kindb, tob string, tb time.Time) bool {
+	if sa != sb {
+		return sa < sb
+	}
+	if ka != kb {
+		return ka < kb
+	}
+	if !ta.Equal(tb) {
+		return ta.Before(tb)
+	}
+	if kinda != kindb {
+		return kinda < kindb
+	}
+	return toa < tob
+}
+
+// checkTruth compares the engine over the collected store with the engine
+// over the generator's dataset, and the engine's handoffs with the
+// handoffs the generator created.
+func checkTruth(t *testing.T, w *sim.World, cfg *config.Config, collected *model.Dataset) *engine.Snapshot {
+	t.Helper()
+	asOf := w.Clock.Now()
+	got := compute(cfg, collected, asOf)
+	want := compute(cfg, w.Dataset(), asOf)
+	if !reflect.DeepEqual(got.Pairs, want.Pairs) {
+		t.Errorf("pairs differ:\n got %+v\nwant %+v", got.Pairs, want.Pairs)
+	}
+	if !reflect.DeepEqual(got.Stalled, want.Stalled) || got.StalledTotal != want.StalledTotal {
+		t.Errorf("stalled differ:\n got %+v\nwant %+v", got.Stalled, want.Stalled)
+	}
+	if !reflect.DeepEqual(got.Milestones, want.Milestones) || !reflect.DeepEqual(got.MilestonesCompleted, want.MilestonesCompleted) {
+		t.Errorf("milestones differ:\n got %+v %v\nwant %+v %v", got.Milestones, got.MilestonesCompleted, want.Milestones, want.MilestonesCompleted)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("snapshots differ beyond pairs, stalled and milestones")
+	}
+
+	truth := w.Handoffs(asOf)
+	sort.SliceStable(truth, func(i, j int) bool {
+		a, b := truth[i], truth[j]
+		return handoffLess(a.Source, a.ItemKey, a.Kind, a.To, a.Start, b.Source, b.ItemKey, b.Kind, b.To, b.Start)
+	})
+	if len(truth) != len(got.Handoffs) {
+		t.Errorf("handoffs: engine derived %d, generator created %d", len(got.Handoffs), len(truth))
+	}
+	shown := 0
+	for i := 0; i < min(len(truth), len(got.Handoffs)); i++ {
+		h, e := truth[i], got.Handoffs[i]
+		same := h.Source == e.Source && h.ItemKey == e.ItemKey && h.Kind == e.Kind && h.From == e.From && h.To == e.To &&
+			h.Start.Equal(e.Start) && h.Pickup.Equal(e.Pickup) && h.Done.Equal(e.Done) && h.DoneReason == e.DoneReason &&
+			h.Bounce == e.Bounce && h.LastActivity.Equal(e.LastActivity) && h.Stalled == e.Stalled && h.Idle == e.Idle
+		if !same && shown < 5 {
+			shown++
+			t.Errorf("handoff %d:\n engine    %+v\n generator %+v", i, e, h)
+		}
+	}
+	return got
+}
+
+func TestGroundTruthEndToEnd(t *testing.T) {
+	w := generate(t, sim.Small())
+	p := newPipeline(t, w, fakeapi.Faults{})
+	p.sync(t, 1)
+	collected := p.load(t)
+	diffDatasets(t, collected, w.Dataset())
+	snap := checkTruth(t, w, p.cfg, collected)
+
+	// The world is what the brief asks for: stalled handoffs, bounces,
+	// both handoff kinds, joint milestones on time, late and at risk.
+	c := w.Counts()
+	if snap.StalledTotal != w.Params.StalledNow || c.StalledNow != w.Params.StalledNow {
+		t.Errorf("stalled now: engine %d, generator %d, want %d", snap.StalledTotal, c.StalledNow, w.Params.StalledNow)
+	}
+	var bounces, review, owner uint64
+	for _, pr := range snap.Pairs {
+		bounces += pr.Bounces
+	}
+	for _, h := range snap.Handoffs {
+		if h.Kind == engine.KindReview {
+			review++
+		} else {
+			owner++
+		}
+	}
+	if bounces == 0 || review == 0 || owner == 0 {
+		t.Errorf("bounces %d, review handoffs %d, owner handoffs %d: want all > 0", bounces, review, owner)
+	}
+	onTime := snap.MilestonesCompleted[engine.CompletedKey{Source: "all", OnTime: "true"}]
+	late := snap.MilestonesCompleted[engine.CompletedKey{Source: "all", OnTime: "false"}]
+	if onTime == 0 || late == 0 {
+		t.Errorf("completed joint milestones: on time %d, late %d; want both > 0 (%v)", onTime, late, snap.MilestonesCompleted)
+	}
+	atRisk := false
+	for _, m := range snap.Milestones {
+		if m.Title == w.AtRiskMilestone() && m.Completed.IsZero() && m.Open > 0 && m.Due.Sub(w.Now) < 7*24*time.Hour {
+			atRisk = true
+		}
+	}
+	if !atRisk {
+		t.Errorf("milestone %q is not open, due within a week, with open items: %+v", w.AtRiskMilestone(), snap.Milestones)
+	}
+	t.Logf("items %d, events %d, handoffs %d, requests %d", c.Items, c.Events, c.Handoffs, p.gh.Count(nil))
+}

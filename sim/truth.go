@@ -1,0 +1,242 @@
+package sim
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/crossteam/crossteam/model"
+)
+
+// Handoff is a handoff the generator created, as the engine must derive it
+// from the collected history (engine.Handoff has the same meaning).
+type Handoff struct {
+	Source, ItemKey, Kind string // Kind: "owner" or "review"
+	From, To              string
+	Start                 time.Time
+	Pickup                time.Time // zero: not picked up by asOf
+	Done                  time.Time // zero: open at asOf
+	DoneReason            string    // owner_left, closed, approved, withdrawn
+	Bounce                bool
+	LastActivity          time.Time // last activity by To after Start (zero: none)
+	// Stalled is set for the handoffs designed to be stalled at World.Now
+	// (Params.StalledNow); every other handoff open at Now had activity by
+	// To within the last 60 hours. It is only meaningful for asOf = Now.
+	Stalled bool
+	// Idle is asOf minus the later of Start and LastActivity, for open
+	// handoffs.
+	Idle time.Duration
+}
+
+// Handoffs returns the ground-truth handoffs as of asOf (at most the
+// clock), ordered like engine snapshots: by source, item key and start.
+func (w *World) Handoffs(asOf time.Time) []Handoff {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	g := w.g
+	t := asOf.Unix()
+	var out []Handoff
+	for _, it := range g.items {
+		if it.created > t {
+			continue
+		}
+		for _, h := range it.handoffs {
+			if h.start > t {
+				continue
+			}
+			x := Handoff{Source: it.source, ItemKey: it.key, Kind: h.kind, From: g.teams[h.from].Name, To: g.teams[h.to].Name,
+				Start: unix(h.start), Bounce: h.bounce}
+			done := int64(0)
+			if h.done != 0 && h.done <= t {
+				done = h.done
+				x.Done, x.DoneReason = unix(done), h.reason
+			}
+			var pickup, last int64
+			for _, a := range it.acts {
+				if int(a.team) != h.to || a.at <= h.start || a.at > t || (done != 0 && a.at > done) {
+					continue
+				}
+				if pickup == 0 {
+					pickup = a.at
+				}
+				last = a.at
+			}
+			if pickup != 0 {
+				x.Pickup, x.LastActivity = unix(pickup), unix(last)
+			}
+			if done == 0 {
+				since := max(h.start, last)
+				x.Idle = asOf.Sub(unix(since))
+				x.Stalled = h.stalledAt && t == g.p.Now.Unix()
+			}
+			out = append(out, x)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		if a.ItemKey != b.ItemKey {
+			return a.ItemKey < b.ItemKey
+		}
+		return a.Start.Before(b.Start)
+	})
+	return out
+}
+
+// Dataset returns what the collectors must store for the history applied
+// so far, built from the generator's own records (not from the API):
+// items with their current state, every collected event (creations,
+// label/assignee/review-request/milestone/close events, comments, and the
+// reviews of pull requests that had a review requested; noise events are
+// left out as the collector leaves them out), milestones and GitHub team
+// memberships. Events are ordered by (Source, ItemKey, At, apply order).
+func (w *World) Dataset() *model.Dataset {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	g := w.g
+	ds := &model.Dataset{}
+	for _, it := range g.items {
+		x := model.Item{Source: it.source, Key: it.key, Target: GitHubTarget, Kind: it.kind, URL: w.itemURL(it),
+			Title: it.title, Author: it.author, Created: unix(it.created), Updated: unix(it.updated)}
+		if it.closed != 0 {
+			x.Closed = unix(it.closed)
+		}
+		if it.milestone != "" {
+			x.Milestones = []string{it.milestone}
+		}
+		x.Labels = append([]string(nil), it.labels...)
+		x.Assignees = append([]string(nil), it.assignees...)
+		if len(x.Labels) == 0 {
+			x.Labels = nil
+		}
+		if len(x.Assignees) == 0 {
+			x.Assignees = nil
+		}
+		ds.Items = append(ds.Items, x)
+	}
+	sort.Slice(ds.Items, func(i, j int) bool {
+		if ds.Items[i].Source != ds.Items[j].Source {
+			return ds.Items[i].Source < ds.Items[j].Source
+		}
+		return ds.Items[i].Key < ds.Items[j].Key
+	})
+	idx := make([]int, len(g.events))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		x, y := &g.events[idx[a]], &g.events[idx[b]]
+		if x.Source != y.Source {
+			return x.Source < y.Source
+		}
+		if x.ItemKey != y.ItemKey {
+			return x.ItemKey < y.ItemKey
+		}
+		if !x.At.Equal(y.At) {
+			return x.At.Before(y.At)
+		}
+		return g.evSeq[idx[a]] < g.evSeq[idx[b]]
+	})
+	ds.Events = make([]model.Event, len(idx))
+	for i, k := range idx {
+		ds.Events[i] = g.events[k]
+	}
+	for _, rp := range g.repos {
+		for _, m := range g.ms {
+			n := rp.ms[m.title]
+			x := model.Milestone{Source: model.SourceGitHub, Key: fmt.Sprintf("%s/milestones/%d", rp.full, n), Title: m.title,
+				URL: fmt.Sprintf("%s/%s/milestone/%d", HTMLURL, rp.full, n), Due: m.due}
+			if m.closed {
+				x.Closed = m.closeAt.UTC().Truncate(time.Second)
+			}
+			ds.Milestones = append(ds.Milestones, x)
+		}
+	}
+	sort.Slice(ds.Milestones, func(i, j int) bool { return ds.Milestones[i].Key < ds.Milestones[j].Key })
+	for _, t := range g.teams {
+		logins := []string{t.Contractor}
+		for _, m := range t.Members {
+			logins = append(logins, m.Login)
+		}
+		for _, l := range logins {
+			ds.Members = append(ds.Members, model.TeamMember{Team: t.Name, Source: model.SourceGitHub, Identity: l, Via: t.GitHubTeam})
+		}
+	}
+	sort.Slice(ds.Members, func(i, j int) bool {
+		a, b := ds.Members[i], ds.Members[j]
+		if a.Team != b.Team {
+			return a.Team < b.Team
+		}
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		if a.Identity != b.Identity {
+			return a.Identity < b.Identity
+		}
+		return a.Via < b.Via
+	})
+	return ds
+}
+
+func (w *World) itemURL(it *itemPlan) string {
+	kind := "issues"
+	if it.kind == model.KindPullRequest {
+		kind = "pull"
+	}
+	return fmt.Sprintf("%s/%s/%s/%d", HTMLURL, it.repo.full, kind, it.number)
+}
+
+// Counts are the sizes of the applied history.
+type Counts struct {
+	Items, Events, Handoffs, StalledNow int
+}
+
+// Counts returns the number of items and collected events applied so far
+// and the handoffs started by the clock.
+func (w *World) Counts() Counts {
+	w.mu.Lock()
+	g := w.g
+	c := Counts{Items: len(g.items), Events: len(g.events)}
+	now := w.Clock.Now().Unix()
+	for _, it := range g.items {
+		for _, h := range it.handoffs {
+			if h.start <= now {
+				c.Handoffs++
+				if h.stalledAt && (h.done == 0 || h.done > now) {
+					c.StalledNow++
+				}
+			}
+		}
+	}
+	w.mu.Unlock()
+	return c
+}
+
+// Digest is a hash of the applied history (the ground-truth dataset and
+// handoffs): equal for equal worlds.
+func (w *World) Digest() string {
+	h := sha256.New()
+	ds := w.Dataset()
+	for _, it := range ds.Items {
+		fmt.Fprintf(h, "I|%s|%s|%s|%s|%s|%d|%d|%d|%s|%s|%s\n", it.Key, it.Kind, it.Title, it.Author, it.URL,
+			it.Created.Unix(), it.Closed.Unix(), it.Updated.Unix(), strings.Join(it.Labels, ","), strings.Join(it.Assignees, ","), strings.Join(it.Milestones, ","))
+	}
+	for _, e := range ds.Events {
+		fmt.Fprintf(h, "E|%s|%s|%s|%d|%s|%s|%s|%s|%s|%s\n", e.Source, e.ID, e.ItemKey, e.At.Unix(), e.Actor, e.Kind, e.Value, e.Team, e.From, e.To)
+	}
+	for _, m := range ds.Milestones {
+		fmt.Fprintf(h, "M|%s|%s|%d|%d\n", m.Key, m.Title, m.Due.Unix(), m.Closed.Unix())
+	}
+	for _, m := range ds.Members {
+		fmt.Fprintf(h, "T|%s|%s|%s\n", m.Team, m.Identity, m.Via)
+	}
+	for _, x := range w.Handoffs(w.Clock.Now()) {
+		fmt.Fprintf(h, "H|%s|%s|%s|%s|%d|%d|%d|%s|%v|%v\n", x.ItemKey, x.Kind, x.From, x.To, x.Start.Unix(), x.Pickup.Unix(), x.Done.Unix(), x.DoneReason, x.Bounce, x.Stalled)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
