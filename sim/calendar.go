@@ -87,3 +87,29 @@ func (c *calendar) workAfter(t time.Time, d time.Duration) time.Time {
 	}
 	return lt.Add(d).UTC() // unreachable for sane durations
 }
+
+// between is the working time in [a, b).
+func (c *calendar) between(a, b time.Time) time.Duration {
+	if !b.After(a) {
+		return 0
+	}
+	var d time.Duration
+	lt := a.In(c.loc)
+	for lt.Before(b) {
+		start, end := c.bounds(lt)
+		if c.days[lt.Weekday()] {
+			s, e := start, end
+			if lt.After(s) {
+				s = lt
+			}
+			if b.Before(e) {
+				e = b
+			}
+			if e.After(s) {
+				d += e.Sub(s)
+			}
+		}
+		lt = c.nextDay(lt)
+	}
+	return d
+}

@@ -2,14 +2,20 @@ package sim_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/crossteam/crossteam/collectors"
 	ghcollector "github.com/crossteam/crossteam/collectors/github"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
@@ -238,7 +244,8 @@ func checkTruth(t *testing.T, w *sim.World, cfg *config.Config, collected *model
 		h, e := truth[i], got.Handoffs[i]
 		same := h.Source == e.Source && h.ItemKey == e.ItemKey && h.Kind == e.Kind && h.From == e.From && h.To == e.To &&
 			h.Start.Equal(e.Start) && h.Pickup.Equal(e.Pickup) && h.Done.Equal(e.Done) && h.DoneReason == e.DoneReason &&
-			h.Bounce == e.Bounce && h.LastActivity.Equal(e.LastActivity) && h.Stalled == e.Stalled && h.Idle == e.Idle
+			h.Bounce == e.Bounce && h.LastActivity.Equal(e.LastActivity) && h.Stalled == e.Stalled && h.Idle == e.Idle &&
+			h.IdleWorking == e.IdleWorking
 		if !same && shown < 5 {
 			shown++
 			t.Errorf("handoff %d:\n engine    %+v\n generator %+v", i, e, h)
@@ -257,6 +264,11 @@ func TestGroundTruthEndToEnd(t *testing.T) {
 
 	// The world is what the brief asks for: stalled handoffs, bounces,
 	// both handoff kinds, joint milestones on time, late and at risk.
+	for _, h := range w.Handoffs(w.Now) {
+		if h.Stalled != h.StalledByDesign {
+			t.Errorf("%s %s->%s: stalled %v at Now, by design %v", h.ItemKey, h.From, h.To, h.Stalled, h.StalledByDesign)
+		}
+	}
 	c := w.Counts()
 	if snap.StalledTotal != w.Params.StalledNow || c.StalledNow != w.Params.StalledNow {
 		t.Errorf("stalled now: engine %d, generator %d, want %d", snap.StalledTotal, c.StalledNow, w.Params.StalledNow)
@@ -290,4 +302,112 @@ func TestGroundTruthEndToEnd(t *testing.T) {
 		t.Errorf("milestone %q is not open, due within a week, with open items: %+v", w.AtRiskMilestone(), snap.Milestones)
 	}
 	t.Logf("items %d, events %d, handoffs %d, requests %d", c.Items, c.Events, c.Handoffs, p.gh.Count(nil))
+}
+
+// exposition renders a snapshot the way /metrics serves it.
+func exposition(t *testing.T, s *engine.Snapshot) string {
+	t.Helper()
+	c := collectors.NewSnapshotCollector()
+	c.Set(s, 0)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.String()
+}
+
+// TestFaultsReachTheSameEndState syncs the same world through a fake
+// GitHub with faults on: the store and the metrics end equal to the
+// fault-free run and to the ground truth.
+func TestFaultsReachTheSameEndState(t *testing.T) {
+	p := sim.Small()
+	p.Repos, p.ItemsPerRepo = 2, 60
+	clean := generate(t, p)
+	want := newPipeline(t, clean, fakeapi.Faults{})
+	want.sync(t, 1)
+	wantDS := want.load(t)
+	wantText := exposition(t, compute(want.cfg, wantDS, clean.Now))
+
+	for _, tc := range []struct {
+		name   string
+		faults fakeapi.Faults
+		skip   string
+	}{
+		{name: "5xx, secondary limits and 429 with Retry-After, latency", faults: fakeapi.Faults{
+			ServerErrorRate: 0.05, SecondaryRate: 0.02, TooManyRate: 0.02, RetryAfter: time.Second,
+			Latency: 2 * time.Millisecond, Seed: 7}},
+		{name: "truncated and malformed pages", faults: fakeapi.Faults{TruncateRate: 0.03, MalformedRate: 0.02, Seed: 7},
+			// A failed sync that already advanced the issues watermark
+			// never fetches the reviews of the PRs listed before the
+			// failure: collectors/github keeps the PRs due for a reviews
+			// fetch only in memory (repoSync.seen). Reported; un-skip once
+			// the pending set is persisted like issue_events_pending.
+			skip: "collectors/github loses reviews after a failed sync (see comment)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.skip != "" {
+				t.Skip(tc.skip)
+			}
+			faulty := generate(t, p)
+			// Secondary-limit episodes last RetryAfter on the fake's
+			// clock: let it run with real time from the world's Now.
+			realStart := time.Now()
+			faulty.Org.Now = func() time.Time { return faulty.Now.Add(time.Since(realStart)) }
+			got := newPipeline(t, faulty, tc.faults)
+			got.sync(t, 20)
+			faults := got.gh.Count(func(r fakeapi.Request) bool { return r.Fault != "" })
+			if faults < 4 {
+				t.Fatalf("only %d faults injected in %d requests; the test proves nothing", faults, got.gh.Count(nil))
+			}
+			gotDS := got.load(t)
+			diffDatasets(t, gotDS, wantDS)
+			diffDatasets(t, gotDS, faulty.Dataset())
+			if a := exposition(t, compute(got.cfg, gotDS, faulty.Now)); a != wantText {
+				t.Errorf("metrics differ with faults on:\n%s", firstDiff(a, wantText))
+			}
+			t.Logf("%d requests, %d with injected faults", got.gh.Count(nil), faults)
+		})
+	}
+}
+
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < min(len(al), len(bl)); i++ {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("line %d:\n got %s\nwant %s", i+1, al[i], bl[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d and %d", len(al), len(bl))
+}
+
+// TestLiveAdvance: events keep arriving after Now; an incremental sync
+// picks them up and still matches the ground truth.
+func TestLiveAdvance(t *testing.T) {
+	w := generate(t, sim.Small())
+	p := newPipeline(t, w, fakeapi.Faults{})
+	p.sync(t, 1)
+	before := w.Counts()
+	if w.Pending() == 0 {
+		t.Fatal("nothing planned after Now")
+	}
+	if err := w.Advance(w.Now.Add(3 * 24 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	after := w.Counts()
+	if after.Events <= before.Events || after.Items <= before.Items {
+		t.Fatalf("advancing three days added no items or events: %+v -> %+v", before, after)
+	}
+	p.gh.ResetRequests()
+	p.sync(t, 1)
+	diffDatasets(t, p.load(t), w.Dataset())
+	checkTruth(t, w, p.cfg, p.load(t))
+	t.Logf("+%d items, +%d events in 3 simulated days; incremental sync: %d requests", after.Items-before.Items, after.Events-before.Events, p.gh.Count(nil))
 }

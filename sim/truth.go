@@ -22,13 +22,15 @@ type Handoff struct {
 	DoneReason            string    // owner_left, closed, approved, withdrawn
 	Bounce                bool
 	LastActivity          time.Time // last activity by To after Start (zero: none)
-	// Stalled is set for the handoffs designed to be stalled at World.Now
-	// (Params.StalledNow); every other handoff open at Now had activity by
-	// To within the last 60 hours. It is only meaningful for asOf = Now.
+	// Stalled: open, and idle longer than the pair's stall threshold in
+	// To's working time. At World.Now exactly the handoffs designed to be
+	// stalled (Params.StalledNow) are; see StalledByDesign.
 	Stalled bool
+	// StalledByDesign marks the handoffs planned to be stalled at Now.
+	StalledByDesign bool
 	// Idle is asOf minus the later of Start and LastActivity, for open
-	// handoffs.
-	Idle time.Duration
+	// handoffs; IdleWorking the same in To's working hours.
+	Idle, IdleWorking time.Duration
 }
 
 // Handoffs returns the ground-truth handoffs as of asOf (at most the
@@ -48,7 +50,7 @@ func (w *World) Handoffs(asOf time.Time) []Handoff {
 				continue
 			}
 			x := Handoff{Source: it.source, ItemKey: it.key, Kind: h.kind, From: g.teams[h.from].Name, To: g.teams[h.to].Name,
-				Start: unix(h.start), Bounce: h.bounce}
+				Start: unix(h.start), Bounce: h.bounce, StalledByDesign: h.stalledAt}
 			done := int64(0)
 			if h.done != 0 && h.done <= t {
 				done = h.done
@@ -68,9 +70,10 @@ func (w *World) Handoffs(asOf time.Time) []Handoff {
 				x.Pickup, x.LastActivity = unix(pickup), unix(last)
 			}
 			if done == 0 {
-				since := max(h.start, last)
-				x.Idle = asOf.Sub(unix(since))
-				x.Stalled = h.stalledAt && t == g.p.Now.Unix()
+				since := unix(max(h.start, last))
+				x.Idle = asOf.Sub(since)
+				x.IdleWorking = g.teams[h.to].cal.between(since, asOf)
+				x.Stalled = x.IdleWorking > g.stallAfter(h.from, h.to)
 			}
 			out = append(out, x)
 		}
@@ -86,6 +89,15 @@ func (w *World) Handoffs(asOf time.Time) []Handoff {
 		return a.Start.Before(b.Start)
 	})
 	return out
+}
+
+// stallAfter is the threshold the generated configuration sets for a pair
+// (see Config).
+func (g *gen) stallAfter(from, to int) time.Duration {
+	if from == 0 && to == 1 {
+		return 4 * day
+	}
+	return 72 * hour
 }
 
 // Dataset returns what the collectors must store for the history applied
