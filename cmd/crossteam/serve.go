@@ -68,17 +68,42 @@ type exporter struct {
 	st      *store.Store
 	syncer  *collectors.Syncer
 	health  *collectors.Health
+	targets targetBuilder
 	mu      sync.Mutex
 	cfg     *config.Config
 	cancel  context.CancelFunc
 	running sync.WaitGroup
 }
 
+// targetBuilder makes the collectors of a configuration (buildTargets, or
+// the demo's, which runs them on the simulated clock).
+type targetBuilder func(cfg *config.Config, st *store.Store, health *collectors.Health, logger *slog.Logger) ([]collectors.Target, error)
+
+// exporterOptions are what `serve` and `demo` run the exporter with.
+type exporterOptions struct {
+	file        string // configuration file, re-read on reload
+	web         *web.FlagConfig
+	metricsPath string
+	maxRequests int
+	now         func() time.Time   // asOf clock of snapshots; nil = time.Now
+	targets     targetBuilder      // nil = buildTargets
+	links       []web.LandingLinks // extra landing page links
+	// started, when set, runs in its own goroutine once the exporter is
+	// syncing and the web server is starting.
+	started func(ctx context.Context, x *exporter)
+}
+
 // serve runs until ctx ends. Each value on hup (SIGHUP) reloads the
 // configuration, as does POST /-/reload.
 func (c *serveCommand) serve(ctx context.Context, e *env, hup <-chan os.Signal) error {
+	return runExporter(ctx, e, hup, exporterOptions{file: c.file, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests})
+}
+
+// runExporter loads the configuration file, syncs its targets in the
+// background and serves /metrics and the landing page until ctx ends.
+func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOptions) error {
 	logger := e.logger
-	cfg, err := config.Load(c.file)
+	cfg, err := config.Load(o.file)
 	if err != nil {
 		return err
 	}
@@ -90,8 +115,11 @@ func (c *serveCommand) serve(ctx context.Context, e *env, hup <-chan os.Signal) 
 	health := collectors.NewHealth(version.Version)
 	health.SetReload(true, time.Now())
 	snap := collectors.NewSnapshotCollector()
-	x := &exporter{logger: logger, file: c.file, st: st, health: health, cfg: cfg,
-		syncer: &collectors.Syncer{Store: st, Logger: logger, Snapshot: snap, Health: health}}
+	if o.targets == nil {
+		o.targets = buildTargets
+	}
+	x := &exporter{logger: logger, file: o.file, st: st, health: health, cfg: cfg, targets: o.targets,
+		syncer: &collectors.Syncer{Store: st, Logger: logger, Snapshot: snap, Health: health, Now: o.now}}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(snap, health,
@@ -120,9 +148,9 @@ func (c *serveCommand) serve(ctx context.Context, e *env, hup <-chan os.Signal) 
 	}()
 
 	mux := http.NewServeMux()
-	mux.Handle(c.metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+	mux.Handle(o.metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
-		MaxRequestsInFlight: c.maxRequests,
+		MaxRequestsInFlight: o.maxRequests,
 	}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
@@ -164,17 +192,17 @@ func (c *serveCommand) serve(ctx context.Context, e *env, hup <-chan os.Signal) 
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, s)
 	})
-	if c.metricsPath != "/" {
+	if o.metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        programName,
 			Description: "Team-to-team handoff metrics from GitHub and Jira history",
 			Version:     version.Info(),
-			Links: []web.LandingLinks{
-				{Address: c.metricsPath, Text: "Metrics"},
+			Links: append([]web.LandingLinks{
+				{Address: o.metricsPath, Text: "Metrics"},
 				{Address: "/config", Text: "Configuration (secrets masked)"},
 				{Address: "/-/healthy", Text: "Health"},
 				{Address: "/-/ready", Text: "Readiness"},
-			},
+			}, o.links...),
 		})
 		if err != nil {
 			return err
@@ -183,8 +211,11 @@ func (c *serveCommand) serve(ctx context.Context, e *env, hup <-chan os.Signal) 
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: time.Minute}
 	errCh := make(chan error, 1)
-	go func() { errCh <- web.ListenAndServe(srv, c.web, logger) }()
-	logger.Info("crossteam serving", "version", version.Version, "listen", *c.web.WebListenAddresses, "config", c.file, "store", cfg.Store.Path)
+	go func() { errCh <- web.ListenAndServe(srv, o.web, logger) }()
+	if o.started != nil {
+		go o.started(ctx, x)
+	}
+	logger.Info("crossteam serving", "version", version.Version, "listen", *o.web.WebListenAddresses, "config", o.file, "store", cfg.Store.Path)
 	select {
 	case err := <-errCh:
 		if errors.Is(err, http.ErrServerClosed) {
@@ -200,7 +231,7 @@ func (c *serveCommand) serve(ctx context.Context, e *env, hup <-chan os.Signal) 
 
 // start begins syncing the targets of cfg.
 func (x *exporter) start(ctx context.Context, cfg *config.Config) error {
-	targets, err := buildTargets(cfg, x.st, x.health, x.logger)
+	targets, err := x.targets(cfg, x.st, x.health, x.logger)
 	if err != nil {
 		return err
 	}
@@ -241,7 +272,7 @@ func (x *exporter) reload(ctx context.Context) error {
 		x.health.SetReload(false, time.Now())
 		return fmt.Errorf("store.path changed from %q to %q: a restart is needed for that", old.Store.Path, cfg.Store.Path)
 	}
-	if _, err := buildTargets(cfg, x.st, x.health, x.logger); err != nil {
+	if _, err := x.targets(cfg, x.st, x.health, x.logger); err != nil {
 		x.health.SetReload(false, time.Now())
 		return err
 	}
