@@ -2,7 +2,7 @@
 # runs live here.
 GO ?= go
 
-.PHONY: test vet bench bench-engine bench-store fuzz ci
+.PHONY: test vet bench bench-engine bench-store fuzz crash ci
 
 test:
 	$(GO) test ./...
@@ -26,6 +26,11 @@ fuzz:
 	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./collectors/github -run '^$$' -fuzz '^FuzzMapIssueEvents$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./collectors/github -run '^$$' -fuzz '^FuzzMapIssues$$' -fuzztime $(FUZZTIME)
+
+# Crash recovery with 40 SIGKILLs of a real exporter process (the default
+# test run does 8).
+crash:
+	CROSSTEAM_CRASH_KILLS=40 $(GO) test ./cmd/crossteam -run '^TestCrashRecovery$$' -count=1 -v
 
 ci:
 	bash .ci/run

@@ -572,6 +572,33 @@ func (s *Store) ReplaceTeamMembers(ctx context.Context, source, via string, memb
 	return nil
 }
 
+// IntegrityCheck runs SQLite's integrity_check over the whole file and
+// returns its findings as an error, or nil when the file is sound.
+func (s *Store) IntegrityCheck(ctx context.Context) error {
+	rows, err := s.r.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return fmt.Errorf("store %s: integrity check: %w", s.path, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return fmt.Errorf("store %s: integrity check: %w", s.path, err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store %s: integrity check: %w", s.path, err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("store %s is corrupt: %s", s.path, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
 // Counts returns the number of stored events per source (for the
 // crossteam_store_events metric).
 func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
