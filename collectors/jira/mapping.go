@@ -1,0 +1,661 @@
+package jira
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crossteam/crossteam/model"
+	"github.com/crossteam/crossteam/store"
+)
+
+// batcher collects searched issues and writes them in batches: on Cloud up
+// to 1000 issues (one bulkfetch), on Data Center one search page. The
+// watermark is written with the last batch only.
+type batcher struct {
+	c           *Collector
+	cursor      string
+	w           time.Time // stored watermark (zero on a full sync)
+	limit       time.Time // the watermark never passes this (start - overlap)
+	from        time.Time // window start; zero = everything
+	incremental bool
+
+	pending       []rawIssue
+	maxUpdated    time.Time
+	seen          int
+	refreshedMeta bool
+}
+
+func (b *batcher) add(ctx context.Context, issues []rawIssue) error {
+	b.pending = append(b.pending, issues...)
+	if b.c.cloud && len(b.pending) >= bulkIssues {
+		return b.flush(ctx, false)
+	}
+	return nil
+}
+
+// finish writes the remaining issues and the new watermark: the largest
+// updated seen, capped at start - overlap, never moving backwards. Nothing
+// is written when nothing was seen.
+func (b *batcher) finish(ctx context.Context) error {
+	if len(b.pending) == 0 && b.seen == 0 {
+		return nil
+	}
+	return b.flush(ctx, true)
+}
+
+// parsed is an issue decoded from search fields.
+type parsed struct {
+	id, key    string
+	summary    string
+	status     status
+	assignee   *user
+	reporter   *user
+	created    time.Time
+	updated    time.Time
+	resolved   time.Time
+	due        time.Time
+	itype      *issueType
+	versions   []version
+	components []named
+	labels     []string
+	parent     *parentRef
+	team       string
+	changelog  *changelog
+}
+
+// decodeIssue decodes the fields the mapping reads; errors name the issue
+// and the field.
+func (c *Collector) decodeIssue(r *rawIssue) (*parsed, error) {
+	p := &parsed{id: r.ID, key: r.Key, changelog: r.Changelog}
+	if p.key == "" || p.id == "" {
+		return nil, fmt.Errorf("issue %q (id %q): missing key or id", r.Key, r.ID)
+	}
+	dec := func(name string, v any) error {
+		raw, ok := r.Fields[name]
+		if !ok || string(raw) == "null" {
+			return nil
+		}
+		if err := json.Unmarshal(raw, v); err != nil {
+			return fmt.Errorf("issue %s: field %s: %w", p.key, name, err)
+		}
+		return nil
+	}
+	tm := func(name string, dst *time.Time, required bool) error {
+		var s string
+		if err := dec(name, &s); err != nil {
+			return err
+		}
+		if s == "" {
+			if required {
+				return fmt.Errorf("issue %s: field %s: missing", p.key, name)
+			}
+			return nil
+		}
+		t, err := parseJiraTime(s)
+		if err != nil {
+			return fmt.Errorf("issue %s: field %s: %w", p.key, name, err)
+		}
+		*dst = t
+		return nil
+	}
+	var due string
+	var st *status
+	for _, err := range []error{
+		dec("summary", &p.summary), dec("status", &st), dec("assignee", &p.assignee), dec("reporter", &p.reporter),
+		tm("created", &p.created, true), tm("updated", &p.updated, true), tm("resolutiondate", &p.resolved, false),
+		dec("duedate", &due), dec("issuetype", &p.itype), dec("fixVersions", &p.versions),
+		dec("components", &p.components), dec("labels", &p.labels), dec("parent", &p.parent),
+	} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if st != nil {
+		p.status = *st
+	}
+	if due != "" {
+		d, err := time.Parse("2006-01-02", due)
+		if err != nil {
+			return nil, fmt.Errorf("issue %s: field duedate: %w", p.key, err)
+		}
+		p.due = endOfDay(d)
+	}
+	if c.teamFieldID != "" {
+		v, err := teamValue(r.Fields[c.teamFieldID])
+		if err != nil {
+			return nil, fmt.Errorf("issue %s: field %s (team): %w", p.key, c.teamFieldID, err)
+		}
+		p.team = v
+	}
+	return p, nil
+}
+
+// teamValue reads a team field: a string, an option {value}, an Atlassian
+// team {name|title}, or a list of those (the first).
+func teamValue(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, nil
+	}
+	type opt struct{ Value, Name, Title string }
+	pick := func(o opt) string {
+		switch {
+		case o.Value != "":
+			return o.Value
+		case o.Name != "":
+			return o.Name
+		}
+		return o.Title
+	}
+	var o opt
+	if json.Unmarshal(raw, &o) == nil {
+		return pick(o), nil
+	}
+	var l []opt
+	if err := json.Unmarshal(raw, &l); err != nil {
+		return "", fmt.Errorf("unexpected value %.80s", raw)
+	}
+	if len(l) == 0 {
+		return "", nil
+	}
+	return pick(l[0]), nil
+}
+
+func endOfDay(d time.Time) time.Time {
+	y, m, dd := d.UTC().Date()
+	return time.Date(y, m, dd, 23, 59, 59, 0, time.UTC)
+}
+
+// userID is how the deployment names a user in changelog from/to.
+func (c *Collector) userID(u *user) string {
+	if u == nil {
+		return ""
+	}
+	if c.cloud {
+		return u.AccountID
+	}
+	if u.Name != "" {
+		return u.Name
+	}
+	return u.Key
+}
+
+func (c *Collector) learn(u *user) {
+	if id := c.userID(u); id != "" {
+		c.users[id] = *u
+	}
+}
+
+// ident is the identity stored for a user id: the id itself, unless the
+// config knows the person by their Data Center key or email instead.
+func (c *Collector) ident(id string) string {
+	if id == "" {
+		return ""
+	}
+	if _, ok := c.cfg.TeamOf(model.SourceJira, id); ok {
+		return id
+	}
+	if u, ok := c.users[id]; ok {
+		if u.Key != "" {
+			if _, ok := c.cfg.TeamOf(model.SourceJira, u.Key); ok {
+				return u.Key
+			}
+		}
+		if u.EmailAddress != "" {
+			if _, ok := c.cfg.TeamOf(model.SourceJira, u.EmailAddress); ok {
+				return u.EmailAddress
+			}
+		}
+	}
+	return id
+}
+
+// category returns a status's category key from its id, else its name.
+func (c *Collector) category(id, name string) (string, bool) {
+	if k, ok := c.statusCat[id]; ok && id != "" {
+		return k, true
+	}
+	k, ok := c.statusByNm[strings.ToLower(name)]
+	return k, ok
+}
+
+// fieldOf names a changelog item's field: its fieldId (Cloud), or for Data
+// Center (no fieldId) the display name mapped to the id.
+func (c *Collector) fieldOf(it *histItem) string {
+	switch strings.ToLower(it.FieldID) {
+	case "":
+	case "issueparentassociation", "parent":
+		return "parent"
+	default:
+		return it.FieldID
+	}
+	switch f := strings.ToLower(it.Field); f {
+	case "status", "assignee", "labels", "resolution":
+		return f
+	case "fix version", "fixversions":
+		return "fixVersions"
+	case "component", "components":
+		return "components"
+	case "parent", "epic link", "issueparentassociation":
+		return "parent"
+	}
+	if c.teamFieldID != "" && (strings.EqualFold(it.Field, c.target.TeamField) || strings.EqualFold(it.Field, c.teamFieldID)) {
+		return c.teamFieldID
+	}
+	return ""
+}
+
+// bulkFields are the changelog fields bulkfetch is asked for (at most 10).
+func (c *Collector) bulkFields() []string {
+	f := []string{"status", "assignee", "fixVersions", "components", "parent"}
+	if c.teamFieldID != "" {
+		f = append(f, c.teamFieldID)
+	}
+	return f
+}
+
+// bulkfetch returns the filtered histories of the issues, by issue id.
+func (c *Collector) bulkfetch(ctx context.Context, ids []string) (map[string][]history, error) {
+	out := map[string][]history{}
+	for i := 0; i < len(ids); i += bulkIssues {
+		req := bulkRequest{IssueIDsOrKeys: ids[i:min(len(ids), i+bulkIssues)], FieldIDs: c.bulkFields(), MaxResults: bulkMaxResults}
+		seen := map[string]bool{}
+		for {
+			var page bulkPage
+			if err := c.call(ctx, http.MethodPost, c.api+"/changelog/bulkfetch", req, &page); err != nil {
+				return nil, fmt.Errorf("changelog bulkfetch: %w", err)
+			}
+			for _, l := range page.IssueChangeLogs {
+				out[l.IssueID] = append(out[l.IssueID], l.ChangeHistories...)
+			}
+			if page.NextPageToken == "" {
+				break
+			}
+			if seen[page.NextPageToken] {
+				return nil, fmt.Errorf("changelog bulkfetch: nextPageToken %q repeated; stopping instead of looping", page.NextPageToken)
+			}
+			seen[page.NextPageToken] = true
+			req.NextPageToken = page.NextPageToken
+		}
+	}
+	return out, nil
+}
+
+// signalMatches returns the ids among ids that jql matches.
+func (c *Collector) signalMatches(ctx context.Context, jql string, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	q := "(" + jql + ") AND id in (" + strings.Join(ids, ", ") + ")"
+	if c.cloud {
+		req := searchJQLRequest{JQL: q, MaxResults: idSearchPage, Fields: []string{"id"}}
+		seen := map[string]bool{}
+		for {
+			var page searchJQLPage
+			if err := c.call(ctx, http.MethodPost, c.api+"/search/jql", req, &page); err != nil {
+				return nil, err
+			}
+			for _, is := range page.Issues {
+				out[is.ID] = true
+			}
+			if page.IsLast || page.NextPageToken == "" || seen[page.NextPageToken] {
+				return out, nil
+			}
+			seen[page.NextPageToken] = true
+			req.NextPageToken = page.NextPageToken
+		}
+	}
+	for startAt := 0; ; {
+		var page searchDCPage
+		body := map[string]any{"jql": q, "startAt": startAt, "maxResults": 1000, "fields": []string{"id"}}
+		if err := c.call(ctx, http.MethodPost, c.api+"/search", body, &page); err != nil {
+			return nil, err
+		}
+		for _, is := range page.Issues {
+			out[is.ID] = true
+		}
+		startAt += len(page.Issues)
+		if len(page.Issues) == 0 || startAt >= page.Total {
+			return out, nil
+		}
+	}
+}
+
+// flush maps and writes the pending issues in one transaction; the last
+// batch (final) carries the new watermark.
+func (b *batcher) flush(ctx context.Context, final bool) error {
+	c := b.c
+	issues := b.pending
+	b.pending = nil
+	ps := make([]*parsed, 0, len(issues))
+	for i := range issues {
+		p, err := c.decodeIssue(&issues[i])
+		if err != nil {
+			return err
+		}
+		ps = append(ps, p)
+		if p.updated.After(b.maxUpdated) {
+			b.maxUpdated = p.updated
+		}
+	}
+	b.seen += len(ps)
+
+	// Histories: bulkfetch on a Cloud full sync; embedded changelogs
+	// otherwise, completed by bulkfetch where Cloud cut them.
+	hist := map[string][]history{}
+	var complete []string
+	for _, p := range ps {
+		if !c.cloud || b.incremental {
+			if cl := p.changelog; cl != nil {
+				hist[p.id] = cl.Histories
+				if cl.Total > len(cl.Histories) {
+					if !c.cloud {
+						c.logger.Warn("changelog truncated on Data Center; older history of this issue is missing",
+							"issue", p.key, "total", cl.Total, "got", len(cl.Histories))
+					} else if oldestAtOrAfter(cl.Histories, b.from) {
+						complete = append(complete, p.id)
+					}
+				}
+			} else if c.cloud {
+				complete = append(complete, p.id)
+			}
+		} else {
+			complete = append(complete, p.id)
+		}
+	}
+	if len(complete) > 0 {
+		got, err := c.bulkfetch(ctx, complete)
+		if err != nil {
+			return err
+		}
+		for _, id := range complete {
+			hist[id] = mergeHistories(hist[id], got[id])
+		}
+	}
+
+	// Unknown status ids: refresh /status once per sync.
+	if !b.refreshedMeta && c.unknownStatus(ps, hist) {
+		b.refreshedMeta = true
+		if err := c.loadMeta(ctx, true); err != nil {
+			return err
+		}
+	}
+
+	signals := map[string][]string{}
+	if len(ps) > 0 {
+		ids := make([]string, len(ps))
+		for i, p := range ps {
+			ids[i] = p.id
+		}
+		for _, s := range c.cfg.Signals {
+			if strings.TrimSpace(s.JiraJQL) == "" {
+				continue
+			}
+			for i := 0; i < len(ids); i += bulkIssues {
+				m, err := c.signalMatches(ctx, s.JiraJQL, ids[i:min(len(ids), i+bulkIssues)])
+				if err != nil {
+					return fmt.Errorf("signal %s: %w", s.Name, err)
+				}
+				for id := range m {
+					signals[id] = append(signals[id], s.Name)
+				}
+			}
+		}
+	}
+
+	page := store.Page{Source: model.SourceJira, Target: c.Name()}
+	msSeen := map[string]bool{}
+	for _, p := range ps {
+		item, ms := c.mapItem(p, signals[p.id])
+		page.Items = append(page.Items, item)
+		for _, m := range ms {
+			if !msSeen[m.Key] {
+				msSeen[m.Key] = true
+				page.Milestones = append(page.Milestones, m)
+			}
+		}
+		evs, err := c.mapEvents(p, hist[p.id])
+		if err != nil {
+			return err
+		}
+		page.Events = append(page.Events, evs...)
+	}
+	if final {
+		w := b.maxUpdated
+		if w.After(b.limit) {
+			w = b.limit
+		}
+		if w.Before(b.w) {
+			w = b.w
+		}
+		if !w.IsZero() {
+			page.Cursors = map[string]string{b.cursor: w.UTC().Format(time.RFC3339Nano)}
+		}
+	}
+	if len(page.Items) == 0 && len(page.Cursors) == 0 {
+		return nil
+	}
+	if err := c.store.ApplyPage(ctx, page); err != nil {
+		return err
+	}
+	c.logger.Debug("jira batch stored", "issues", len(page.Items), "events", len(page.Events), "final", final)
+	return nil
+}
+
+// oldestAtOrAfter reports whether the oldest of hs is at or after from (so
+// histories between from and it may be missing).
+func oldestAtOrAfter(hs []history, from time.Time) bool {
+	if len(hs) == 0 {
+		return true
+	}
+	oldest := hs[0].Created.Time
+	for _, h := range hs[1:] {
+		if h.Created.Before(oldest) {
+			oldest = h.Created.Time
+		}
+	}
+	return !oldest.Before(from)
+}
+
+// mergeHistories unions two history lists by id (b wins).
+func mergeHistories(a, b []history) []history {
+	if len(a) == 0 {
+		return b
+	}
+	byID := map[string]bool{}
+	out := append([]history(nil), b...)
+	for _, h := range b {
+		byID[h.ID] = true
+	}
+	for _, h := range a {
+		if !byID[h.ID] {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func (c *Collector) unknownStatus(ps []*parsed, hist map[string][]history) bool {
+	for _, p := range ps {
+		if p.status.ID != "" {
+			if _, ok := c.statusCat[p.status.ID]; !ok {
+				return true
+			}
+		}
+		for _, h := range hist[p.id] {
+			for i := range h.Items {
+				it := &h.Items[i]
+				if c.fieldOf(it) != "status" {
+					continue
+				}
+				for _, id := range []string{str(it.From), str(it.To)} {
+					if _, ok := c.statusCat[id]; id != "" && !ok {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (c *Collector) epicValue(p *parsed) string {
+	if p.parent == nil || p.parent.Key == "" || (p.itype != nil && p.itype.Subtask) {
+		return ""
+	}
+	if p.parent.Fields.IssueType != nil && !p.parent.Fields.IssueType.isEpic() {
+		return ""
+	}
+	return model.JiraEpicPrefix + p.parent.Key
+}
+
+// mapItem builds the item and the milestone records it carries.
+func (c *Collector) mapItem(p *parsed, signals []string) (model.Item, []model.Milestone) {
+	c.learn(p.assignee)
+	c.learn(p.reporter)
+	it := model.Item{
+		Source: model.SourceJira, Key: p.key, Target: c.Name(), Kind: model.KindJiraIssue,
+		URL: c.browse + "/browse/" + p.key, Title: p.summary, Author: c.ident(c.userID(p.reporter)),
+		Created: p.created, Closed: p.resolved, Updated: p.updated, Status: p.status.Name, TeamValue: p.team,
+		Labels: p.labels, Signals: signals,
+	}
+	if cat, _ := c.category(p.status.ID, p.status.Name); it.Closed.IsZero() && cat == "done" {
+		it.Closed = p.updated
+	}
+	if a := c.ident(c.userID(p.assignee)); a != "" {
+		it.Assignees = []string{a}
+	}
+	for _, comp := range p.components {
+		it.Components = append(it.Components, comp.Name)
+	}
+	var ms []model.Milestone
+	project, _, _ := strings.Cut(p.key, "-")
+	for _, v := range p.versions {
+		it.Milestones = append(it.Milestones, v.Name)
+		m := model.Milestone{Source: model.SourceJira, Key: model.JiraVersionPrefix + v.ID, Title: v.Name,
+			URL: c.browse + "/projects/" + project + "/versions/" + v.ID}
+		if d, err := time.Parse("2006-01-02", v.ReleaseDate); err == nil {
+			m.Due = endOfDay(d)
+			if v.Released {
+				m.Closed = m.Due
+			}
+		}
+		ms = append(ms, m)
+	}
+	if e := c.epicValue(p); e != "" {
+		it.Milestones = append(it.Milestones, e)
+		ms = append(ms, model.Milestone{Source: model.SourceJira, Key: e, Title: p.parent.Fields.Summary,
+			URL: c.browse + "/browse/" + p.parent.Key})
+	}
+	if p.itype.isEpic() {
+		ms = append(ms, model.Milestone{Source: model.SourceJira, Key: model.JiraEpicPrefix + p.key, Title: p.summary,
+			URL: it.URL, Due: p.due, Closed: it.Closed})
+	}
+	return it, ms
+}
+
+// mapEvents turns an issue's histories into events, oldest first; ids are
+// "<history id>/<field>[/<+|-><value>]" so the same change fetched through
+// search expand and through bulkfetch is one event.
+func (c *Collector) mapEvents(p *parsed, hs []history) ([]model.Event, error) {
+	sort.SliceStable(hs, func(i, j int) bool {
+		if !hs[i].Created.Equal(hs[j].Created.Time) {
+			return hs[i].Created.Before(hs[j].Created.Time)
+		}
+		a, _ := strconv.ParseInt(hs[i].ID, 10, 64)
+		b, _ := strconv.ParseInt(hs[j].ID, 10, 64)
+		return a < b
+	})
+	evs := []model.Event{{Source: model.SourceJira, ID: p.id + "/created", ItemKey: p.key, At: p.created,
+		Actor: c.ident(c.userID(p.reporter)), Kind: model.EventCreated}}
+	subtask := p.itype != nil && p.itype.Subtask
+	seen := map[string]bool{}
+	for hi := range hs {
+		h := &hs[hi]
+		if h.ID == "" || h.Created.IsZero() {
+			return nil, fmt.Errorf("issue %s: changelog history %q: missing id or created", p.key, h.ID)
+		}
+		if seen[h.ID] {
+			continue
+		}
+		seen[h.ID] = true
+		c.learn(h.Author)
+		actor := c.ident(c.userID(h.Author))
+		ev := func(suffix string, kind model.EventKind) model.Event {
+			return model.Event{Source: model.SourceJira, ID: h.ID + "/" + suffix, ItemKey: p.key, At: h.Created.Time,
+				Actor: actor, Kind: kind}
+		}
+		for ii := range h.Items {
+			it := &h.Items[ii]
+			from, to, fromS, toS := str(it.From), str(it.To), str(it.FromString), str(it.ToString)
+			switch f := c.fieldOf(it); f {
+			case "status":
+				e := ev("status", model.EventStatusChanged)
+				e.From, e.To = fromS, toS
+				evs = append(evs, e)
+				fc, _ := c.category(from, fromS)
+				tc, _ := c.category(to, toS)
+				if fc != "done" && tc == "done" {
+					evs = append(evs, ev("closed", model.EventClosed))
+				} else if fc == "done" && tc != "done" {
+					evs = append(evs, ev("reopened", model.EventReopened))
+				}
+			case "assignee":
+				if from != "" {
+					e := ev("assignee/-"+from, model.EventUnassigned)
+					e.Value = c.ident(from)
+					evs = append(evs, e)
+				}
+				if to != "" {
+					e := ev("assignee/+"+to, model.EventAssigned)
+					e.Value = c.ident(to)
+					evs = append(evs, e)
+				}
+			case "components", "fixVersions":
+				add, rm := model.EventComponentAdded, model.EventComponentRemoved
+				if f == "fixVersions" {
+					add, rm = model.EventMilestoned, model.EventDemilestoned
+				}
+				if fromS != "" {
+					e := ev(f+"/-"+fromS, rm)
+					e.Value = fromS
+					evs = append(evs, e)
+				}
+				if toS != "" {
+					e := ev(f+"/+"+toS, add)
+					e.Value = toS
+					evs = append(evs, e)
+				}
+			case "parent":
+				if subtask {
+					continue
+				}
+				if fromS != "" {
+					e := ev("parent/-"+fromS, model.EventDemilestoned)
+					e.Value = model.JiraEpicPrefix + fromS
+					evs = append(evs, e)
+				}
+				if toS != "" {
+					e := ev("parent/+"+toS, model.EventMilestoned)
+					e.Value = model.JiraEpicPrefix + toS
+					evs = append(evs, e)
+				}
+			case "":
+			default:
+				if f == c.teamFieldID {
+					e := ev("team", model.EventTeamFieldChanged)
+					e.From, e.To = fromS, toS
+					evs = append(evs, e)
+				}
+			}
+		}
+	}
+	return evs, nil
+}
