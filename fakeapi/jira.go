@@ -630,6 +630,9 @@ func (j *JiraAPI) search(rn *jiraRenderer, p searchParams, jql bool, now time.Ti
 	if jql && q.where == nil {
 		return http.StatusBadRequest, jiraErrorBody("Unbounded JQL queries are not allowed here. Please add a search restriction to your query.")
 	}
+	if v := unknownProject(q.where, s); v != "" {
+		return http.StatusBadRequest, jiraErrorBody(fmt.Sprintf("The value '%s' does not exist for the field 'project'.", v))
+	}
 	env := &jqlEnv{now: now, tz: s.tz()}
 	cut := now.Add(-j.lag)
 	type hit struct {
@@ -726,6 +729,34 @@ func (j *JiraAPI) search(rn *jiraRenderer, p searchParams, jql bool, now time.Ti
 	}
 	return http.StatusOK, marshal(map[string]any{"expand": "schema,names", "startAt": start, "maxResults": n,
 		"total": len(hits), "issues": issues})
+}
+
+// unknownProject returns the first project value of the query that is not a
+// project of the site (Jira rejects those with a 400), or "".
+func unknownProject(n jqlNode, s *JiraSite) string {
+	switch n := n.(type) {
+	case jqlAnd:
+		if v := unknownProject(n.a, s); v != "" {
+			return v
+		}
+		return unknownProject(n.b, s)
+	case jqlOr:
+		if v := unknownProject(n.a, s); v != "" {
+			return v
+		}
+		return unknownProject(n.b, s)
+	case jqlNot:
+		return unknownProject(n.a, s)
+	case jqlSet:
+		if n.field == "project" {
+			for _, v := range n.values {
+				if s.projects[strings.ToUpper(v)] == nil {
+					return v
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func cmpInt(a, b int64) int {

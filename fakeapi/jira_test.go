@@ -236,6 +236,7 @@ func TestJiraJQLErrors(t *testing.T) {
 		{`updated >= "yesterday"`, "Error in the JQL Query: Date value 'yesterday'"},
 		{`project = "A`, "not terminated"},
 		{"project in (A, B", "Error in the JQL Query"},
+		{"project in (A, NOPE)", "The value 'NOPE' does not exist for the field 'project'."},
 	} {
 		st, _, b := c.do("POST", "/rest/api/3/search/jql", map[string]any{"jql": tc.jql})
 		var e struct {
