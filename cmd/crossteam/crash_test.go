@@ -261,14 +261,15 @@ func TestCrashRecovery(t *testing.T) {
 	if p := paid(gh); p != 0 {
 		t.Errorf("a sync after recovery paid %d requests, want 0 (everything was stored)", p)
 	}
-	// Each kill loses at most the pages in flight and the walk it
-	// interrupted restarts from its stored cursor; 6 paid requests per kill
-	// bounds that (measured: see the log line).
+	// Each kill loses at most the one page in flight (the collector walks
+	// sequentially and every page is stored with its cursors, including an
+	// events walk's progress), so kills may cost at most one paid request
+	// each. Before walks resumed, this measured +3.7 per kill.
 	t.Logf("%d kills (%d mid-sync): %d paid requests vs %d without kills (+%.1f per kill)", kills, midSync, crashPaid, refPaid, float64(crashPaid-refPaid)/float64(kills))
 	if midSync < kills/2 {
 		t.Errorf("only %d of %d kills hit a sync in progress", midSync, kills)
 	}
-	if crashPaid > refPaid+6*kills {
-		t.Errorf("%d kills cost %d paid requests, more than %d (reference) + 6 per kill", kills, crashPaid, refPaid)
+	if crashPaid > refPaid+kills {
+		t.Errorf("%d kills cost %d paid requests, more than %d (reference) + 1 per kill", kills, crashPaid, refPaid)
 	}
 }

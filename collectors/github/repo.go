@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -282,6 +283,18 @@ func (rs *repoSync) events(ctx context.Context) error {
 	next, firstTag, newest := first, "", lastID
 	var oldest time.Time
 	horizon, seenAny := false, false
+	// A walk interrupted (crash, error) after some pages resumes at the
+	// page it had reached instead of re-fetching from the newest page. That
+	// is safe although the feed is newest first: events that arrived since
+	// only push older ones to later pages, so nothing unseen is skipped.
+	if v, ok, err := rs.cursor(ctx, "events_walk"); err != nil {
+		return err
+	} else if ok && v != "" {
+		var w eventsWalk
+		if json.Unmarshal([]byte(v), &w) == nil && w.LastID == lastID && w.Next != "" {
+			next, firstTag, newest, oldest, seenAny = w.Next, w.FirstTag, w.Newest, w.Oldest, w.SeenAny
+		}
+	}
 	for next != "" {
 		var list []*gh.IssueEvent
 		tag := ""
@@ -330,6 +343,13 @@ func (rs *repoSync) events(ctx context.Context) error {
 				p.Cursors[rs.key("review_requested:"+strconv.Itoa(n))] = "1"
 			}
 		}
+		if !stop && res.next != "" {
+			b, _ := json.Marshal(eventsWalk{LastID: lastID, Newest: newest, Next: res.next, FirstTag: firstTag, Oldest: oldest, SeenAny: seenAny})
+			if p.Cursors == nil {
+				p.Cursors = map[string]string{}
+			}
+			p.Cursors[rs.key("events_walk")] = string(b)
+		}
 		if len(p.Events) > 0 || len(p.Cursors) > 0 {
 			if err := rs.apply(ctx, p); err != nil {
 				return fmt.Errorf("list issue events: %w", err)
@@ -341,7 +361,7 @@ func (rs *repoSync) events(ctx context.Context) error {
 		next = res.next
 	}
 	p := rs.page()
-	p.Cursors = map[string]string{}
+	p.Cursors = map[string]string{rs.key("events_walk"): ""}
 	if newest > lastID {
 		p.Cursors[rs.key("events_last_id")] = strconv.FormatInt(newest, 10)
 	}
@@ -365,6 +385,17 @@ func (rs *repoSync) events(ctx context.Context) error {
 		p.Cursors[rs.key("issue_events_pending")] = joinInts(set)
 	}
 	return rs.apply(ctx, p)
+}
+
+// eventsWalk is the progress of an events walk, stored with every page so
+// that an interrupted walk resumes where it stopped.
+type eventsWalk struct {
+	LastID   int64     `json:"last_id"`   // events_last_id the walk started from
+	Newest   int64     `json:"newest"`    // newest event id seen so far
+	Next     string    `json:"next"`      // the next page to fetch
+	FirstTag string    `json:"first_tag"` // ETag of the first page, stored when the walk ends
+	Oldest   time.Time `json:"oldest"`    // oldest event instant seen (history horizon)
+	SeenAny  bool      `json:"seen_any"`
 }
 
 // pendingIssueEvents fetches, once per issue, the events of issues older
