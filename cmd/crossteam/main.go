@@ -64,6 +64,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 	checkConfig := newCheckConfigCommand(app)
 	serve := newServeCommand(app)
+	dashboardsCmd := newDashboardsCommand(app)
 
 	selected, code, err := parse(app, args)
 	if code >= 0 {
@@ -80,6 +81,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return checkConfig.run(e)
 	case serve.FullCommand():
 		return serve.run(e)
+	case dashboardsCmd.FullCommand():
+		return dashboardsCmd.run(e)
 	}
 	fmt.Fprintf(stderr, "%s: error: command %q is not implemented\n", programName, selected)
 	return exitUsage
