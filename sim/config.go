@@ -62,7 +62,11 @@ func (w *World) Config(o ConfigOptions) string {
 	p("      stall_after: 4d")
 	p("  bounce:")
 	p("    enabled: true")
-	stalled := w.Params.StalledNow + w.Params.JiraStalledNow
+	// One fewer than stalled, so the unexported gauge has something to show.
+	stalled := w.Params.StalledNow
+	if w.g.jira != nil {
+		stalled += w.Params.JiraStalledNow
+	}
 	p("  max_stalled_exported: %d", max(1, stalled-1))
 	p("calendar:")
 	p("  timezone: UTC")

@@ -162,6 +162,7 @@ type gen struct {
 	events  []model.Event
 	evSeq   []uint64 // apply order of events (parallel to events)
 	applied uint64
+	jira    *jiraGen // nil: no Jira site
 }
 
 type msPlan struct {

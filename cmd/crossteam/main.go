@@ -65,6 +65,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	checkConfig := newCheckConfigCommand(app)
 	serve := newServeCommand(app)
 	dashboardsCmd := newDashboardsCommand(app)
+	demo := newDemoCommand(app)
 
 	selected, code, err := parse(app, args)
 	if code >= 0 {
@@ -83,6 +84,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return serve.run(e)
 	case dashboardsCmd.FullCommand():
 		return dashboardsCmd.run(e)
+	case demo.FullCommand():
+		return demo.run(e)
 	}
 	fmt.Fprintf(stderr, "%s: error: command %q is not implemented\n", programName, selected)
 	return exitUsage

@@ -1,0 +1,372 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/crossteam/crossteam/collectors"
+	ghcollector "github.com/crossteam/crossteam/collectors/github"
+	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/dashboards"
+	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/fakeapi"
+	"github.com/crossteam/crossteam/sim"
+	"github.com/crossteam/crossteam/store"
+)
+
+// demoCommand runs the whole kit with no account anywhere: a simulated
+// organisation (package sim) served on loopback as the GitHub REST API by
+// the fake-API package, the real collectors syncing it into a store, and
+// the exporter serving /metrics exactly as `serve` does.
+type demoCommand struct {
+	*kingpin.CmdClause
+	web           *web.FlagConfig
+	metricsPath   string
+	maxRequests   int
+	seed          uint64
+	size          string
+	faults        string
+	speed         float64
+	storePath     string
+	dashboardsOut string
+	syncInterval  time.Duration
+}
+
+func newDemoCommand(app *kingpin.Application) *demoCommand {
+	c := &demoCommand{CmdClause: app.Command("demo", "Run the exporter against a built-in simulated organisation (no GitHub or Jira account needed).")}
+	c.web = kingpinflag.AddFlags(c.CmdClause, defaultListenAddress)
+	c.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
+	c.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").IntVar(&c.maxRequests)
+	c.Flag("demo.seed", "Seed of the simulated organisation; the same seed gives the same history.").Default("1").Uint64Var(&c.seed)
+	c.Flag("demo.size", "Size of the simulated organisation: small (seconds) or large (benchmark size).").Default("small").EnumVar(&c.size, "small", "large")
+	c.Flag("demo.speed", "Simulated seconds per real second: new events keep arriving at this pace.").Default("60").Float64Var(&c.speed)
+	c.Flag("demo.sync-interval", "Time between syncs of the simulated sources.").Default("10s").DurationVar(&c.syncInterval)
+	c.Flag("faults", "Faults of the fake APIs, e.g. 5xx=0.05,latency=20ms,secondary=0.01,retryafter=2s (keys: "+faultKeyList()+").").Default("none").StringVar(&c.faults)
+	c.Flag("store.path", "SQLite store file; default a temporary directory removed on exit.").StringVar(&c.storePath)
+	c.Flag("dashboards.out", "Write the Grafana dashboards, Prometheus rules and provisioning files to this directory.").StringVar(&c.dashboardsOut)
+	return c
+}
+
+func faultKeyList() string {
+	keys := make([]string, 0, len(fakeapi.FaultKeys()))
+	for k := range fakeapi.FaultKeys() {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ", ")
+}
+
+func (c *demoCommand) run(e *env) int {
+	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := c.demo(ctx, e); err != nil {
+		e.logger.Error("crossteam demo stopped", "err", err)
+		return exitError
+	}
+	return exitOK
+}
+
+func (c *demoCommand) demo(ctx context.Context, e *env) error {
+	began := time.Now()
+	faults, err := fakeapi.ParseFaults(c.faults)
+	if err != nil {
+		return fmt.Errorf("--faults: %w", err)
+	}
+	if c.speed <= 0 {
+		return fmt.Errorf("--demo.speed %g: must be positive", c.speed)
+	}
+	p := sim.Small()
+	if c.size == "large" {
+		p = sim.Large()
+	}
+	p.Seed = c.seed
+	// History ends now, so dashboards show the last months.
+	p.Now = time.Now().UTC().Truncate(time.Second)
+	w, err := sim.Generate(p)
+	if err != nil {
+		return err
+	}
+	generated := time.Since(began)
+
+	dir, err := os.MkdirTemp("", "crossteam-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	storePath := c.storePath
+	if storePath == "" {
+		storePath = filepath.Join(dir, "crossteam.db")
+	}
+	tokenFile := filepath.Join(dir, "github-token")
+	if err := os.WriteFile(tokenFile, []byte(w.GitHubToken+"\n"), 0o600); err != nil {
+		return err
+	}
+
+	// The simulated clock runs `speed` times faster than real time from Now.
+	realStart := time.Now()
+	simNow := func() time.Time {
+		return w.Now.Add(time.Duration(float64(time.Since(realStart)) * c.speed))
+	}
+
+	gh := fakeapi.NewGitHub(w.Org, fakeapi.GitHubOptions{Tokens: []string{w.GitHubToken}, Faults: faults})
+	ghURL, stopGH, err := serveLoopback(gh, e.logger)
+	if err != nil {
+		return fmt.Errorf("fake GitHub: %w", err)
+	}
+	defer stopGH()
+
+	cfgPath := filepath.Join(dir, "crossteam.yml")
+	cfgText := w.Config(sim.ConfigOptions{GitHubURL: ghURL, TokenFile: tokenFile, StorePath: storePath,
+		SyncInterval: c.syncInterval.String()})
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		return err
+	}
+	if c.dashboardsOut != "" {
+		files, err := dashboards.Generate(dashboards.Options{})
+		if err != nil {
+			return fmt.Errorf("dashboards: %w", err)
+		}
+		if err := dashboards.Write(c.dashboardsOut, files); err != nil {
+			return fmt.Errorf("dashboards: %w", err)
+		}
+		e.logger.Info("dashboards and rules written", "dir", c.dashboardsOut, "files", len(files))
+	}
+
+	// Live mode: apply the planned history as the simulated clock moves.
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := w.Advance(simNow()); err != nil {
+					e.logger.Error("simulated organisation stopped advancing", "err", err)
+					return
+				}
+			}
+		}
+	}()
+
+	info := demoInfo{world: w, size: c.size, githubURL: ghURL, configPath: cfgPath, storePath: storePath,
+		listen: *c.web.WebListenAddresses, metricsPath: c.metricsPath, faults: faults, speed: c.speed,
+		began: began, generated: generated, out: e.stdout}
+	return runExporter(ctx, e, nil, exporterOptions{
+		file: cfgPath, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests,
+		now:     simNow,
+		targets: demoTargets(simNow),
+		links:   []web.LandingLinks{{Address: ghURL + "orgs/" + p.Org + "/repos", Text: "Simulated GitHub API (fake, on loopback)"}},
+		started: info.printWhenReady,
+	})
+}
+
+// serveLoopback serves h on an ephemeral loopback port.
+func serveLoopback(h http.Handler, logger *slog.Logger) (baseURL string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Minute,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("fake API server stopped", "err", err)
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/", func() { srv.Close() }, nil
+}
+
+// demoTargets builds the collectors like buildTargets, on the simulated
+// clock (their sync watermarks must not be capped at the real time while
+// the simulation runs ahead of it).
+func demoTargets(now func() time.Time) targetBuilder {
+	return func(cfg *config.Config, st *store.Store, health *collectors.Health, logger *slog.Logger) ([]collectors.Target, error) {
+		var out []collectors.Target
+		for _, g := range cfg.Sources.GitHub {
+			c, err := ghcollector.New(ghcollector.Options{
+				Config: cfg, Target: g, Store: st, Now: now,
+				Transport: health.Transport("github", g.Name, nil),
+				Logger:    logger.With("source", "github", "target", g.Name),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("github target %q: %w", g.Name, err)
+			}
+			out = append(out, c)
+		}
+		return out, nil
+	}
+}
+
+// demoInfo is what the terminal summary shows.
+type demoInfo struct {
+	world                 *sim.World
+	size                  string
+	githubURL             string
+	configPath, storePath string
+	listen                []string
+	metricsPath           string
+	faults                fakeapi.Faults
+	speed                 float64
+	began                 time.Time
+	generated             time.Duration
+	out                   io.Writer
+}
+
+// printWhenReady waits for the first snapshot that holds every generated
+// item, then prints the summary.
+func (d demoInfo) printWhenReady(ctx context.Context, x *exporter) {
+	want := d.world.Counts().Items
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		s := x.syncer.Snapshot.Snapshot()
+		if s != nil && s.Items["github"] >= want {
+			d.print(s, time.Since(d.began))
+			return
+		}
+	}
+}
+
+// webBase turns a listen address into a URL a person can open.
+func webBase(listen []string) string {
+	addr := defaultListenAddress
+	if len(listen) > 0 {
+		addr = listen[0]
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func (d demoInfo) print(s *engine.Snapshot, ready time.Duration) {
+	w, out := d.world, d.out
+	base := webBase(d.listen)
+	fmt.Fprintf(out, "crossteam demo: simulated organisation %q (seed %d, %s): %d teams, %d repositories, %d months of history\n",
+		w.Params.Org, w.Params.Seed, d.size, len(w.Teams), len(w.Repos), w.Params.Months)
+	fmt.Fprintf(out, "  metrics       %s%s\n", base, d.metricsPath)
+	fmt.Fprintf(out, "  landing page  %s/\n", base)
+	fmt.Fprintf(out, "  fake GitHub   %s  (REST API; token in the generated config)\n", d.githubURL)
+	fmt.Fprintf(out, "  config        %s\n", d.configPath)
+	fmt.Fprintf(out, "  store         %s\n", d.storePath)
+	if f := d.faults.String(); f != "none" {
+		fmt.Fprintf(out, "  faults        %s\n", f)
+	}
+	fmt.Fprintf(out, "Ready in %s (world generated in %s): first complete snapshot as of %s\n",
+		ready.Round(time.Millisecond), d.generated.Round(time.Millisecond), s.AsOf.Format(time.RFC3339))
+	for _, src := range sortedKeys(s.Items) {
+		fmt.Fprintf(out, "  %-8s %d items, %d events synced\n", src, s.Items[src], s.Events[src])
+	}
+	fmt.Fprintf(out, "Stalled handoffs now: %d\n", s.StalledTotal)
+	for _, h := range s.Stalled {
+		fmt.Fprintf(out, "  %-22s %-9s -> %-9s %-6s idle %-8s %s\n", h.Key, h.From, h.To, h.Kind, shortDuration(h.Idle), h.URL)
+	}
+	fmt.Fprintln(out, "Slowest team pairs by p90 pickup time:")
+	for _, p := range slowestPairs(s.Pairs, 5) {
+		fmt.Fprintf(out, "  %-7s %-9s -> %-9s p90 %-8s (%d handoffs)\n", p.Source, p.From, p.To, p90Label(p.Pickup), p.Handoffs)
+	}
+	fmt.Fprintf(out, "The simulated clock runs %gx real time: new events keep arriving. Ctrl-C stops the demo.\n", d.speed)
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// quantile estimates a quantile of a histogram the way histogram_quantile
+// does: linear interpolation inside the bucket that holds it. ok is false
+// for an empty histogram; inf is true when it falls in the +Inf bucket.
+func quantile(h engine.Histogram, q float64) (d time.Duration, inf, ok bool) {
+	if h.Count == 0 {
+		return 0, false, false
+	}
+	rank := q * float64(h.Count)
+	var cum float64
+	lower := 0.0
+	for i, b := range engine.Buckets {
+		c := float64(h.Counts[i])
+		if cum+c >= rank && c > 0 {
+			v := lower + (b-lower)*(rank-cum)/c
+			return time.Duration(v * float64(time.Second)), false, true
+		}
+		cum += c
+		lower = b
+	}
+	return time.Duration(lower * float64(time.Second)), true, true
+}
+
+func p90Label(h engine.Histogram) string {
+	d, inf, ok := quantile(h, 0.9)
+	switch {
+	case !ok:
+		return "-"
+	case inf:
+		return ">" + shortDuration(d)
+	}
+	return shortDuration(d)
+}
+
+// slowestPairs are the pairs with the highest p90 pickup time.
+func slowestPairs(pairs []engine.PairStats, n int) []engine.PairStats {
+	var out []engine.PairStats
+	for _, p := range pairs {
+		if p.Pickup.Count > 0 {
+			out = append(out, p)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, _, _ := quantile(out[i].Pickup, 0.9)
+		b, _, _ := quantile(out[j].Pickup, 0.9)
+		return a > b
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// shortDuration prints 3d4h, 5h12m or 42m.
+func shortDuration(d time.Duration) string {
+	d = d.Round(time.Minute)
+	days := d / (24 * time.Hour)
+	d -= days * 24 * time.Hour
+	h := d / time.Hour
+	m := (d - h*time.Hour) / time.Minute
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd%dh", days, h)
+	case h > 0:
+		return fmt.Sprintf("%dh%dm", h, m)
+	}
+	return fmt.Sprintf("%dm", m)
+}
