@@ -19,6 +19,7 @@ import (
 	"github.com/crossteam/crossteam/collectors"
 	ghcollector "github.com/crossteam/crossteam/collectors/github"
 	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/fakeapi"
 	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/store"
@@ -252,6 +253,11 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got.Milestones, want.Milestones) {
 		t.Errorf("milestones differ after %d kills", kills)
+	}
+	// Metrics are a pure function of the store: the same snapshot.
+	asOf := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	if a, b := engine.Compute(got, cfg, asOf), engine.Compute(want, cfg, asOf); !reflect.DeepEqual(a.Pairs, b.Pairs) || a.StalledTotal != b.StalledTotal {
+		t.Errorf("snapshots differ after %d kills: pairs %+v vs %+v", kills, a.Pairs, b.Pairs)
 	}
 	crashPaid := paid(gh)
 
