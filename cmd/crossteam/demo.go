@@ -73,24 +73,25 @@ func faultKeyList() string {
 }
 
 func (c *demoCommand) run(e *env) int {
+	faults, err := fakeapi.ParseFaults(c.faults)
+	if err == nil && c.speed <= 0 {
+		err = fmt.Errorf("--demo.speed %g: must be positive", c.speed)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "%s: error: %v, try --help\n", programName, err)
+		return exitUsage
+	}
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := c.demo(ctx, e); err != nil {
+	if err := c.demo(ctx, e, faults); err != nil {
 		e.logger.Error("crossteam demo stopped", "err", err)
 		return exitError
 	}
 	return exitOK
 }
 
-func (c *demoCommand) demo(ctx context.Context, e *env) error {
+func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) error {
 	began := time.Now()
-	faults, err := fakeapi.ParseFaults(c.faults)
-	if err != nil {
-		return fmt.Errorf("--faults: %w", err)
-	}
-	if c.speed <= 0 {
-		return fmt.Errorf("--demo.speed %g: must be positive", c.speed)
-	}
 	p := sim.Small()
 	if c.size == "large" {
 		p = sim.Large()

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/crossteam/crossteam/catalogue"
+	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/sim"
+)
+
+// startDemo runs `crossteam demo` in-process until the returned stop is
+// called; stop reports the exit code.
+func startDemo(t *testing.T, args ...string) (stdout *syncBuffer, stop func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- runContext(ctx, append([]string{"demo"}, args...), stdout, stderr) }()
+	stopped := false
+	stop = func() int {
+		if stopped {
+			return 0
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Logf("demo logs:\n%s", stderr.String())
+			}
+			return code
+		case <-time.After(15 * time.Second):
+			t.Error("demo did not stop")
+			return -1
+		}
+	}
+	t.Cleanup(func() { stop() })
+	return stdout, stop
+}
+
+// nonZero reports whether a family has a series with a non-zero value
+// (for histograms: a non-zero observation count).
+func nonZero(mf *dto.MetricFamily) bool {
+	for _, m := range mf.GetMetric() {
+		switch {
+		case m.GetGauge() != nil && m.GetGauge().GetValue() != 0,
+			m.GetCounter() != nil && m.GetCounter().GetValue() != 0,
+			m.GetUntyped() != nil && m.GetUntyped().GetValue() != 0,
+			m.GetHistogram() != nil && m.GetHistogram().GetSampleCount() != 0:
+			return true
+		}
+	}
+	return false
+}
+
+func TestDemo(t *testing.T) {
+	addr := freeAddr(t)
+	out := t.TempDir()
+	stdout, stop := startDemo(t, "--web.listen-address="+addr, "--demo.seed=7", "--dashboards.out="+out)
+	waitFor(t, "the demo summary", func() bool { return strings.Contains(stdout.String(), "Ctrl-C stops the demo") })
+	summary := stdout.String()
+	t.Log("\n" + summary)
+
+	// The summary names what a person wants first.
+	for _, want := range []string{
+		"metrics       http://" + addr + "/metrics",
+		"landing page  http://" + addr + "/",
+		"fake GitHub   http://127.0.0.1:",
+		"Stalled handoffs now: " + strconv.Itoa(sim.Small().StalledNow),
+		"Slowest team pairs by p90 pickup time:",
+	} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+	m := regexp.MustCompile(`github\s+(\d+) items, (\d+) events synced`).FindStringSubmatch(summary)
+	if m == nil {
+		t.Fatalf("summary lacks the synced counts")
+	}
+	if n, _ := strconv.Atoi(m[1]); n < sim.Small().Repos*sim.Small().ItemsPerRepo {
+		t.Errorf("synced %d items, want at least %d", n, sim.Small().Repos*sim.Small().ItemsPerRepo)
+	}
+	if got := strings.Count(summary, "https://github.com/acme/"); got != sim.Small().StalledNow-1 {
+		// The generated config exports one fewer than are stalled, so
+		// crossteam_stalled_handoffs_unexported shows something.
+		t.Errorf("summary lists %d stalled handoffs, want %d", got, sim.Small().StalledNow-1)
+	}
+
+	code, metrics := get(t, "http://"+addr+"/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics = %d", code)
+	}
+	problems, err := promlint.New(strings.NewReader(metrics)).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		if strings.HasPrefix(p.Metric, "crossteam_") {
+			t.Errorf("lint: %s: %s", p.Metric, p.Text)
+		}
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(metrics))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range catalogue.Metrics {
+		// No Jira site in the demo yet: nothing can be in an unmapped
+		// Jira status.
+		if c.Name == "crossteam_jira_unmapped_status_items" {
+			continue
+		}
+		mf, ok := fams[c.Name]
+		if !ok {
+			t.Errorf("%s: no series in the demo", c.Name)
+			continue
+		}
+		if !nonZero(mf) {
+			t.Errorf("%s: every series is zero in the demo", c.Name)
+		}
+	}
+	if code, body := get(t, "http://"+addr+"/"); code != 200 || !strings.Contains(body, "Simulated GitHub API") {
+		t.Errorf("landing page = %d, want a link to the simulated GitHub", code)
+	}
+
+	// Files written on request; the temporary directory is removed on exit.
+	if entries, err := os.ReadDir(filepath.Join(out, "json")); err != nil || len(entries) == 0 {
+		t.Errorf("--dashboards.out wrote no dashboards: %v", err)
+	}
+	cfgPath := regexp.MustCompile(`config\s+(\S+)`).FindStringSubmatch(summary)
+	if cfgPath == nil {
+		t.Fatal("summary lacks the config path")
+	}
+	if _, err := os.Stat(cfgPath[1]); err != nil {
+		t.Errorf("generated config %s: %v", cfgPath[1], err)
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("demo exited %d", code)
+	}
+	if _, err := os.Stat(filepath.Dir(cfgPath[1])); !os.IsNotExist(err) {
+		t.Errorf("temporary directory %s survived the demo: %v", filepath.Dir(cfgPath[1]), err)
+	}
+}
+
+// TestDemoFaults: with 5xx, secondary rate limits and latency on the fake
+// GitHub, the demo still reaches its complete first snapshot.
+func TestDemoFaults(t *testing.T) {
+	addr := freeAddr(t)
+	stdout, stop := startDemo(t, "--web.listen-address="+addr, "--faults=5xx=0.05,secondary=0.02,retryafter=1s,latency=1ms,seed=3")
+	waitFor(t, "the demo summary", func() bool { return strings.Contains(stdout.String(), "Ctrl-C stops the demo") })
+	s := stdout.String()
+	for _, want := range []string{"faults        latency=1ms,5xx=0.05,secondary=0.02,retryafter=1s,seed=3", "Stalled handoffs now: 5"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	_, metrics := get(t, "http://"+addr+"/metrics")
+	if !regexp.MustCompile(`crossteam_api_requests_total\{code="50[23]",source="github",target="sim-github"\} [1-9]`).MatchString(metrics) {
+		t.Errorf("no 5xx counted in crossteam_api_requests_total")
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("demo exited %d", code)
+	}
+}
+
+func TestDemoBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"demo", "--faults=bogus=1"}, exitUsage, `unknown fault key "bogus"`},
+		{[]string{"demo", "--faults=5xx=2"}, exitUsage, `"2" is not a fraction`},
+		{[]string{"demo", "--demo.speed=0"}, exitUsage, "must be positive"},
+		{[]string{"demo", "--demo.size=huge"}, exitUsage, "huge"},
+	} {
+		var stderr syncBuffer
+		if code := runContext(context.Background(), tc.args, io.Discard, &stderr); code != tc.code {
+			t.Errorf("%v: exit %d, want %d", tc.args, code, tc.code)
+		}
+		if !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: stderr %q lacks %q", tc.args, stderr.String(), tc.want)
+		}
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	var h engine.Histogram
+	// 10 observations: 9 in (1h, 4h], 1 in (4h, 12h].
+	for i := 0; i < 9; i++ {
+		h.Observe(2 * time.Hour)
+	}
+	h.Observe(5 * time.Hour)
+	for _, tc := range []struct {
+		q    float64
+		want time.Duration
+		inf  bool
+	}{
+		// rank 9 of 10 is the last of the 9 in (1h, 4h]: 1h + 3h*9/9.
+		{0.9, 4 * time.Hour, false},
+		// rank 4.5: 1h + 3h*4.5/9 = 2h30m.
+		{0.45, 150 * time.Minute, false},
+		// rank 9.5 is in (4h, 12h]: 4h + 8h*0.5/1.
+		{0.95, 8 * time.Hour, false},
+	} {
+		got, inf, ok := quantile(h, tc.q)
+		if !ok || got != tc.want || inf != tc.inf {
+			t.Errorf("q%g = %s (inf %v, ok %v), want %s", tc.q, got, inf, ok, tc.want)
+		}
+	}
+	var long engine.Histogram
+	long.Observe(40 * 24 * time.Hour)
+	if d, inf, _ := quantile(long, 0.9); !inf || d != 30*24*time.Hour || p90Label(long) != ">30d0h" {
+		t.Errorf("beyond the last bucket: %s inf %v label %q", d, inf, p90Label(long))
+	}
+	if _, _, ok := quantile(engine.Histogram{}, 0.9); ok || p90Label(engine.Histogram{}) != "-" {
+		t.Error("empty histogram has a quantile")
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{42 * time.Minute, "42m"},
+		{5*time.Hour + 12*time.Minute + 20*time.Second, "5h12m"},
+		{76 * time.Hour, "3d4h"},
+	} {
+		if got := shortDuration(tc.d); got != tc.want {
+			t.Errorf("shortDuration(%s) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
+
+func TestWebBase(t *testing.T) {
+	for _, tc := range []struct {
+		listen []string
+		want   string
+	}{
+		{[]string{":19280"}, "http://localhost:19280"},
+		{[]string{"127.0.0.1:9000"}, "http://127.0.0.1:9000"},
+		{[]string{"[::]:19280"}, "http://localhost:19280"},
+		{nil, "http://localhost:19280"},
+	} {
+		if got := webBase(tc.listen); got != tc.want {
+			t.Errorf("webBase(%v) = %q, want %q", tc.listen, got, tc.want)
+		}
+	}
+}
