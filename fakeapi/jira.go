@@ -55,7 +55,9 @@ const (
 type JiraOptions struct {
 	// Deployment is JiraCloud (default) or JiraDataCenter.
 	Deployment string
-	// Users are Cloud credentials, email -> API token (HTTP Basic).
+	// Users are HTTP Basic credentials: on Cloud email -> API token, on
+	// Data Center user name -> password (still accepted there unless an
+	// admin disabled it).
 	Users map[string]string
 	// Tokens are Data Center personal access tokens (Bearer).
 	Tokens []string
@@ -98,7 +100,8 @@ type JiraOptions struct {
 // Data Center: GET|POST /rest/api/2/search (startAt, maxResults, total;
 // expand=changelog embeds full histories), /rest/api/2/field, /status,
 // /myself; search/jql, bulkfetch and /rest/api/3 answer 404. Changelog items
-// carry no fieldId and assignee from/to are user names. Auth: Bearer PAT.
+// carry no fieldId and assignee from/to are user names. Auth: Bearer PAT
+// (or Basic user:password from Users).
 type JiraAPI struct {
 	site *JiraSite
 
@@ -307,7 +310,7 @@ func (j *JiraAPI) authenticate(r *http.Request) (string, bool) {
 	scheme, cred, _ := strings.Cut(h, " ")
 	cred = strings.TrimSpace(cred)
 	switch {
-	case j.cloud && strings.EqualFold(scheme, "basic"):
+	case strings.EqualFold(scheme, "basic"):
 		b, err := base64.StdEncoding.DecodeString(cred)
 		if err != nil {
 			return "", j.noAuth

@@ -467,7 +467,7 @@ func TestJiraAuth(t *testing.T) {
 	}
 	dc.auth = func(r *http.Request) { r.SetBasicAuth("bot@example.com", "pat") }
 	if st, _, _ := dc.do("GET", "/rest/api/2/field", nil); st != 401 {
-		t.Errorf("DC basic = %d, want 401", st)
+		t.Errorf("DC basic with a PAT as password = %d, want 401", st)
 	}
 }
 

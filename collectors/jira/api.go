@@ -271,7 +271,7 @@ func (c *Collector) call(ctx context.Context, method, path string, body, out any
 	case ae.Status == http.StatusGone && strings.HasSuffix(bare, "/search"):
 		return fmt.Errorf("%w: the site answered 410 Gone for %s, the search API that Jira Cloud removed (CHANGE-2046): "+
 			"this is a Jira Cloud site, set `deployment: cloud` for this target: %w", ErrDeployment, bare, ae)
-	case ae.Status == http.StatusNotFound && (strings.HasSuffix(bare, "/search/jql") || strings.HasSuffix(bare, "/bulkfetch")):
+	case ae.Status == http.StatusNotFound && c.cloud && (strings.HasPrefix(bare, "rest/api/3/") || strings.HasSuffix(bare, "/search/jql")):
 		return fmt.Errorf("%w: the site has no %s: if this is Jira Server or Data Center, set `deployment: datacenter` for this target: %w",
 			ErrDeployment, path, ae)
 	case ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden:

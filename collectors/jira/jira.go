@@ -156,6 +156,12 @@ type Collector struct {
 	metaLoaded  bool
 	// Users learned from user objects: id -> other identities.
 	users map[string]user
+	// recent holds the updated instant of issues written in the overlap
+	// zone of the last sync (issue id -> updated): the next sync finds them
+	// again inside its window and skips those that did not change, so an
+	// unchanged sync costs one search and writes nothing. After a restart
+	// the map is empty and they are written once more (the store dedups).
+	recent map[string]time.Time
 }
 
 // Source is "jira".
@@ -221,7 +227,7 @@ func New(o Options) (*Collector, error) {
 		cfg: o.Config, target: o.Target, store: o.Store, now: o.Now,
 		logger: o.Logger.With("source", model.SourceJira, "target", name),
 		cloud:  dep == config.JiraCloud, overlap: o.Overlap, pageSize: o.PageSize,
-		browse: strings.TrimRight(o.Target.URL, "/"), users: map[string]user{},
+		browse: strings.TrimRight(o.Target.URL, "/"), users: map[string]user{}, recent: map[string]time.Time{},
 	}
 	c.api = "rest/api/2"
 	if c.cloud {
@@ -238,7 +244,7 @@ func New(o Options) (*Collector, error) {
 		c.since = t
 	}
 	c.rt = &rateTransport{next: base, sleep: sleepCtx, backoff: defaultBackoff, pacing: nearLimitPacing}
-	auth := &authTransport{cloud: c.cloud, email: o.Target.Email, src: o.Target.TokenSource(), next: c.rt}
+	auth := &authTransport{email: o.Target.Email, src: o.Target.TokenSource(), next: c.rt}
 	c.client, err = newClient(o.Target.URL, auth)
 	if err != nil {
 		return nil, fmt.Errorf("jira/%s: %w", name, err)

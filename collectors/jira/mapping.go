@@ -340,12 +340,15 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 		if err != nil {
 			return err
 		}
-		ps = append(ps, p)
 		if p.updated.After(b.maxUpdated) {
 			b.maxUpdated = p.updated
 		}
+		b.seen++
+		if u, ok := c.recent[p.id]; ok && u.Equal(p.updated) {
+			continue // written by an earlier sync in exactly this state
+		}
+		ps = append(ps, p)
 	}
-	b.seen += len(ps)
 
 	// Histories: bulkfetch on a Cloud full sync; embedded changelogs
 	// otherwise, completed by bulkfetch where Cloud cut them.
@@ -427,8 +430,9 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 		}
 		page.Events = append(page.Events, evs...)
 	}
+	var w time.Time
 	if final {
-		w := b.maxUpdated
+		w = b.maxUpdated
 		if w.After(b.limit) {
 			w = b.limit
 		}
@@ -444,6 +448,18 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 	}
 	if err := c.store.ApplyPage(ctx, page); err != nil {
 		return err
+	}
+	for _, p := range ps {
+		c.recent[p.id] = p.updated
+	}
+	if final {
+		// Keep only what the next window (from w - overlap) finds again.
+		keep := w.Add(-c.overlap)
+		for id, u := range c.recent {
+			if u.Before(keep) {
+				delete(c.recent, id)
+			}
+		}
 	}
 	c.logger.Debug("jira batch stored", "issues", len(page.Items), "events", len(page.Events), "final", final)
 	return nil

@@ -16,11 +16,12 @@ import (
 	"github.com/crossteam/crossteam/config"
 )
 
-// authTransport authenticates with go-jira's transports (Basic email:API
-// token on Cloud, Bearer personal access token on Data Center), reading the
-// token on every request so a rotated token_file is picked up.
+// authTransport authenticates with go-jira's transports: Basic email:token
+// when an email is configured (Cloud API tokens; also Data Center user name
+// and password, where an admin still allows it), else Bearer (Data Center
+// personal access token). The token is read on every request so a rotated
+// token_file is picked up.
 type authTransport struct {
-	cloud bool
 	email string
 	src   *config.SecretSource
 	next  http.RoundTripper
@@ -31,7 +32,7 @@ func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token (%s): %w", t.src, err)
 	}
-	if t.cloud {
+	if t.email != "" {
 		return (&gojira.BasicAuthTransport{Username: t.email, Password: tok, Transport: t.next}).RoundTrip(r)
 	}
 	return (&gojira.BearerAuthTransport{Token: tok, Transport: t.next}).RoundTrip(r)

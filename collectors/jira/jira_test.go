@@ -1,0 +1,789 @@
+package jira
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/fakeapi"
+	"github.com/crossteam/crossteam/model"
+	"github.com/crossteam/crossteam/store"
+)
+
+// base is Monday 2026-03-02 00:00 UTC.
+var base = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+
+func at(d time.Duration) time.Time { return base.Add(d) }
+
+const (
+	email = "bot@example.com"
+	token = "s3cret-t0ken"
+)
+
+const teamsYAML = `
+teams:
+  design:
+    members:
+      - jira: acc-alice
+      - email: dora@example.com
+    markers:
+      jira_statuses:
+        - name: Ready for Design
+          waiting: true
+        - name: In Design
+      jira_team_values: [Design]
+  backend:
+    members:
+      - jira: acc-bob
+    markers:
+      jira_statuses:
+        - name: In Progress
+      jira_components: [API]
+signals:
+  - name: decision
+    jira_jql: "labels = decision"
+`
+
+type env struct {
+	t     *testing.T
+	clock *fakeapi.ManualClock
+	site  *fakeapi.JiraSite
+	api   *fakeapi.JiraAPI
+	srv   *httptest.Server
+	cfg   *config.Config
+	tgt   *config.JiraSource
+	st    *store.Store
+	path  string
+
+	mu     sync.Mutex
+	sleeps []time.Duration
+	// rewrite, when set, may change an answer body.
+	rewrite func(r *http.Request, body []byte) []byte
+}
+
+func newEnv(t *testing.T, deployment string, yaml string) *env {
+	t.Helper()
+	e := &env{t: t, clock: fakeapi.NewManualClock(at(30 * 24 * time.Hour))}
+	e.site = fakeapi.NewJiraSite()
+	e.site.Now = e.clock.Now
+	opts := fakeapi.JiraOptions{Deployment: deployment, Users: map[string]string{email: token}, Tokens: []string{token}}
+	e.api = fakeapi.NewJiraAPI(e.site, opts)
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e.rewrite == nil {
+			e.api.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		e.api.ServeHTTP(rec, r)
+		body := e.rewrite(r, rec.Body.Bytes())
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+	}))
+	t.Cleanup(e.srv.Close)
+	if yaml == "" {
+		yaml = teamsYAML
+	}
+	cfg, err := config.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	e.cfg = cfg
+	e.tgt = &config.JiraSource{Name: "acme-jira", URL: e.srv.URL, Deployment: deployment, Email: email,
+		Token: config.Secret(token), Projects: []string{"A", "B"}, TeamField: "Team"}
+	if deployment == fakeapi.JiraDataCenter {
+		e.tgt.Email = "" // a personal access token
+	}
+	e.path = filepath.Join(t.TempDir(), "store.db")
+	st, err := store.Open(context.Background(), e.path, nil)
+	if err != nil {
+		t.Fatalf("store: %v", err)
+	}
+	e.st = st
+	t.Cleanup(func() { st.Close() })
+	e.must(e.site.AddProject(fakeapi.JiraProject{Key: "A"}))
+	e.must(e.site.AddProject(fakeapi.JiraProject{Key: "B"}))
+	e.must(e.site.AddField(fakeapi.JiraField{Name: "Team", Team: true}))
+	for _, s := range []string{"Ready for Design", "In Design"} {
+		e.must(e.site.AddStatus(fakeapi.JiraStatus{Name: s, Category: fakeapi.JiraCategoryIndeterminate}))
+	}
+	e.must(e.site.AddStatus(fakeapi.JiraStatus{Name: "Limbo", Category: fakeapi.JiraCategoryIndeterminate}))
+	e.must(e.site.AddUser(fakeapi.JiraUser{AccountID: "acc-alice", DisplayName: "Alice", Name: "alice"}))
+	e.must(e.site.AddUser(fakeapi.JiraUser{AccountID: "acc-bob", DisplayName: "Bob", Name: "bob"}))
+	e.must(e.site.AddUser(fakeapi.JiraUser{AccountID: "acc-dora", DisplayName: "Dora", Name: "dora", Email: "dora@example.com"}))
+	return e
+}
+
+func (e *env) must(_ any, err error) {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) collector(o Options) *Collector {
+	e.t.Helper()
+	o.Config, o.Target, o.Store, o.Now = e.cfg, e.tgt, e.st, e.clock.Now
+	c, err := New(o)
+	if err != nil {
+		e.t.Fatalf("New: %v", err)
+	}
+	c.rt.sleep = func(ctx context.Context, d time.Duration) error {
+		e.mu.Lock()
+		e.sleeps = append(e.sleeps, d)
+		e.mu.Unlock()
+		e.clock.Advance(d)
+		return ctx.Err()
+	}
+	return c
+}
+
+func (e *env) load() *model.Dataset {
+	e.t.Helper()
+	ds, err := e.st.Load(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ds
+}
+
+func eventsOf(ds *model.Dataset, key string) []model.Event {
+	var out []model.Event
+	for _, ev := range ds.Events {
+		if ev.ItemKey == key {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func kinds(evs []model.Event) map[model.EventKind]int {
+	out := map[model.EventKind]int{}
+	for _, ev := range evs {
+		out[ev.Kind]++
+	}
+	return out
+}
+
+// populate creates n issues in project A with realistic short histories (a
+// few status moves and assignments each), plus A-(n+1) with 45 histories
+// alternating status (23) and assignee (22) changes. It returns that key.
+func (e *env) populate(n int) string {
+	t := e.t
+	for i := 0; i < n; i++ {
+		created := at(time.Duration(i) * time.Minute)
+		is, err := e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: fmt.Sprintf("issue %d", i), Reporter: "acc-alice", Created: created})
+		if err != nil {
+			t.Fatal(err)
+		}
+		step := created
+		next := func() time.Time { step = step.Add(3 * time.Hour); return step }
+		switch i % 4 {
+		case 0:
+			e.must(e.site.Transition(is.Key, "Ready for Design", "acc-alice", next()))
+			e.must(e.site.Transition(is.Key, "In Design", "acc-dora", next()))
+			e.must(e.site.Assign(is.Key, "acc-dora", "acc-dora", next()))
+		case 1:
+			e.must(e.site.Transition(is.Key, "In Progress", "acc-bob", next()))
+			e.must(e.site.Transition(is.Key, "Done", "acc-bob", next()))
+		case 2:
+			e.must(e.site.Assign(is.Key, "acc-bob", "acc-alice", next()))
+			e.must(e.site.SetTeam(is.Key, "Design", "acc-alice", next()))
+			e.must(e.site.AddComponent(is.Key, "API", "acc-alice", next()))
+			e.must(e.site.Transition(is.Key, "In Progress", "acc-bob", next()))
+		}
+	}
+	big, err := e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "busy", Reporter: "acc-bob", Created: at(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 45; i++ {
+		when := at(time.Duration(i+1) * time.Hour)
+		if i%2 == 0 {
+			e.must(e.site.Transition(big.Key, []string{"In Progress", "To Do"}[i/2%2], "acc-bob", when))
+		} else {
+			e.must(e.site.Assign(big.Key, []string{"acc-bob", "acc-alice"}[i/2%2], "acc-bob", when))
+		}
+	}
+	return big.Key
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// TestCloudRequestCounts: a full Cloud sync of I issues costs exactly
+// 2 + ceil(I/100) + ceil(I/1000) requests (plus one signal search per batch
+// of 1000 when a signal has a JQL); a sync in which nothing changed costs
+// one request.
+func TestCloudRequestCounts(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		n       int
+		signals bool
+	}{
+		{"2500 issues", 2499, false},
+		{"1000 issues with a signal", 999, true},
+		{"1 issue", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			yaml := teamsYAML
+			if !tc.signals {
+				yaml = strings.Split(teamsYAML, "signals:")[0]
+			}
+			e := newEnv(t, fakeapi.JiraCloud, yaml)
+			big := e.populate(tc.n)
+			I := tc.n + 1
+			c := e.collector(Options{})
+			if err := c.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			want := 2 + ceilDiv(I, 100) + ceilDiv(I, 1000)
+			if tc.signals {
+				want += ceilDiv(I, 1000)
+			}
+			if got := e.api.Count(nil); got != want {
+				t.Fatalf("full sync of %d issues: %d requests (%v), want %d", I, got, e.api.CountByEndpoint(), want)
+			}
+			ds := e.load()
+			if len(ds.Items) != I {
+				t.Fatalf("items = %d, want %d", len(ds.Items), I)
+			}
+			// The 45-history issue: 23 status changes, 22 assignments (21
+			// of them replacing someone), all stored.
+			k := kinds(eventsOf(ds, big))
+			if k[model.EventStatusChanged] != 23 || k[model.EventAssigned] != 22 || k[model.EventUnassigned] != 21 ||
+				k[model.EventStatusChanged]+k[model.EventAssigned] != 45 || k[model.EventCreated] != 1 {
+				t.Fatalf("%s events = %v", big, k)
+			}
+			// Nothing changed: one request.
+			e.api.ResetRequests()
+			e.clock.Advance(10 * time.Minute)
+			if err := c.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.api.CountByEndpoint(); len(got) != 1 || got["jira_search_jql 200"] != 1 {
+				t.Fatalf("unchanged sync: %v, want one search", got)
+			}
+			// A fresh process pays the 2 metadata calls once more, and
+			// re-evaluates signals for the issues inside the overlap (it
+			// does not know they are unchanged).
+			e.api.ResetRequests()
+			if err := e.collector(Options{}).Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			want = 3
+			if tc.signals {
+				want++
+			}
+			if got := e.api.Count(nil); got != want {
+				t.Fatalf("unchanged sync after restart: %d requests %v, want %d", got, e.api.CountByEndpoint(), want)
+			}
+		})
+	}
+}
+
+func TestCloudMapping(t *testing.T) {
+	e := newEnv(t, fakeapi.JiraCloud, "")
+	s := e.site
+	e.must(s.AddVersion("A", fakeapi.JiraVersion{Name: "2.0", ReleaseDate: at(10 * 24 * time.Hour), Released: true}))
+	epic, err := s.CreateIssue(fakeapi.JiraIssue{Project: "A", Type: "Epic", Summary: "Checkout", Reporter: "acc-alice", Created: at(0), DueDate: at(20 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, err := s.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "Pay button", Reporter: "acc-dora", Created: at(time.Hour),
+		Labels: []string{"decision"}, Components: []string{"Web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := is.Key
+	e.must(s.Transition(k, "Ready for Design", "acc-alice", at(2*time.Hour)))
+	e.must(s.Assign(k, "acc-dora", "acc-alice", at(3*time.Hour)))
+	e.must(s.SetTeam(k, "Design", "acc-alice", at(3*time.Hour)))
+	e.must(s.AddFixVersion(k, "2.0", "acc-alice", at(4*time.Hour)))
+	e.must(s.SetParent(k, epic.Key, "acc-alice", at(4*time.Hour)))
+	e.must(s.AddComponent(k, "API", "acc-bob", at(5*time.Hour)))
+	e.must(s.RemoveComponent(k, "Web", "acc-bob", at(5*time.Hour)))
+	e.must(s.Transition(k, "Done", "acc-bob", at(6*time.Hour)))
+	e.must(s.Transition(k, "In Progress", "acc-bob", at(7*time.Hour)))
+	e.must(s.Transition(k, "Done", "acc-bob", at(8*time.Hour)))
+	c := e.collector(Options{})
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ds := e.load()
+	var item model.Item
+	for _, it := range ds.Items {
+		if it.Key == k {
+			item = it
+		}
+	}
+	want := model.Item{Source: "jira", Key: k, Target: "acme-jira", Kind: model.KindJiraIssue, URL: e.srv.URL + "/browse/" + k,
+		Title: "Pay button", Author: "dora@example.com", Created: at(time.Hour), Closed: at(8 * time.Hour), Updated: at(8 * time.Hour),
+		Milestones: []string{"2.0", "epic:" + epic.Key}, Labels: []string{"decision"}, Assignees: []string{"dora@example.com"},
+		Status: "Done", TeamValue: "Design", Components: []string{"API"}, Signals: []string{"decision"}}
+	if fmt.Sprintf("%+v", item) != fmt.Sprintf("%+v", want) {
+		t.Errorf("item\n got %+v\nwant %+v", item, want)
+	}
+	type ev struct {
+		At                 time.Duration
+		Actor, Kind, Value string
+		From, To           string
+	}
+	var got []ev
+	for _, x := range eventsOf(ds, k) {
+		got = append(got, ev{x.At.Sub(base), x.Actor, string(x.Kind), x.Value, x.From, x.To})
+	}
+	h := time.Hour
+	wantEv := []ev{
+		{h, "dora@example.com", "created", "", "", ""},
+		{2 * h, "acc-alice", "status_changed", "", "To Do", "Ready for Design"},
+		{3 * h, "acc-alice", "assigned", "dora@example.com", "", ""},
+		{3 * h, "acc-alice", "team_field_changed", "", "", "Design"},
+		{4 * h, "acc-alice", "milestoned", "2.0", "", ""},
+		{4 * h, "acc-alice", "milestoned", "epic:" + epic.Key, "", ""},
+		{5 * h, "acc-bob", "component_added", "API", "", ""},
+		{5 * h, "acc-bob", "component_removed", "Web", "", ""},
+		{6 * h, "acc-bob", "status_changed", "", "Ready for Design", "Done"},
+		{6 * h, "acc-bob", "closed", "", "", ""},
+		{7 * h, "acc-bob", "status_changed", "", "Done", "In Progress"},
+		{7 * h, "acc-bob", "reopened", "", "", ""},
+		{8 * h, "acc-bob", "status_changed", "", "In Progress", "Done"},
+		{8 * h, "acc-bob", "closed", "", "", ""},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(wantEv) {
+		t.Errorf("events\n got %v\nwant %v", got, wantEv)
+	}
+	ms := map[string]model.Milestone{}
+	for _, m := range ds.Milestones {
+		ms[m.Key] = m
+	}
+	v := s.Versions("A")[0]
+	rel := time.Date(2026, 3, 12, 23, 59, 59, 0, time.UTC)
+	if m := ms["version:"+v.ID]; m.Title != "2.0" || !m.Due.Equal(rel) || !m.Closed.Equal(rel) {
+		t.Errorf("version milestone = %+v", m)
+	}
+	if m := ms["epic:"+epic.Key]; m.Title != "Checkout" || !m.Due.Equal(time.Date(2026, 3, 22, 23, 59, 59, 0, time.UTC)) || !m.Closed.IsZero() {
+		t.Errorf("epic milestone = %+v", m)
+	}
+}
+
+// TestDataCenterMatchesCloud: the same site synced through Data Center
+// (startAt pages, expand=changelog with ISO created, user names, no
+// fieldId) and through Cloud (token pages, bulkfetch with epoch created)
+// stores the same events at the same instants.
+func TestDataCenterMatchesCloud(t *testing.T) {
+	datasets := map[string]*model.Dataset{}
+	for _, dep := range []string{fakeapi.JiraCloud, fakeapi.JiraDataCenter} {
+		e := newEnv(t, dep, strings.ReplaceAll(teamsYAML, "jira: acc-", "jira: "))
+		// Data Center names users by user name; make them equal to the
+		// account ids so both deployments store the same identities.
+		for _, id := range []string{"alice", "bob", "dora"} {
+			e.must(e.site.AddUser(fakeapi.JiraUser{AccountID: "acc-" + id, Name: "acc-" + id}))
+		}
+		e.populate(249)
+		c := e.collector(Options{})
+		if err := c.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		I := 250
+		want := 2 + ceilDiv(I, 100) + ceilDiv(I, 1000) + ceilDiv(I, 1000) // + signal
+		if dep == fakeapi.JiraDataCenter {
+			want = 2 + ceilDiv(I, DefaultPageSize) + ceilDiv(I, DefaultPageSize) // signal per page
+		}
+		if got := e.api.Count(nil); got != want {
+			t.Errorf("%s: %d requests %v, want %d", dep, got, e.api.CountByEndpoint(), want)
+		}
+		datasets[dep] = e.load()
+	}
+	cl, dc := datasets[fakeapi.JiraCloud], datasets[fakeapi.JiraDataCenter]
+	if len(cl.Events) < 700 || len(cl.Events) != len(dc.Events) {
+		t.Fatalf("events: cloud %d, dc %d", len(cl.Events), len(dc.Events))
+	}
+	for i := range cl.Events {
+		if cl.Events[i] != dc.Events[i] {
+			t.Fatalf("event %d differs:\ncloud %+v\n   dc %+v", i, cl.Events[i], dc.Events[i])
+		}
+	}
+	for i := range cl.Items {
+		a, b := cl.Items[i], dc.Items[i]
+		a.URL, b.URL = "", ""
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Fatalf("item %d differs:\ncloud %+v\n   dc %+v", i, a, b)
+		}
+	}
+}
+
+func TestCreatedEpochAndISO(t *testing.T) {
+	// The Atlassian examples: bulkfetch has 1492070429 (epoch ms), the
+	// issue changelog "1970-01-18T06:27:50.429+0000" for the same instant.
+	var a, b, c flexTime
+	for _, tc := range []struct {
+		in  string
+		dst *flexTime
+	}{{`1492070429`, &a}, {`"1970-01-18T06:27:50.429+0000"`, &b}, {`"1970-01-18T08:27:50.429+0200"`, &c}} {
+		if err := json.Unmarshal([]byte(tc.in), tc.dst); err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+	}
+	if !a.Equal(b.Time) || !b.Equal(c.Time) || a.UnixMilli() != 1492070429 {
+		t.Fatalf("epoch %v, iso %v, offset %v", a, b, c)
+	}
+	var bad flexTime
+	if err := json.Unmarshal([]byte(`"yesterday"`), &bad); err == nil {
+		t.Fatal("bad created accepted")
+	}
+}
+
+func TestCloudSiteConfiguredAsDataCenter(t *testing.T) {
+	e := newEnv(t, fakeapi.JiraCloud, "")
+	e.populate(3)
+	e.tgt.Deployment = config.JiraDataCenter
+	err := e.collector(Options{}).Sync(context.Background())
+	if err == nil || !errors.Is(err, ErrDeployment) || !strings.Contains(err.Error(), "jira/acme-jira") ||
+		!strings.Contains(err.Error(), "set `deployment: cloud`") || !strings.Contains(err.Error(), "410") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(e.load().Items); n != 0 {
+		t.Fatalf("stored %d items", n)
+	}
+}
+
+func TestErrorsNameTargetAndHideToken(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(e *env)
+		is    error
+		want  []string
+	}{
+		{"bad JQL", func(e *env) { e.tgt.JQL = "summary ~ payment" }, ErrJQL,
+			[]string{"jira/acme-jira", `Error in the JQL Query: Field 'summary' does not exist`}},
+		{"wrong token", func(e *env) { e.tgt.Token = "wrong-" + token }, ErrAuth,
+			[]string{"jira/acme-jira", "401", "email and API token"}},
+		{"unknown team field", func(e *env) { e.tgt.TeamField = "Squad" }, nil,
+			[]string{"jira/acme-jira", `team_field "Squad"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, fakeapi.JiraCloud, "")
+			e.populate(2)
+			tc.setup(e)
+			err := e.collector(Options{}).Sync(context.Background())
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("err %v is not %v", err, tc.is)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err %q lacks %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), token) {
+				t.Errorf("err %q shows the token", err)
+			}
+		})
+	}
+}
+
+func TestDataCenterSiteConfiguredAsCloud(t *testing.T) {
+	e := newEnv(t, fakeapi.JiraDataCenter, "")
+	e.populate(2)
+	e.tgt.Deployment, e.tgt.Email = config.JiraCloud, email
+	err := e.collector(Options{}).Sync(context.Background())
+	if !errors.Is(err, ErrDeployment) || !strings.Contains(err.Error(), "deployment: datacenter") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestUnknownProjectDoesNotStopTheOthers(t *testing.T) {
+	e := newEnv(t, fakeapi.JiraCloud, "")
+	e.populate(3)
+	e.must(e.site.CreateIssue(fakeapi.JiraIssue{Project: "B", Summary: "b", Created: at(0)}))
+	e.tgt.Projects = []string{"A", "GONE", "B"}
+	err := e.collector(Options{}).Sync(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "project GONE") || strings.Contains(err.Error(), "project A:") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(e.load().Items); n != 5 {
+		t.Fatalf("items = %d, want A's 4 and B's 1", n)
+	}
+	for _, p := range []string{"A", "B"} {
+		if v, ok, _ := e.st.Cursor(context.Background(), "jira", "acme-jira", "updated:"+p); !ok || v == "" {
+			t.Errorf("no watermark for %s", p)
+		}
+	}
+}
+
+// TestTruncatedChangelogCompleted: an incremental sync embeds changelogs
+// (expand=changelog, the newest 40 on Cloud); an issue with more new
+// histories than that is completed by bulkfetch, one with only old ones
+// beyond the cut is not.
+func TestTruncatedChangelogCompleted(t *testing.T) {
+	e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+	big := e.populate(2) // A-3 has 45 histories, all old
+	c := e.collector(Options{})
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	now := e.clock.Now()
+	// A-1 gets 50 new changes; A-3 (45 old histories) one more.
+	for i := 0; i < 50; i++ {
+		e.must(e.site.Transition("A-1", []string{"In Progress", "In Design"}[i%2], "acc-bob", now.Add(time.Duration(i-60)*time.Second)))
+	}
+	e.must(e.site.Assign(big, "acc-dora", "acc-bob", now.Add(-time.Second)))
+	e.api.ResetRequests()
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := e.api.CountByEndpoint()
+	if len(got) != 2 || got["jira_search_jql 200"] != 1 || got["jira_changelog_bulkfetch 200"] != 1 {
+		t.Fatalf("requests = %v, want one search and one bulkfetch (for A-1 only)", got)
+	}
+	ds := e.load()
+	if n := kinds(eventsOf(ds, "A-1"))[model.EventStatusChanged]; n != 50+2 {
+		t.Fatalf("A-1 status events = %d, want 52 (2 old + 50 new)", n)
+	}
+	if k := kinds(eventsOf(ds, big)); k[model.EventAssigned] != 23 || k[model.EventStatusChanged] != 23 {
+		t.Fatalf("%s events = %v", big, k)
+	}
+}
+
+// TestOverlapKeepsChangesSearchDidNotSeeYet: search is eventually
+// consistent; a change made just before a sync and not yet visible is found
+// by the next sync, because the watermark never passes now - overlap and
+// the next window starts overlap before it.
+func TestOverlapKeepsChangesSearchDidNotSeeYet(t *testing.T) {
+	e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+	e.api.SetSearchLag(2 * time.Minute)
+	e.populate(3)
+	c := e.collector(Options{})
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	t1 := e.clock.Now()
+	e.must(e.site.Transition("A-2", "In Design", "acc-alice", t1.Add(-10*time.Minute))) // visible
+	e.must(e.site.Transition("A-1", "Limbo", "acc-bob", t1.Add(-30*time.Second)))       // not yet visible
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w, _, _ := e.st.Cursor(context.Background(), "jira", "acme-jira", "updated")
+	if want := t1.Add(-10 * time.Minute).Format(time.RFC3339Nano); w != want {
+		t.Fatalf("watermark %s, want the largest updated seen %s", w, want)
+	}
+	if n := kinds(eventsOf(e.load(), "A-1"))[model.EventStatusChanged]; n != 2 {
+		t.Fatalf("A-1 status events after sync 1 = %d, want the 2 old ones", n)
+	}
+	e.clock.Advance(10 * time.Minute)
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	evs := eventsOf(e.load(), "A-1")
+	last := evs[len(evs)-1]
+	if last.Kind != model.EventStatusChanged || last.To != "Limbo" || !last.At.Equal(t1.Add(-30*time.Second)) {
+		t.Fatalf("A-1's last event = %+v, want the change to Limbo", last)
+	}
+	// The watermark never passes now - overlap.
+	e.clock.Advance(time.Minute)
+	now := e.clock.Now()
+	e.must(e.site.Assign("A-3", "acc-dora", "acc-bob", now))
+	e.api.SetSearchLag(0)
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w, _, _ = e.st.Cursor(context.Background(), "jira", "acme-jira", "updated")
+	if want := now.Add(-DefaultOverlap).Format(time.RFC3339Nano); w != want {
+		t.Fatalf("watermark %s, want now - overlap %s", w, want)
+	}
+}
+
+// TestUnmappedStatus: a status no team maps is stored as it is; the engine
+// gives it no owner and counts it so the user can fix the mapping.
+func TestUnmappedStatus(t *testing.T) {
+	e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+	is, err := e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "x", Reporter: "acc-alice", Created: at(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.must(e.site.Transition(is.Key, "In Design", "acc-alice", at(time.Hour)))
+	e.must(e.site.Transition(is.Key, "In Progress", "acc-alice", at(2*time.Hour)))
+	e.must(e.site.Transition(is.Key, "Limbo", "acc-bob", at(3*time.Hour)))
+	if err := e.collector(Options{}).Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	snap := engine.New(e.cfg, nil, engine.Options{KeepHandoffs: true}).Compute(e.load(), at(4*time.Hour))
+	if fmt.Sprint(snap.UnmappedStatuses) != "map[Limbo:1]" {
+		t.Errorf("unmapped = %v", snap.UnmappedStatuses)
+	}
+	var pairs []string
+	for _, h := range snap.Handoffs {
+		pairs = append(pairs, h.From+"->"+h.To)
+	}
+	if fmt.Sprint(pairs) != "[design->backend]" {
+		t.Errorf("handoffs = %v, want only design->backend (Limbo owns nothing)", pairs)
+	}
+}
+
+func TestRetryAfterHonoured(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		faults fakeapi.Faults
+		lo, hi func(attempt int) time.Duration
+	}{
+		{"429 with Retry-After", fakeapi.Faults{TooManyRate: 0.3, RetryAfter: 7 * time.Second, Seed: 3},
+			func(int) time.Duration { return 7 * time.Second }, func(int) time.Duration { return 7700 * time.Millisecond }},
+		{"503 with Retry-After", fakeapi.Faults{ServerErrorRate: 0.3, RetryAfter: 2 * time.Second, Seed: 5},
+			func(int) time.Duration { return 2 * time.Second }, func(int) time.Duration { return 2200 * time.Millisecond }},
+		{"429 without Retry-After", fakeapi.Faults{TooManyRate: 0.3, RetryAfter: -1, Seed: 3},
+			func(a int) time.Duration { return 10 * time.Millisecond << a }, func(a int) time.Duration { return 11 * time.Millisecond << a }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+			e.populate(299)
+			e.api.SetFaults(tc.faults)
+			c := e.collector(Options{})
+			c.rt.backoff = 10 * time.Millisecond
+			if err := c.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			refused := e.api.Count(func(r fakeapi.Request) bool { return r.Status == 429 || r.Status == 503 })
+			if refused == 0 || len(e.sleeps) != refused {
+				t.Fatalf("refused %d, waits %v", refused, e.sleeps)
+			}
+			for _, d := range e.sleeps {
+				ok := false
+				for a := 0; a <= maxRetries; a++ {
+					if d >= tc.lo(a) && d <= tc.hi(a) {
+						ok = true
+					}
+				}
+				if !ok {
+					t.Errorf("wait %v outside the expected range", d)
+				}
+			}
+			if n := len(e.load().Items); n != 300 {
+				t.Fatalf("items = %d", n)
+			}
+		})
+	}
+}
+
+func TestNearLimitSlowsDown(t *testing.T) {
+	e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+	e.populate(199)
+	e.api.SetNearLimit(true)
+	c := e.collector(Options{})
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// 2 + 2 + 1 requests; every one after the first waits the pacing.
+	if n := e.api.Count(nil); n != 5 || len(e.sleeps) != 4 {
+		t.Fatalf("requests %d, waits %v", n, e.sleeps)
+	}
+	for _, d := range e.sleeps {
+		if d != nearLimitPacing {
+			t.Fatalf("wait %v, want %v", d, nearLimitPacing)
+		}
+	}
+}
+
+func TestBadPayloadNamesIssueAndStoresNothing(t *testing.T) {
+	e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+	e.populate(150)
+	bad, _ := e.site.Issue("A-120")
+	created := bad.Created.Format(fakeapi.JiraTimeLayout)
+	e.rewrite = func(r *http.Request, body []byte) []byte {
+		if !strings.HasSuffix(r.URL.Path, "/search/jql") {
+			return body
+		}
+		return bytes.Replace(body, []byte(`"created":"`+created+`"`), []byte(`"created":"the 5th of March"`), 1)
+	}
+	err := e.collector(Options{}).Sync(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "issue A-120: field created") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(e.load().Items); n != 0 {
+		t.Fatalf("stored %d items of a failed batch", n)
+	}
+	if _, ok, _ := e.st.Cursor(context.Background(), "jira", "acme-jira", "updated"); ok {
+		t.Fatal("watermark written")
+	}
+	// Repaired answers: the next sync stores everything.
+	e.rewrite = nil
+	if err := e.collector(Options{}).Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.load().Items); n != 151 {
+		t.Fatalf("items = %d", n)
+	}
+}
+
+func TestRepeatedPageTokenStops(t *testing.T) {
+	e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+	e.populate(250)
+	first := ""
+	e.rewrite = func(r *http.Request, body []byte) []byte {
+		if !strings.HasSuffix(r.URL.Path, "/search/jql") {
+			return body
+		}
+		var m map[string]any
+		json.Unmarshal(body, &m)
+		tok, _ := m["nextPageToken"].(string)
+		if first == "" {
+			first = tok
+		} else if tok != "" {
+			m["nextPageToken"] = first
+		}
+		out, _ := json.Marshal(m)
+		return out
+	}
+	err := e.collector(Options{}).Sync(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "repeated") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestContextCancelStopsRetries(t *testing.T) {
+	e := newEnv(t, fakeapi.JiraCloud, "")
+	e.api.SetFaults(fakeapi.Faults{TooManyRate: 1})
+	c := e.collector(Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	c.rt.sleep = func(ctx context.Context, d time.Duration) error { cancel(); return ctx.Err() }
+	if err := c.Sync(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRetryAfterParsing(t *testing.T) {
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"7", 7 * time.Second, true},
+		{" 0 ", 0, true},
+		{"Mon, 02 Mar 2026 10:00:30 GMT", 30 * time.Second, true},
+		{"soon", 0, false},
+		{"", 0, false},
+	} {
+		d, ok := retryAfter(tc.in, now)
+		if d != tc.want || ok != tc.ok {
+			t.Errorf("%q: %v %v", tc.in, d, ok)
+		}
+	}
+}
