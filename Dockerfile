@@ -1,0 +1,20 @@
+# crossteam: a static, non-root image. `docker compose up` runs the demo
+# (a simulated organisation, no credentials); mount a config and run
+# `serve` for real sources (see deploy/compose.real.yml).
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+# modernc.org/sqlite is pure Go: CGO off gives a static binary.
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/crossteam ./cmd/crossteam \
+ && mkdir -p /out/var/lib/crossteam
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/crossteam /usr/local/bin/crossteam
+COPY --from=build --chown=65532:65532 /out/var/lib/crossteam /var/lib/crossteam
+USER 65532:65532
+WORKDIR /var/lib/crossteam
+EXPOSE 19280
+ENTRYPOINT ["/usr/local/bin/crossteam"]
+CMD ["demo", "--web.listen-address=:19280"]
