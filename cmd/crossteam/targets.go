@@ -6,6 +6,7 @@ import (
 
 	"github.com/crossteam/crossteam/collectors"
 	ghcollector "github.com/crossteam/crossteam/collectors/github"
+	jiracollector "github.com/crossteam/crossteam/collectors/jira"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/store"
 )
@@ -28,9 +29,17 @@ func buildTargets(cfg *config.Config, st *store.Store, health *collectors.Health
 		out = append(out, c)
 	}
 	for _, j := range cfg.Sources.Jira {
-		// The Jira collector is not built yet (issue: Jira collector);
-		// say so instead of pretending to sync.
-		logger.Warn("jira targets are not synced by this version; skipping", "target", j.Name)
+		c, err := jiracollector.New(jiracollector.Options{
+			Config:    cfg,
+			Target:    j,
+			Store:     st,
+			Transport: health.Transport("jira", j.Name, nil),
+			Logger:    logger.With("source", "jira", "target", j.Name),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("jira target %q: %w", j.Name, err)
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }
