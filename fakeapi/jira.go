@@ -119,6 +119,9 @@ type JiraAPI struct {
 	nearLimit bool
 	windows   map[string]*jiraWindow
 	log       []Request
+	// The last search's result, reused by the next page of the same walk.
+	cacheKey  string
+	cacheHits []jiraHit
 	seq       int64
 }
 
@@ -638,42 +641,50 @@ func (j *JiraAPI) search(rn *jiraRenderer, p searchParams, jql bool, now time.Ti
 	}
 	env := &jqlEnv{now: now, tz: s.tz()}
 	cut := now.Add(-j.lag)
-	type hit struct {
-		is *jiraIssue
-		sn jiraSnap
+	// A walk over pages of one query reuses the first page's result while
+	// the site is unchanged (and, for relative dates or a search lag, the
+	// clock too): large simulated sites are searched page by page.
+	key := fmt.Sprintf("%s|%d|%v", p.JQL, s.version, j.lag)
+	if hasRelative(q.where) || j.lag > 0 {
+		key += "|" + now.Format(time.RFC3339Nano)
 	}
-	var hits []hit
-	for _, is := range s.issues {
-		sn, ok := is.visible(cut, j.lag > 0)
-		if !ok {
-			continue
-		}
-		if q.where == nil || q.where.eval(env, &sn.state) {
-			hits = append(hits, hit{is, sn})
-		}
-	}
-	if len(q.order) > 0 {
-		sort.SliceStable(hits, func(a, b int) bool {
-			x, y := &hits[a], &hits[b]
-			for _, o := range q.order {
-				var c int
-				switch o.field {
-				case "updated":
-					c = x.sn.state.Updated.Compare(y.sn.state.Updated)
-				case "created":
-					c = x.sn.state.Created.Compare(y.sn.state.Created)
-				default: // id, key
-					c = cmpInt(x.is.idNum, y.is.idNum)
-				}
-				if o.desc {
-					c = -c
-				}
-				if c != 0 {
-					return c < 0
-				}
+	var hits []jiraHit
+	if j.cacheKey == key {
+		hits = j.cacheHits
+	} else {
+		for _, is := range s.issues {
+			st, nHist, ok := is.visible(cut, j.lag > 0)
+			if !ok {
+				continue
 			}
-			return false
-		})
+			if q.where == nil || q.where.eval(env, st) {
+				hits = append(hits, jiraHit{is, st, nHist})
+			}
+		}
+		if len(q.order) > 0 && !(len(q.order) == 1 && q.order[0].field != "updated" && q.order[0].field != "created" && !q.order[0].desc) {
+			sort.SliceStable(hits, func(a, b int) bool {
+				x, y := &hits[a], &hits[b]
+				for _, o := range q.order {
+					var c int
+					switch o.field {
+					case "updated":
+						c = x.st.Updated.Compare(y.st.Updated)
+					case "created":
+						c = x.st.Created.Compare(y.st.Created)
+					default: // id, key
+						c = cmpInt(x.is.idNum, y.is.idNum)
+					}
+					if o.desc {
+						c = -c
+					}
+					if c != 0 {
+						return c < 0
+					}
+				}
+				return false
+			})
+		}
+		j.cacheKey, j.cacheHits = key, hits
 	}
 	fields := map[string]bool{}
 	idOnly := true
@@ -721,7 +732,7 @@ func (j *JiraAPI) search(rn *jiraRenderer, p searchParams, jql bool, now time.Ti
 	end := min(len(hits), start+n)
 	issues := make([]map[string]any, 0, end-start)
 	for _, h := range hits[start:end] {
-		issues = append(issues, rn.issue(h.is, &h.sn, fields, expandCL, jql && len(p.Fields) == 0))
+		issues = append(issues, rn.issue(h.is, h.st, h.nHist, fields, expandCL, jql && len(p.Fields) == 0))
 	}
 	if jql {
 		out := map[string]any{"issues": issues, "isLast": end >= len(hits)}
@@ -760,6 +771,27 @@ func unknownProject(n jqlNode, s *JiraSite) string {
 		}
 	}
 	return ""
+}
+
+// jiraHit is an issue a search matched, in the state the search saw.
+type jiraHit struct {
+	is    *jiraIssue
+	st    *JiraIssue
+	nHist int
+}
+
+func hasRelative(n jqlNode) bool {
+	switch n := n.(type) {
+	case jqlAnd:
+		return hasRelative(n.a) || hasRelative(n.b)
+	case jqlOr:
+		return hasRelative(n.a) || hasRelative(n.b)
+	case jqlNot:
+		return hasRelative(n.a)
+	case jqlDate:
+		return n.isRel
+	}
+	return false
 }
 
 func cmpInt(a, b int64) int {
@@ -1021,8 +1053,7 @@ func (rn *jiraRenderer) issueType(name string) map[string]any {
 
 // issue renders an issue in state sn. idOnly renders just {"id"} (Cloud
 // search/jql without fields).
-func (rn *jiraRenderer) issue(is *jiraIssue, sn *jiraSnap, fields map[string]bool, changelog, idOnly bool) map[string]any {
-	st := &sn.state
+func (rn *jiraRenderer) issue(is *jiraIssue, st *JiraIssue, nHist int, fields map[string]bool, changelog, idOnly bool) map[string]any {
 	if idOnly {
 		return map[string]any{"id": st.ID}
 	}
@@ -1126,7 +1157,7 @@ func (rn *jiraRenderer) issue(is *jiraIssue, sn *jiraSnap, fields map[string]boo
 	}
 	out["fields"] = fm
 	if changelog {
-		hs := is.histories[:min(sn.nHist, len(is.histories))]
+		hs := is.histories[:min(nHist, len(is.histories))]
 		total := len(hs)
 		if rn.cloud && len(hs) > JiraChangelogCap {
 			hs = hs[len(hs)-JiraChangelogCap:]

@@ -158,6 +158,8 @@ type JiraSite struct {
 	byID       map[string]*jiraIssue
 
 	seqProject, seqIssue, seqHistory, seqVersion, seqComponent, seqStatus, seqField int64
+	// version counts issue creations and changes (search result caching).
+	version int64
 }
 
 type jiraProject struct {
@@ -608,6 +610,7 @@ func (s *JiraSite) CreateIssue(in JiraIssue) (JiraIssue, error) {
 	in.ID = strconv.FormatInt(s.seqIssue, 10)
 	is := &jiraIssue{cur: in, idNum: s.seqIssue}
 	s.snapshot(is, in.Created)
+	s.version++
 	s.issues = append(s.issues, is)
 	s.byKey[strings.ToUpper(in.Key)] = is
 	s.byID[in.ID] = is
@@ -635,20 +638,21 @@ func (s *JiraSite) snapshot(is *jiraIssue, at time.Time) {
 }
 
 // visible returns the state a search sees at `cut` (changes at or before
-// it); ok is false when the issue was not yet indexed.
-func (is *jiraIssue) visible(cut time.Time, lag bool) (jiraSnap, bool) {
+// it) and how many histories go with it; ok is false when the issue was not
+// yet indexed. The pointer is valid under the site lock.
+func (is *jiraIssue) visible(cut time.Time, lag bool) (st *JiraIssue, nHist int, ok bool) {
 	if !lag {
-		return jiraSnap{at: is.cur.Updated, state: is.cur, nHist: len(is.histories)}, true
+		return &is.cur, len(is.histories), true
 	}
 	for i := len(is.snaps) - 1; i >= 0; i-- {
 		if !is.snaps[i].at.After(cut) {
-			return is.snaps[i], true
+			return &is.snaps[i].state, is.snaps[i].nHist, true
 		}
 	}
 	if is.base.state.ID == "" || is.base.at.After(cut) {
-		return jiraSnap{}, false
+		return nil, 0, false
 	}
-	return is.base, true
+	return &is.base.state, is.base.nHist, true
 }
 
 // Issue returns the current state of an issue by key.
@@ -714,6 +718,7 @@ func (s *JiraSite) change(key, actor string, at time.Time, f func(p *jiraProject
 	s.seqHistory++
 	h := &JiraHistory{ID: strconv.FormatInt(s.seqHistory, 10), IssueID: is.cur.ID, Author: actor, Created: at, Items: items}
 	is.histories = append(is.histories, h)
+	s.version++
 	if at.After(is.cur.Updated) {
 		is.cur.Updated = at
 	}
