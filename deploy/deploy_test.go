@@ -412,9 +412,9 @@ func TestAmtoolCheckConfigAndRoutes(t *testing.T) {
 		labels []string
 		want   string
 	}{
-		{[]string{"alertname=CrossteamHandoffStalled", "to_team=platform"}, "team-platform"},
+		{[]string{"alertname=CrossteamHandoffStalled", "to_team=backend"}, "team-backend"},
 		{[]string{"alertname=CrossteamHandoffStalled", "to_team=web"}, "teams"},
-		{[]string{"alertname=CrossteamPickupSlow", "from_team=web", "to_team=platform"}, "team-platform"},
+		{[]string{"alertname=CrossteamPickupSlow", "from_team=web", "to_team=backend"}, "team-backend"},
 		{[]string{"alertname=CrossteamMilestoneAtRisk", "milestone=v2.0"}, "teams"},
 		{[]string{"alertname=CrossteamSourceDown", "source=github"}, "crossteam-operators"},
 	}
