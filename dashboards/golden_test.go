@@ -131,3 +131,26 @@ func TestUnknownMetricStopsGeneration(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestMarkdownTables(t *testing.T) {
+	md, err := MarkdownTables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"#### Cross-team overview (`/d/crossteam-overview`)",
+		"| Handoffs stalled now | Open handoffs where the receiving team has not acted for longer than",
+		"#### crossteam health (`/d/crossteam-health`)",
+		"| API requests by status code | Requests per second",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "| Right now |") {
+		t.Error("rows are listed as panels")
+	}
+	if got := strings.Count(md, "\n#### ") + 1; got != len(Boards) {
+		t.Errorf("%d tables, want %d", got, len(Boards))
+	}
+}
