@@ -76,6 +76,19 @@ func (w *World) Config(o ConfigOptions) string {
 	p("      base_url: %s", q(o.GitHubURL))
 	p("      repos: [%s]", strings.Join(quoteAll(w.Repos), ", "))
 	p("      token_file: %s", q(o.TokenFile))
+	if o.JiraURL != "" && w.g.jira != nil {
+		p("  jira:")
+		p("    - name: %s", JiraTarget)
+		p("      url: %s", q(strings.TrimRight(o.JiraURL, "/")))
+		p("      deployment: cloud")
+		p("      email: %s", q(JiraEmail))
+		p("      token_file: %s", q(o.JiraTokenFile))
+		var keys []string
+		for _, jp := range w.g.jira.projects {
+			keys = append(keys, jp.key)
+		}
+		p("      projects: [%s]", strings.Join(keys, ", "))
+	}
 	p("milestones:")
 	p("  github_by_title: true")
 	p("  jira_fix_versions: true")

@@ -31,9 +31,6 @@ const (
 // before to (and, the first time, the designated stalled items and the
 // milestone closings), appending their ops to the queue.
 func (g *gen) planGitHub(to time.Time, initial bool) {
-	if !to.After(g.planned) && !initial {
-		return
-	}
 	now := g.p.Now.Unix()
 	if initial {
 		for j, m := range g.ms {
@@ -97,10 +94,6 @@ func (g *gen) planGitHub(to time.Time, initial bool) {
 			sort.SliceStable(it.acts, func(a, b int) bool { return it.acts[a].at < it.acts[b].at })
 		}
 	}
-	if to.After(g.planned) {
-		g.planned = to
-	}
-	g.sortPending()
 }
 
 // newItem draws an item's kind, author and creation instant (base moved
@@ -130,12 +123,24 @@ type story struct {
 	first    int // index of the item's first op in the queue
 	last     int64
 	assigned map[string]bool
+	// keepAliveVersions are releases added by jiraKeepAlive.
+	keepAliveVersions []string
+}
+
+// actorTeam is the team of a GitHub login or Jira account id.
+func (g *gen) actorTeam(source, actor string) (int, bool) {
+	if source == model.SourceJira {
+		t, ok := g.jira.teamOf[actor]
+		return t, ok
+	}
+	t, ok := g.teamOf[strings.ToLower(actor)]
+	return t, ok
 }
 
 func (s *story) push(at int64, o op) int64 {
 	o.at, o.seq, o.it = at, s.g.nextSeq(), s.it
 	s.g.pending = append(s.g.pending, o)
-	if t, ok := s.g.teamOf[strings.ToLower(o.actor)]; ok {
+	if t, ok := s.g.actorTeam(s.it.source, o.actor); ok {
 		s.it.acts = append(s.it.acts, act{at: at, team: int16(t)})
 	}
 	return at

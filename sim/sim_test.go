@@ -17,6 +17,7 @@ import (
 
 	"github.com/crossteam/crossteam/collectors"
 	ghcollector "github.com/crossteam/crossteam/collectors/github"
+	jiracollector "github.com/crossteam/crossteam/collectors/jira"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/fakeapi"
@@ -64,11 +65,13 @@ func TestDeterminism(t *testing.T) {
 // pipeline serves a world over HTTP, syncs it with the real GitHub
 // collector into a fresh store and returns what the store holds.
 type pipeline struct {
-	w   *sim.World
-	gh  *fakeapi.GitHub
-	cfg *config.Config
-	st  *store.Store
-	c   *ghcollector.Collector
+	w    *sim.World
+	gh   *fakeapi.GitHub
+	jira *fakeapi.JiraAPI
+	cfg  *config.Config
+	st   *store.Store
+	c    *ghcollector.Collector
+	jc   *jiracollector.Collector
 }
 
 func newPipeline(t *testing.T, w *sim.World, f fakeapi.Faults) *pipeline {
@@ -81,7 +84,22 @@ func newPipeline(t *testing.T, w *sim.World, f fakeapi.Faults) *pipeline {
 	if err := os.WriteFile(tok, []byte(w.GitHubToken), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse([]byte(w.Config(sim.ConfigOptions{GitHubURL: srv.URL + "/", TokenFile: tok, StorePath: filepath.Join(dir, "db")})))
+	jtok := filepath.Join(dir, "jira-token")
+	if err := os.WriteFile(jtok, []byte(w.JiraToken()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts := sim.ConfigOptions{GitHubURL: srv.URL + "/", TokenFile: tok, StorePath: filepath.Join(dir, "db"), JiraTokenFile: jtok}
+	var jira *fakeapi.JiraAPI
+	if site := w.JiraSite(); site != nil {
+		jo := w.JiraOptions()
+		jo.Faults = f
+		jira = fakeapi.NewJiraAPI(site, jo)
+		jsrv := httptest.NewServer(jira)
+		t.Cleanup(jsrv.Close)
+		opts.JiraURL = jsrv.URL
+		w.SetJiraURL(jsrv.URL)
+	}
+	cfg, err := config.Parse([]byte(w.Config(opts)))
 	if err != nil {
 		t.Fatalf("generated config: %v", err)
 	}
@@ -94,20 +112,40 @@ func newPipeline(t *testing.T, w *sim.World, f fakeapi.Faults) *pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pipeline{w: w, gh: gh, cfg: cfg, st: st, c: c}
+	p := &pipeline{w: w, gh: gh, jira: jira, cfg: cfg, st: st, c: c}
+	if jira != nil {
+		p.jc, err = jiracollector.New(jiracollector.Options{Config: cfg, Target: cfg.Sources.Jira[0], Store: st, Now: w.Clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
 }
 
 // sync runs syncs until one succeeds (faults may fail some).
 func (p *pipeline) sync(t *testing.T, attempts int) {
 	t.Helper()
-	var err error
-	for i := 0; i < attempts; i++ {
-		if err = p.c.Sync(context.Background()); err == nil {
-			return
-		}
-		t.Logf("sync %d: %v", i+1, err)
+	targets := []interface {
+		Sync(context.Context) error
+		Name() string
+	}{p.c}
+	if p.jc != nil {
+		targets = append(targets, p.jc)
 	}
-	t.Fatalf("no successful sync in %d attempts: %v", attempts, err)
+	for _, c := range targets {
+		var err error
+		ok := false
+		for i := 0; i < attempts && !ok; i++ {
+			if err = c.Sync(context.Background()); err == nil {
+				ok = true
+			} else {
+				t.Logf("%s sync %d: %v", c.Name(), i+1, err)
+			}
+		}
+		if !ok {
+			t.Fatalf("%s: no successful sync in %d attempts: %v", c.Name(), attempts, err)
+		}
+	}
 }
 
 func (p *pipeline) load(t *testing.T) *model.Dataset {
@@ -270,8 +308,12 @@ func TestGroundTruthEndToEnd(t *testing.T) {
 		}
 	}
 	c := w.Counts()
-	if snap.StalledTotal != w.Params.StalledNow || c.StalledNow != w.Params.StalledNow {
-		t.Errorf("stalled now: engine %d, generator %d, want %d", snap.StalledTotal, c.StalledNow, w.Params.StalledNow)
+	wantStalled := w.Params.StalledNow + w.Params.JiraStalledNow
+	if snap.StalledTotal != wantStalled || c.StalledNow != wantStalled {
+		t.Errorf("stalled now: engine %d, generator %d, want %d", snap.StalledTotal, c.StalledNow, wantStalled)
+	}
+	if snap.Items["jira"] == 0 || len(snap.UnmappedStatuses) == 0 {
+		t.Errorf("no Jira items (%d) or none in an unmapped status (%v)", snap.Items["jira"], snap.UnmappedStatuses)
 	}
 	var bounces, review, owner uint64
 	for _, pr := range snap.Pairs {
@@ -368,14 +410,35 @@ func TestFaultsReachTheSameEndState(t *testing.T) {
 				t.Fatalf("only %d faults injected in %d requests; the test proves nothing", faults, got.gh.Count(nil))
 			}
 			gotDS := got.load(t)
-			diffDatasets(t, gotDS, wantDS)
 			diffDatasets(t, gotDS, faulty.Dataset())
-			if a := exposition(t, compute(got.cfg, gotDS, faulty.Now)); a != wantText {
+			// The two fake Jira sites run on different ports.
+			from, to := got.cfg.Sources.Jira[0].URL, want.cfg.Sources.Jira[0].URL
+			diffDatasets(t, rebase(gotDS, from, to), wantDS)
+			a := exposition(t, compute(got.cfg, gotDS, faulty.Now))
+			if a = strings.ReplaceAll(a, from, to); a != wantText {
 				t.Errorf("metrics differ with faults on:\n%s", firstDiff(a, wantText))
 			}
-			t.Logf("%d requests, %d with injected faults", got.gh.Count(nil), faults)
+			jiraFaults := got.jira.Count(func(r fakeapi.Request) bool { return r.Fault != "" })
+			if jiraFaults == 0 {
+				t.Errorf("no faults injected on the %d Jira requests", got.jira.Count(nil))
+			}
+			t.Logf("GitHub: %d requests, %d with injected faults; Jira: %d requests, %d faults", got.gh.Count(nil), faults, got.jira.Count(nil), jiraFaults)
 		})
 	}
+}
+
+// rebase rewrites URLs under from to start with to.
+func rebase(ds *model.Dataset, from, to string) *model.Dataset {
+	c := *ds
+	c.Items = append([]model.Item(nil), ds.Items...)
+	c.Milestones = append([]model.Milestone(nil), ds.Milestones...)
+	for i := range c.Items {
+		c.Items[i].URL = strings.Replace(c.Items[i].URL, from, to, 1)
+	}
+	for i := range c.Milestones {
+		c.Milestones[i].URL = strings.Replace(c.Milestones[i].URL, from, to, 1)
+	}
+	return &c
 }
 
 func firstDiff(a, b string) string {

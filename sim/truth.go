@@ -121,6 +121,21 @@ func (w *World) Dataset() *model.Dataset {
 		if it.milestone != "" {
 			x.Milestones = []string{it.milestone}
 		}
+		if it.source == model.SourceJira {
+			x.Target, x.Status = JiraTarget, it.status
+			x.Milestones = append([]string(nil), it.versions...)
+			if len(x.Milestones) == 0 {
+				x.Milestones = nil
+			}
+			for _, l := range it.labels {
+				switch l {
+				case "decision":
+					x.Signals = append(x.Signals, "decision")
+				case "postmortem-action":
+					x.Signals = append(x.Signals, "postmortem_action")
+				}
+			}
+		}
 		x.Labels = append([]string(nil), it.labels...)
 		x.Assignees = append([]string(nil), it.assignees...)
 		if len(x.Labels) == 0 {
@@ -169,7 +184,43 @@ func (w *World) Dataset() *model.Dataset {
 			ds.Milestones = append(ds.Milestones, x)
 		}
 	}
-	sort.Slice(ds.Milestones, func(i, j int) bool { return ds.Milestones[i].Key < ds.Milestones[j].Key })
+	if j := g.jira; j != nil {
+		// The collector learns a version from the issues that carry it.
+		used := map[*jiraProject]map[string]bool{}
+		for _, it := range g.items {
+			if it.source != model.SourceJira {
+				continue
+			}
+			if used[it.project] == nil {
+				used[it.project] = map[string]bool{}
+			}
+			for _, v := range it.versions {
+				used[it.project][v] = true
+			}
+		}
+		for _, jp := range j.projects {
+			for _, jv := range j.versions {
+				if !used[jp][jv.name] {
+					continue
+				}
+				v := jp.versions[jv.name]
+				y, m, d := v.ReleaseDate.Date()
+				due := time.Date(y, m, d, 23, 59, 59, 0, time.UTC)
+				x := model.Milestone{Source: model.SourceJira, Key: model.JiraVersionPrefix + v.ID, Title: v.Name,
+					URL: w.jiraURL() + "/projects/" + jp.key + "/versions/" + v.ID, Due: due}
+				if v.Released {
+					x.Closed = due
+				}
+				ds.Milestones = append(ds.Milestones, x)
+			}
+		}
+	}
+	sort.Slice(ds.Milestones, func(i, j int) bool {
+		if ds.Milestones[i].Source != ds.Milestones[j].Source {
+			return ds.Milestones[i].Source < ds.Milestones[j].Source
+		}
+		return ds.Milestones[i].Key < ds.Milestones[j].Key
+	})
 	for _, t := range g.teams {
 		logins := []string{t.Contractor}
 		for _, m := range t.Members {
@@ -195,7 +246,25 @@ func (w *World) Dataset() *model.Dataset {
 	return ds
 }
 
+// SetJiraURL sets the site URL the fake Jira is served at (as written in
+// the configuration), which the ground truth's Jira URLs are built from.
+func (w *World) SetJiraURL(u string) {
+	w.mu.Lock()
+	w.jiraBase = strings.TrimRight(u, "/")
+	w.mu.Unlock()
+}
+
+func (w *World) jiraURL() string {
+	if w.jiraBase == "" {
+		return "https://sim.atlassian.net"
+	}
+	return w.jiraBase
+}
+
 func (w *World) itemURL(it *itemPlan) string {
+	if it.source == model.SourceJira {
+		return w.jiraURL() + "/browse/" + it.key
+	}
 	kind := "issues"
 	if it.kind == model.KindPullRequest {
 		kind = "pull"
@@ -206,6 +275,8 @@ func (w *World) itemURL(it *itemPlan) string {
 // Counts are the sizes of the applied history.
 type Counts struct {
 	Items, Events, Handoffs, StalledNow int
+	// ItemsBySource and EventsBySource split Items and Events.
+	ItemsBySource, EventsBySource map[string]int
 }
 
 // Counts returns the number of items and collected events applied so far
@@ -213,9 +284,13 @@ type Counts struct {
 func (w *World) Counts() Counts {
 	w.mu.Lock()
 	g := w.g
-	c := Counts{Items: len(g.items), Events: len(g.events)}
+	c := Counts{Items: len(g.items), Events: len(g.events), ItemsBySource: map[string]int{}, EventsBySource: map[string]int{}}
+	for i := range g.events {
+		c.EventsBySource[g.events[i].Source]++
+	}
 	now := w.Clock.Now().Unix()
 	for _, it := range g.items {
+		c.ItemsBySource[it.source]++
 		for _, h := range it.handoffs {
 			if h.start <= now {
 				c.Handoffs++

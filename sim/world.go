@@ -48,8 +48,9 @@ type World struct {
 	Teams       []Team
 	Repos       []string // "org/name"
 
-	mu sync.Mutex
-	g  *gen
+	mu       sync.Mutex
+	g        *gen
+	jiraBase string
 }
 
 // Team is one simulated team.
@@ -105,7 +106,17 @@ type itemPlan struct {
 	acts     []act
 	handoffs []plannedHandoff
 
+	// Jira: project, and the state at creation (Jira records no history
+	// for it).
+	project    *jiraProject
+	jStatus0   string
+	jLabels0   []string
+	jVersions0 []string
+
 	// State as applied.
+	jiraID    string
+	status    string
+	versions  []string
 	applied   bool
 	labels    []string
 	assignees []string
@@ -131,6 +142,10 @@ const (
 	opComment
 	opReview
 	opMilestoneClose
+	opJiraCreate
+	opJiraTransition // value: status name
+	opJiraAssign     // value: account id
+	opJiraFixVersion // value: version name
 )
 
 // op is one planned change, applied in (at, seq) order.
@@ -196,8 +211,11 @@ func Generate(p Params) (*World, error) {
 	if err := g.setupRepos(); err != nil {
 		return nil, err
 	}
+	if err := g.setupJira(); err != nil {
+		return nil, err
+	}
 	g.gap = p.Now.Sub(start) / time.Duration(p.ItemsPerRepo)
-	g.planGitHub(p.Now, true)
+	g.plan(p.Now, true)
 	if err := g.applyUntil(p.Now.Unix()); err != nil {
 		return nil, err
 	}
@@ -301,6 +319,20 @@ func milestonePlan(now time.Time, months int) []msPlan {
 	return out
 }
 
+// plan plans items created up to to (the first time, also the designated
+// stalled ones and milestone closings) and orders the queue.
+func (g *gen) plan(to time.Time, initial bool) {
+	if !initial && !to.After(g.planned) {
+		return
+	}
+	g.planGitHub(to, initial)
+	g.planJira(to, initial)
+	if to.After(g.planned) {
+		g.planned = to
+	}
+	g.sortPending()
+}
+
 func (g *gen) nextSeq() uint64 { g.seq++; return g.seq }
 
 // itemRand is the RNG of one item's story: a function of the seed and the
@@ -332,7 +364,7 @@ func (w *World) Advance(to time.Time) error {
 	if !to.After(w.Clock.Now()) {
 		return nil
 	}
-	w.g.planGitHub(to, false)
+	w.g.plan(to, false)
 	if err := w.g.applyUntil(to.Unix()); err != nil {
 		return err
 	}
@@ -459,6 +491,10 @@ func (g *gen) apply(o *op) error {
 		bump()
 		record(model.Event{Source: model.SourceGitHub, ID: "review:" + strconv.FormatInt(rv.ID, 10), ItemKey: it.key,
 			At: at, Actor: o.actor, Kind: model.EventReviewed, Value: strings.ToLower(o.value)})
+	case opJiraCreate, opJiraTransition, opJiraAssign, opJiraFixVersion:
+		if err := g.applyJira(o, at, record); err != nil {
+			return fail(err)
+		}
 	case opMilestoneClose:
 		m := &g.ms[o.ms]
 		for _, rp := range g.repos {
