@@ -45,8 +45,8 @@ type jiraGen struct {
 type jiraProject struct {
 	idx       int
 	key       string
-	nextIndex int // next regular issue index to plan
-	number    int // last issue number given
+	nextIndex int                            // next regular issue index to plan
+	number    int                            // last issue number given
 	versions  map[string]fakeapi.JiraVersion // by name
 }
 

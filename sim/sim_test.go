@@ -75,6 +75,12 @@ type pipeline struct {
 }
 
 func newPipeline(t *testing.T, w *sim.World, f fakeapi.Faults) *pipeline {
+	return newPipelineFaults(t, w, f, f)
+}
+
+// newPipelineFaults sets the GitHub and Jira faults apart: a small Jira
+// sync makes few requests, so it needs higher rates to see any.
+func newPipelineFaults(t *testing.T, w *sim.World, f, jf fakeapi.Faults) *pipeline {
 	t.Helper()
 	gh := fakeapi.NewGitHub(w.Org, fakeapi.GitHubOptions{Tokens: []string{w.GitHubToken}, Faults: f})
 	srv := httptest.NewServer(gh)
@@ -92,7 +98,7 @@ func newPipeline(t *testing.T, w *sim.World, f fakeapi.Faults) *pipeline {
 	var jira *fakeapi.JiraAPI
 	if site := w.JiraSite(); site != nil {
 		jo := w.JiraOptions()
-		jo.Faults = f
+		jo.Faults = jf
 		jira = fakeapi.NewJiraAPI(site, jo)
 		jsrv := httptest.NewServer(jira)
 		t.Cleanup(jsrv.Close)
@@ -379,14 +385,17 @@ func TestFaultsReachTheSameEndState(t *testing.T) {
 	wantText := exposition(t, compute(want.cfg, wantDS, clean.Now))
 
 	for _, tc := range []struct {
-		name   string
-		faults fakeapi.Faults
-		skip   string
+		name       string
+		faults     fakeapi.Faults
+		jiraFaults fakeapi.Faults
+		skip       string
 	}{
 		{name: "5xx, secondary limits and 429 with Retry-After, latency", faults: fakeapi.Faults{
 			ServerErrorRate: 0.05, SecondaryRate: 0.02, TooManyRate: 0.02, RetryAfter: time.Second,
-			Latency: 2 * time.Millisecond, Seed: 7}},
+			Latency: 2 * time.Millisecond, Seed: 7},
+			jiraFaults: fakeapi.Faults{ServerErrorRate: 0.25, TooManyRate: 0.2, RetryAfter: time.Second, Latency: 2 * time.Millisecond, Seed: 7}},
 		{name: "truncated and malformed pages", faults: fakeapi.Faults{TruncateRate: 0.03, MalformedRate: 0.02, Seed: 7},
+			jiraFaults: fakeapi.Faults{TruncateRate: 0.2, MalformedRate: 0.1, Seed: 7},
 			// A failed sync that already advanced the issues watermark
 			// never fetches the reviews of the PRs listed before the
 			// failure: collectors/github keeps the PRs due for a reviews
@@ -403,7 +412,7 @@ func TestFaultsReachTheSameEndState(t *testing.T) {
 			// clock: let it run with real time from the world's Now.
 			realStart := time.Now()
 			faulty.Org.Now = func() time.Time { return faulty.Now.Add(time.Since(realStart)) }
-			got := newPipeline(t, faulty, tc.faults)
+			got := newPipelineFaults(t, faulty, tc.faults, tc.jiraFaults)
 			got.sync(t, 20)
 			faults := got.gh.Count(func(r fakeapi.Request) bool { return r.Fault != "" })
 			if faults < 4 {
