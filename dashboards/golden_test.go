@@ -154,3 +154,11 @@ func TestMarkdownTables(t *testing.T) {
 		t.Errorf("%d tables, want %d", got, len(Boards))
 	}
 }
+
+func BenchmarkGenerate(b *testing.B) {
+	for b.Loop() {
+		if _, err := Generate(Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
