@@ -67,7 +67,9 @@ type JiraOptions struct {
 	// this (on the site clock) are not yet visible to search/jql and
 	// /search, which then return the issue's older state, or not the issue
 	// at all when it was created within the lag. Changelog endpoints are
-	// always current. At most one hour.
+	// always current. At most one hour. The lag applies to changes made
+	// after the first handler with a lag was created for the site (before
+	// that the site keeps no per-change snapshots).
 	SearchLag time.Duration
 	// RateLimit is the request budget per credential and RateWindow
 	// (defaults 10000 per minute, on the site clock). Past it: 429 with
@@ -153,6 +155,9 @@ func NewJiraAPI(site *JiraSite, opts JiraOptions) *JiraAPI {
 		j.maxLog = 100000
 	}
 	j.SetFaults(opts.Faults)
+	if j.lag > 0 {
+		site.trackSearchLag()
+	}
 	return j
 }
 
@@ -176,6 +181,9 @@ func (j *JiraAPI) Faults() Faults {
 
 // SetSearchLag changes the search lag (see JiraOptions.SearchLag).
 func (j *JiraAPI) SetSearchLag(d time.Duration) {
+	if d > 0 {
+		j.site.trackSearchLag()
+	}
 	j.mu.Lock()
 	j.lag = min(max(d, 0), maxSearchLag)
 	j.mu.Unlock()

@@ -160,6 +160,10 @@ type JiraSite struct {
 	seqProject, seqIssue, seqHistory, seqVersion, seqComponent, seqStatus, seqField int64
 	// version counts issue creations and changes (search result caching).
 	version int64
+	// trackLag is set once a handler with a search lag serves the site;
+	// only then are per-change snapshots kept (large simulations without a
+	// lag pay nothing for them).
+	trackLag bool
 }
 
 type jiraProject struct {
@@ -617,8 +621,27 @@ func (s *JiraSite) CreateIssue(in JiraIssue) (JiraIssue, error) {
 	return is.copy(), nil
 }
 
+// trackSearchLag starts keeping snapshots; every issue's current state
+// becomes its base (what a lagged search sees until the next change).
+func (s *JiraSite) trackSearchLag() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.trackLag {
+		return
+	}
+	s.trackLag = true
+	for _, is := range s.issues {
+		is.base = jiraSnap{at: is.cur.Updated, state: is.copy(), nHist: len(is.histories)}
+		is.snaps = nil
+	}
+	s.version++
+}
+
 // snapshot records the issue's searchable state after a change at `at`.
 func (s *JiraSite) snapshot(is *jiraIssue, at time.Time) {
+	if !s.trackLag {
+		return
+	}
 	sn := jiraSnap{at: at, state: is.copy(), nHist: len(is.histories)}
 	horizon := s.now().Add(-maxSearchLag)
 	if at.Before(horizon) && len(is.snaps) == 0 {
