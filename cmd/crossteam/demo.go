@@ -22,6 +22,7 @@ import (
 
 	"github.com/crossteam/crossteam/collectors"
 	ghcollector "github.com/crossteam/crossteam/collectors/github"
+	jiracollector "github.com/crossteam/crossteam/collectors/jira"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/dashboards"
 	"github.com/crossteam/crossteam/engine"
@@ -31,9 +32,10 @@ import (
 )
 
 // demoCommand runs the whole kit with no account anywhere: a simulated
-// organisation (package sim) served on loopback as the GitHub REST API by
-// the fake-API package, the real collectors syncing it into a store, and
-// the exporter serving /metrics exactly as `serve` does.
+// organisation (package sim) served on loopback as the GitHub REST API and
+// the Jira Cloud REST API by the fake-API package, the real collectors
+// (go-github, go-jira) syncing it into a store, and the exporter serving
+// /metrics exactly as `serve` does.
 type demoCommand struct {
 	*kingpin.CmdClause
 	web           *web.FlagConfig
@@ -132,9 +134,26 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 	}
 	defer stopGH()
 
+	opts := sim.ConfigOptions{GitHubURL: ghURL, TokenFile: tokenFile, StorePath: storePath, SyncInterval: c.syncInterval.String()}
+	jiraURL := ""
+	if site := w.JiraSite(); site != nil {
+		jo := w.JiraOptions()
+		jo.Faults = faults
+		u, stopJira, err := serveLoopback(fakeapi.NewJiraAPI(site, jo), e.logger)
+		if err != nil {
+			return fmt.Errorf("fake Jira: %w", err)
+		}
+		defer stopJira()
+		jiraURL = strings.TrimRight(u, "/")
+		w.SetJiraURL(jiraURL)
+		opts.JiraURL = jiraURL
+		opts.JiraTokenFile = filepath.Join(dir, "jira-token")
+		if err := os.WriteFile(opts.JiraTokenFile, []byte(w.JiraToken()+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
 	cfgPath := filepath.Join(dir, "crossteam.yml")
-	cfgText := w.Config(sim.ConfigOptions{GitHubURL: ghURL, TokenFile: tokenFile, StorePath: storePath,
-		SyncInterval: c.syncInterval.String()})
+	cfgText := w.Config(opts)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		return err
 	}
@@ -166,7 +185,7 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 		}
 	}()
 
-	info := demoInfo{world: w, size: c.size, githubURL: ghURL, configPath: cfgPath, storePath: storePath,
+	info := demoInfo{world: w, size: c.size, githubURL: ghURL, jiraURL: jiraURL, configPath: cfgPath, storePath: storePath,
 		listen: *c.web.WebListenAddresses, metricsPath: c.metricsPath, faults: faults, speed: c.speed,
 		began: began, generated: generated, out: e.stdout}
 	return runExporter(ctx, e, nil, exporterOptions{
@@ -211,6 +230,17 @@ func demoTargets(now func() time.Time) targetBuilder {
 			}
 			out = append(out, c)
 		}
+		for _, j := range cfg.Sources.Jira {
+			c, err := jiracollector.New(jiracollector.Options{
+				Config: cfg, Target: j, Store: st, Now: now,
+				Transport: health.Transport("jira", j.Name, nil),
+				Logger:    logger.With("source", "jira", "target", j.Name),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("jira target %q: %w", j.Name, err)
+			}
+			out = append(out, c)
+		}
 		return out, nil
 	}
 }
@@ -219,7 +249,7 @@ func demoTargets(now func() time.Time) targetBuilder {
 type demoInfo struct {
 	world                 *sim.World
 	size                  string
-	githubURL             string
+	githubURL, jiraURL    string
 	configPath, storePath string
 	listen                []string
 	metricsPath           string
@@ -233,7 +263,7 @@ type demoInfo struct {
 // printWhenReady waits for the first snapshot that holds every generated
 // item, then prints the summary.
 func (d demoInfo) printWhenReady(ctx context.Context, x *exporter) {
-	want := d.world.Counts().Items
+	want := d.world.Counts().ItemsBySource
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -243,7 +273,11 @@ func (d demoInfo) printWhenReady(ctx context.Context, x *exporter) {
 		case <-tick.C:
 		}
 		s := x.syncer.Snapshot.Snapshot()
-		if s != nil && s.Items["github"] >= want {
+		complete := s != nil
+		for src, n := range want {
+			complete = complete && s.Items[src] >= n
+		}
+		if complete {
 			d.print(s, time.Since(d.began))
 			return
 		}
@@ -269,11 +303,14 @@ func webBase(listen []string) string {
 func (d demoInfo) print(s *engine.Snapshot, ready time.Duration) {
 	w, out := d.world, d.out
 	base := webBase(d.listen)
-	fmt.Fprintf(out, "crossteam demo: simulated organisation %q (seed %d, %s): %d teams, %d repositories, %d months of history\n",
-		w.Params.Org, w.Params.Seed, d.size, len(w.Teams), len(w.Repos), w.Params.Months)
+	fmt.Fprintf(out, "crossteam demo: simulated organisation %q (seed %d, %s): %d teams, %d repositories, %d Jira projects, %d months of history\n",
+		w.Params.Org, w.Params.Seed, d.size, len(w.Teams), len(w.Repos), w.Params.JiraProjects, w.Params.Months)
 	fmt.Fprintf(out, "  metrics       %s%s\n", base, d.metricsPath)
 	fmt.Fprintf(out, "  landing page  %s/\n", base)
 	fmt.Fprintf(out, "  fake GitHub   %s  (REST API; token in the generated config)\n", d.githubURL)
+	if d.jiraURL != "" {
+		fmt.Fprintf(out, "  fake Jira     %s  (Cloud REST API)\n", d.jiraURL)
+	}
 	fmt.Fprintf(out, "  config        %s\n", d.configPath)
 	fmt.Fprintf(out, "  store         %s\n", d.storePath)
 	if f := d.faults.String(); f != "none" {

@@ -73,13 +73,16 @@ func TestDemo(t *testing.T) {
 	waitFor(t, "the demo summary", func() bool { return strings.Contains(stdout.String(), "Ctrl-C stops the demo") })
 	summary := stdout.String()
 	t.Log("\n" + summary)
+	small := sim.Small()
+	stalled := small.StalledNow + small.JiraStalledNow
 
 	// The summary names what a person wants first.
 	for _, want := range []string{
 		"metrics       http://" + addr + "/metrics",
 		"landing page  http://" + addr + "/",
 		"fake GitHub   http://127.0.0.1:",
-		"Stalled handoffs now: " + strconv.Itoa(sim.Small().StalledNow),
+		"fake Jira     http://127.0.0.1:",
+		"Stalled handoffs now: " + strconv.Itoa(stalled),
 		"Slowest team pairs by p90 pickup time:",
 	} {
 		if !strings.Contains(summary, want) {
@@ -93,10 +96,17 @@ func TestDemo(t *testing.T) {
 	if n, _ := strconv.Atoi(m[1]); n < sim.Small().Repos*sim.Small().ItemsPerRepo {
 		t.Errorf("synced %d items, want at least %d", n, sim.Small().Repos*sim.Small().ItemsPerRepo)
 	}
-	if got := strings.Count(summary, "https://github.com/acme/"); got != sim.Small().StalledNow-1 {
+	m = regexp.MustCompile(`jira\s+(\d+) items, (\d+) events synced`).FindStringSubmatch(summary)
+	if m == nil {
+		t.Fatalf("summary lacks the Jira synced counts")
+	}
+	if n, _ := strconv.Atoi(m[1]); n < small.JiraProjects*small.JiraIssuesPerProject {
+		t.Errorf("synced %d Jira issues, want at least %d", n, small.JiraProjects*small.JiraIssuesPerProject)
+	}
+	if got := len(regexp.MustCompile(`(?m)^  \S+\s+\S+\s+-> \S+\s+(owner|review)\s+idle`).FindAllString(summary, -1)); got != stalled-1 {
 		// The generated config exports one fewer than are stalled, so
 		// crossteam_stalled_handoffs_unexported shows something.
-		t.Errorf("summary lists %d stalled handoffs, want %d", got, sim.Small().StalledNow-1)
+		t.Errorf("summary lists %d stalled handoffs, want %d", got, stalled-1)
 	}
 
 	code, metrics := get(t, "http://"+addr+"/metrics")
@@ -118,11 +128,6 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range catalogue.Metrics {
-		// No Jira site in the demo yet: nothing can be in an unmapped
-		// Jira status.
-		if c.Name == "crossteam_jira_unmapped_status_items" {
-			continue
-		}
 		mf, ok := fams[c.Name]
 		if !ok {
 			t.Errorf("%s: no series in the demo", c.Name)
@@ -162,7 +167,7 @@ func TestDemoFaults(t *testing.T) {
 	stdout, stop := startDemo(t, "--web.listen-address="+addr, "--faults=5xx=0.05,secondary=0.02,retryafter=1s,latency=1ms,seed=3")
 	waitFor(t, "the demo summary", func() bool { return strings.Contains(stdout.String(), "Ctrl-C stops the demo") })
 	s := stdout.String()
-	for _, want := range []string{"faults        latency=1ms,5xx=0.05,secondary=0.02,retryafter=1s,seed=3", "Stalled handoffs now: 5"} {
+	for _, want := range []string{"faults        latency=1ms,5xx=0.05,secondary=0.02,retryafter=1s,seed=3", "Stalled handoffs now: 8"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
