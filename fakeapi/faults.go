@@ -54,6 +54,10 @@ type Faults struct {
 	NotFoundRepos []string
 	BrokenRepos   []string
 
+	// NearLimit (Jira only) sends X-RateLimit-NearLimit: true on every
+	// answer, as Jira does when less than 20% of the budget remains.
+	NearLimit bool
+
 	// Seed seeds the fault RNG.
 	Seed uint64
 }
@@ -110,6 +114,7 @@ var faultKeys = map[string]string{
 	"notfound":     "repositories (owner/name, '+'-separated) answering 404",
 	"broken":       "repositories (owner/name, '+'-separated) answering 500",
 	"seed":         "seed of the fault RNG",
+	"nearlimit":    "Jira only: true sends X-RateLimit-NearLimit: true on every answer",
 }
 
 // FaultKeys returns the keys ParseFaults understands, with a description.
@@ -213,6 +218,12 @@ func ParseFaults(spec string) (Faults, error) {
 			err = repos(&f.NotFoundRepos)
 		case "broken":
 			err = repos(&f.BrokenRepos)
+		case "nearlimit":
+			v, perr := strconv.ParseBool(val)
+			if perr != nil {
+				err = fmt.Errorf("fakeapi: fault %q: %q is not true or false", key, val)
+			}
+			f.NearLimit = v
 		case "seed":
 			var v uint64
 			v, err = strconv.ParseUint(val, 10, 64)
@@ -272,6 +283,9 @@ func (f Faults) String() string {
 	}
 	if len(f.BrokenRepos) > 0 {
 		add("broken", strings.Join(f.BrokenRepos, "+"))
+	}
+	if f.NearLimit {
+		add("nearlimit", "true")
 	}
 	if f.Seed != 0 {
 		add("seed", strconv.FormatUint(f.Seed, 10))

@@ -82,8 +82,9 @@ type JiraOptions struct {
 	// ServerErrorRate answers 503 with Retry-After; TooManyRate answers 429
 	// with Retry-After and RateLimit-Reason: jira-burst-based; RetryAfter is
 	// their Retry-After (default 5s; negative: no header); Latency,
-	// SpikeRate, TruncateRate, MalformedRate and Seed as for GitHub. The
-	// GitHub-only knobs are ignored.
+	// SpikeRate, TruncateRate, MalformedRate and Seed as for GitHub;
+	// NearLimit sends X-RateLimit-NearLimit: true. The GitHub-only knobs are
+	// ignored.
 	Faults Faults
 }
 
@@ -426,7 +427,7 @@ func (j *JiraAPI) decide(r *http.Request, body []byte, rec *Request, base string
 		rep.header.Set("X-RateLimit-Limit", strconv.Itoa(j.limit))
 		rep.header.Set("X-RateLimit-Remaining", strconv.Itoa(rem))
 		rep.header.Set("X-RateLimit-Reset", win.reset.UTC().Format("2006-01-02T15:04Z"))
-		if j.nearLimit || rem*5 < j.limit {
+		if j.nearLimit || f.NearLimit || rem*5 < j.limit {
 			rep.header.Set("X-RateLimit-NearLimit", "true")
 		}
 	}

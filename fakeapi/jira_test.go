@@ -512,7 +512,16 @@ func TestJiraFaultsAndRateHeaders(t *testing.T) {
 	if _, h, _ = c.do("GET", "/rest/api/3/status", nil); h.Get("X-RateLimit-NearLimit") != "true" {
 		t.Fatal("SetNearLimit not applied")
 	}
-	if got := api.CountByEndpoint(); got["jira_status 200"] != 9 || got["jira_status 429"] != 1 {
+	api.SetNearLimit(false)
+	f, err := ParseFaults("nearlimit=true")
+	if err != nil || !f.NearLimit || f.String() != "nearlimit=true" {
+		t.Fatalf("ParseFaults nearlimit: %+v %v", f, err)
+	}
+	api.SetFaults(f)
+	if _, h, _ = c.do("GET", "/rest/api/3/status", nil); h.Get("X-RateLimit-NearLimit") != "true" {
+		t.Fatal("Faults.NearLimit not applied")
+	}
+	if got := api.CountByEndpoint(); got["jira_status 200"] != 10 || got["jira_status 429"] != 1 {
 		t.Fatalf("counts = %v", got)
 	}
 }
