@@ -140,6 +140,11 @@ func handoffsBoard(self Board) *dashboard.DashboardBuilder {
 		"short", 24, 8,
 		q{expr: fmt.Sprintf("sum by (from_team, to_team) (%s)", sel("handoffs_stalled", pairM...)), legend: pair}))
 
+	b.WithPanel(timeseriesPanel("Item cycle time p50 by number of teams involved, 28d window",
+		"Median time from creation to close of the items closed in the 28 days before each point, split by how many teams owned or acted on them (1, 2, 3, 4+): what it costs when work crosses team lines. Not filtered by the team variables (items have no team pair).",
+		"s", 24, 8,
+		q{expr: pairQuantile(0.5, sel("item_cycle_seconds_bucket"), "28d", "teams"), legend: "{{teams}} team(s)"}))
+
 	b.WithRow(dashboard.NewRowBuilder("Calendar vs working time"))
 	for _, h := range []struct{ short, what string }{{"handoff_pickup", "Pickup time"}, {"handoff_cycle", "Cycle time"}} {
 		b.WithPanel(timeseriesPanel(fmt.Sprintf("%s p50: calendar vs working hours, 28d window", h.what),
@@ -291,6 +296,10 @@ func healthBoard(self Board) *dashboard.DashboardBuilder {
 		q{expr: fmt.Sprintf("min(%s)", sel("config_last_reload_successful"))}).
 		Mappings([]dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{Type: dashboard.MappingTypeValueToText, Options: map[string]dashboard.ValueMappingResult{
 			"0": {Text: ptr("failed"), Color: ptr("red")}, "1": {Text: ptr("ok"), Color: ptr("green")}}}}}))
+	b.WithPanel(statPanel("Config age",
+		"Time since the configuration was last loaded successfully (at start or by a reload), on the exporter that loaded it longest ago.",
+		"s", 6, 5, nil,
+		q{expr: fmt.Sprintf("time() - min(%s)", sel("config_last_reload_success_timestamp_seconds"))}))
 	b.WithPanel(tablePanel("Targets",
 		"One row per sync target: up (1 = last sync succeeded), time since the last successful sync, how long the last sync took, and the API requests left in the current rate-limit window.",
 		"short", 24, 8,

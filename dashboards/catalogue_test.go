@@ -3,10 +3,13 @@ package dashboards
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/crossteam/crossteam/catalogue"
 )
 
 // boardExprs collects every PromQL expression of a dashboard: targets of
@@ -81,6 +84,48 @@ func TestCatalogueCheckCatchesStrangers(t *testing.T) {
 		got := strings.Join(catalogueProblems(c.expr), "; ")
 		if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
 			t.Errorf("%s: problems %q, want %q", c.expr, got, c.want)
+		}
+	}
+}
+
+// unusedMetrics are catalogue metrics no dashboard or rule needs, each with
+// the reason.
+var unusedMetrics = map[string]string{
+	"crossteam_milestone_teams": "boards count per-team milestone_team_items series instead, which stays right when exporter shards each see some of a milestone's teams",
+}
+
+// Every catalogue metric is on a board or in a rule: the catalogue feeds
+// the dashboards, so a new metric needs a panel (or a stated reason).
+func TestEveryCatalogueMetricIsShown(t *testing.T) {
+	used := map[string]bool{}
+	collect := func(expr string) {
+		for _, name := range catalogue.Names() {
+			for _, suffix := range []string{"", "_bucket", "_sum", "_count"} {
+				if regexp.MustCompile(`\b` + name + suffix + `\b`).MatchString(expr) {
+					used[name] = true
+				}
+			}
+		}
+	}
+	for file, data := range committedBoards(t) {
+		for _, expr := range boardExprs(decodeLint(t, file, data)) {
+			collect(expr)
+		}
+	}
+	for _, rg := range []RuleGroups{RecordingRules(), AlertingRules()} {
+		for _, g := range rg.Groups {
+			for _, r := range g.Rules {
+				collect(r.Expr)
+			}
+		}
+	}
+	for _, name := range catalogue.Names() {
+		_, excused := unusedMetrics[name]
+		if !used[name] && !excused {
+			t.Errorf("%s is on no dashboard and in no rule", name)
+		}
+		if used[name] && excused {
+			t.Errorf("%s is used; drop it from unusedMetrics", name)
 		}
 	}
 }
