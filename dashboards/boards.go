@@ -55,7 +55,7 @@ func overviewBoard(self Board) *dashboard.DashboardBuilder {
 		name     string
 	}{{0.5, "p50"}, {0.9, "p90"}} {
 		b.WithPanel(tablePanel(fmt.Sprintf("Pickup time %s, from team (rows) x to team (columns), last 28d", p.name),
-			fmt.Sprintf("For handoffs picked up in the last 28 days: the time from the handoff to the first activity by the receiving team, %s (%s of pickups were at least this fast). Calendar time, estimated from histogram buckets (15m to 30d), so values are bucket-interpolated. Empty cells: no pickups for that pair in the window.", p.name, map[string]string{"p50": "half", "p90": "90%"}[p.name]),
+			fmt.Sprintf("For handoffs picked up in the last 28 days: the time from the handoff to the first activity by the receiving team, %s: %s of those pickups took less than this. Calendar time, estimated from histogram buckets (15m to 30d), so values are bucket-interpolated. Empty cells: no pickups for that pair in the window.", p.name, map[string]string{"p50": "half", "p90": "90%"}[p.name]),
 			"s", 12, 8,
 			q{expr: pairQuantile(p.quantile, sel("handoff_pickup_seconds_bucket", pairM...), "28d", "from_team", "to_team")}).
 			WithTransformation(matrix("from_team", "to_team", "Value")))
