@@ -48,7 +48,8 @@
 // query does not depend on the API user's profile time zone (in which Jira
 // evaluates date literals) and needs no /myself request. Changelog entries
 // arrive more than once inside the overlap; events are keyed by history id
-// and field, so the store keeps one copy.
+// and field, so the store keeps one copy, and issues found again in the
+// state this process already wrote are skipped (no signal search, no write).
 //
 // # Mapping
 //
@@ -362,6 +363,7 @@ func (c *Collector) syncScope(ctx context.Context, start time.Time, projects []s
 	if err != nil {
 		return err
 	}
+	stored := !w.IsZero()
 	if w.IsZero() && cursor != cursorName {
 		// A project synced alone starts from the combined watermark.
 		if w, err = c.watermark(ctx, cursorName); err != nil {
@@ -377,7 +379,7 @@ func (c *Collector) syncScope(ctx context.Context, start time.Time, projects []s
 		from = c.since
 	}
 	jql := c.scopeJQL(projects, from, start)
-	b := &batcher{c: c, cursor: cursor, w: w, limit: start.Add(-c.overlap), from: from, incremental: incremental}
+	b := &batcher{c: c, cursor: cursor, w: w, stored: stored, limit: start.Add(-c.overlap), from: from, incremental: incremental}
 	if c.cloud {
 		err = c.searchCloud(ctx, jql, incremental, b)
 	} else {

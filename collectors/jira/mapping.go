@@ -20,7 +20,8 @@ import (
 type batcher struct {
 	c           *Collector
 	cursor      string
-	w           time.Time // stored watermark (zero on a full sync)
+	w           time.Time // watermark the window started from (zero on a full sync)
+	stored      bool      // w is this cursor's own stored value (not inherited)
 	limit       time.Time // the watermark never passes this (start - overlap)
 	from        time.Time // window start; zero = everything
 	incremental bool
@@ -413,6 +414,15 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 		}
 	}
 
+	// Learn every user object of the batch first, so an id seen only in a
+	// changelog from/to resolves to the identity the config knows.
+	for _, p := range ps {
+		c.learn(p.assignee)
+		c.learn(p.reporter)
+		for i := range hist[p.id] {
+			c.learn(hist[p.id][i].Author)
+		}
+	}
 	page := store.Page{Source: model.SourceJira, Target: c.Name()}
 	msSeen := map[string]bool{}
 	for _, p := range ps {
@@ -439,7 +449,7 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 		if w.Before(b.w) {
 			w = b.w
 		}
-		if !w.IsZero() {
+		if !w.IsZero() && (!w.Equal(b.w) || !b.stored) {
 			page.Cursors = map[string]string{b.cursor: w.UTC().Format(time.RFC3339Nano)}
 		}
 	}
