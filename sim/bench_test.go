@@ -8,7 +8,8 @@ import (
 
 // BenchmarkGenerateLarge measures generating the benchmark world (20
 // repositories, 100,000 issues and pull requests with their events,
-// comments and reviews) into the fake GitHub, with its ground truth.
+// comments and reviews; a Jira site with 50,000 issues and their
+// changelogs) into the fakes, with its ground truth.
 func BenchmarkGenerateLarge(b *testing.B) {
 	p := sim.Large()
 	for b.Loop() {
@@ -24,6 +25,11 @@ func BenchmarkGenerateLarge(b *testing.B) {
 			n += len(w.Org.Events(r))
 		}
 		b.ReportMetric(float64(n), "issue_events")
+		h := 0
+		for _, is := range w.JiraSite().Issues() {
+			h += len(w.JiraSite().Histories(is.Key))
+		}
+		b.ReportMetric(float64(h), "jira_histories")
 	}
 }
 

@@ -91,6 +91,7 @@ func (g *gen) planGitHub(to time.Time, initial bool) {
 			if it.created <= now {
 				s.keepAlive(now)
 			}
+			s.noise()
 			sort.SliceStable(it.acts, func(a, b int) bool { return it.acts[a].at < it.acts[b].at })
 		}
 	}
@@ -127,6 +128,18 @@ type story struct {
 	keepAliveVersions []string
 }
 
+// collected reports whether the GitHub collector keeps issue events of
+// this type (the others are noise: served, never stored).
+func collected(typ string) bool {
+	switch typ {
+	case fakeapi.EventLabeled, fakeapi.EventUnlabeled, fakeapi.EventAssigned, fakeapi.EventUnassigned,
+		fakeapi.EventReviewRequested, fakeapi.EventReviewRequestRemoved, fakeapi.EventClosed, fakeapi.EventReopened,
+		fakeapi.EventMerged, fakeapi.EventMilestoned, fakeapi.EventDemilestoned:
+		return true
+	}
+	return false
+}
+
 // actorTeam is the team of a GitHub login or Jira account id.
 func (g *gen) actorTeam(source, actor string) (int, bool) {
 	if source == model.SourceJira {
@@ -140,7 +153,8 @@ func (g *gen) actorTeam(source, actor string) (int, bool) {
 func (s *story) push(at int64, o op) int64 {
 	o.at, o.seq, o.it = at, s.g.nextSeq(), s.it
 	s.g.pending = append(s.g.pending, o)
-	if t, ok := s.g.actorTeam(s.it.source, o.actor); ok {
+	// Noise events are not collected, so they are no activity.
+	if t, ok := s.g.actorTeam(s.it.source, o.actor); ok && !(o.kind == opEvent && !collected(o.typ)) {
 		s.it.acts = append(s.it.acts, act{at: at, team: int16(t)})
 	}
 	return at
@@ -599,6 +613,28 @@ func (s *story) stalled(k int) {
 	s.comment(back, s.member(b))
 	at := s.event(back.Add(day), fakeapi.EventClosed, s.member(b), "")
 	s.closeAll(at)
+}
+
+// noise adds Params.Noise extra noise events (on average) in the item's
+// first days; they are served but never collected.
+func (s *story) noise() {
+	p := s.g.p.Noise
+	if p == 0 {
+		return
+	}
+	n := int(p)
+	if s.r.Float64() < p-float64(n) {
+		n++
+	}
+	types := []string{fakeapi.EventMentioned, fakeapi.EventSubscribed, fakeapi.EventReferenced}
+	for i := 0; i < n; i++ {
+		at := s.it.created + 1 + s.r.Int64N(int64(5*day/time.Second))
+		who := s.stranger()
+		if s.r.IntN(2) == 0 {
+			who = s.member(s.r.IntN(len(s.g.teams)))
+		}
+		s.push(at, op{kind: opEvent, typ: types[s.r.IntN(len(types))], actor: who})
+	}
 }
 
 // keepAlive makes sure every handoff open at now that is not designated

@@ -32,6 +32,9 @@ type Params struct {
 	// JiraProjects and JiraIssuesPerProject size the Jira site.
 	JiraProjects         int
 	JiraIssuesPerProject int
+	// Noise is the mean number of extra noise issue events (mentioned,
+	// subscribed, referenced) per GitHub item, beyond those in its story.
+	Noise float64
 	// StalledNow is how many GitHub handoffs are stalled at Now.
 	StalledNow int
 	// JiraStalledNow is how many Jira handoffs are stalled at Now.
@@ -71,6 +74,7 @@ func Large() Params {
 	p.ItemsPerRepo = 5000
 	p.JiraProjects = 5
 	p.JiraIssuesPerProject = 10000
+	p.Noise = 1.4
 	p.StalledNow = 40
 	p.JiraStalledNow = 20
 	return p
@@ -126,6 +130,9 @@ func (p Params) withDefaults() (Params, error) {
 	}
 	if p.PRShare < 0 || p.PRShare > 1 {
 		errs = append(errs, fmt.Errorf("sim: PRShare %g: want 0..1", p.PRShare))
+	}
+	if p.Noise < 0 || p.Noise > 100 {
+		errs = append(errs, fmt.Errorf("sim: Noise %g: want 0..100", p.Noise))
 	}
 	if p.JiraProjects < 0 || p.JiraIssuesPerProject < 0 || p.StalledNow < 0 || p.JiraStalledNow < 0 {
 		errs = append(errs, errors.New("sim: JiraProjects, JiraIssuesPerProject, StalledNow and JiraStalledNow must not be negative"))

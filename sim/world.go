@@ -383,6 +383,11 @@ func (w *World) Pending() int {
 func (g *gen) applyUntil(t int64) error {
 	n := 0
 	for n < len(g.pending) && g.pending[n].at <= t {
+		// The clock follows the history being written, so the fakes'
+		// time-dependent state (Jira's search snapshots) stays current.
+		if at := g.pending[n].at; n == 0 || at != g.pending[n-1].at {
+			g.w.Clock.Set(unix(at))
+		}
 		if err := g.apply(&g.pending[n]); err != nil {
 			return err
 		}
@@ -458,7 +463,7 @@ func (g *gen) apply(o *op) error {
 		case fakeapi.EventClosed, fakeapi.EventMerged:
 			it.closed = o.at
 		default:
-			kept = false // noise: served, not collected
+			kept = collected(o.typ) // noise: served, not collected
 		}
 		got, err := org.AddEvent(it.repo.full, ev)
 		if err != nil {
