@@ -148,6 +148,7 @@ type Collector struct {
 	browse   string // site URL for item links
 	overlap  time.Duration
 	pageSize int
+	bulkMax  int // bulkfetch maxResults (tests lower it to exercise paging)
 	since    time.Time
 
 	// Metadata cache (kept across syncs).
@@ -227,7 +228,7 @@ func New(o Options) (*Collector, error) {
 	c := &Collector{
 		cfg: o.Config, target: o.Target, store: o.Store, now: o.Now,
 		logger: o.Logger.With("source", model.SourceJira, "target", name),
-		cloud:  dep == config.JiraCloud, overlap: o.Overlap, pageSize: o.PageSize,
+		cloud:  dep == config.JiraCloud, overlap: o.Overlap, pageSize: o.PageSize, bulkMax: bulkMaxResults,
 		browse: strings.TrimRight(o.Target.URL, "/"), users: map[string]user{}, recent: map[string]time.Time{},
 	}
 	c.api = "rest/api/2"

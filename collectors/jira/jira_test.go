@@ -407,6 +407,15 @@ func TestDataCenterMatchesCloud(t *testing.T) {
 			t.Errorf("%s: %d requests %v, want %d", dep, got, e.api.CountByEndpoint(), want)
 		}
 		datasets[dep] = e.load()
+		// Nothing changed: one search on either deployment.
+		e.clock.Advance(10 * time.Minute)
+		e.api.ResetRequests()
+		if err := c.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.api.Count(nil); got != 1 {
+			t.Errorf("%s: unchanged sync cost %d requests %v", dep, got, e.api.CountByEndpoint())
+		}
 	}
 	cl, dc := datasets[fakeapi.JiraCloud], datasets[fakeapi.JiraDataCenter]
 	if len(cl.Events) < 700 || len(cl.Events) != len(dc.Events) {
@@ -423,6 +432,39 @@ func TestDataCenterMatchesCloud(t *testing.T) {
 		if fmt.Sprint(a) != fmt.Sprint(b) {
 			t.Fatalf("item %d differs:\ncloud %+v\n   dc %+v", i, a, b)
 		}
+	}
+}
+
+// TestBulkfetchPaging: histories beyond one bulkfetch page are fetched by
+// nextPageToken, and the result equals a single-page fetch.
+func TestBulkfetchPaging(t *testing.T) {
+	var events [2][]model.Event
+	for i, pageMax := range []int{bulkMaxResults, 40} {
+		e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+		e.populate(199)
+		filtered := 0
+		for _, is := range e.site.Issues() {
+			for _, h := range e.site.Histories(is.Key) {
+				for _, it := range h.Items {
+					if it.FieldID != "resolution" {
+						filtered++
+						break
+					}
+				}
+			}
+		}
+		c := e.collector(Options{})
+		c.bulkMax = pageMax
+		if err := c.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := e.api.CountByEndpoint()["jira_changelog_bulkfetch 200"], ceilDiv(filtered, pageMax); got != want {
+			t.Fatalf("page %d: %d bulkfetch requests for %d histories, want %d", pageMax, got, filtered, want)
+		}
+		events[i] = e.load().Events
+	}
+	if len(events[0]) < 500 || fmt.Sprint(events[0]) != fmt.Sprint(events[1]) {
+		t.Fatalf("paged fetch stored %d events, single page %d", len(events[1]), len(events[0]))
 	}
 }
 

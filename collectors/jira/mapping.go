@@ -268,7 +268,7 @@ func (c *Collector) bulkFields() []string {
 func (c *Collector) bulkfetch(ctx context.Context, ids []string) (map[string][]history, error) {
 	out := map[string][]history{}
 	for i := 0; i < len(ids); i += bulkIssues {
-		req := bulkRequest{IssueIDsOrKeys: ids[i:min(len(ids), i+bulkIssues)], FieldIDs: c.bulkFields(), MaxResults: bulkMaxResults}
+		req := bulkRequest{IssueIDsOrKeys: ids[i:min(len(ids), i+bulkIssues)], FieldIDs: c.bulkFields(), MaxResults: c.bulkMax}
 		seen := map[string]bool{}
 		for {
 			var page bulkPage
