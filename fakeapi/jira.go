@@ -721,7 +721,7 @@ func (j *JiraAPI) search(rn *jiraRenderer, p searchParams, jql bool, now time.Ti
 		}
 	}
 	n := def
-	if p.MaxResults != nil {
+	if p.MaxResults != nil && *p.MaxResults > 0 {
 		n = *p.MaxResults
 	}
 	n = min(n, capN)
