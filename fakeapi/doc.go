@@ -1,8 +1,10 @@
-// Package fakeapi is the project's one fake of the GitHub REST API: an
-// in-memory organisation (Org) plus an http.Handler (GitHub) that serves it
-// over real HTTP with GitHub's JSON shapes, headers, pagination traps and
-// rate limits, so collector tests, the simulator and `crossteam demo` can
-// run the real go-github client against it. A Jira fake will live here too.
+// Package fakeapi is the project's one fake of the GitHub and Jira REST
+// APIs. For GitHub: an in-memory organisation (Org) plus an http.Handler
+// (GitHub) that serves it over real HTTP with GitHub's JSON shapes, headers,
+// pagination traps and rate limits, so collector tests, the simulator and
+// `crossteam demo` can run the real go-github client against it. For Jira:
+// JiraSite (model and mutators) plus JiraAPI (http.Handler for Jira Cloud and
+// Data Center); see jira.go.
 //
 // Typical use:
 //
