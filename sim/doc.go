@@ -1,15 +1,18 @@
 // Package sim is crossteam's simulated organisation: a deterministic,
-// seeded generator of teams, GitHub repositories (and, when the fake Jira is
-// available, Jira projects) with months of realistic history, served by the
-// one fake-API package (fakeapi) that the collectors' tests use.
+// seeded generator of teams, GitHub repositories and Jira Cloud projects
+// with months of realistic history, served by the one fake-API package
+// (fakeapi) that the collectors' tests use. `crossteam demo`, the
+// end-to-end tests and the benchmarks all run on it.
 //
 // Generate plans every item's story up front — who opened it, which teams
 // it passed through, when each team picked it up and finished — draws the
 // delays from long-tailed (log-normal) distributions in the receiving team's
 // working hours (so work waits over nights and weekends), and then writes the
-// history into a fakeapi.Org through its public mutators in time order, the
-// way GitHub assigns ids. Besides the served organisation, a World knows its
-// ground truth:
+// history into a fakeapi.Org and a fakeapi.JiraSite through their public
+// mutators in time order, the way GitHub and Jira assign ids. In Jira each
+// team has a waiting ("Ready for X") and an active ("In X") status; issues
+// also sit in Blocked or To Do, which map to no team. Besides the served
+// organisation, a World knows its ground truth:
 //
 //   - Handoffs: every handoff it created (item, teams, start, pickup, done,
 //     stalled now), as the engine's rules must recover them through the API;
@@ -19,6 +22,11 @@
 //   - Config: the crossteam configuration for the organisation (teams,
 //     members, GitHub teams, label and Jira status markers, calendars,
 //     milestone settings with merge_sources, signals).
+//
+// Sizes: Small (the demo, generated in about 25 ms) and Large (benchmarks:
+// 100,000 GitHub items with about a million issue events and 50,000 Jira
+// issues with about 500,000 changelog histories, generated in about 10 s;
+// see BenchmarkGenerateLarge). Generation is linear in the history size.
 //
 // Realism: items flow between teams along a pipeline (design, frontend,
 // backend, qa, sre by default) with bounces back, pull requests ask other
