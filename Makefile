@@ -1,11 +1,15 @@
-# Everyday targets. The default test run is `go test ./...` (README); long
-# runs live here.
+# Everyday targets. `make test` is the README's test command: it installs
+# Prometheus, promtool and amtool when missing (scripts/install-tools.sh) and
+# runs the whole suite with them required. Long runs live in other targets.
 GO ?= go
 
-.PHONY: test vet bench bench-engine bench-store fuzz crash ci
+.PHONY: test tools vet bench bench-engine bench-store fuzz crash ci
 
-test:
-	$(GO) test ./...
+test: tools
+	CROSSTEAM_REQUIRE_TOOLS=1 $(GO) test ./...
+
+tools:
+	bash scripts/install-tools.sh
 
 vet:
 	$(GO) vet ./...
