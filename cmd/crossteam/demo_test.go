@@ -266,3 +266,30 @@ func TestWebBase(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoLive: the simulated clock keeps running, so new events reach the
+// store and the snapshot while the demo runs.
+func TestDemoLive(t *testing.T) {
+	addr := freeAddr(t)
+	stdout, stop := startDemo(t, "--web.listen-address="+addr, "--demo.speed=86400", "--demo.sync-interval=1s")
+	waitFor(t, "the demo summary", func() bool { return strings.Contains(stdout.String(), "Ctrl-C stops the demo") })
+	storeEvents := regexp.MustCompile(`(?m)^crossteam_store_events\{source="github"\} (\d+)$`)
+	count := func() int {
+		_, body := get(t, "http://"+addr+"/metrics")
+		m := storeEvents.FindStringSubmatch(body)
+		if m == nil {
+			return 0
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	first := count()
+	if first == 0 {
+		t.Fatal("no crossteam_store_events for github")
+	}
+	// A simulated day per second: a few seconds bring dozens of events.
+	waitFor(t, "new events in the store", func() bool { return count() > first })
+	if code := stop(); code != 0 {
+		t.Errorf("demo exited %d", code)
+	}
+}
