@@ -274,6 +274,10 @@ func checkTruth(t *testing.T, w *sim.World, cfg *config.Config, collected *model
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("snapshots differ beyond pairs, stalled and milestones")
 	}
+	// And so does what /metrics would serve.
+	if a, b := exposition(t, got), exposition(t, want); a != b {
+		t.Errorf("exposition differs from the ground truth's:\n%s", firstDiff(a, b))
+	}
 
 	truth := w.Handoffs(asOf)
 	sort.SliceStable(truth, func(i, j int) bool {
