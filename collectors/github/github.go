@@ -473,6 +473,11 @@ func (c *Collector) get(ctx context.Context, u, etag string, v any) (result, err
 	if err != nil {
 		return res, err
 	}
+	// A next link naming the page just served (a cursor that does not
+	// advance) would make every walk loop forever.
+	if res.next != "" && req.URL != nil && res.next == req.URL.String() {
+		return res, fmt.Errorf("GET %s: the next page link repeats the page just served (the cursor does not advance)", req.URL.Path)
+	}
 	return res, nil
 }
 

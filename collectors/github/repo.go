@@ -27,8 +27,14 @@ type repoSync struct {
 	c                 *Collector
 	full, owner, name string
 
-	seen      map[int]seenIssue // issues/PRs listed in this sync
-	reviewReq map[int]bool      // PRs with a review request seen in this sync
+	seen map[int]seenIssue // issues/PRs listed in this sync
+	// pending: pull requests listed (by this or an interrupted earlier
+	// sync) whose reviews have not been checked yet, with the updated_at
+	// they were listed with. Stored as the reviews_pending cursor with
+	// every issues page, so a sync that stops between the issue list and
+	// the reviews never forgets a PR whose issue watermark already moved.
+	pending   map[int]time.Time
+	reviewReq map[int]bool // PRs with a review request seen in this sync
 }
 
 type seenIssue struct {
@@ -72,6 +78,11 @@ func (rs *repoSync) fail(step string, err error) error {
 func (rs *repoSync) sync(ctx context.Context) error {
 	rs.seen = map[int]seenIssue{}
 	rs.reviewReq = map[int]bool{}
+	v, _, err := rs.cursor(ctx, "reviews_pending")
+	if err != nil {
+		return err
+	}
+	rs.pending = decodePending(v)
 	if err := rs.issues(ctx); err != nil {
 		return err
 	}
@@ -145,7 +156,10 @@ func sinceWalk[T any](ctx context.Context, rs *repoSync, step, path, cursorName 
 				}
 			}
 			if newW != "" {
-				p.Cursors = map[string]string{rs.key(cursorName): newW}
+				if p.Cursors == nil {
+					p.Cursors = map[string]string{}
+				}
+				p.Cursors[rs.key(cursorName)] = newW
 			}
 			next = res.next
 			if next == "" && firstTag != "" {
@@ -179,6 +193,15 @@ func (rs *repoSync) issues(ctx context.Context) error {
 	return sinceWalk(ctx, rs, "list issues", rs.path("/issues"), "issues_since", params,
 		func(list []*gh.Issue, p *store.Page) time.Time {
 			var last time.Time
+			prs := false
+			defer func() {
+				if prs {
+					if p.Cursors == nil {
+						p.Cursors = map[string]string{}
+					}
+					p.Cursors[rs.key("reviews_pending")] = encodePending(rs.pending)
+				}
+			}()
 			for _, is := range list {
 				it := rs.item(is)
 				p.Items = append(p.Items, it)
@@ -189,6 +212,12 @@ func (rs *repoSync) issues(ctx context.Context) error {
 					})
 				}
 				rs.seen[is.GetNumber()] = seenIssue{created: it.Created, updated: it.Updated, pr: it.Kind == model.KindPullRequest}
+				if it.Kind == model.KindPullRequest {
+					if it.Updated.After(rs.pending[is.GetNumber()]) {
+						rs.pending[is.GetNumber()] = it.Updated
+					}
+					prs = true
+				}
 				if it.Updated.After(last) {
 					last = it.Updated
 				}
@@ -512,21 +541,24 @@ func (rs *repoSync) milestones(ctx context.Context) error {
 // have (or had) a review request, when they were updated after the last
 // reviews fetch.
 func (rs *repoSync) reviews(ctx context.Context) error {
-	nums := make([]int, 0, len(rs.seen))
-	for n, s := range rs.seen {
-		if s.pr {
-			nums = append(nums, n)
-		}
+	nums := make([]int, 0, len(rs.pending))
+	for n := range rs.pending {
+		nums = append(nums, n)
 	}
 	sort.Ints(nums)
+	// done removes n from the pending set; the set is stored with the next
+	// page written, or at the end.
+	dirty := false
+	done := func(n int) { delete(rs.pending, n); dirty = true }
 	for _, n := range nums {
-		s := rs.seen[n]
+		updated := rs.pending[n]
 		if !rs.reviewReq[n] {
 			_, ok, err := rs.cursor(ctx, "review_requested:"+strconv.Itoa(n))
 			if err != nil {
 				return err
 			}
 			if !ok {
+				done(n)
 				continue
 			}
 		}
@@ -534,7 +566,8 @@ func (rs *repoSync) reviews(ctx context.Context) error {
 		if v, ok, err := rs.cursor(ctx, curName); err != nil {
 			return err
 		} else if ok {
-			if t, err := time.Parse(time.RFC3339, v); err == nil && !s.updated.After(t) {
+			if t, err := time.Parse(time.RFC3339, v); err == nil && !updated.After(t) {
+				done(n)
 				continue
 			}
 		}
@@ -558,14 +591,60 @@ func (rs *repoSync) reviews(ctx context.Context) error {
 			}
 			next = res.next
 			if next == "" {
-				p.Cursors = map[string]string{rs.key(curName): s.updated.UTC().Format(time.RFC3339)}
+				done(n)
+				p.Cursors = map[string]string{
+					rs.key(curName):           updated.UTC().Format(time.RFC3339),
+					rs.key("reviews_pending"): encodePending(rs.pending),
+				}
+				dirty = false
 			}
 			if err := rs.apply(ctx, p); err != nil {
 				return fmt.Errorf("list reviews of #%d: %w", n, err)
 			}
 		}
 	}
-	return nil
+	if !dirty {
+		return nil
+	}
+	p := rs.page()
+	p.Cursors = map[string]string{rs.key("reviews_pending"): encodePending(rs.pending)}
+	return rs.apply(ctx, p)
+}
+
+// encodePending and decodePending store the pending-reviews set as
+// "number=updated_at" pairs, sorted by number.
+func encodePending(m map[int]time.Time) string {
+	nums := make([]int, 0, len(m))
+	for n := range m {
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	var b strings.Builder
+	for i, n := range nums {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(n))
+		b.WriteByte('=')
+		b.WriteString(m[n].UTC().Format(time.RFC3339))
+	}
+	return b.String()
+}
+
+func decodePending(s string) map[int]time.Time {
+	m := map[int]time.Time{}
+	for _, f := range strings.Split(s, ",") {
+		num, at, ok := strings.Cut(f, "=")
+		if !ok {
+			continue
+		}
+		n, err1 := strconv.Atoi(num)
+		t, err2 := time.Parse(time.RFC3339, at)
+		if err1 == nil && err2 == nil && n > 0 {
+			m[n] = t
+		}
+	}
+	return m
 }
 
 func parseInts(s string) []int {
