@@ -268,9 +268,11 @@ type demoInfo struct {
 }
 
 // printWhenReady waits for the first snapshot that holds every generated
-// item, then prints the summary.
+// item and event, then prints the summary. (Counting items is not enough: a
+// snapshot computed after one target's sync can see another target half
+// way through its sync.)
 func (d demoInfo) printWhenReady(ctx context.Context, x *exporter) {
-	want := d.world.Counts().ItemsBySource
+	want := d.world.Counts()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -281,8 +283,8 @@ func (d demoInfo) printWhenReady(ctx context.Context, x *exporter) {
 		}
 		s := x.syncer.Snapshot.Snapshot()
 		complete := s != nil
-		for src, n := range want {
-			complete = complete && s.Items[src] >= n
+		for src, n := range want.ItemsBySource {
+			complete = complete && s.Items[src] >= n && s.Events[src] >= want.EventsBySource[src]
 		}
 		if complete {
 			d.print(s, time.Since(d.began))
