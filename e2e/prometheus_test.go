@@ -1,0 +1,1065 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/sim"
+)
+
+const (
+	// demoSeed fixes the simulated organisation.
+	demoSeed = 5
+	// demoSpeed nearly freezes the demo's simulated clock (the flag must be
+	// positive): over a minute it moves by microseconds, so the stalled
+	// handoffs, the snapshot and its asOf are the same for the whole test,
+	// and the ground truth can be regenerated at the demo's Now, which is the
+	// snapshot's asOf truncated to the second.
+	demoSpeed = "1e-9"
+	// scrapeInterval is Prometheus's scrape and rule evaluation interval.
+	scrapeInterval = time.Second
+	jobName        = "crossteam"
+	// startTimeout bounds each wait (build excluded): demo ready,
+	// Prometheus ready, three scrapes, one rule evaluation.
+	startTimeout = 60 * time.Second
+)
+
+// noDataInDemo lists panel queries ("board / panel / refId") that
+// legitimately return no series in the demo, with the reason. It is empty:
+// the simulator produces data for every panel. A listed query that does
+// return data fails the test, so the list stays honest.
+var noDataInDemo = map[string]string{}
+
+func TestPrometheusEndToEnd(t *testing.T) {
+	prometheus := requirePrometheus(t)
+	root := moduleRoot(t)
+	tmp := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+
+	// 1. crossteam demo, built from this tree.
+	bin := buildCrossteam(t, root, tmp)
+	demoAddr := freeAddr(t)
+	demoTmp := filepath.Join(tmp, "demo-tmp")
+	if err := os.Mkdir(demoTmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	demo := startProcess(t, tmp, "crossteam demo", []string{"TMPDIR=" + demoTmp}, bin, "demo",
+		"--web.listen-address="+demoAddr, "--demo.seed="+strconv.Itoa(demoSeed), "--demo.speed="+demoSpeed,
+		"--demo.sync-interval=2s", "--store.path="+filepath.Join(tmp, "crossteam.db"))
+	demoURL := "http://" + demoAddr
+	waitUntil(t, "crossteam demo ready with a complete snapshot", func() (bool, string) {
+		code, _, err := httpGet(ctx, demoURL+"/-/ready")
+		if err != nil || code != http.StatusOK {
+			return false, fmt.Sprintf("/-/ready: %d %v", code, err)
+		}
+		// The summary is printed once the snapshot holds every item.
+		return strings.Contains(demo.stdout.String(), "Ctrl-C stops the demo"), "no summary yet"
+	}, demo)
+	summary := demo.stdout.String()
+	t.Logf("demo summary:\n%s", summary)
+
+	// 2. Prometheus with the shipped rules, scraping the demo.
+	records, alerts := writeTestRules(t, filepath.Join(root, "dashboards", "rules"), filepath.Join(tmp, "rules"))
+	promAddr := freeAddr(t)
+	cfgPath := filepath.Join(tmp, "prometheus.yml")
+	writePrometheusConfig(t, cfgPath, demoAddr, filepath.Join(tmp, "rules"))
+	promProc := startProcess(t, tmp, "prometheus", nil, prometheus,
+		"--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(tmp, "prometheus-data"),
+		"--web.listen-address="+promAddr, "--log.level=warn")
+	prom := &promAPI{base: "http://" + promAddr}
+	waitUntil(t, "Prometheus ready", func() (bool, string) {
+		code, _, err := httpGet(ctx, prom.base+"/-/ready")
+		return err == nil && code == http.StatusOK, fmt.Sprintf("/-/ready: %d %v", code, err)
+	}, promProc)
+
+	// 3. Three successful scrapes, then one evaluation of every rule group.
+	waitUntil(t, "three successful scrapes of the demo", func() (bool, string) {
+		v, err := prom.query(ctx, fmt.Sprintf(`count_over_time(up{job=%q}[1m]) >= 3 and min_over_time(up{job=%q}[1m]) == 1`, jobName, jobName))
+		return err == nil && len(v) == 1, fmt.Sprintf("%v %v", v, err)
+	}, promProc)
+	scraped := time.Now()
+	var groups []ruleGroup
+	waitUntil(t, "every rule group evaluated after the third scrape", func() (bool, string) {
+		var err error
+		groups, err = prom.rules(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, g := range groups {
+			if !g.LastEvaluation.After(scraped) {
+				return false, fmt.Sprintf("group %s last evaluated %s", g.Name, g.LastEvaluation)
+			}
+		}
+		return len(groups) > 0, "no rule groups loaded"
+	}, promProc)
+	checkRulesLoaded(t, groups, records, alerts)
+
+	t.Run("dashboard queries", func(t *testing.T) { checkDashboards(ctx, t, prom, filepath.Join(root, "dashboards", "json")) })
+	t.Run("recording rules", func(t *testing.T) { checkRecordingRules(ctx, t, prom, records) })
+	t.Run("stalled alert", func(t *testing.T) { checkStalledAlert(ctx, t, prom, demoURL, summary) })
+}
+
+// requirePrometheus finds the Prometheus server. CI sets
+// CROSSTEAM_REQUIRE_TOOLS=1 and installs it, so there a missing Prometheus
+// fails the test; elsewhere the test skips saying how to get it.
+func requirePrometheus(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("prometheus"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/bin/prometheus"); err == nil {
+		return "/usr/bin/prometheus"
+	}
+	if os.Getenv("CROSSTEAM_REQUIRE_TOOLS") == "1" {
+		t.Fatal("prometheus not found and CROSSTEAM_REQUIRE_TOOLS=1: install Debian's prometheus package (make tools)")
+	}
+	t.Skip("prometheus not found: install Debian's prometheus package (make tools) to run the end-to-end test; CI sets CROSSTEAM_REQUIRE_TOOLS=1 to make this a failure")
+	return ""
+}
+
+// moduleRoot is the repository root (the parent of this package).
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("module root %s: %v", root, err)
+	}
+	return root
+}
+
+// buildCrossteam builds the crossteam binary from this tree with the go
+// command on PATH (or the one that built this test).
+func buildCrossteam(t *testing.T, root, dir string) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	bin := filepath.Join(dir, "crossteam")
+	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/crossteam")
+	cmd.Dir = root
+	began := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/crossteam: %v\n%s", err, out)
+	}
+	t.Logf("built crossteam in %s", time.Since(began).Round(time.Millisecond))
+	return bin
+}
+
+// freeAddr is a loopback address with a port free right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// syncBuffer is a goroutine-safe output sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// process is a child process the test started; its output is kept for
+// failure messages.
+type process struct {
+	name           string
+	stdout, stderr *syncBuffer
+	exited         chan struct{}
+	err            error // valid once exited is closed
+}
+
+// startProcess starts a command in dir and stops it when the test ends:
+// SIGTERM, then SIGKILL if it has not exited within 10 s.
+func startProcess(t *testing.T, dir, name string, env []string, bin string, args ...string) *process {
+	t.Helper()
+	p := &process{name: name, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+			t.Errorf("%s exited before the end of the test: %v\n%s", name, p.err, tail(p.stderr.String(), 4000))
+			return
+		default:
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s did not stop within 10s of SIGTERM; killing it", name)
+			_ = cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", name, tail(p.stderr.String(), 4000))
+		}
+	})
+	return p
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
+}
+
+// waitUntil polls cond every 100ms for up to startTimeout; it fails the
+// test with cond's last explanation, or at once when a watched process
+// exits.
+func waitUntil(t *testing.T, what string, cond func() (bool, string), watch ...*process) {
+	t.Helper()
+	deadline := time.Now().Add(startTimeout)
+	began := time.Now()
+	last := ""
+	for {
+		ok, why := cond()
+		if ok {
+			t.Logf("%s after %s", what, time.Since(began).Round(time.Millisecond))
+			return
+		}
+		last = why
+		for _, p := range watch {
+			select {
+			case <-p.exited:
+				t.Fatalf("waiting for %s: %s exited: %v\n%s", what, p.name, p.err, tail(p.stderr.String(), 4000))
+			default:
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: not after %s: %s", what, startTimeout, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
+func httpGet(ctx context.Context, u string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// writeTestRules copies the shipped rule files (not their promtool tests)
+// into dir with every group's interval set to 1s and every alert's for set
+// to 0s, and returns the recording rule and alert names.
+func writeTestRules(t *testing.T, src, dir string) (records, alerts []string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(src, "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, ".test.yml") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, recs, als, err := rewriteRules(b)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		records, alerts = append(records, recs...), append(alerts, als...)
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(records) == 0 || len(alerts) == 0 {
+		t.Fatalf("%s: %d recording rules and %d alerts, want some of each", src, len(records), len(alerts))
+	}
+	return records, alerts
+}
+
+// rewriteRules is writeTestRules for one file.
+func rewriteRules(b []byte) (out []byte, records, alerts []string, err error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, nil, nil, err
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, nil, nil, errors.New("not a single YAML document")
+	}
+	groups := mapValue(doc.Content[0], "groups")
+	if groups == nil || groups.Kind != yaml.SequenceNode {
+		return nil, nil, nil, errors.New("no groups list")
+	}
+	for _, g := range groups.Content {
+		if iv := mapValue(g, "interval"); iv != nil {
+			iv.Value = model.Duration(scrapeInterval).String()
+		}
+		rules := mapValue(g, "rules")
+		if rules == nil {
+			return nil, nil, nil, fmt.Errorf("group %s has no rules", mapValue(g, "name").Value)
+		}
+		for _, r := range rules.Content {
+			if rec := mapValue(r, "record"); rec != nil {
+				records = append(records, rec.Value)
+				continue
+			}
+			a := mapValue(r, "alert")
+			if a == nil {
+				return nil, nil, nil, errors.New("a rule is neither a recording rule nor an alert")
+			}
+			alerts = append(alerts, a.Value)
+			if f := mapValue(r, "for"); f != nil {
+				f.Value = "0s"
+			}
+		}
+	}
+	var buf bytes.Buffer
+	buf.WriteString("# Copied by the crossteam end-to-end test from the shipped rules, with every\n" +
+		"# group's interval set to 1s and every alert's for: set to 0s: the shipped\n" +
+		"# durations are for production; the test checks the expressions and labels.\n")
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, nil, nil, err
+	}
+	return buf.Bytes(), records, alerts, enc.Close()
+}
+
+// mapValue is the value of key in a YAML mapping node (nil if absent).
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func writePrometheusConfig(t *testing.T, path, demoAddr, rulesDir string) {
+	t.Helper()
+	cfg := fmt.Sprintf(`# Written by the crossteam end-to-end test (package e2e).
+global:
+  scrape_interval: %[1]s
+  evaluation_interval: %[1]s
+# Copies of the shipped rule files in which every alert's for: is 0s and
+# every group's interval is %[1]s: the shipped durations are for
+# production; the test checks the expressions and labels.
+rule_files:
+  - %[2]q
+scrape_configs:
+  - job_name: %[3]q
+    static_configs:
+      - targets: [%[4]q]
+`, model.Duration(scrapeInterval), filepath.Join(rulesDir, "*.yml"), jobName, demoAddr)
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// promAPI queries Prometheus's HTTP API.
+type promAPI struct{ base string }
+
+// sample is an instant vector element (or a scalar, with no labels).
+type sample struct {
+	Metric map[string]string
+	Time   float64
+	Value  string // as Prometheus writes it: "NaN", "+Inf", "1.5"
+}
+
+func (s sample) float() float64 {
+	f, err := strconv.ParseFloat(s.Value, 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return f
+}
+
+// apiResponse is Prometheus's response envelope.
+type apiResponse struct {
+	Status    string          `json:"status"`
+	ErrorType string          `json:"errorType"`
+	Error     string          `json:"error"`
+	Data      json.RawMessage `json:"data"`
+}
+
+func (p *promAPI) get(ctx context.Context, path string, params url.Values) (json.RawMessage, error) {
+	u := p.base + path
+	if len(params) > 0 {
+		u += "?" + params.Encode()
+	}
+	code, b, err := httpGet(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	var r apiResponse
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: HTTP %d: %s", path, code, tail(string(b), 300))
+	}
+	if r.Status != "success" {
+		return nil, fmt.Errorf("%s: %s: %s", path, r.ErrorType, r.Error)
+	}
+	return r.Data, nil
+}
+
+// query runs an instant query now.
+func (p *promAPI) query(ctx context.Context, expr string) ([]sample, error) {
+	data, err := p.get(ctx, "/api/v1/query", url.Values{"query": {expr}})
+	if err != nil {
+		return nil, err
+	}
+	var d struct {
+		ResultType string          `json:"resultType"`
+		Result     json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		return nil, err
+	}
+	parsePoint := func(raw [2]json.RawMessage) (float64, string, error) {
+		var ts float64
+		var v string
+		if err := json.Unmarshal(raw[0], &ts); err != nil {
+			return 0, "", err
+		}
+		return ts, v, json.Unmarshal(raw[1], &v)
+	}
+	switch d.ResultType {
+	case "vector":
+		var rs []struct {
+			Metric map[string]string  `json:"metric"`
+			Value  [2]json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(d.Result, &rs); err != nil {
+			return nil, err
+		}
+		out := make([]sample, len(rs))
+		for i, r := range rs {
+			ts, v, err := parsePoint(r.Value)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = sample{Metric: r.Metric, Time: ts, Value: v}
+		}
+		return out, nil
+	case "scalar":
+		var pt [2]json.RawMessage
+		if err := json.Unmarshal(d.Result, &pt); err != nil {
+			return nil, err
+		}
+		ts, v, err := parsePoint(pt)
+		return []sample{{Metric: map[string]string{}, Time: ts, Value: v}}, err
+	}
+	return nil, fmt.Errorf("query %s: result type %s, want an instant vector or a scalar", expr, d.ResultType)
+}
+
+// labelValues lists a label's values over the series matching match.
+func (p *promAPI) labelValues(ctx context.Context, label, match string) ([]string, error) {
+	params := url.Values{}
+	if match != "" {
+		params.Set("match[]", match)
+	}
+	data, err := p.get(ctx, "/api/v1/label/"+url.PathEscape(label)+"/values", params)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	return out, json.Unmarshal(data, &out)
+}
+
+type ruleGroup struct {
+	Name           string    `json:"name"`
+	File           string    `json:"file"`
+	LastEvaluation time.Time `json:"lastEvaluation"`
+	Rules          []struct {
+		Name      string `json:"name"`
+		Type      string `json:"type"` // recording or alerting
+		Health    string `json:"health"`
+		LastError string `json:"lastError"`
+	} `json:"rules"`
+}
+
+func (p *promAPI) rules(ctx context.Context) ([]ruleGroup, error) {
+	data, err := p.get(ctx, "/api/v1/rules", nil)
+	if err != nil {
+		return nil, err
+	}
+	var d struct {
+		Groups []ruleGroup `json:"groups"`
+	}
+	return d.Groups, json.Unmarshal(data, &d)
+}
+
+type firingAlert struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	State       string            `json:"state"`
+	Value       string            `json:"value"`
+}
+
+func (p *promAPI) alerts(ctx context.Context) ([]firingAlert, error) {
+	data, err := p.get(ctx, "/api/v1/alerts", nil)
+	if err != nil {
+		return nil, err
+	}
+	var d struct {
+		Alerts []firingAlert `json:"alerts"`
+	}
+	return d.Alerts, json.Unmarshal(data, &d)
+}
+
+// checkRulesLoaded: Prometheus loaded every shipped rule, and none failed
+// to evaluate (e.g. a many-to-many match, which promtool cannot see).
+func checkRulesLoaded(t *testing.T, groups []ruleGroup, records, alerts []string) {
+	t.Helper()
+	loaded := map[string]bool{}
+	for _, g := range groups {
+		for _, r := range g.Rules {
+			loaded[r.Type+" "+r.Name] = true
+			if r.Health != "ok" {
+				t.Errorf("rule %s (group %s): health %q: %s", r.Name, g.Name, r.Health, r.LastError)
+			}
+		}
+	}
+	for _, r := range records {
+		if !loaded["recording "+r] {
+			t.Errorf("recording rule %s not loaded by Prometheus", r)
+		}
+	}
+	for _, a := range alerts {
+		if !loaded["alerting "+a] {
+			t.Errorf("alert %s not loaded by Prometheus", a)
+		}
+	}
+	if want := len(records) + len(alerts); len(loaded) != want {
+		t.Errorf("Prometheus loaded %d rules, the shipped files have %d", len(loaded), want)
+	}
+}
+
+// resolveVariables gives every template variable of d a value, in order
+// (later variables' queries use earlier ones), with each variable's own
+// query run against Prometheus: a variable with an All option takes All,
+// one without takes pick[name] or, like Grafana, its first option. opts
+// are every variable's options.
+func resolveVariables(ctx context.Context, p *promAPI, d *dashboard, globals map[string]string, pick map[string]string) (vals map[string]varValue, opts map[string][]string, err error) {
+	vals, opts = map[string]varValue{}, map[string][]string{}
+	for _, v := range d.Templating.List {
+		if v.Type == "datasource" {
+			continue // selects the Prometheus; never in an expression
+		}
+		if v.Type != "query" {
+			return nil, nil, fmt.Errorf("%s: variable %s: type %q is not supported by this test", d.file, v.Name, v.Type)
+		}
+		q, err := v.queryText()
+		if err != nil {
+			return nil, nil, err
+		}
+		q, err = interpolate(q, vals, globals)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: variable %s: %w", d.file, v.Name, err)
+		}
+		var options []string
+		switch {
+		case labelValuesRE.MatchString(q):
+			m := labelValuesRE.FindStringSubmatch(q)
+			options, err = p.labelValues(ctx, m[2], m[1])
+		case queryResultRE.MatchString(q):
+			var res []sample
+			res, err = p.query(ctx, queryResultRE.FindStringSubmatch(q)[1])
+			for _, s := range res {
+				options = append(options, renderSample(s))
+			}
+		default:
+			err = fmt.Errorf("query %q: neither label_values nor query_result", q)
+		}
+		if err == nil {
+			options, err = applyVarRegex(options, v.Regex)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: variable %s: %w", d.file, v.Name, err)
+		}
+		if len(options) == 0 {
+			return nil, nil, fmt.Errorf("%s: variable %s: query %q gives no options", d.file, v.Name, q)
+		}
+		sort.Strings(options)
+		opts[v.Name] = options
+		val := varValue{allValue: v.AllValue, multiOrAll: v.Multi || v.IncludeAll}
+		switch want := pick[v.Name]; {
+		case v.IncludeAll:
+			val.values, val.all = options, true
+		case want != "":
+			if !contains(options, want) {
+				return nil, nil, fmt.Errorf("%s: variable %s: %q is not among its options %v", d.file, v.Name, want, options)
+			}
+			val.values = []string{want}
+		default:
+			val.values = options[:1]
+		}
+		vals[v.Name] = val
+	}
+	return vals, opts, nil
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// queryOutcome is what one panel query returned.
+type queryOutcome struct {
+	q       panelQuery
+	expr    string // interpolated
+	series  int
+	allNaN  bool
+	problem string // "" = fine
+}
+
+// counterInWindowRE finds the counters an expression takes increase() or
+// rate() of.
+var counterInWindowRE = regexp.MustCompile(`\b(?:increase|rate)\(\s*(crossteam_\w+)`)
+
+// runPanelQueries runs every panel query of d with the given variables.
+// A query must succeed and return series. A result whose every value is
+// NaN is accepted only when the expression takes increase() or rate() of
+// counters that have not moved since Prometheus started (a quantile or a
+// ratio of zero increases is NaN; with the demo's clock frozen and a fresh
+// Prometheus, that is the right answer, and the series are there).
+func runPanelQueries(ctx context.Context, p *promAPI, d *dashboard, vals map[string]varValue, globals map[string]string) []queryOutcome {
+	var out []queryOutcome
+	for _, q := range d.queries() {
+		o := queryOutcome{q: q}
+		expr, err := interpolate(q.expr, vals, globals)
+		if err != nil {
+			o.problem = err.Error()
+			out = append(out, o)
+			continue
+		}
+		o.expr = expr
+		res, err := p.query(ctx, expr)
+		reason, listed := noDataInDemo[q.String()]
+		switch {
+		case err != nil:
+			o.problem = "query failed: " + err.Error()
+		case len(res) == 0 && !listed:
+			o.problem = "no series"
+		case len(res) == 0:
+			// Expected: see noDataInDemo.
+		case listed:
+			o.problem = "returns data but is listed in noDataInDemo (" + reason + "): remove it from the list"
+		default:
+			o.series = len(res)
+			o.allNaN = true
+			for _, s := range res {
+				o.allNaN = o.allNaN && math.IsNaN(s.float())
+			}
+			if o.allNaN {
+				o.problem = explainNaN(ctx, p, expr)
+			}
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// explainNaN returns "" when an all-NaN result comes from counters that
+// have series but have not changed while Prometheus ran, else the reason it
+// is a problem.
+func explainNaN(ctx context.Context, p *promAPI, expr string) string {
+	ms := counterInWindowRE.FindAllStringSubmatch(expr, -1)
+	if len(ms) == 0 {
+		return "every value is NaN, and it takes no increase() or rate() of a counter"
+	}
+	for _, m := range ms {
+		res, err := p.query(ctx, fmt.Sprintf(`max(changes(%s{job=%q}[1h]))`, m[1], jobName))
+		if err != nil || len(res) != 1 {
+			return fmt.Sprintf("every value is NaN; counter %s: %d results, %v", m[1], len(res), err)
+		}
+		if res[0].float() != 0 {
+			return fmt.Sprintf("every value is NaN although counter %s changed while Prometheus ran", m[1])
+		}
+	}
+	return ""
+}
+
+func checkDashboards(ctx context.Context, t *testing.T, p *promAPI, dir string) {
+	boards := loadDashboards(t, dir)
+	total, nan := 0, 0
+	for _, d := range boards {
+		rng, err := d.rangeDuration()
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		globals := builtins(rng, scrapeInterval)
+		vals, opts, err := resolveVariables(ctx, p, d, globals, nil)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		// A variable without All (the team board's team) is tried with
+		// each of its options; the board passes with the first option for
+		// which every panel has data: a real team with something in every
+		// panel. Other options may have empty panels (a team that owns no
+		// signal item has no signal rows).
+		var single []string
+		for _, v := range d.Templating.List {
+			if v.Type == "query" && !v.IncludeAll && d.uses(v.Name) {
+				single = append(single, v.Name)
+			}
+		}
+		if len(single) > 1 {
+			t.Errorf("%s: variables %v have no All option; this test tries the options of one such variable only", d.file, single)
+			continue
+		}
+		var outcomes []queryOutcome
+		if len(single) == 0 {
+			outcomes = runPanelQueries(ctx, p, d, vals, globals)
+		} else {
+			name := single[0]
+			var best []queryOutcome
+			bestProblems, chosen := -1, ""
+			for _, opt := range opts[name] {
+				vals, _, err := resolveVariables(ctx, p, d, globals, map[string]string{name: opt})
+				if err != nil {
+					t.Error(err)
+					break
+				}
+				got := runPanelQueries(ctx, p, d, vals, globals)
+				n := 0
+				var empty []string
+				for _, o := range got {
+					if o.problem != "" {
+						n++
+						empty = append(empty, fmt.Sprintf("%q: %s", o.q.panel, o.problem))
+					}
+				}
+				if n > 0 {
+					t.Logf("%s with %s=%s: %d panel queries without data: %s", d.file, name, opt, n, strings.Join(empty, "; "))
+				}
+				if bestProblems < 0 || n < bestProblems {
+					best, bestProblems, chosen = got, n, opt
+				}
+				if n == 0 {
+					break
+				}
+			}
+			t.Logf("%s: %s=%s", d.file, name, chosen)
+			outcomes = best
+		}
+		for _, o := range outcomes {
+			total++
+			if o.allNaN && o.problem == "" {
+				nan++
+				t.Logf("%s: NaN only (counters flat since Prometheus started): %s", o.q, o.expr)
+			}
+			if o.problem != "" {
+				t.Errorf("%s: %s\n  expr: %s", o.q, o.problem, o.expr)
+			}
+		}
+	}
+	if total == 0 {
+		t.Fatal("no panel queries in the dashboards")
+	}
+	t.Logf("%d panel queries in %d dashboards returned series; %d of them only NaN", total, len(boards), nan)
+}
+
+func checkRecordingRules(ctx context.Context, t *testing.T, p *promAPI, records []string) {
+	for _, r := range records {
+		res, err := p.query(ctx, r)
+		if err != nil {
+			t.Errorf("%s: %v", r, err)
+			continue
+		}
+		if len(res) == 0 {
+			t.Errorf("recording rule %s has no series", r)
+			continue
+		}
+		nan := 0
+		for _, s := range res {
+			if math.IsNaN(s.float()) {
+				nan++
+			}
+		}
+		t.Logf("%s: %d series (%d NaN)", r, len(res), nan)
+	}
+}
+
+// stalledKey identifies a stalled handoff by the labels the exposition and
+// the alert carry.
+type stalledKey struct {
+	source, key, kind, from, to, url, title string
+}
+
+func (k stalledKey) String() string {
+	return fmt.Sprintf("%s %s (%s) %s->%s %s %q", k.source, k.key, k.kind, k.from, k.to, k.url, k.title)
+}
+
+func keyOfLabels(l map[string]string) stalledKey {
+	return stalledKey{l["source"], l["key"], l["kind"], l["from_team"], l["to_team"], l["url"], l["title"]}
+}
+
+// checkStalledAlert compares three lists of the stalled handoffs: the
+// simulator's ground truth (regenerated from the demo's seed at its clock),
+// the demo's /metrics, and the firing CrossteamHandoffStalled alerts.
+func checkStalledAlert(ctx context.Context, t *testing.T, p *promAPI, demoURL, summary string) {
+	// The demo's clock: its snapshot's asOf, a hair after its Now.
+	res, err := p.query(ctx, fmt.Sprintf(`crossteam_snapshot_timestamp_seconds{job=%q}`, jobName))
+	if err != nil || len(res) != 1 {
+		t.Fatalf("snapshot timestamp: %d series, %v", len(res), err)
+	}
+	asOfSec := res[0].float()
+	now := time.Unix(int64(math.Floor(asOfSec)), 0).UTC()
+	if frac := asOfSec - math.Floor(asOfSec); frac > 0.01 {
+		t.Fatalf("snapshot asOf %f is %.3fs past a second: the demo's clock is not frozen (--demo.speed=%s)", asOfSec, frac, demoSpeed)
+	}
+
+	// The demo's generated configuration: the cap on exported stalled
+	// handoffs and the fake Jira's URL (the truth's Jira links).
+	m := regexp.MustCompile(`(?m)^\s+config\s+(\S+)$`).FindStringSubmatch(summary)
+	if m == nil {
+		t.Fatalf("the demo summary names no config file:\n%s", summary)
+	}
+	cfg, err := config.Load(m[1])
+	if err != nil {
+		t.Fatalf("demo config: %v", err)
+	}
+	exportCap := cfg.Handoffs.MaxStalledExported
+
+	params := sim.Small()
+	params.Seed, params.Now = demoSeed, now
+	w, err := sim.Generate(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Sources.Jira) > 0 {
+		w.SetJiraURL(cfg.Sources.Jira[0].URL)
+	}
+	// The same world as the demo's: same items per source as it synced.
+	for src, n := range w.Counts().ItemsBySource {
+		if !regexp.MustCompile(`(?m)^\s+` + src + `\s+` + strconv.Itoa(n) + ` items`).MatchString(summary) {
+			t.Fatalf("regenerated world (seed %d, now %s) has %d %s items; the demo summary says otherwise:\n%s", demoSeed, now.Format(time.RFC3339), n, src, summary)
+		}
+	}
+	items := map[[2]string][2]string{} // (source, key) -> (url, title)
+	for _, it := range w.Dataset().Items {
+		items[[2]string{it.Source, it.Key}] = [2]string{it.URL, it.Title}
+	}
+	var truth []sim.Handoff
+	for _, h := range w.Handoffs(now) {
+		if h.Stalled {
+			truth = append(truth, h)
+			if !h.StalledByDesign {
+				t.Errorf("truth: %s %s->%s is stalled but was not designed to be", h.ItemKey, h.From, h.To)
+			}
+		}
+	}
+	if want := params.StalledNow + params.JiraStalledNow; len(truth) != want {
+		t.Errorf("truth: %d stalled handoffs, want the %d the simulator designs", len(truth), want)
+	}
+	// The engine exports the longest idle first, up to the cap.
+	sort.SliceStable(truth, func(i, j int) bool {
+		a, b := truth[i], truth[j]
+		if a.Idle != b.Idle {
+			return a.Idle > b.Idle
+		}
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		if a.ItemKey != b.ItemKey {
+			return a.ItemKey < b.ItemKey
+		}
+		return a.Kind < b.Kind
+	})
+	if exportCap >= len(truth) || exportCap < 1 {
+		t.Fatalf("demo config max_stalled_exported = %d with %d stalled: the demo is meant to leave some unexported", exportCap, len(truth))
+	}
+	want := map[stalledKey]float64{} // -> idle seconds
+	for _, h := range truth[:exportCap] {
+		it, ok := items[[2]string{h.Source, h.ItemKey}]
+		if !ok {
+			t.Fatalf("truth: stalled handoff on unknown item %s %s", h.Source, h.ItemKey)
+		}
+		want[stalledKey{h.Source, h.ItemKey, h.Kind, h.From, h.To, it[0], it[1]}] = h.Idle.Seconds()
+	}
+
+	// The demo's own exposition.
+	code, body, err := httpGet(ctx, demoURL+"/metrics")
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("demo /metrics: %d %v", code, err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exposed := map[stalledKey]float64{}
+	if mf := fams["crossteam_stalled_handoff_idle_seconds"]; mf != nil {
+		for _, s := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, lp := range s.GetLabel() {
+				l[lp.GetName()] = lp.GetValue()
+			}
+			exposed[keyOfLabels(l)] = s.GetGauge().GetValue()
+		}
+	}
+	compareStalled(t, "demo /metrics crossteam_stalled_handoff_idle_seconds", exposed, want)
+
+	// ALERTS: one firing series per exported stalled handoff, no other.
+	res, err = p.query(ctx, `ALERTS{alertname="CrossteamHandoffStalled", alertstate="firing"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fired := map[stalledKey]float64{}
+	for _, s := range res {
+		k := keyOfLabels(s.Metric)
+		if _, dup := fired[k]; dup {
+			t.Errorf("ALERTS: two series for %s", k)
+		}
+		fired[k] = math.NaN() // ALERTS' value is 1; the idle time is checked below
+	}
+	compareStalled(t, "ALERTS{alertname=\"CrossteamHandoffStalled\",alertstate=\"firing\"}", fired, want)
+
+	// The alerts API: the value and the annotations a person reads.
+	als, err := p.alerts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	active := map[stalledKey]float64{}
+	for _, a := range als {
+		if a.Labels["alertname"] != "CrossteamHandoffStalled" {
+			continue
+		}
+		k := keyOfLabels(a.Labels)
+		v, err := strconv.ParseFloat(a.Value, 64)
+		if err != nil {
+			t.Errorf("alert %s: value %q: %v", k, a.Value, err)
+		}
+		active[k] = v
+		if a.State != "firing" {
+			t.Errorf("alert %s: state %s, want firing (for: is 0s in the test)", k, a.State)
+		}
+		if d := a.Annotations["description"]; !strings.Contains(d, k.url) || !strings.Contains(d, k.key) || !strings.Contains(d, k.to) {
+			t.Errorf("alert %s: description %q lacks the key, link or receiving team", k, d)
+		}
+	}
+	compareStalled(t, "/api/v1/alerts CrossteamHandoffStalled", active, want)
+
+	// The stalled handoffs left out by the cap are counted, and the
+	// per-pair stalled gauge covers all of them.
+	checkValue(ctx, t, p, fmt.Sprintf(`sum(crossteam_stalled_handoffs_unexported{job=%q})`, jobName), float64(len(truth)-exportCap))
+	checkValue(ctx, t, p, fmt.Sprintf(`sum(crossteam_handoffs_stalled{job=%q})`, jobName), float64(len(truth)))
+	pairs := map[string]int{}
+	for _, h := range truth {
+		pairs[h.Source+" "+h.From+"->"+h.To]++
+	}
+	res, err = p.query(ctx, fmt.Sprintf(`crossteam_handoffs_stalled{job=%q} > 0`, jobName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, s := range res {
+		got[s.Metric["source"]+" "+s.Metric["from_team"]+"->"+s.Metric["to_team"]] = int(s.float())
+	}
+	if fmt.Sprint(got) != fmt.Sprint(pairs) {
+		t.Errorf("crossteam_handoffs_stalled by pair = %v, truth %v", got, pairs)
+	}
+	t.Logf("%d stalled handoffs in the truth at %s, %d exported and firing, %d counted as unexported", len(truth), now.Format(time.RFC3339), exportCap, len(truth)-exportCap)
+}
+
+// compareStalled checks got against want: the same handoffs, and idle
+// seconds within 1s where got has a value.
+func compareStalled(t *testing.T, what string, got, want map[stalledKey]float64) {
+	t.Helper()
+	for k, v := range want {
+		g, ok := got[k]
+		switch {
+		case !ok:
+			t.Errorf("%s lacks stalled handoff %s", what, k)
+		case !math.IsNaN(g) && math.Abs(g-v) > 1:
+			t.Errorf("%s: %s idle %.0fs, truth %.0fs", what, k, g, v)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s has %s, which the truth does not export as stalled", what, k)
+		}
+	}
+}
+
+func checkValue(ctx context.Context, t *testing.T, p *promAPI, expr string, want float64) {
+	t.Helper()
+	res, err := p.query(ctx, expr)
+	if err != nil || len(res) != 1 {
+		t.Errorf("%s: %d results, %v", expr, len(res), err)
+		return
+	}
+	if got := res[0].float(); got != want {
+		t.Errorf("%s = %g, want %g", expr, got, want)
+	}
+}
