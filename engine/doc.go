@@ -85,6 +85,23 @@
 //     asOf, or the collector's JQL tag), by owning team ("none" when no team
 //     owns the item), with the age of the oldest.
 //
+// # Sharding
+//
+// With --shard=i/n each exporter holds the items of its repositories and
+// projects only (package shard), and computes with Options.Sharded. Every
+// item, with all its events, lives in one shard, so per-pair counters,
+// histograms and open/stalled gauges, item cycle time, unmapped statuses
+// and signal counts sum across shards; oldest-waiting and oldest-signal
+// ages take the max; stalled items are the union (each shard caps its own
+// list). Milestone groups are exported by every shard that has their items
+// or records, whatever their team count and completion age: items and
+// per-team items sum; a group's teams are those with a non-zero sum and it
+// is joint at min_teams of them; its due date is the earliest; it is
+// completed when every shard exporting it says so, at the latest of their
+// completion instants. crossteam_joint_milestones_completed_total is then
+// per shard and does not sum (a group spanning shards is counted by each);
+// the boards count small wins from the milestone gauges instead.
+//
 // # Performance
 //
 // One pass over the events, which the store returns grouped by item and

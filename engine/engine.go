@@ -14,6 +14,12 @@ type Options struct {
 	// KeepHandoffs fills Snapshot.Handoffs with every derived handoff (for
 	// tests, the demo's ground-truth check and debugging).
 	KeepHandoffs bool
+	// Sharded: this exporter holds one shard of the items (--shard=i/n).
+	// Milestone groups are then exported whatever their number of teams
+	// and however long ago they completed here, because joint-ness and
+	// completion are only known across shards: the dashboards and rules
+	// aggregate them (see doc.go, Sharding).
+	Sharded bool
 }
 
 // Engine holds the lookup tables derived from one configuration. It is
@@ -284,19 +290,7 @@ func (c *computation) finish(milestones []model.Milestone) *Snapshot {
 		}
 		return a.To < b.To
 	})
-	sort.Slice(c.stalled, func(i, j int) bool {
-		a, b := c.stalled[i], c.stalled[j]
-		if a.Idle != b.Idle {
-			return a.Idle > b.Idle
-		}
-		if a.Source != b.Source {
-			return a.Source < b.Source
-		}
-		if a.Key != b.Key {
-			return a.Key < b.Key
-		}
-		return a.Kind < b.Kind
-	})
+	sortStalled(c.stalled)
 	s.StalledTotal = len(c.stalled)
 	if max := c.e.cfg.Handoffs.MaxStalledExported; len(c.stalled) > max {
 		c.stalled = c.stalled[:max]
@@ -325,4 +319,22 @@ func (c *computation) finish(milestones []model.Milestone) *Snapshot {
 	}
 	c.finishMilestones(milestones)
 	return s
+}
+
+// sortStalled orders stalled handoffs longest idle first, then by source,
+// item and kind.
+func sortStalled(list []StalledHandoff) {
+	sort.Slice(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if a.Idle != b.Idle {
+			return a.Idle > b.Idle
+		}
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		if a.Key != b.Key {
+			return a.Key < b.Key
+		}
+		return a.Kind < b.Kind
+	})
 }

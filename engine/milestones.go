@@ -175,6 +175,16 @@ func (c *computation) finishMilestones(records []model.Milestone) {
 		}
 	}
 	cfg := c.e.cfg.Milestones
+	sharded := c.e.opts.Sharded
+	if sharded {
+		// Groups known only from their records still decide completion
+		// across shards: export them with no items.
+		for k := range recs {
+			if c.ms[k] == nil {
+				c.ms[k] = &msAgg{teamOpen: make([]int, len(c.e.teams)), teamClosed: make([]int, len(c.e.teams))}
+			}
+		}
+	}
 	var out []MilestoneStats
 	for k, a := range c.ms {
 		var teams []string
@@ -187,7 +197,7 @@ func (c *computation) finishMilestones(records []model.Milestone) {
 				ms.TeamClosed[name] = a.teamClosed[t]
 			}
 		}
-		if len(teams) < cfg.MinTeams {
+		if len(teams) < cfg.MinTeams && !sharded {
 			continue
 		}
 		ms.Teams = teams
@@ -205,15 +215,25 @@ func (c *computation) finishMilestones(records []model.Milestone) {
 					onTime = "true"
 				}
 			}
-			c.snap.MilestonesCompleted[CompletedKey{Source: k.source, OnTime: onTime}]++
-			if c.asOf.Sub(ms.Completed) > time.Duration(cfg.KeepCompleted) {
+			if len(teams) >= cfg.MinTeams {
+				c.snap.MilestonesCompleted[CompletedKey{Source: k.source, OnTime: onTime}]++
+			}
+			if c.asOf.Sub(ms.Completed) > time.Duration(cfg.KeepCompleted) && !sharded {
 				continue
 			}
 		}
 		out = append(out, ms)
 	}
-	// Open milestones first, by due date (none last), then completed ones,
-	// most recent first; ties by source and title.
+	sortMilestones(out)
+	if len(out) > cfg.MaxExported {
+		out = out[:cfg.MaxExported]
+	}
+	c.snap.Milestones = out
+}
+
+// sortMilestones puts open milestones first, by due date (none last), then
+// completed ones, most recent first; ties by source and title.
+func sortMilestones(out []MilestoneStats) {
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		ac, bc := !a.Completed.IsZero(), !b.Completed.IsZero()
@@ -234,8 +254,4 @@ func (c *computation) finishMilestones(records []model.Milestone) {
 		}
 		return a.Title < b.Title
 	})
-	if len(out) > cfg.MaxExported {
-		out = out[:cfg.MaxExported]
-	}
-	c.snap.Milestones = out
 }

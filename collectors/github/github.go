@@ -56,6 +56,11 @@ type Options struct {
 	Transport http.RoundTripper // base transport (the caller passes one that counts requests); nil = http.DefaultTransport
 	Logger    *slog.Logger
 	Now       func() time.Time // nil = time.Now
+	// Owns selects the repositories whose issues, events, comments and
+	// reviews this exporter syncs (--shard); nil = all. Milestones are
+	// synced for every repository (one conditional request each), so that
+	// every shard knows each milestone's due date and completion.
+	Owns func(repo string) bool
 }
 
 // Collector syncs one GitHub target into the store. It implements
@@ -69,6 +74,7 @@ type Collector struct {
 	logger *slog.Logger
 	now    func() time.Time
 	since  time.Time // first-sync watermark from sync.since; zero = all
+	owns   func(repo string) bool
 	orgs   []orgFilter
 }
 
@@ -109,7 +115,7 @@ func New(o Options) (*Collector, error) {
 		base = http.DefaultTransport
 	}
 	c := &Collector{
-		cfg: o.Config, target: o.Target, store: o.Store, now: o.Now,
+		cfg: o.Config, target: o.Target, store: o.Store, now: o.Now, owns: o.Owns,
 		logger: o.Logger.With("source", model.SourceGitHub, "target", name),
 	}
 	for _, r := range o.Target.Repos {
@@ -207,7 +213,11 @@ func (c *Collector) Sync(ctx context.Context) error {
 		}
 		rs := &repoSync{c: c, full: full}
 		rs.owner, rs.name, _ = splitRepo(full)
-		if err := rs.sync(ctx); err != nil {
+		sync := rs.sync
+		if c.owns != nil && !c.owns(full) {
+			sync = rs.milestones // another shard syncs its items
+		}
+		if err := sync(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("repo %s: %w", full, err))
 			if isAuth(err) || ctx.Err() != nil {
 				return c.wrap(errors.Join(errs...))
