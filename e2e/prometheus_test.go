@@ -3,24 +3,17 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -121,6 +114,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	checkRulesLoaded(t, groups, records, alerts)
 
 	t.Run("dashboard queries", func(t *testing.T) { checkDashboards(ctx, t, prom, filepath.Join(root, "dashboards", "json")) })
+	t.Run("panel checks reject bad queries", func(t *testing.T) { checkPanelChecker(ctx, t, prom) })
 	t.Run("recording rules", func(t *testing.T) { checkRecordingRules(ctx, t, prom, records) })
 	t.Run("stalled alert", func(t *testing.T) { checkStalledAlert(ctx, t, prom, demoURL, summary) })
 }
@@ -154,153 +148,6 @@ func moduleRoot(t *testing.T) string {
 		t.Fatalf("module root %s: %v", root, err)
 	}
 	return root
-}
-
-// buildCrossteam builds the crossteam binary from this tree with the go
-// command on PATH (or the one that built this test).
-func buildCrossteam(t *testing.T, root, dir string) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(dir, "crossteam")
-	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/crossteam")
-	cmd.Dir = root
-	began := time.Now()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/crossteam: %v\n%s", err, out)
-	}
-	t.Logf("built crossteam in %s", time.Since(began).Round(time.Millisecond))
-	return bin
-}
-
-// freeAddr is a loopback address with a port free right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// syncBuffer is a goroutine-safe output sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// process is a child process the test started; its output is kept for
-// failure messages.
-type process struct {
-	name           string
-	stdout, stderr *syncBuffer
-	exited         chan struct{}
-	err            error // valid once exited is closed
-}
-
-// startProcess starts a command in dir and stops it when the test ends:
-// SIGTERM, then SIGKILL if it has not exited within 10 s.
-func startProcess(t *testing.T, dir, name string, env []string, bin string, args ...string) *process {
-	t.Helper()
-	p := &process{name: name, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.exited:
-			t.Errorf("%s exited before the end of the test: %v\n%s", name, p.err, tail(p.stderr.String(), 4000))
-			return
-		default:
-		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(10 * time.Second):
-			t.Errorf("%s did not stop within 10s of SIGTERM; killing it", name)
-			_ = cmd.Process.Kill()
-			<-p.exited
-		}
-		if t.Failed() {
-			t.Logf("%s log:\n%s", name, tail(p.stderr.String(), 4000))
-		}
-	})
-	return p
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "..." + s[len(s)-n:]
-}
-
-// waitUntil polls cond every 100ms for up to startTimeout; it fails the
-// test with cond's last explanation, or at once when a watched process
-// exits.
-func waitUntil(t *testing.T, what string, cond func() (bool, string), watch ...*process) {
-	t.Helper()
-	deadline := time.Now().Add(startTimeout)
-	began := time.Now()
-	last := ""
-	for {
-		ok, why := cond()
-		if ok {
-			t.Logf("%s after %s", what, time.Since(began).Round(time.Millisecond))
-			return
-		}
-		last = why
-		for _, p := range watch {
-			select {
-			case <-p.exited:
-				t.Fatalf("waiting for %s: %s exited: %v\n%s", what, p.name, p.err, tail(p.stderr.String(), 4000))
-			default:
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: not after %s: %s", what, startTimeout, last)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-var httpClient = &http.Client{Timeout: 10 * time.Second}
-
-func httpGet(ctx context.Context, u string) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return 0, nil, err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
 }
 
 // writeTestRules copies the shipped rule files (not their promtool tests)
@@ -418,156 +265,6 @@ scrape_configs:
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// promAPI queries Prometheus's HTTP API.
-type promAPI struct{ base string }
-
-// sample is an instant vector element (or a scalar, with no labels).
-type sample struct {
-	Metric map[string]string
-	Time   float64
-	Value  string // as Prometheus writes it: "NaN", "+Inf", "1.5"
-}
-
-func (s sample) float() float64 {
-	f, err := strconv.ParseFloat(s.Value, 64)
-	if err != nil {
-		return math.NaN()
-	}
-	return f
-}
-
-// apiResponse is Prometheus's response envelope.
-type apiResponse struct {
-	Status    string          `json:"status"`
-	ErrorType string          `json:"errorType"`
-	Error     string          `json:"error"`
-	Data      json.RawMessage `json:"data"`
-}
-
-func (p *promAPI) get(ctx context.Context, path string, params url.Values) (json.RawMessage, error) {
-	u := p.base + path
-	if len(params) > 0 {
-		u += "?" + params.Encode()
-	}
-	code, b, err := httpGet(ctx, u)
-	if err != nil {
-		return nil, err
-	}
-	var r apiResponse
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: HTTP %d: %s", path, code, tail(string(b), 300))
-	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("%s: %s: %s", path, r.ErrorType, r.Error)
-	}
-	return r.Data, nil
-}
-
-// query runs an instant query now.
-func (p *promAPI) query(ctx context.Context, expr string) ([]sample, error) {
-	data, err := p.get(ctx, "/api/v1/query", url.Values{"query": {expr}})
-	if err != nil {
-		return nil, err
-	}
-	var d struct {
-		ResultType string          `json:"resultType"`
-		Result     json.RawMessage `json:"result"`
-	}
-	if err := json.Unmarshal(data, &d); err != nil {
-		return nil, err
-	}
-	parsePoint := func(raw [2]json.RawMessage) (float64, string, error) {
-		var ts float64
-		var v string
-		if err := json.Unmarshal(raw[0], &ts); err != nil {
-			return 0, "", err
-		}
-		return ts, v, json.Unmarshal(raw[1], &v)
-	}
-	switch d.ResultType {
-	case "vector":
-		var rs []struct {
-			Metric map[string]string  `json:"metric"`
-			Value  [2]json.RawMessage `json:"value"`
-		}
-		if err := json.Unmarshal(d.Result, &rs); err != nil {
-			return nil, err
-		}
-		out := make([]sample, len(rs))
-		for i, r := range rs {
-			ts, v, err := parsePoint(r.Value)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = sample{Metric: r.Metric, Time: ts, Value: v}
-		}
-		return out, nil
-	case "scalar":
-		var pt [2]json.RawMessage
-		if err := json.Unmarshal(d.Result, &pt); err != nil {
-			return nil, err
-		}
-		ts, v, err := parsePoint(pt)
-		return []sample{{Metric: map[string]string{}, Time: ts, Value: v}}, err
-	}
-	return nil, fmt.Errorf("query %s: result type %s, want an instant vector or a scalar", expr, d.ResultType)
-}
-
-// labelValues lists a label's values over the series matching match.
-func (p *promAPI) labelValues(ctx context.Context, label, match string) ([]string, error) {
-	params := url.Values{}
-	if match != "" {
-		params.Set("match[]", match)
-	}
-	data, err := p.get(ctx, "/api/v1/label/"+url.PathEscape(label)+"/values", params)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	return out, json.Unmarshal(data, &out)
-}
-
-type ruleGroup struct {
-	Name           string    `json:"name"`
-	File           string    `json:"file"`
-	LastEvaluation time.Time `json:"lastEvaluation"`
-	Rules          []struct {
-		Name      string `json:"name"`
-		Type      string `json:"type"` // recording or alerting
-		Health    string `json:"health"`
-		LastError string `json:"lastError"`
-	} `json:"rules"`
-}
-
-func (p *promAPI) rules(ctx context.Context) ([]ruleGroup, error) {
-	data, err := p.get(ctx, "/api/v1/rules", nil)
-	if err != nil {
-		return nil, err
-	}
-	var d struct {
-		Groups []ruleGroup `json:"groups"`
-	}
-	return d.Groups, json.Unmarshal(data, &d)
-}
-
-type firingAlert struct {
-	Labels      map[string]string `json:"labels"`
-	Annotations map[string]string `json:"annotations"`
-	State       string            `json:"state"`
-	Value       string            `json:"value"`
-}
-
-func (p *promAPI) alerts(ctx context.Context) ([]firingAlert, error) {
-	data, err := p.get(ctx, "/api/v1/alerts", nil)
-	if err != nil {
-		return nil, err
-	}
-	var d struct {
-		Alerts []firingAlert `json:"alerts"`
-	}
-	return d.Alerts, json.Unmarshal(data, &d)
 }
 
 // checkRulesLoaded: Prometheus loaded every shipped rule, and none failed
@@ -690,7 +387,7 @@ var counterInWindowRE = regexp.MustCompile(`\b(?:increase|rate)\(\s*(crossteam_\
 // counters that have not moved since Prometheus started (a quantile or a
 // ratio of zero increases is NaN; with the demo's clock frozen and a fresh
 // Prometheus, that is the right answer, and the series are there).
-func runPanelQueries(ctx context.Context, p *promAPI, d *dashboard, vals map[string]varValue, globals map[string]string) []queryOutcome {
+func runPanelQueries(ctx context.Context, p *promAPI, d *dashboard, vals map[string]varValue, globals map[string]string, noData map[string]string) []queryOutcome {
 	var out []queryOutcome
 	for _, q := range d.queries() {
 		o := queryOutcome{q: q}
@@ -702,7 +399,7 @@ func runPanelQueries(ctx context.Context, p *promAPI, d *dashboard, vals map[str
 		}
 		o.expr = expr
 		res, err := p.query(ctx, expr)
-		reason, listed := noDataInDemo[q.String()]
+		reason, listed := noData[q.String()]
 		switch {
 		case err != nil:
 			o.problem = "query failed: " + err.Error()
@@ -747,6 +444,54 @@ func explainNaN(ctx context.Context, p *promAPI, expr string) string {
 	return ""
 }
 
+// checkPanelChecker runs runPanelQueries on a made-up board against the
+// same Prometheus: each kind of broken query must be reported.
+func checkPanelChecker(ctx context.Context, t *testing.T, p *promAPI) {
+	const job = `{job=~"$job"}`
+	// nan-moving needs a counter that moved: the demo's API requests.
+	waitUntil(t, "the demo's API request counter moving", func() (bool, string) {
+		res, err := p.query(ctx, fmt.Sprintf(`max(changes(crossteam_api_requests_total{job=%q}[1h])) > 0`, jobName))
+		return err == nil && len(res) == 1, fmt.Sprintf("%v %v", res, err)
+	})
+	d := &dashboard{file: "made-up.json", Panels: []panel{{Title: "row", Panels: []panel{{Title: "p", Targets: []target{
+		{RefID: "ok", Expr: `sum(crossteam_handoffs_open` + job + `)`},
+		{RefID: "parse", Expr: `sum(crossteam_handoffs_open` + job},
+		{RefID: "empty", Expr: `crossteam_no_such_metric` + job},
+		{RefID: "undefined", Expr: `crossteam_handoffs_open{job=~"$nope"}`},
+		{RefID: "nan-gauge", Expr: `sum(crossteam_handoffs_open` + job + `) * 0 / 0`},
+		{RefID: "nan-moving", Expr: `sum(increase(crossteam_api_requests_total` + job + `[1m])) * 0 / 0`},
+		{RefID: "nan-flat", Expr: `sum(increase(crossteam_handoffs_total` + job + `[1m])) / 0 * 0`},
+		{RefID: "listed-empty", Expr: `crossteam_no_such_metric` + job},
+		{RefID: "listed-data", Expr: `sum(crossteam_handoffs_open` + job + `)`},
+	}}}}}}
+	vals := map[string]varValue{"job": {values: []string{jobName}, all: true, allValue: ".*", multiOrAll: true}}
+	noData := map[string]string{
+		`made-up.json / "p" / listed-empty`: "made up",
+		`made-up.json / "p" / listed-data`:  "made up",
+	}
+	want := map[string]string{ // refID -> part of the problem ("" = none)
+		"ok":           "",
+		"parse":        "query failed: /api/v1/query: bad_data",
+		"empty":        "no series",
+		"undefined":    "undefined variable $nope",
+		"nan-gauge":    "takes no increase() or rate()",
+		"nan-moving":   "changed while Prometheus ran",
+		"nan-flat":     "",
+		"listed-empty": "",
+		"listed-data":  "listed in noDataInDemo",
+	}
+	got := runPanelQueries(ctx, p, d, vals, builtins(time.Hour, scrapeInterval), noData)
+	if len(got) != len(want) {
+		t.Fatalf("%d outcomes for %d queries", len(got), len(want))
+	}
+	for _, o := range got {
+		w := want[o.q.refID]
+		if (w == "") != (o.problem == "") || !strings.Contains(o.problem, w) {
+			t.Errorf("%s: problem %q, want one containing %q", o.q.refID, o.problem, w)
+		}
+	}
+}
+
 func checkDashboards(ctx context.Context, t *testing.T, p *promAPI, dir string) {
 	boards := loadDashboards(t, dir)
 	total, nan := 0, 0
@@ -761,6 +506,22 @@ func checkDashboards(ctx context.Context, t *testing.T, p *promAPI, dir string) 
 		if err != nil {
 			t.Error(err)
 			continue
+		}
+		// The variables list what the demo has: its job, its teams.
+		teams := sim.Small().Teams
+		for name, o := range opts {
+			switch name {
+			case "job":
+				if len(o) != 1 || o[0] != jobName {
+					t.Errorf("%s: variable job options %v, want [%s]", d.file, o, jobName)
+				}
+			case "team", "from_team", "to_team":
+				for _, x := range o {
+					if !contains(teams, x) {
+						t.Errorf("%s: variable %s option %q is not a team of the demo %v", d.file, name, x, teams)
+					}
+				}
+			}
 		}
 		// A variable without All (the team board's team) is tried with
 		// each of its options; the board passes with the first option for
@@ -779,7 +540,7 @@ func checkDashboards(ctx context.Context, t *testing.T, p *promAPI, dir string) 
 		}
 		var outcomes []queryOutcome
 		if len(single) == 0 {
-			outcomes = runPanelQueries(ctx, p, d, vals, globals)
+			outcomes = runPanelQueries(ctx, p, d, vals, globals, noDataInDemo)
 		} else {
 			name := single[0]
 			var best []queryOutcome
@@ -790,7 +551,7 @@ func checkDashboards(ctx context.Context, t *testing.T, p *promAPI, dir string) 
 					t.Error(err)
 					break
 				}
-				got := runPanelQueries(ctx, p, d, vals, globals)
+				got := runPanelQueries(ctx, p, d, vals, globals, noDataInDemo)
 				n := 0
 				var empty []string
 				for _, o := range got {
@@ -1033,22 +794,57 @@ func checkStalledAlert(ctx context.Context, t *testing.T, p *promAPI, demoURL, s
 }
 
 // compareStalled checks got against want: the same handoffs, and idle
-// seconds within 1s where got has a value.
+// seconds within 1s where got has a value (NaN: no value to compare).
 func compareStalled(t *testing.T, what string, got, want map[stalledKey]float64) {
 	t.Helper()
+	for _, d := range stalledDiff(got, want) {
+		t.Errorf("%s: %s", what, d)
+	}
+}
+
+func stalledDiff(got, want map[stalledKey]float64) []string {
+	var out []string
 	for k, v := range want {
 		g, ok := got[k]
 		switch {
 		case !ok:
-			t.Errorf("%s lacks stalled handoff %s", what, k)
+			out = append(out, fmt.Sprintf("lacks stalled handoff %s", k))
 		case !math.IsNaN(g) && math.Abs(g-v) > 1:
-			t.Errorf("%s: %s idle %.0fs, truth %.0fs", what, k, g, v)
+			out = append(out, fmt.Sprintf("%s idle %.0fs, truth %.0fs", k, g, v))
 		}
 	}
 	for k := range got {
 		if _, ok := want[k]; !ok {
-			t.Errorf("%s has %s, which the truth does not export as stalled", what, k)
+			out = append(out, fmt.Sprintf("has %s, which the truth does not export as stalled", k))
 		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestStalledDiff(t *testing.T) {
+	a := stalledKey{"github", "acme/web#1", "owner", "qa", "sre", "https://github.com/acme/web/issues/1", "Fix it"}
+	b := stalledKey{"jira", "CORE-2", "owner", "sre", "qa", "http://127.0.0.1:1/browse/CORE-2", "Do it"}
+	bOtherTeam := b
+	bOtherTeam.to = "design"
+	want := map[stalledKey]float64{a: 100, b: 200}
+	tests := []struct {
+		name string
+		got  map[stalledKey]float64
+		want []string
+	}{
+		{"equal", map[stalledKey]float64{a: 100.4, b: 199.5}, nil},
+		{"no values to compare", map[stalledKey]float64{a: math.NaN(), b: math.NaN()}, nil},
+		{"missing", map[stalledKey]float64{a: 100}, []string{"lacks stalled handoff " + b.String()}},
+		{"extra", map[stalledKey]float64{a: 100, b: 200, bOtherTeam: 200}, []string{"has " + bOtherTeam.String() + ", which the truth does not export as stalled"}},
+		{"idle off", map[stalledKey]float64{a: 102, b: 200}, []string{a.String() + " idle 102s, truth 100s"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := stalledDiff(tc.got, want); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("stalledDiff = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 
