@@ -36,6 +36,9 @@ type Syncer struct {
 	Health   *Health
 	// Now is the clock (asOf of live snapshots); time.Now by default.
 	Now func() time.Time
+	// Engine are the engine options of every snapshot (Sharded with
+	// --shard).
+	Engine engine.Options
 
 	mu      sync.Mutex
 	cfg     *config.Config
@@ -72,7 +75,7 @@ func (s *Syncer) Recompute(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load store: %w", err)
 	}
-	eng := engine.New(cfg, ds.Members, engine.Options{})
+	eng := engine.New(cfg, ds.Members, s.Engine)
 	snap := eng.Compute(ds, s.now())
 	s.Snapshot.Set(snap, time.Since(start))
 	if counts, err := s.Store.Counts(ctx); err == nil {

@@ -22,6 +22,8 @@ import (
 
 	"github.com/crossteam/crossteam/collectors"
 	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/store"
 )
 
@@ -37,6 +39,7 @@ type serveCommand struct {
 	web         *web.FlagConfig
 	metricsPath string
 	maxRequests int
+	shard       string
 }
 
 func newServeCommand(app *kingpin.Application) *serveCommand {
@@ -45,6 +48,8 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 	c.web = kingpinflag.AddFlags(c.CmdClause, defaultListenAddress)
 	c.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
 	c.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").IntVar(&c.maxRequests)
+	c.Flag("shard", "Sync only this shard of the repositories and Jira projects, as i/n (e.g. 0/3); every shard runs its own store. Empty: everything.").
+		PlaceHolder("i/n").StringVar(&c.shard)
 	return c
 }
 
@@ -86,7 +91,8 @@ type exporterOptions struct {
 	metricsPath string
 	maxRequests int
 	now         func() time.Time   // asOf clock of snapshots; nil = time.Now
-	targets     targetBuilder      // nil = buildTargets
+	targets     targetBuilder      // nil = buildTargets (for shard)
+	shard       shard.Spec         // the part of the organisation synced here
 	links       []web.LandingLinks // extra landing page links
 	// started, when set, runs in its own goroutine once the exporter is
 	// syncing and the web server is starting.
@@ -96,7 +102,11 @@ type exporterOptions struct {
 // serve runs until ctx ends. Each value on hup (SIGHUP) reloads the
 // configuration, as does POST /-/reload.
 func (c *serveCommand) serve(ctx context.Context, e *env, hup <-chan os.Signal) error {
-	return runExporter(ctx, e, hup, exporterOptions{file: c.file, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests})
+	spec, err := shard.Parse(c.shard)
+	if err != nil {
+		return err
+	}
+	return runExporter(ctx, e, hup, exporterOptions{file: c.file, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests, shard: spec})
 }
 
 // runExporter loads the configuration file, syncs its targets in the
@@ -116,10 +126,14 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 	health.SetReload(true, time.Now())
 	snap := collectors.NewSnapshotCollector()
 	if o.targets == nil {
-		o.targets = buildTargets
+		o.targets = shardTargets(o.shard)
+	}
+	if o.shard.Sharded() {
+		logger.Info("syncing one shard of the organisation", "shard", o.shard.String())
 	}
 	x := &exporter{logger: logger, file: o.file, st: st, health: health, cfg: cfg, targets: o.targets,
-		syncer: &collectors.Syncer{Store: st, Logger: logger, Snapshot: snap, Health: health, Now: o.now}}
+		syncer: &collectors.Syncer{Store: st, Logger: logger, Snapshot: snap, Health: health, Now: o.now,
+			Engine: engine.Options{Sharded: o.shard.Sharded()}}}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(snap, health,

@@ -3,23 +3,45 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/crossteam/crossteam/collectors"
 	ghcollector "github.com/crossteam/crossteam/collectors/github"
 	jiracollector "github.com/crossteam/crossteam/collectors/jira"
 	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/store"
 )
 
 // buildTargets creates one collector per configured source target. Each
 // gets a transport that counts its requests for the health metrics.
 func buildTargets(cfg *config.Config, st *store.Store, health *collectors.Health, logger *slog.Logger) ([]collectors.Target, error) {
+	return newTargets(cfg, st, health, logger, nil, shard.Spec{})
+}
+
+// shardTargets is buildTargets for one shard of the organisation.
+func shardTargets(spec shard.Spec) targetBuilder {
+	return func(cfg *config.Config, st *store.Store, health *collectors.Health, logger *slog.Logger) ([]collectors.Target, error) {
+		return newTargets(cfg, st, health, logger, nil, spec)
+	}
+}
+
+// newTargets builds the collectors on the clock now (nil = time.Now) for
+// the repositories and Jira projects spec owns. A Jira target none of whose
+// projects this shard owns is left to the other shards.
+func newTargets(cfg *config.Config, st *store.Store, health *collectors.Health, logger *slog.Logger, now func() time.Time, spec shard.Spec) ([]collectors.Target, error) {
 	var out []collectors.Target
+	var owns func(string) bool
+	if spec.Sharded() {
+		owns = spec.Owns
+	}
 	for _, g := range cfg.Sources.GitHub {
 		c, err := ghcollector.New(ghcollector.Options{
 			Config:    cfg,
 			Target:    g,
 			Store:     st,
+			Now:       now,
+			Owns:      owns,
 			Transport: health.Transport("github", g.Name, nil),
 			Logger:    logger.With("source", "github", "target", g.Name),
 		})
@@ -29,10 +51,25 @@ func buildTargets(cfg *config.Config, st *store.Store, health *collectors.Health
 		out = append(out, c)
 	}
 	for _, j := range cfg.Sources.Jira {
+		if spec.Sharded() {
+			mine := *j
+			mine.Projects = nil
+			for _, p := range j.Projects {
+				if spec.Owns(shard.JiraKey(j.URL, p)) {
+					mine.Projects = append(mine.Projects, p)
+				}
+			}
+			if len(mine.Projects) == 0 {
+				logger.Info("no project of this Jira target is in this shard; other shards sync it", "target", j.Name, "shard", spec.String())
+				continue
+			}
+			j = &mine
+		}
 		c, err := jiracollector.New(jiracollector.Options{
 			Config:    cfg,
 			Target:    j,
 			Store:     st,
+			Now:       now,
 			Transport: health.Transport("jira", j.Name, nil),
 			Logger:    logger.With("source", "jira", "target", j.Name),
 		})
