@@ -21,9 +21,8 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/crossteam/crossteam/collectors"
-	ghcollector "github.com/crossteam/crossteam/collectors/github"
-	jiracollector "github.com/crossteam/crossteam/collectors/jira"
 	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/dashboards"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/fakeapi"
@@ -225,30 +224,7 @@ func serveLoopback(h http.Handler, logger *slog.Logger) (baseURL string, stop fu
 // the simulation runs ahead of it).
 func demoTargets(now func() time.Time) targetBuilder {
 	return func(cfg *config.Config, st *store.Store, health *collectors.Health, logger *slog.Logger) ([]collectors.Target, error) {
-		var out []collectors.Target
-		for _, g := range cfg.Sources.GitHub {
-			c, err := ghcollector.New(ghcollector.Options{
-				Config: cfg, Target: g, Store: st, Now: now,
-				Transport: health.Transport("github", g.Name, nil),
-				Logger:    logger.With("source", "github", "target", g.Name),
-			})
-			if err != nil {
-				return nil, fmt.Errorf("github target %q: %w", g.Name, err)
-			}
-			out = append(out, c)
-		}
-		for _, j := range cfg.Sources.Jira {
-			c, err := jiracollector.New(jiracollector.Options{
-				Config: cfg, Target: j, Store: st, Now: now,
-				Transport: health.Transport("jira", j.Name, nil),
-				Logger:    logger.With("source", "jira", "target", j.Name),
-			})
-			if err != nil {
-				return nil, fmt.Errorf("jira target %q: %w", j.Name, err)
-			}
-			out = append(out, c)
-		}
-		return out, nil
+		return newTargets(cfg, st, health, logger, now, shard.Spec{})
 	}
 }
 
