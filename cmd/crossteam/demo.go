@@ -22,10 +22,10 @@ import (
 
 	"github.com/crossteam/crossteam/collectors"
 	"github.com/crossteam/crossteam/config"
-	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/dashboards"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/fakeapi"
+	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/sim"
 	"github.com/crossteam/crossteam/store"
 )
