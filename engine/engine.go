@@ -280,16 +280,7 @@ func (c *computation) finish(milestones []model.Milestone) *Snapshot {
 	for _, p := range c.pairs {
 		s.Pairs = append(s.Pairs, *p)
 	}
-	sort.Slice(s.Pairs, func(i, j int) bool {
-		a, b := s.Pairs[i].PairKey, s.Pairs[j].PairKey
-		if a.Source != b.Source {
-			return a.Source < b.Source
-		}
-		if a.From != b.From {
-			return a.From < b.From
-		}
-		return a.To < b.To
-	})
+	sortPairs(s.Pairs)
 	sortStalled(c.stalled)
 	s.StalledTotal = len(c.stalled)
 	if max := c.e.cfg.Handoffs.MaxStalledExported; len(c.stalled) > max {
@@ -319,6 +310,20 @@ func (c *computation) finish(milestones []model.Milestone) *Snapshot {
 	}
 	c.finishMilestones(milestones)
 	return s
+}
+
+// sortPairs orders pairs by source, from team and to team.
+func sortPairs(pairs []PairStats) {
+	sort.Slice(pairs, func(i, j int) bool {
+		a, b := pairs[i].PairKey, pairs[j].PairKey
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		if a.From != b.From {
+			return a.From < b.From
+		}
+		return a.To < b.To
+	})
 }
 
 // sortStalled orders stalled handoffs longest idle first, then by source,

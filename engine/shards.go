@@ -110,16 +110,7 @@ func MergeShards(cfg *config.Config, shards ...*Snapshot) *Snapshot {
 	for _, p := range pairs {
 		out.Pairs = append(out.Pairs, *p)
 	}
-	sort.Slice(out.Pairs, func(i, j int) bool {
-		a, b := out.Pairs[i].PairKey, out.Pairs[j].PairKey
-		if a.Source != b.Source {
-			return a.Source < b.Source
-		}
-		if a.From != b.From {
-			return a.From < b.From
-		}
-		return a.To < b.To
-	})
+	sortPairs(out.Pairs)
 	sortStalled(out.Stalled)
 	if n := cfg.Handoffs.MaxStalledExported; len(out.Stalled) > n {
 		out.Stalled = out.Stalled[:n]
