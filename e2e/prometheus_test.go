@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
@@ -49,7 +50,8 @@ const (
 var noDataInDemo = map[string]string{}
 
 func TestPrometheusEndToEnd(t *testing.T) {
-	prometheus := requirePrometheus(t)
+	prometheus := requireTool(t, "prometheus")
+	promtool := requireTool(t, "promtool")
 	root := moduleRoot(t)
 	tmp := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -74,16 +76,23 @@ func TestPrometheusEndToEnd(t *testing.T) {
 		// The summary is printed once the snapshot holds every item.
 		return strings.Contains(demo.stdout.String(), "Ctrl-C stops the demo"), "no summary yet"
 	}, demo)
-	summary := demo.stdout.String()
-	t.Logf("demo summary:\n%s", summary)
+	t.Logf("demo summary:\n%s", demo.stdout.String())
+	dw := loadDemoWorld(ctx, t, demoURL, demo.stdout.String())
 
-	// 2. Prometheus with the shipped rules, scraping the demo.
+	// 2. Prometheus with the demo's history (see backfill_test.go) and the
+	// shipped rules, scraping the demo.
+	dataDir := filepath.Join(tmp, "prometheus-data")
+	hist := buildHistory(t, dw.cfg, dw.world.Dataset(), dw.now, backfillSpan, backfillStep, map[string]string{"job": jobName, "instance": demoAddr})
+	hist.checkContinues(t, dw.live)
+	hist.writeBlocks(t, promtool, tmp, dataDir)
 	records, alerts := writeTestRules(t, filepath.Join(root, "dashboards", "rules"), filepath.Join(tmp, "rules"))
 	promAddr := freeAddr(t)
 	cfgPath := filepath.Join(tmp, "prometheus.yml")
 	writePrometheusConfig(t, cfgPath, demoAddr, filepath.Join(tmp, "rules"))
 	promProc := startProcess(t, tmp, "prometheus", nil, prometheus,
-		"--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(tmp, "prometheus-data"),
+		"--config.file="+cfgPath, "--storage.tsdb.path="+dataDir,
+		// Keep the backfilled months (the default retention is 15d).
+		"--storage.tsdb.retention.time="+model.Duration(2*backfillSpan).String(),
 		"--web.listen-address="+promAddr, "--log.level=warn")
 	prom := &promAPI{base: "http://" + promAddr}
 	waitUntil(t, "Prometheus ready", func() (bool, string) {
@@ -116,25 +125,30 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	t.Run("dashboard queries", func(t *testing.T) { checkDashboards(ctx, t, prom, filepath.Join(root, "dashboards", "json")) })
 	t.Run("panel checks reject bad queries", func(t *testing.T) { checkPanelChecker(ctx, t, prom) })
 	t.Run("recording rules", func(t *testing.T) { checkRecordingRules(ctx, t, prom, records) })
-	t.Run("stalled alert", func(t *testing.T) { checkStalledAlert(ctx, t, prom, demoURL, summary) })
+	t.Run("stalled alert", func(t *testing.T) { checkStalledAlert(ctx, t, prom, dw) })
 }
 
-// requirePrometheus finds the Prometheus server. CI sets
-// CROSSTEAM_REQUIRE_TOOLS=1 and installs it, so there a missing Prometheus
-// fails the test; elsewhere the test skips saying how to get it.
-func requirePrometheus(t *testing.T) string {
+// requireTool finds Prometheus or promtool (Debian package prometheus).
+// CI sets CROSSTEAM_REQUIRE_TOOLS=1 and installs them, so there a missing
+// tool fails the test; elsewhere the test skips saying how to get it.
+func requireTool(t *testing.T, name string) string {
 	t.Helper()
-	if p, err := exec.LookPath("prometheus"); err == nil {
+	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
-	if _, err := os.Stat("/usr/bin/prometheus"); err == nil {
-		return "/usr/bin/prometheus"
+	if p := filepath.Join("/usr/bin", name); fileExists(p) {
+		return p
 	}
 	if os.Getenv("CROSSTEAM_REQUIRE_TOOLS") == "1" {
-		t.Fatal("prometheus not found and CROSSTEAM_REQUIRE_TOOLS=1: install Debian's prometheus package (make tools)")
+		t.Fatalf("%s not found and CROSSTEAM_REQUIRE_TOOLS=1: install Debian's prometheus package (make tools)", name)
 	}
-	t.Skip("prometheus not found: install Debian's prometheus package (make tools) to run the end-to-end test; CI sets CROSSTEAM_REQUIRE_TOOLS=1 to make this a failure")
+	t.Skipf("%s not found: install Debian's prometheus package (make tools) to run the end-to-end test with a real Prometheus; CI sets CROSSTEAM_REQUIRE_TOOLS=1 to make this a failure", name)
 	return ""
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // moduleRoot is the repository root (the parent of this package).
@@ -378,15 +392,15 @@ type queryOutcome struct {
 }
 
 // counterInWindowRE finds the counters an expression takes increase() or
-// rate() of.
-var counterInWindowRE = regexp.MustCompile(`\b(?:increase|rate)\(\s*(crossteam_\w+)`)
+// rate() of: the selector and the window.
+var counterInWindowRE = regexp.MustCompile(`\b(?:increase|rate)\(\s*(crossteam_\w+(?:\{[^}]*\})?)\[([^\]]+)\]`)
 
 // runPanelQueries runs every panel query of d with the given variables.
 // A query must succeed and return series. A result whose every value is
 // NaN is accepted only when the expression takes increase() or rate() of
-// counters that have not moved since Prometheus started (a quantile or a
-// ratio of zero increases is NaN; with the demo's clock frozen and a fresh
-// Prometheus, that is the right answer, and the series are there).
+// counters none of which moved within its window (a quantile or a ratio of
+// zero increases is NaN: there is nothing to measure, and the series are
+// there).
 func runPanelQueries(ctx context.Context, p *promAPI, d *dashboard, vals map[string]varValue, globals map[string]string, noData map[string]string) []queryOutcome {
 	var out []queryOutcome
 	for _, q := range d.queries() {
@@ -425,20 +439,20 @@ func runPanelQueries(ctx context.Context, p *promAPI, d *dashboard, vals map[str
 }
 
 // explainNaN returns "" when an all-NaN result comes from counters that
-// have series but have not changed while Prometheus ran, else the reason it
-// is a problem.
+// have series but did not change within the expression's windows, else
+// the reason it is a problem.
 func explainNaN(ctx context.Context, p *promAPI, expr string) string {
 	ms := counterInWindowRE.FindAllStringSubmatch(expr, -1)
 	if len(ms) == 0 {
 		return "every value is NaN, and it takes no increase() or rate() of a counter"
 	}
 	for _, m := range ms {
-		res, err := p.query(ctx, fmt.Sprintf(`max(changes(%s{job=%q}[1h]))`, m[1], jobName))
+		res, err := p.query(ctx, fmt.Sprintf(`max(changes(%s[%s]))`, m[1], m[2]))
 		if err != nil || len(res) != 1 {
 			return fmt.Sprintf("every value is NaN; counter %s: %d results, %v", m[1], len(res), err)
 		}
 		if res[0].float() != 0 {
-			return fmt.Sprintf("every value is NaN although counter %s changed while Prometheus ran", m[1])
+			return fmt.Sprintf("every value is NaN although counter %s changed within [%s]", m[1], m[2])
 		}
 	}
 	return ""
@@ -475,7 +489,7 @@ func checkPanelChecker(ctx context.Context, t *testing.T, p *promAPI) {
 		"empty":        "no series",
 		"undefined":    "undefined variable $nope",
 		"nan-gauge":    "takes no increase() or rate()",
-		"nan-moving":   "changed while Prometheus ran",
+		"nan-moving":   "changed within [1m]",
 		"nan-flat":     "",
 		"listed-empty": "",
 		"listed-data":  "listed in noDataInDemo",
@@ -577,7 +591,7 @@ func checkDashboards(ctx context.Context, t *testing.T, p *promAPI, dir string) 
 			total++
 			if o.allNaN && o.problem == "" {
 				nan++
-				t.Logf("%s: NaN only (counters flat since Prometheus started): %s", o.q, o.expr)
+				t.Logf("%s: NaN only (no counter in it moved within its window): %s", o.q, o.expr)
 			}
 			if o.problem != "" {
 				t.Errorf("%s: %s\n  expr: %s", o.q, o.problem, o.expr)
@@ -607,6 +621,11 @@ func checkRecordingRules(ctx context.Context, t *testing.T, p *promAPI, records 
 				nan++
 			}
 		}
+		// With the backfilled months, some team pair had pickups and
+		// completions in every window.
+		if nan == len(res) {
+			t.Errorf("recording rule %s: every one of its %d series is NaN", r, len(res))
+		}
 		t.Logf("%s: %d series (%d NaN)", r, len(res), nan)
 	}
 }
@@ -625,48 +644,72 @@ func keyOfLabels(l map[string]string) stalledKey {
 	return stalledKey{l["source"], l["key"], l["kind"], l["from_team"], l["to_team"], l["url"], l["title"]}
 }
 
-// checkStalledAlert compares three lists of the stalled handoffs: the
-// simulator's ground truth (regenerated from the demo's seed at its clock),
-// the demo's /metrics, and the firing CrossteamHandoffStalled alerts.
-func checkStalledAlert(ctx context.Context, t *testing.T, p *promAPI, demoURL, summary string) {
-	// The demo's clock: its snapshot's asOf, a hair after its Now.
-	res, err := p.query(ctx, fmt.Sprintf(`crossteam_snapshot_timestamp_seconds{job=%q}`, jobName))
-	if err != nil || len(res) != 1 {
-		t.Fatalf("snapshot timestamp: %d series, %v", len(res), err)
+// demoWorld is what the test knows about the running demo: its clock, its
+// generated configuration, its /metrics, and the simulated world
+// regenerated from the same seed at the same clock (the ground truth).
+type demoWorld struct {
+	now    time.Time
+	cfg    *config.Config
+	params sim.Params
+	world  *sim.World
+	live   map[string]*dto.MetricFamily
+}
+
+func loadDemoWorld(ctx context.Context, t *testing.T, demoURL, summary string) *demoWorld {
+	t.Helper()
+	dw := &demoWorld{}
+	code, body, err := httpGet(ctx, demoURL+"/metrics")
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("demo /metrics: %d %v", code, err)
 	}
-	asOfSec := res[0].float()
-	now := time.Unix(int64(math.Floor(asOfSec)), 0).UTC()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	if dw.live, err = parser.TextToMetricFamilies(bytes.NewReader(body)); err != nil {
+		t.Fatal(err)
+	}
+	// The demo's clock: its snapshot's asOf, a hair after its Now.
+	ts := dw.live["crossteam_snapshot_timestamp_seconds"].GetMetric()
+	if len(ts) != 1 {
+		t.Fatalf("demo /metrics: %d crossteam_snapshot_timestamp_seconds series, want 1", len(ts))
+	}
+	asOfSec := ts[0].GetGauge().GetValue()
+	dw.now = time.Unix(int64(math.Floor(asOfSec)), 0).UTC()
 	if frac := asOfSec - math.Floor(asOfSec); frac > 0.01 {
 		t.Fatalf("snapshot asOf %f is %.3fs past a second: the demo's clock is not frozen (--demo.speed=%s)", asOfSec, frac, demoSpeed)
 	}
 
-	// The demo's generated configuration: the cap on exported stalled
-	// handoffs and the fake Jira's URL (the truth's Jira links).
+	// The demo's generated configuration (the summary names it).
 	m := regexp.MustCompile(`(?m)^\s+config\s+(\S+)$`).FindStringSubmatch(summary)
 	if m == nil {
 		t.Fatalf("the demo summary names no config file:\n%s", summary)
 	}
-	cfg, err := config.Load(m[1])
-	if err != nil {
+	if dw.cfg, err = config.Load(m[1]); err != nil {
 		t.Fatalf("demo config: %v", err)
 	}
-	exportCap := cfg.Handoffs.MaxStalledExported
 
-	params := sim.Small()
-	params.Seed, params.Now = demoSeed, now
-	w, err := sim.Generate(params)
-	if err != nil {
+	dw.params = sim.Small()
+	dw.params.Seed, dw.params.Now = demoSeed, dw.now
+	if dw.world, err = sim.Generate(dw.params); err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Sources.Jira) > 0 {
-		w.SetJiraURL(cfg.Sources.Jira[0].URL)
+	if len(dw.cfg.Sources.Jira) > 0 {
+		// The truth's Jira links point at the demo's fake Jira.
+		dw.world.SetJiraURL(dw.cfg.Sources.Jira[0].URL)
 	}
-	// The same world as the demo's: same items per source as it synced.
-	for src, n := range w.Counts().ItemsBySource {
+	// The same world as the demo's: as many items per source as it synced.
+	for src, n := range dw.world.Counts().ItemsBySource {
 		if !regexp.MustCompile(`(?m)^\s+` + src + `\s+` + strconv.Itoa(n) + ` items`).MatchString(summary) {
-			t.Fatalf("regenerated world (seed %d, now %s) has %d %s items; the demo summary says otherwise:\n%s", demoSeed, now.Format(time.RFC3339), n, src, summary)
+			t.Fatalf("regenerated world (seed %d, now %s) has %d %s items; the demo summary says otherwise:\n%s", demoSeed, dw.now.Format(time.RFC3339), n, src, summary)
 		}
 	}
+	return dw
+}
+
+// checkStalledAlert compares three lists of the stalled handoffs: the
+// simulator's ground truth (regenerated from the demo's seed at its clock),
+// the demo's /metrics, and the firing CrossteamHandoffStalled alerts.
+func checkStalledAlert(ctx context.Context, t *testing.T, p *promAPI, dw *demoWorld) {
+	now, w, params := dw.now, dw.world, dw.params
+	exportCap := dw.cfg.Handoffs.MaxStalledExported
 	items := map[[2]string][2]string{} // (source, key) -> (url, title)
 	for _, it := range w.Dataset().Items {
 		items[[2]string{it.Source, it.Key}] = [2]string{it.URL, it.Title}
@@ -710,17 +753,8 @@ func checkStalledAlert(ctx context.Context, t *testing.T, p *promAPI, demoURL, s
 	}
 
 	// The demo's own exposition.
-	code, body, err := httpGet(ctx, demoURL+"/metrics")
-	if err != nil || code != http.StatusOK {
-		t.Fatalf("demo /metrics: %d %v", code, err)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
 	exposed := map[stalledKey]float64{}
-	if mf := fams["crossteam_stalled_handoff_idle_seconds"]; mf != nil {
+	if mf := dw.live["crossteam_stalled_handoff_idle_seconds"]; mf != nil {
 		for _, s := range mf.GetMetric() {
 			l := map[string]string{}
 			for _, lp := range s.GetLabel() {
@@ -732,7 +766,7 @@ func checkStalledAlert(ctx context.Context, t *testing.T, p *promAPI, demoURL, s
 	compareStalled(t, "demo /metrics crossteam_stalled_handoff_idle_seconds", exposed, want)
 
 	// ALERTS: one firing series per exported stalled handoff, no other.
-	res, err = p.query(ctx, `ALERTS{alertname="CrossteamHandoffStalled", alertstate="firing"}`)
+	res, err := p.query(ctx, `ALERTS{alertname="CrossteamHandoffStalled", alertstate="firing"}`)
 	if err != nil {
 		t.Fatal(err)
 	}
