@@ -162,10 +162,7 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 	}()
 
 	mux := http.NewServeMux()
-	mux.Handle(o.metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
-		MaxRequestsInFlight: o.maxRequests,
-	}))
+	mux.Handle(o.metricsPath, metricsHandler(reg, logger, o.maxRequests))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})
@@ -304,4 +301,13 @@ func (x *exporter) reload(ctx context.Context) error {
 	x.health.SetReload(true, time.Now())
 	x.logger.Info("configuration reloaded", "file", x.file)
 	return nil
+}
+
+// metricsHandler serves reg; more than maxRequests concurrent scrapes (0:
+// no limit) are answered 503 at once instead of queueing behind a slow one.
+func metricsHandler(reg prometheus.Gatherer, logger *slog.Logger, maxRequests int) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		MaxRequestsInFlight: maxRequests,
+	})
 }

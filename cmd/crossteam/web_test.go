@@ -10,15 +10,18 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -164,4 +167,55 @@ func TestServeTLSAndBasicAuth(t *testing.T) {
 
 func contextWithCancel() (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
+}
+
+// blockingCollector holds every Collect until release is closed, so a
+// scrape stays in flight as long as the test wants.
+type blockingCollector struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingCollector) Describe(chan<- *prometheus.Desc) {}
+func (b *blockingCollector) Collect(chan<- prometheus.Metric) {
+	b.entered <- struct{}{}
+	<-b.release
+}
+
+// TestMaxRequestsLimitsScrapes: with --web.max-requests=2, a third scrape
+// while two are in flight is refused with 503 at once; once they finish,
+// scrapes succeed again.
+func TestMaxRequestsLimitsScrapes(t *testing.T) {
+	b := &blockingCollector{entered: make(chan struct{}, 10), release: make(chan struct{})}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(b)
+	srv := httptest.NewServer(metricsHandler(reg, slog.New(slog.DiscardHandler), 2))
+	defer srv.Close()
+	codes := make(chan int, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			resp, err := http.Get(srv.URL)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	<-b.entered
+	<-b.entered
+	if code, _ := get(t, srv.URL); code != http.StatusServiceUnavailable {
+		t.Errorf("third concurrent scrape: %d, want 503", code)
+	}
+	close(b.release)
+	for i := 0; i < 2; i++ {
+		if c := <-codes; c != http.StatusOK {
+			t.Errorf("in-flight scrape %d: %d, want 200", i, c)
+		}
+	}
+	go func() { <-b.entered }()
+	if code, _ := get(t, srv.URL); code != http.StatusOK {
+		t.Errorf("scrape after the others finished: %d, want 200", code)
+	}
 }
