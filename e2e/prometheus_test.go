@@ -102,7 +102,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 
 	// 3. Three successful scrapes, then one evaluation of every rule group.
 	waitUntil(t, "three successful scrapes of the demo", func() (bool, string) {
-		v, err := prom.query(ctx, fmt.Sprintf(`count_over_time(up{job=%q}[1m]) >= 3 and min_over_time(up{job=%q}[1m]) == 1`, jobName, jobName))
+		v, err := prom.query(ctx, fmt.Sprintf(`sum_over_time(up{job=%q}[1m]) >= 3 and up{job=%q} == 1`, jobName, jobName))
 		return err == nil && len(v) == 1, fmt.Sprintf("%v %v", v, err)
 	}, promProc)
 	scraped := time.Now()
@@ -122,7 +122,9 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	}, promProc)
 	checkRulesLoaded(t, groups, records, alerts)
 
-	t.Run("dashboard queries", func(t *testing.T) { checkDashboards(ctx, t, prom, filepath.Join(root, "dashboards", "json")) })
+	t.Run("dashboard queries", func(t *testing.T) {
+		checkDashboards(ctx, t, prom, filepath.Join(root, "dashboards", "json"), panelTruth(dw))
+	})
 	t.Run("panel checks reject bad queries", func(t *testing.T) { checkPanelChecker(ctx, t, prom) })
 	t.Run("recording rules", func(t *testing.T) { checkRecordingRules(ctx, t, prom, records) })
 	t.Run("stalled alert", func(t *testing.T) { checkStalledAlert(ctx, t, prom, dw) })
@@ -387,6 +389,7 @@ type queryOutcome struct {
 	q       panelQuery
 	expr    string // interpolated
 	series  int
+	values  []float64 // in result order
 	allNaN  bool
 	problem string // "" = fine
 }
@@ -427,6 +430,7 @@ func runPanelQueries(ctx context.Context, p *promAPI, d *dashboard, vals map[str
 			o.series = len(res)
 			o.allNaN = true
 			for _, s := range res {
+				o.values = append(o.values, s.float())
 				o.allNaN = o.allNaN && math.IsNaN(s.float())
 			}
 			if o.allNaN {
@@ -506,7 +510,11 @@ func checkPanelChecker(ctx context.Context, t *testing.T, p *promAPI) {
 	}
 }
 
-func checkDashboards(ctx context.Context, t *testing.T, p *promAPI, dir string) {
+// checkDashboards runs every panel query of every board; expect holds the
+// ground-truth value of some single-number panels ("board / panel / refId"
+// -> value given the board's single-value variable, e.g. the team).
+func checkDashboards(ctx context.Context, t *testing.T, p *promAPI, dir string, expect map[string]func(team string) float64) {
+	checked := map[string]bool{}
 	boards := loadDashboards(t, dir)
 	total, nan := 0, 0
 	for _, d := range boards {
@@ -553,12 +561,13 @@ func checkDashboards(ctx context.Context, t *testing.T, p *promAPI, dir string) 
 			continue
 		}
 		var outcomes []queryOutcome
+		chosen := ""
 		if len(single) == 0 {
 			outcomes = runPanelQueries(ctx, p, d, vals, globals, noDataInDemo)
 		} else {
 			name := single[0]
 			var best []queryOutcome
-			bestProblems, chosen := -1, ""
+			bestProblems := -1
 			for _, opt := range opts[name] {
 				vals, _, err := resolveVariables(ctx, p, d, globals, map[string]string{name: opt})
 				if err != nil {
@@ -596,6 +605,17 @@ func checkDashboards(ctx context.Context, t *testing.T, p *promAPI, dir string) 
 			if o.problem != "" {
 				t.Errorf("%s: %s\n  expr: %s", o.q, o.problem, o.expr)
 			}
+			if f, ok := expect[o.q.String()]; ok {
+				checked[o.q.String()] = true
+				if want := f(chosen); len(o.values) != 1 || o.values[0] != want {
+					t.Errorf("%s = %v, the ground truth says %g\n  expr: %s", o.q, o.values, want, o.expr)
+				}
+			}
+		}
+	}
+	for k := range expect {
+		if !checked[k] {
+			t.Errorf("no panel query %s (renamed? update panelTruth)", k)
 		}
 	}
 	if total == 0 {
@@ -702,6 +722,48 @@ func loadDemoWorld(ctx context.Context, t *testing.T, demoURL, summary string) *
 		}
 	}
 	return dw
+}
+
+// panelTruth gives the ground-truth value of the boards' single-number
+// handoff panels, counted from the simulator's handoffs at the demo's
+// clock.
+func panelTruth(dw *demoWorld) map[string]func(team string) float64 {
+	hs := dw.world.Handoffs(dw.now)
+	count := func(keep func(h sim.Handoff) bool) float64 {
+		n := 0
+		for _, h := range hs {
+			if keep(h) {
+				n++
+			}
+		}
+		return float64(n)
+	}
+	open := func(h sim.Handoff) bool { return h.Done.IsZero() }
+	stalled := count(func(h sim.Handoff) bool { return h.Stalled })
+	return map[string]func(string) float64{
+		`overview.json / "Handoffs stalled now" / A`: func(string) float64 { return stalled },
+		`overview.json / "Stalled but not listed" / A`: func(string) float64 {
+			return stalled - float64(dw.cfg.Handoffs.MaxStalledExported)
+		},
+		`overview.json / "Waiting for pickup" / A`: func(string) float64 {
+			return count(func(h sim.Handoff) bool { return open(h) && h.Pickup.IsZero() })
+		},
+		`overview.json / "In progress" / A`: func(string) float64 {
+			return count(func(h sim.Handoff) bool { return open(h) && !h.Pickup.IsZero() })
+		},
+		`team.json / "Waiting on $team" / A`: func(team string) float64 {
+			return count(func(h sim.Handoff) bool { return open(h) && h.To == team })
+		},
+		`team.json / "Stalled on $team" / A`: func(team string) float64 {
+			return count(func(h sim.Handoff) bool { return h.Stalled && h.To == team })
+		},
+		`team.json / "Sent by $team, open elsewhere" / A`: func(team string) float64 {
+			return count(func(h sim.Handoff) bool { return open(h) && h.From == team })
+		},
+		`team.json / "Sent by $team, stalled elsewhere" / A`: func(team string) float64 {
+			return count(func(h sim.Handoff) bool { return h.Stalled && h.From == team })
+		},
+	}
 }
 
 // checkStalledAlert compares three lists of the stalled handoffs: the
