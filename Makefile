@@ -30,6 +30,8 @@ fuzz:
 	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./collectors/github -run '^$$' -fuzz '^FuzzMapIssueEvents$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./collectors/github -run '^$$' -fuzz '^FuzzMapIssues$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./collectors/jira -run '^$$' -fuzz '^FuzzSearchPage$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./collectors/jira -run '^$$' -fuzz '^FuzzBulkfetchPage$$' -fuzztime $(FUZZTIME)
 
 # Crash recovery with 40 SIGKILLs of a real exporter process (the default
 # test run does 8).
