@@ -219,8 +219,8 @@ func rewriteRules(b []byte) (out []byte, records, alerts []string, err error) {
 			iv.Value = model.Duration(scrapeInterval).String()
 		}
 		rules := mapValue(g, "rules")
-		if rules == nil {
-			return nil, nil, nil, fmt.Errorf("group %s has no rules", mapValue(g, "name").Value)
+		if rules == nil || rules.Kind != yaml.SequenceNode {
+			return nil, nil, nil, fmt.Errorf("group at line %d has no rules list", g.Line)
 		}
 		for _, r := range rules.Content {
 			if rec := mapValue(r, "record"); rec != nil {
@@ -229,7 +229,7 @@ func rewriteRules(b []byte) (out []byte, records, alerts []string, err error) {
 			}
 			a := mapValue(r, "alert")
 			if a == nil {
-				return nil, nil, nil, errors.New("a rule is neither a recording rule nor an alert")
+				return nil, nil, nil, fmt.Errorf("rule at line %d is neither a recording rule nor an alert", r.Line)
 			}
 			alerts = append(alerts, a.Value)
 			if f := mapValue(r, "for"); f != nil {
@@ -246,7 +246,67 @@ func rewriteRules(b []byte) (out []byte, records, alerts []string, err error) {
 	if err := enc.Encode(&doc); err != nil {
 		return nil, nil, nil, err
 	}
-	return buf.Bytes(), records, alerts, enc.Close()
+	if err := enc.Close(); err != nil {
+		return nil, nil, nil, err
+	}
+	return buf.Bytes(), records, alerts, nil
+}
+
+func TestRewriteRules(t *testing.T) {
+	in := `groups:
+  - name: records
+    interval: 5m
+    rules:
+      - record: a:b:c
+        expr: sum(x)
+  - name: alerts
+    rules:
+      - alert: Slow
+        expr: a:b:c > 1
+        for: 1h
+        labels: {severity: info}
+      - alert: Now
+        expr: y == 0
+`
+	out, records, alerts, err := rewriteRules([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(records) != "[a:b:c]" || fmt.Sprint(alerts) != "[Slow Now]" {
+		t.Errorf("records %v, alerts %v", records, alerts)
+	}
+	var got struct {
+		Groups []struct {
+			Name     string `yaml:"name"`
+			Interval string `yaml:"interval"`
+			Rules    []struct {
+				Record, Alert, Expr, For string
+				Labels                   map[string]string
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	g := got.Groups
+	switch {
+	case len(g) != 2 || len(g[0].Rules) != 1 || len(g[1].Rules) != 2:
+		t.Fatalf("groups changed shape:\n%s", out)
+	case g[0].Interval != "1s" || g[1].Interval != "":
+		t.Errorf("intervals %q, %q; want 1s and none (the global 1s)", g[0].Interval, g[1].Interval)
+	case g[1].Rules[0].For != "0s" || g[1].Rules[1].For != "":
+		t.Errorf("for %q, %q; want 0s and none", g[1].Rules[0].For, g[1].Rules[1].For)
+	case g[0].Rules[0].Expr != "sum(x)" || g[1].Rules[0].Expr != "a:b:c > 1" || g[1].Rules[0].Labels["severity"] != "info":
+		t.Errorf("expressions or labels changed:\n%s", out)
+	}
+	if !strings.HasPrefix(string(out), "# Copied by the crossteam end-to-end test") {
+		t.Errorf("the copy does not say why it differs:\n%s", out)
+	}
+	for _, bad := range []string{"groups: 3\n", "groups:\n  - name: x\n", "groups:\n  - name: x\n    rules:\n      - expr: y\n"} {
+		if _, _, _, err := rewriteRules([]byte(bad)); err == nil {
+			t.Errorf("rewriteRules(%q) accepted", bad)
+		}
+	}
 }
 
 // mapValue is the value of key in a YAML mapping node (nil if absent).
