@@ -42,7 +42,7 @@ func newTargets(cfg *config.Config, st *store.Store, health *collectors.Health, 
 			Store:     st,
 			Now:       now,
 			Owns:      owns,
-			Transport: health.Transport("github", g.Name, nil),
+			Transport: health.Transport("github", g.Name, collectors.TimeoutTransport(nil, collectors.RequestTimeout)),
 			Logger:    logger.With("source", "github", "target", g.Name),
 		})
 		if err != nil {
@@ -70,7 +70,7 @@ func newTargets(cfg *config.Config, st *store.Store, health *collectors.Health, 
 			Target:    j,
 			Store:     st,
 			Now:       now,
-			Transport: health.Transport("jira", j.Name, nil),
+			Transport: health.Transport("jira", j.Name, collectors.TimeoutTransport(nil, collectors.RequestTimeout)),
 			Logger:    logger.With("source", "jira", "target", j.Name),
 		})
 		if err != nil {
