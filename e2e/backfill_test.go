@@ -155,7 +155,7 @@ func (h *history) checkContinues(t *testing.T, live map[string]*dto.MetricFamily
 		case !ok:
 			t.Errorf("backfilled series %s is not in the demo's /metrics", k)
 		case lv < v:
-			t.Errorf("%s: live value %g below the backfilled %g of a day earlier", k, lv, v)
+			t.Errorf("%s: live value %g below the last backfilled %g", k, lv, v)
 		}
 	}
 }
