@@ -34,7 +34,7 @@ const (
 	// handoffs, the snapshot and its asOf are the same for the whole test,
 	// and the ground truth can be regenerated at the demo's Now, which is the
 	// snapshot's asOf truncated to the second.
-	demoSpeed = "1e-9"
+	demoSpeed = "0"
 	// scrapeInterval is Prometheus's scrape and rule evaluation interval.
 	scrapeInterval = time.Second
 	jobName        = "crossteam"

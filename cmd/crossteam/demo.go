@@ -56,7 +56,7 @@ func newDemoCommand(app *kingpin.Application) *demoCommand {
 	c.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").IntVar(&c.maxRequests)
 	c.Flag("demo.seed", "Seed of the simulated organisation; the same seed gives the same history.").Default("1").Uint64Var(&c.seed)
 	c.Flag("demo.size", "Size of the simulated organisation: small (seconds) or large (benchmark size).").Default("small").EnumVar(&c.size, "small", "large")
-	c.Flag("demo.speed", "Simulated seconds per real second: new events keep arriving at this pace.").Default("600").Float64Var(&c.speed)
+	c.Flag("demo.speed", "Simulated seconds per real second (0 freezes the clock): new events keep arriving at this pace.").Default("600").Float64Var(&c.speed)
 	c.Flag("demo.sync-interval", "Time between syncs of the simulated sources.").Default("10s").DurationVar(&c.syncInterval)
 	c.Flag("faults", "Faults of the fake APIs, e.g. 5xx=0.05,latency=20ms,secondary=0.01,retryafter=2s (keys: "+faultKeyList()+").").Default("none").StringVar(&c.faults)
 	c.Flag("store.path", "SQLite store file; default a temporary directory removed on exit.").StringVar(&c.storePath)
@@ -75,8 +75,8 @@ func faultKeyList() string {
 
 func (c *demoCommand) run(e *env) int {
 	faults, err := fakeapi.ParseFaults(c.faults)
-	if err == nil && c.speed <= 0 {
-		err = fmt.Errorf("--demo.speed %g: must be positive", c.speed)
+	if err == nil && c.speed < 0 {
+		err = fmt.Errorf("--demo.speed %g: must not be negative", c.speed)
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "%s: error: %v, try --help\n", programName, err)
@@ -314,7 +314,11 @@ func (d demoInfo) print(s *engine.Snapshot, ready time.Duration) {
 	for _, p := range slowestPairs(s.Pairs, 5) {
 		fmt.Fprintf(out, "  %-7s %-9s -> %-9s p90 %-8s (%d handoffs)\n", p.Source, p.From, p.To, p90Label(p.Pickup), p.Handoffs)
 	}
-	fmt.Fprintf(out, "The simulated clock runs %gx real time: new events keep arriving. Ctrl-C stops the demo.\n", d.speed)
+	if d.speed == 0 {
+		fmt.Fprintln(out, "The simulated clock is frozen (--demo.speed=0). Ctrl-C stops the demo.")
+	} else {
+		fmt.Fprintf(out, "The simulated clock runs %gx real time: new events keep arriving. Ctrl-C stops the demo.\n", d.speed)
+	}
 }
 
 func sortedKeys(m map[string]int) []string {

@@ -189,7 +189,7 @@ func TestDemoBadFlags(t *testing.T) {
 	}{
 		{[]string{"demo", "--faults=bogus=1"}, exitUsage, `unknown fault key "bogus"`},
 		{[]string{"demo", "--faults=5xx=2"}, exitUsage, `"2" is not a fraction`},
-		{[]string{"demo", "--demo.speed=0"}, exitUsage, "must be positive"},
+		{[]string{"demo", "--demo.speed=-1"}, exitUsage, "must not be negative"},
 		{[]string{"demo", "--demo.size=huge"}, exitUsage, "huge"},
 	} {
 		var stderr syncBuffer
