@@ -66,6 +66,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	serve := newServeCommand(app)
 	dashboardsCmd := newDashboardsCommand(app)
 	demo := newDemoCommand(app)
+	backfillCmd := newBackfillCommand(app)
 
 	selected, code, err := parse(app, args)
 	if code >= 0 {
@@ -86,6 +87,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return dashboardsCmd.run(e)
 	case demo.FullCommand():
 		return demo.run(e)
+	case backfillCmd.FullCommand():
+		return backfillCmd.run(e)
 	}
 	fmt.Fprintf(stderr, "%s: error: command %q is not implemented\n", programName, selected)
 	return exitUsage
