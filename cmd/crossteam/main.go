@@ -67,6 +67,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	dashboardsCmd := newDashboardsCommand(app)
 	demo := newDemoCommand(app)
 	backfillCmd := newBackfillCommand(app)
+	benchCmd := newBenchCommand(app)
 
 	selected, code, err := parse(app, args)
 	if code >= 0 {
@@ -89,6 +90,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return demo.run(e)
 	case backfillCmd.FullCommand():
 		return backfillCmd.run(e)
+	case benchCmd.FullCommand():
+		return benchCmd.run(e)
 	}
 	fmt.Fprintf(stderr, "%s: error: command %q is not implemented\n", programName, selected)
 	return exitUsage

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/crossteam/crossteam/bench"
+)
+
+// benchCommand is the performance harness (package bench): a simulated
+// organisation served on loopback, this binary's `serve` as a child
+// process syncing it, and a table of the measurements, also written to a
+// marked section of BENCHMARKS.md.
+type benchCommand struct {
+	*kingpin.CmdClause
+	size           string
+	seed           uint64
+	out            string
+	dir            string
+	scrapers       int
+	scrapeInterval time.Duration
+	timeout        time.Duration
+}
+
+func newBenchCommand(app *kingpin.Application) *benchCommand {
+	c := &benchCommand{CmdClause: app.Command("bench", "Benchmark the exporter against a simulated organisation and print (and record) the figures.")}
+	c.Flag("bench.size", "Organisation size: small (seconds), medium (a fifth of large) or large (20 repos, 100,000 items, ~1M issue events, 50,000 Jira issues).").
+		Default("large").EnumVar(&c.size, bench.Sizes...)
+	c.Flag("bench.seed", "Seed of the simulated organisation.").Default("1").Uint64Var(&c.seed)
+	c.Flag("bench.out", "Markdown file whose <!-- bench:begin --> ... <!-- bench:end --> section receives the table; empty: print only.").Default("BENCHMARKS.md").StringVar(&c.out)
+	c.Flag("bench.dir", "Directory for the store, configuration and exporter log; default a temporary directory removed on exit.").StringVar(&c.dir)
+	c.Flag("bench.scrapers", "Concurrent /metrics scrapers during the full sync.").Default("10").IntVar(&c.scrapers)
+	c.Flag("bench.scrape-interval", "Interval of each scraper (0: back to back).").Default("1s").DurationVar(&c.scrapeInterval)
+	c.Flag("bench.timeout", "Longest time one sync phase may take.").Default("15m").DurationVar(&c.timeout)
+	return c
+}
+
+func (c *benchCommand) run(e *env) int {
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "%s: error: cannot find this binary to run as the exporter: %v\n", programName, err)
+		return exitError
+	}
+	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	at := time.Now()
+	r, err := bench.Run(ctx, bench.Options{Size: c.size, Seed: c.seed, Exe: exe, Dir: c.dir, Scrapers: c.scrapers,
+		ScrapeInterval: c.scrapeInterval, Timeout: c.timeout, Logger: e.logger, Progress: e.stderr})
+	if err != nil {
+		e.logger.Error("benchmark failed", "err", err)
+		return exitError
+	}
+	command := "crossteam bench --bench.size=" + c.size
+	if c.size == "large" {
+		command = "make bench"
+	}
+	section := r.Section(command, at)
+	fmt.Fprintln(e.stdout, section)
+	if c.out != "" {
+		if err := bench.WriteSection(c.out, section); err != nil {
+			e.logger.Error("writing the benchmark section failed", "file", c.out, "err", err)
+			return exitError
+		}
+		fmt.Fprintf(e.stdout, "Written to %s (between %s and %s).\n", c.out, bench.BeginMarker, bench.EndMarker)
+	}
+	for _, t := range r.Goals() {
+		if !t.Met {
+			fmt.Fprintf(e.stdout, "target missed: %s: wanted %s, measured %s\n", t.Name, t.Want, strings.TrimSpace(t.Got))
+		}
+	}
+	return exitOK
+}
