@@ -82,9 +82,8 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	// 2. Prometheus with the demo's history (see backfill_test.go) and the
 	// shipped rules, scraping the demo.
 	dataDir := filepath.Join(tmp, "prometheus-data")
-	hist := buildHistory(t, dw.cfg, dw.world.Dataset(), dw.now, backfillSpan, backfillStep, map[string]string{"job": jobName, "instance": demoAddr})
-	hist.checkContinues(t, dw.live)
-	hist.writeBlocks(t, promtool, tmp, dataDir)
+	checkContinues(t, dw.cfg, dw.world.Dataset(), dw.now, dw.live)
+	backfillDemo(t, bin, promtool, tmp, dataDir, dw.cfgPath, dw.now, map[string]string{"job": jobName, "instance": demoAddr})
 	records, alerts := writeTestRules(t, filepath.Join(root, "dashboards", "rules"), filepath.Join(tmp, "rules"))
 	promAddr := freeAddr(t)
 	cfgPath := filepath.Join(tmp, "prometheus.yml")
@@ -728,11 +727,12 @@ func keyOfLabels(l map[string]string) stalledKey {
 // generated configuration, its /metrics, and the simulated world
 // regenerated from the same seed at the same clock (the ground truth).
 type demoWorld struct {
-	now    time.Time
-	cfg    *config.Config
-	params sim.Params
-	world  *sim.World
-	live   map[string]*dto.MetricFamily
+	now     time.Time
+	cfg     *config.Config
+	cfgPath string
+	params  sim.Params
+	world   *sim.World
+	live    map[string]*dto.MetricFamily
 }
 
 func loadDemoWorld(ctx context.Context, t *testing.T, demoURL, summary string) *demoWorld {
@@ -762,6 +762,7 @@ func loadDemoWorld(ctx context.Context, t *testing.T, demoURL, summary string) *
 	if m == nil {
 		t.Fatalf("the demo summary names no config file:\n%s", summary)
 	}
+	dw.cfgPath = m[1]
 	if dw.cfg, err = config.Load(m[1]); err != nil {
 		t.Fatalf("demo config: %v", err)
 	}
