@@ -28,6 +28,7 @@ const (
 	EndpointJiraSearch         = "jira_search"              // GET|POST /rest/api/{2,3}/search (DC; 410 on Cloud)
 	EndpointJiraBulkChangelog  = "jira_changelog_bulkfetch" // POST /rest/api/3/changelog/bulkfetch (Cloud)
 	EndpointJiraIssueChangelog = "jira_issue_changelog"     // GET /rest/api/3/issue/{key}/changelog (Cloud)
+	EndpointJiraIssueComment   = "jira_issue_comment"       // GET /rest/api/{2,3}/issue/{key}/comment
 	EndpointJiraField          = "jira_field"               // GET /rest/api/{2,3}/field
 	EndpointJiraStatus         = "jira_status"              // GET /rest/api/{2,3}/status
 	EndpointJiraMyself         = "jira_myself"              // GET /rest/api/{2,3}/myself
@@ -40,6 +41,8 @@ const MsgJiraSearchRemoved = `{"errorMessages":["The requested API has been remo
 // Jira limits the fake enforces.
 const (
 	JiraChangelogCap          = 40    // histories embedded by search/jql expand=changelog (the newest)
+	JiraCommentCap            = 20    // comments in search/jql's comment field (the first, oldest first)
+	jiraIssueCommentMax       = 100   // issue comment page (maxResults cap and default)
 	jiraSearchJQLDefault      = 50    // search/jql maxResults default
 	jiraSearchJQLMaxFields    = 100   // search/jql page cap when fields other than id/key are requested
 	jiraSearchJQLMaxIDs       = 5000  // search/jql page cap for id/key only
@@ -94,15 +97,21 @@ type JiraOptions struct {
 //
 // Cloud: GET|POST /rest/api/{2,3}/search/jql (nextPageToken, isLast, no
 // total; fields default to id only; expand=changelog embeds at most the 40
-// newest histories with changelog.total), POST /rest/api/3/changelog/bulkfetch,
-// GET /rest/api/3/issue/{key}/changelog, /field, /status, /myself; the
+// newest histories with changelog.total; the comment field holds at most
+// the first 20 comments with comment.total), POST
+// /rest/api/3/changelog/bulkfetch, GET /rest/api/3/issue/{key}/changelog,
+// GET /rest/api/{2,3}/issue/{key}/comment (startAt, maxResults up to 100,
+// total), /field, /status, /myself; the
 // removed /rest/api/{2,3}/search answers 410 with MsgJiraSearchRemoved.
-// Changelog items carry fieldId; `created` is an epoch-milliseconds number in
+// Comment bodies are Atlassian Document Format on /rest/api/3 and plain
+// strings on /rest/api/2; the comment field is served only when asked for
+// by name (or *all). Changelog items carry fieldId; `created` is an epoch-milliseconds number in
 // bulkfetch and a string elsewhere. Auth: Basic email:API token.
 //
 // Data Center: GET|POST /rest/api/2/search (startAt, maxResults, total;
-// expand=changelog embeds full histories), /rest/api/2/field, /status,
-// /myself; search/jql, bulkfetch and /rest/api/3 answer 404. Changelog items
+// expand=changelog embeds full histories, the comment field every comment),
+// /rest/api/2/issue/{key}/comment, /rest/api/2/field, /status, /myself;
+// search/jql, bulkfetch and /rest/api/3 answer 404. Changelog items
 // carry no fieldId and assignee from/to are user names. Auth: Bearer PAT
 // (or Basic user:password from Users).
 type JiraAPI struct {
@@ -261,7 +270,7 @@ func jiraErrorBody(msgs ...string) []byte {
 type jiraRoute struct {
 	endpoint string
 	version  string // "2" or "3"
-	key      string // issue key for the changelog endpoint
+	key      string // issue key (or id) for the changelog and comment endpoints
 }
 
 func parseJiraRoute(path string) jiraRoute {
@@ -281,6 +290,8 @@ func parseJiraRoute(path string) jiraRoute {
 		rt.endpoint = EndpointJiraBulkChangelog
 	case len(tail) == 3 && tail[0] == "issue" && tail[2] == "changelog" && tail[1] != "":
 		rt.endpoint, rt.key = EndpointJiraIssueChangelog, tail[1]
+	case len(tail) == 3 && tail[0] == "issue" && tail[2] == "comment" && tail[1] != "":
+		rt.endpoint, rt.key = EndpointJiraIssueComment, tail[1]
 	case len(tail) == 1 && tail[0] == "field":
 		rt.endpoint = EndpointJiraField
 	case len(tail) == 1 && tail[0] == "status":
@@ -306,7 +317,7 @@ func (j *JiraAPI) allowed(rt jiraRoute, method string) bool {
 		return j.cloud && rt.version == "3" && post
 	case EndpointJiraIssueChangelog:
 		return j.cloud && rt.version == "3" && get
-	case EndpointJiraField, EndpointJiraStatus, EndpointJiraMyself:
+	case EndpointJiraField, EndpointJiraStatus, EndpointJiraMyself, EndpointJiraIssueComment:
 		return get
 	}
 	return false
@@ -608,6 +619,27 @@ func (j *JiraAPI) serve(r *http.Request, body []byte, rt jiraRoute, base string,
 			out["nextPage"] = fmt.Sprintf("%s/rest/api/3/issue/%s/changelog?&startAt=%d&maxResults=%d", base, is.cur.Key, end, maxR)
 		}
 		return http.StatusOK, marshal(out)
+	case EndpointJiraIssueComment:
+		is := s.byKey[strings.ToUpper(rt.key)]
+		if is == nil {
+			is = s.byID[rt.key]
+		}
+		if is == nil {
+			return http.StatusNotFound, jiraErrorBody("Issue does not exist or you do not have permission to see it.")
+		}
+		q := r.URL.Query()
+		start, _ := strconv.Atoi(q.Get("startAt"))
+		maxR := jiraIssueCommentMax
+		if v, err := strconv.Atoi(q.Get("maxResults")); err == nil && v > 0 {
+			maxR = min(v, jiraIssueCommentMax)
+		}
+		start = max(0, min(start, len(is.comments)))
+		end := min(len(is.comments), start+maxR)
+		list := make([]map[string]any, 0, end-start)
+		for _, c := range is.comments[start:end] {
+			list = append(list, rn.comment(is, c))
+		}
+		return http.StatusOK, marshal(map[string]any{"startAt": start, "maxResults": maxR, "total": len(is.comments), "comments": list})
 	}
 	return http.StatusNotFound, jiraErrorBody("null for uri: " + base + r.URL.Path)
 }
@@ -662,12 +694,12 @@ func (j *JiraAPI) search(rn *jiraRenderer, p searchParams, jql bool, now time.Ti
 		hits = j.cacheHits
 	} else {
 		for _, is := range s.issues {
-			st, nHist, ok := is.visible(cut, j.lag > 0)
+			st, nHist, nComm, ok := is.visible(cut, j.lag > 0)
 			if !ok {
 				continue
 			}
 			if q.where == nil || q.where.eval(env, st) {
-				hits = append(hits, jiraHit{is, st, nHist})
+				hits = append(hits, jiraHit{is, st, nHist, nComm})
 			}
 		}
 		if len(q.order) > 0 && !(len(q.order) == 1 && q.order[0].field != "updated" && q.order[0].field != "created" && !q.order[0].desc) {
@@ -741,7 +773,7 @@ func (j *JiraAPI) search(rn *jiraRenderer, p searchParams, jql bool, now time.Ti
 	end := min(len(hits), start+n)
 	issues := make([]map[string]any, 0, end-start)
 	for _, h := range hits[start:end] {
-		issues = append(issues, rn.issue(h.is, h.st, h.nHist, fields, expandCL, jql && len(p.Fields) == 0))
+		issues = append(issues, rn.issue(h.is, h.st, h.nHist, h.nComm, fields, expandCL, jql && len(p.Fields) == 0))
 	}
 	if jql {
 		out := map[string]any{"issues": issues, "isLast": end >= len(hits)}
@@ -787,6 +819,7 @@ type jiraHit struct {
 	is    *jiraIssue
 	st    *JiraIssue
 	nHist int
+	nComm int
 }
 
 func hasRelative(n jqlNode) bool {
@@ -1048,6 +1081,19 @@ func (rn *jiraRenderer) history(h *JiraHistory, epoch bool, only map[string]bool
 	return out
 }
 
+// comment renders a comment; the body is a plain string on v2 and an
+// Atlassian Document Format document on v3, as Jira serves them.
+func (rn *jiraRenderer) comment(is *jiraIssue, c *JiraComment) map[string]any {
+	var body any = c.Body
+	if rn.version == "3" {
+		body = map[string]any{"type": "doc", "version": 1, "content": []any{
+			map[string]any{"type": "paragraph", "content": []any{map[string]any{"type": "text", "text": c.Body}}}}}
+	}
+	return map[string]any{"self": rn.api() + "/issue/" + is.cur.ID + "/comment/" + c.ID, "id": c.ID,
+		"author": rn.userRef(c.Author), "updateAuthor": rn.userRef(c.Author), "body": body,
+		"created": rn.time(c.Created), "updated": rn.time(c.Updated), "jsdPublic": true}
+}
+
 func (rn *jiraRenderer) issueType(name string) map[string]any {
 	level, sub := 0, false
 	switch strings.ToLower(name) {
@@ -1062,7 +1108,7 @@ func (rn *jiraRenderer) issueType(name string) map[string]any {
 
 // issue renders an issue in state sn. idOnly renders just {"id"} (Cloud
 // search/jql without fields).
-func (rn *jiraRenderer) issue(is *jiraIssue, st *JiraIssue, nHist int, fields map[string]bool, changelog, idOnly bool) map[string]any {
+func (rn *jiraRenderer) issue(is *jiraIssue, st *JiraIssue, nHist, nComm int, fields map[string]bool, changelog, idOnly bool) map[string]any {
 	if idOnly {
 		return map[string]any{"id": st.ID}
 	}
@@ -1163,6 +1209,21 @@ func (rn *jiraRenderer) issue(is *jiraIssue, st *JiraIssue, nHist int, fields ma
 		} else {
 			fm[tf.ID] = map[string]any{"self": rn.api() + "/customFieldOption/" + optionID(st.TeamValue), "value": st.TeamValue, "id": optionID(st.TeamValue)}
 		}
+	}
+	// comment is not navigable here: only an explicit request (or *all)
+	// gets it, so default searches stay as small as before.
+	if fields["comment"] || fields["*all"] {
+		cs := is.comments[:min(nComm, len(is.comments))]
+		total := len(cs)
+		if rn.cloud && len(cs) > JiraCommentCap {
+			cs = cs[:JiraCommentCap]
+		}
+		list := make([]map[string]any, 0, len(cs))
+		for _, c := range cs {
+			list = append(list, rn.comment(is, c))
+		}
+		fm["comment"] = map[string]any{"comments": list, "self": rn.api() + "/issue/" + st.ID + "/comment",
+			"maxResults": len(cs), "total": total, "startAt": 0}
 	}
 	out["fields"] = fm
 	if changelog {

@@ -117,6 +117,17 @@ type JiraHistory struct {
 	Items   []JiraChangeItem
 }
 
+// JiraComment is one comment on an issue. Adding a comment moves the
+// issue's updated but records no changelog history, as in Jira.
+type JiraComment struct {
+	ID      string // increasing across the site
+	IssueID string
+	Author  string // account id
+	Body    string // plain text (served as a string on v2, as ADF on v3)
+	Created time.Time
+	Updated time.Time
+}
+
 // JiraChangeItem is one field change of a history. From/To are ids (status
 // id, account id, version id, component id, option id) and FromString /
 // ToString display values; "" is served as null.
@@ -157,7 +168,7 @@ type JiraSite struct {
 	byKey      map[string]*jiraIssue
 	byID       map[string]*jiraIssue
 
-	seqProject, seqIssue, seqHistory, seqVersion, seqComponent, seqStatus, seqField int64
+	seqProject, seqIssue, seqHistory, seqComment, seqVersion, seqComponent, seqStatus, seqField int64
 	// version counts issue creations and changes (search result caching).
 	version int64
 	// trackLag is set once a handler with a search lag serves the site;
@@ -178,6 +189,7 @@ type jiraIssue struct {
 	cur       JiraIssue
 	idNum     int64
 	histories []*JiraHistory
+	comments  []*JiraComment // in creation order
 	// snaps are the states younger than maxSearchLag (oldest first), for
 	// search eventual consistency; the state before the first snap is
 	// `base`, visible to every search.
@@ -190,6 +202,7 @@ type jiraSnap struct {
 	at    time.Time
 	state JiraIssue
 	nHist int // histories visible with this state
+	nComm int // comments visible with this state
 }
 
 // maxSearchLag bounds JiraOptions.SearchLag: changes older than this are
@@ -204,7 +217,7 @@ func NewJiraSite() *JiraSite {
 		Now: time.Now, TimeZone: time.UTC,
 		projects: map[string]*jiraProject{}, users: map[string]*JiraUser{}, byUserName: map[string]*JiraUser{},
 		byKey: map[string]*jiraIssue{}, byID: map[string]*jiraIssue{},
-		seqProject: 10000, seqIssue: 10000, seqHistory: 10000, seqVersion: 10000, seqComponent: 10000,
+		seqProject: 10000, seqIssue: 10000, seqHistory: 10000, seqComment: 10000, seqVersion: 10000, seqComponent: 10000,
 		seqStatus: 10000, seqField: 10000,
 	}
 	for _, st := range []JiraStatus{
@@ -631,7 +644,7 @@ func (s *JiraSite) trackSearchLag() {
 	}
 	s.trackLag = true
 	for _, is := range s.issues {
-		is.base = jiraSnap{at: is.cur.Updated, state: is.copy(), nHist: len(is.histories)}
+		is.base = jiraSnap{at: is.cur.Updated, state: is.copy(), nHist: len(is.histories), nComm: len(is.comments)}
 		is.snaps = nil
 	}
 	s.version++
@@ -642,7 +655,7 @@ func (s *JiraSite) snapshot(is *jiraIssue, at time.Time) {
 	if !s.trackLag {
 		return
 	}
-	sn := jiraSnap{at: at, state: is.copy(), nHist: len(is.histories)}
+	sn := jiraSnap{at: at, state: is.copy(), nHist: len(is.histories), nComm: len(is.comments)}
 	horizon := s.now().Add(-maxSearchLag)
 	if at.Before(horizon) && len(is.snaps) == 0 {
 		is.base = sn
@@ -661,21 +674,21 @@ func (s *JiraSite) snapshot(is *jiraIssue, at time.Time) {
 }
 
 // visible returns the state a search sees at `cut` (changes at or before
-// it) and how many histories go with it; ok is false when the issue was not
-// yet indexed. The pointer is valid under the site lock.
-func (is *jiraIssue) visible(cut time.Time, lag bool) (st *JiraIssue, nHist int, ok bool) {
+// it) and how many histories and comments go with it; ok is false when the
+// issue was not yet indexed. The pointer is valid under the site lock.
+func (is *jiraIssue) visible(cut time.Time, lag bool) (st *JiraIssue, nHist, nComm int, ok bool) {
 	if !lag {
-		return &is.cur, len(is.histories), true
+		return &is.cur, len(is.histories), len(is.comments), true
 	}
 	for i := len(is.snaps) - 1; i >= 0; i-- {
-		if !is.snaps[i].at.After(cut) {
-			return &is.snaps[i].state, is.snaps[i].nHist, true
+		if sn := &is.snaps[i]; !sn.at.After(cut) {
+			return &sn.state, sn.nHist, sn.nComm, true
 		}
 	}
 	if is.base.state.ID == "" || is.base.at.After(cut) {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
-	return &is.base.state, is.base.nHist, true
+	return &is.base.state, is.base.nHist, is.base.nComm, true
 }
 
 // Issue returns the current state of an issue by key.
@@ -712,6 +725,48 @@ func (s *JiraSite) Histories(key string) []JiraHistory {
 	for i, h := range is.histories {
 		out[i] = *h
 		out[i].Items = append([]JiraChangeItem(nil), h.Items...)
+	}
+	return out
+}
+
+// AddComment adds a comment by author (an account id, added on first use)
+// at `at` (zero = now) and moves the issue's updated there when later; no
+// changelog history is recorded (Jira keeps comments apart from the
+// changelog). Comment ids increase across the site.
+func (s *JiraSite) AddComment(key, author, body string, at time.Time) (JiraComment, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.byKey[strings.ToUpper(key)]
+	if is == nil {
+		return JiraComment{}, fmt.Errorf("fakeapi: jira issue %q: %w", key, ErrNotFound)
+	}
+	if author == "" {
+		return JiraComment{}, fmt.Errorf("fakeapi: jira issue %s: comment without an author", is.cur.Key)
+	}
+	at = s.at(at)
+	s.user(author)
+	s.seqComment++
+	c := &JiraComment{ID: strconv.FormatInt(s.seqComment, 10), IssueID: is.cur.ID, Author: author, Body: body, Created: at, Updated: at}
+	is.comments = append(is.comments, c)
+	s.version++
+	if at.After(is.cur.Updated) {
+		is.cur.Updated = at
+	}
+	s.snapshot(is, at)
+	return *c, nil
+}
+
+// Comments returns an issue's comments in creation order.
+func (s *JiraSite) Comments(key string) []JiraComment {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	is := s.byKey[strings.ToUpper(key)]
+	if is == nil {
+		return nil
+	}
+	out := make([]JiraComment, len(is.comments))
+	for i, c := range is.comments {
+		out[i] = *c
 	}
 	return out
 }

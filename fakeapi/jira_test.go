@@ -692,3 +692,209 @@ func TestJiraMutatorsRecordHistories(t *testing.T) {
 		t.Error("unknown version accepted")
 	}
 }
+
+// jiraCommentPage is the comment field of a search hit and the answer of
+// GET /issue/{key}/comment.
+type jiraCommentPage struct {
+	StartAt    int `json:"startAt"`
+	MaxResults int `json:"maxResults"`
+	Total      int `json:"total"`
+	Comments   []struct {
+		ID     string          `json:"id"`
+		Author map[string]any  `json:"author"`
+		Body   json.RawMessage `json:"body"`
+		Create string          `json:"created"`
+		Update string          `json:"updated"`
+	} `json:"comments"`
+}
+
+// TestJiraComments: AddComment bumps updated without a history; search
+// serves the comment field only when asked, Cloud the first 20 with the
+// total, Data Center all; the comment endpoint pages by startAt (at most
+// 100) on both; bodies are ADF on v3 and strings on v2.
+func TestJiraComments(t *testing.T) {
+	s, clock := newJiraTestSite(t, 2)
+	c0 := jiraT0.Add(2 * time.Hour)
+	for i := 0; i < 25; i++ {
+		author := []string{"acc-alice", "acc-bob"}[i%2]
+		if _, err := s.AddComment("A-1", author, fmt.Sprintf("comment %d", i), c0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.AddComment("A-2", "acc-new", "hello", c0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != "10026" || got.IssueID == "" || !got.Created.Equal(c0) {
+		t.Fatalf("26th comment = %+v, want id 10026 created %v", got, c0)
+	}
+	if _, err := s.AddComment("A-99", "acc-bob", "x", c0); err == nil {
+		t.Fatal("comment on a missing issue accepted")
+	}
+	if is, _ := s.Issue("A-1"); !is.Updated.Equal(c0.Add(24 * time.Minute)) {
+		t.Fatalf("A-1 updated = %v, want the last comment's instant %v", is.Updated, c0.Add(24*time.Minute))
+	}
+	if h := s.Histories("A-1"); len(h) != 0 {
+		t.Fatalf("comments recorded %d histories, want none", len(h))
+	}
+	if u, ok := s.User("acc-new"); !ok || u.AccountID != "acc-new" {
+		t.Fatal("comment author not added as a user")
+	}
+	if n := len(s.Comments("A-1")); n != 25 {
+		t.Fatalf("Comments(A-1) = %d, want 25", n)
+	}
+	clock.Set(jiraT0.Add(48 * time.Hour))
+
+	searchComments := func(t *testing.T, c *jiraClient, method, path string, body any) map[string]jiraCommentPage {
+		t.Helper()
+		var p struct {
+			Issues []struct {
+				Key    string                     `json:"key"`
+				Fields map[string]json.RawMessage `json:"fields"`
+			} `json:"issues"`
+		}
+		c.json(method, path, body, &p)
+		out := map[string]jiraCommentPage{}
+		for _, is := range p.Issues {
+			raw, ok := is.Fields["comment"]
+			if !ok {
+				continue
+			}
+			var cp jiraCommentPage
+			if err := json.Unmarshal(raw, &cp); err != nil {
+				t.Fatal(err)
+			}
+			out[is.Key] = cp
+		}
+		return out
+	}
+	bodyText := func(t *testing.T, raw json.RawMessage, v3 bool) string {
+		t.Helper()
+		if !v3 {
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				t.Fatalf("v2 body %s: %v", raw, err)
+			}
+			return s
+		}
+		var doc struct {
+			Type    string `json:"type"`
+			Content []struct {
+				Content []struct{ Text string } `json:"content"`
+			} `json:"content"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil || doc.Type != "doc" || len(doc.Content) != 1 || len(doc.Content[0].Content) != 1 {
+			t.Fatalf("v3 body %s is not an ADF document: %v", raw, err)
+		}
+		return doc.Content[0].Content[0].Text
+	}
+
+	t.Run("cloud", func(t *testing.T) {
+		api := cloudAPI(s, Faults{})
+		c := newJiraClient(t, api, true)
+		if got := searchComments(t, c, "POST", "/rest/api/3/search/jql", map[string]any{"jql": "project = A", "fields": []string{"status"}}); len(got) != 0 {
+			t.Fatalf("comment field served without being asked: %v", got)
+		}
+		got := searchComments(t, c, "POST", "/rest/api/3/search/jql", map[string]any{"jql": "project = A", "fields": []string{"status", "comment"}})
+		a1, a2 := got["A-1"], got["A-2"]
+		if a1.Total != 25 || len(a1.Comments) != JiraCommentCap || a1.Comments[0].ID != "10001" || a1.Comments[19].ID != "10020" {
+			t.Fatalf("A-1 comment field: total %d, %d comments (%v..), want 25 and the first 20 (10001..10020)", a1.Total, len(a1.Comments), a1.Comments[0].ID)
+		}
+		if a2.Total != 1 || len(a2.Comments) != 1 || a2.Comments[0].Author["accountId"] != "acc-new" {
+			t.Fatalf("A-2 comment field = %+v", a2)
+		}
+		if tm, err := time.Parse(JiraTimeLayout, a1.Comments[3].Create); err != nil || !tm.Equal(c0.Add(3*time.Minute)) {
+			t.Fatalf("created %q (%v), want %v", a1.Comments[3].Create, err, c0.Add(3*time.Minute))
+		}
+		if b := bodyText(t, a1.Comments[3].Body, true); b != "comment 3" {
+			t.Fatalf("v3 body = %q", b)
+		}
+		// The comment endpoint: 25 in pages of 10, then the cap of 100.
+		var ids []string
+		for start := 0; start < 25; start += 10 {
+			var p jiraCommentPage
+			c.json("GET", fmt.Sprintf("/rest/api/3/issue/A-1/comment?startAt=%d&maxResults=10", start), nil, &p)
+			if p.Total != 25 || p.StartAt != start || p.MaxResults != 10 || len(p.Comments) != min(10, 25-start) {
+				t.Fatalf("page at %d: %+v", start, p)
+			}
+			for _, cm := range p.Comments {
+				ids = append(ids, cm.ID)
+			}
+		}
+		if len(ids) != 25 || ids[0] != "10001" || ids[24] != "10025" {
+			t.Fatalf("paged ids = %v", ids)
+		}
+		var p jiraCommentPage
+		c.json("GET", "/rest/api/2/issue/A-1/comment?maxResults=1000", nil, &p)
+		if p.MaxResults != 100 || len(p.Comments) != 25 {
+			t.Fatalf("maxResults=1000 -> %d (%d comments), want capped at 100", p.MaxResults, len(p.Comments))
+		}
+		if b := bodyText(t, p.Comments[24].Body, false); b != "comment 24" {
+			t.Fatalf("v2 body = %q", b)
+		}
+		if st, _, _ := c.do("GET", "/rest/api/3/issue/A-99/comment", nil); st != http.StatusNotFound {
+			t.Fatalf("comments of a missing issue: %d, want 404", st)
+		}
+		if n := api.CountByEndpoint()[EndpointJiraIssueComment+" 200"]; n != 4 {
+			t.Fatalf("request log: %d %s 200, want 4 (%v)", n, EndpointJiraIssueComment, api.CountByEndpoint())
+		}
+	})
+	t.Run("datacenter", func(t *testing.T) {
+		api := NewJiraAPI(s, JiraOptions{Deployment: JiraDataCenter, Tokens: []string{"pat"}})
+		c := newJiraClient(t, api, false)
+		got := searchComments(t, c, "GET", "/rest/api/2/search?jql=project%3DA&fields=comment", nil)
+		if a1 := got["A-1"]; a1.Total != 25 || len(a1.Comments) != 25 || a1.Comments[24].Author["name"] != "alice" {
+			t.Fatalf("DC A-1 comment field: total %d, %d comments, want all 25 by user name", a1.Total, len(a1.Comments))
+		}
+		var p jiraCommentPage
+		c.json("GET", "/rest/api/2/issue/A-1/comment?startAt=20", nil, &p)
+		if p.Total != 25 || len(p.Comments) != 5 || p.Comments[0].ID != "10021" {
+			t.Fatalf("DC comment page at 20: %+v", p)
+		}
+		if st, _, _ := c.do("GET", "/rest/api/3/issue/A-1/comment", nil); st != http.StatusNotFound {
+			t.Fatalf("DC v3 comment endpoint: %d, want 404", st)
+		}
+		if n := api.CountByEndpoint()[EndpointJiraIssueComment+" 200"]; n != 1 {
+			t.Fatalf("request log: %d %s 200, want 1 (%v)", n, EndpointJiraIssueComment, api.CountByEndpoint())
+		}
+	})
+}
+
+// TestJiraCommentsSearchLag: a comment younger than the search lag is not
+// in search results yet (the issue's older state is), but the comment
+// endpoint has it.
+func TestJiraCommentsSearchLag(t *testing.T) {
+	s, clock := newJiraTestSite(t, 1)
+	clock.Set(jiraT0.Add(10 * time.Hour))
+	api := NewJiraAPI(s, JiraOptions{Users: map[string]string{"bot@example.com": "tok"}, SearchLag: 2 * time.Minute})
+	c := newJiraClient(t, api, true)
+	if _, err := s.AddComment("A-1", "acc-bob", "on it", clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	total := func() int {
+		var p struct {
+			Issues []struct {
+				Fields struct {
+					Comment jiraCommentPage `json:"comment"`
+				} `json:"fields"`
+			} `json:"issues"`
+		}
+		c.json("POST", "/rest/api/3/search/jql", map[string]any{"jql": "key = A-1", "fields": []string{"comment"}}, &p)
+		if len(p.Issues) != 1 {
+			t.Fatalf("%d issues", len(p.Issues))
+		}
+		return p.Issues[0].Fields.Comment.Total
+	}
+	if n := total(); n != 0 {
+		t.Fatalf("within the lag: %d comments, want 0", n)
+	}
+	var p jiraCommentPage
+	c.json("GET", "/rest/api/3/issue/A-1/comment", nil, &p)
+	if p.Total != 1 {
+		t.Fatalf("comment endpoint total = %d, want 1", p.Total)
+	}
+	clock.Advance(2 * time.Minute)
+	if n := total(); n != 1 {
+		t.Fatalf("after the lag: %d comments, want 1", n)
+	}
+}
