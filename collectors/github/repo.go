@@ -325,12 +325,13 @@ func (rs *repoSync) events(ctx context.Context) error {
 		}
 	}
 	for next != "" {
-		var list []*gh.IssueEvent
+		var wire []*wireEvent
 		tag := ""
 		if next == first {
 			tag = etag
 		}
-		res, err := c.get(ctx, next, tag, &list)
+		res, err := c.get(ctx, next, tag, &wire)
+		list := issueEvents(wire)
 		if err != nil {
 			var er *gh.ErrorResponse
 			if next != first && errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusUnprocessableEntity {
@@ -443,8 +444,9 @@ func (rs *repoSync) pendingIssueEvents(ctx context.Context) error {
 		}
 		next := rs.path("/issues/" + strconv.Itoa(n) + "/events?per_page=100")
 		for next != "" {
-			var list []*gh.IssueEvent
-			res, err := rs.c.get(ctx, next, "", &list)
+			var wire []*wireEvent
+			res, err := rs.c.get(ctx, next, "", &wire)
+			list := issueEvents(wire)
 			if err != nil {
 				return rs.fail(fmt.Sprintf("list events of #%d", n), err)
 			}
