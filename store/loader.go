@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/crossteam/crossteam/model"
+)
+
+// Loader loads the store like Load, but keeps the events of its last load
+// and reads only the events stored since. Events are only ever inserted
+// (ON CONFLICT (source, id) DO NOTHING: never updated, never deleted), so
+// rowids above the last one read are exactly the new events. Items,
+// milestones and members are upserted in place and are read whole every
+// time; they are few next to the events.
+//
+// Why: the exporter recomputes its snapshot after every sync, and reading a
+// million events back from SQLite took 2.9 s, where the engine needs 0.2 s.
+//
+// The Dataset a Load returns is equal to Store.Load's at the same instant.
+// Its Events slice is shared with the Loader (and with the previous
+// Dataset when nothing was added): callers must not modify it.
+type Loader struct {
+	s *Store
+
+	mu     sync.Mutex
+	in     interner
+	events []model.Event
+	maxRow int64
+	loaded bool
+}
+
+// NewLoader returns a Loader of s with nothing loaded yet.
+func (s *Store) NewLoader() *Loader {
+	return &Loader{s: s, in: interner{}}
+}
+
+// Load reads the store, only the new events since the last call.
+func (l *Loader) Load(ctx context.Context) (*model.Dataset, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	tx, err := l.s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("store: load: begin: %w", err)
+	}
+	defer tx.Rollback()
+
+	ds := &model.Dataset{}
+	if ds.Items, err = loadItems(ctx, tx, l.in); err != nil {
+		return nil, fmt.Errorf("store: load items: %w", err)
+	}
+	events, maxRow, err := l.loadEvents(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("store: load events: %w", err)
+	}
+	if ds.Milestones, err = loadMilestones(ctx, tx, l.in); err != nil {
+		return nil, fmt.Errorf("store: load milestones: %w", err)
+	}
+	if ds.Members, err = loadMembers(ctx, tx, l.in); err != nil {
+		return nil, fmt.Errorf("store: load team members: %w", err)
+	}
+	l.events, l.maxRow, l.loaded = events, maxRow, true
+	ds.Events = events
+	return ds, nil
+}
+
+// loadEvents returns the kept events merged with those stored since.
+func (l *Loader) loadEvents(ctx context.Context, tx *sql.Tx) ([]model.Event, int64, error) {
+	const cols = `rowid, source, id, item_key, at, actor, kind, value, team, from_value, to_value`
+	var q string
+	var args []any
+	if !l.loaded {
+		// The first load reads in Load's order through the index.
+		q = `SELECT ` + cols + ` FROM events ORDER BY source, item_key, at, rowid`
+	} else {
+		// Then only new rows, by rowid (a range of the table's b-tree).
+		q, args = `SELECT `+cols+` FROM events WHERE rowid > ? ORDER BY rowid`, []any{l.maxRow}
+	}
+	var fresh []model.Event
+	if !l.loaded {
+		n, err := count(ctx, tx, "events")
+		if err != nil {
+			return nil, 0, err
+		}
+		fresh = make([]model.Event, 0, n)
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var (
+		e     model.Event
+		kind  string
+		at    int64
+		rowid int64
+	)
+	maxRow := l.maxRow
+	in := l.in
+	for rows.Next() {
+		if err := rows.Scan(&rowid, &e.Source, &e.ID, &e.ItemKey, &at, &e.Actor, &kind, &e.Value, &e.Team, &e.From, &e.To); err != nil {
+			return nil, 0, err
+		}
+		e.Source = in.get(e.Source)
+		e.ItemKey = in.get(e.ItemKey)
+		e.Actor = in.get(e.Actor)
+		e.Kind = model.EventKind(in.get(kind))
+		e.Value = in.get(e.Value)
+		e.Team = in.get(e.Team)
+		e.From = in.get(e.From)
+		e.To = in.get(e.To)
+		e.At = fromMillis(sql.NullInt64{Int64: at, Valid: true})
+		fresh = append(fresh, e)
+		maxRow = max(maxRow, rowid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if !l.loaded {
+		return fresh, maxRow, nil
+	}
+	if len(fresh) == 0 {
+		return l.events, maxRow, nil
+	}
+	// New rows came in rowid order; a stable sort keeps it for ties on
+	// (source, item_key, at), and the merge puts kept events (lower
+	// rowids) first on ties: Load's order.
+	sort.SliceStable(fresh, func(i, j int) bool { return eventLess(&fresh[i], &fresh[j]) })
+	return mergeEvents(l.events, fresh), maxRow, nil
+}
+
+// eventLess orders by (source, item_key, at), as the events index does
+// (SQLite's BINARY collation compares bytes, as Go's < on strings does).
+func eventLess(a, b *model.Event) bool {
+	if a.Source != b.Source {
+		return a.Source < b.Source
+	}
+	if a.ItemKey != b.ItemKey {
+		return a.ItemKey < b.ItemKey
+	}
+	return a.At.Before(b.At)
+}
+
+// mergeEvents merges two sorted lists into a new one, old first on ties.
+func mergeEvents(old, fresh []model.Event) []model.Event {
+	out := make([]model.Event, 0, len(old)+len(fresh))
+	i, j := 0, 0
+	for i < len(old) && j < len(fresh) {
+		if eventLess(&fresh[j], &old[i]) {
+			out = append(out, fresh[j])
+			j++
+		} else {
+			out = append(out, old[i])
+			i++
+		}
+	}
+	out = append(out, old[i:]...)
+	return append(out, fresh[j:]...)
+}
