@@ -85,6 +85,24 @@ func str(p *string) string {
 	return *p
 }
 
+// commentPage is the comment field of a searched issue (PageOfComments)
+// and the answer of GET /issue/{key}/comment. Cloud's search/jql embeds at
+// most 20 comments; total tells whether some were cut.
+type commentPage struct {
+	StartAt    int       `json:"startAt"`
+	MaxResults int       `json:"maxResults"`
+	Total      int       `json:"total"`
+	Comments   []comment `json:"comments"`
+}
+
+// comment keeps what the mapping reads; the body (a string on v2, an ADF
+// document on v3) is not decoded.
+type comment struct {
+	ID      string   `json:"id"`
+	Author  *user    `json:"author"`
+	Created flexTime `json:"created"`
+}
+
 type bulkRequest struct {
 	IssueIDsOrKeys []string `json:"issueIdsOrKeys"`
 	FieldIDs       []string `json:"fieldIds,omitempty"`

@@ -14,7 +14,7 @@
 //     customfield id) and GET /rest/api/3/status (status id -> category).
 //  2. Current state: POST /rest/api/3/search/jql, one JQL for all projects
 //     (`project in (..) AND (jql) [AND updated >= -Nm] ORDER BY id ASC`),
-//     only the fields the engine needs, 100 per page, following
+//     only the fields the engine needs (comment included), 100 per page, following
 //     nextPageToken until isLast (fields and expand are re-sent on every
 //     page; a token that does not advance is an error, not a loop).
 //  3. History. Full sync: POST /rest/api/3/changelog/bulkfetch for up to
@@ -24,16 +24,21 @@
 //     which Cloud cuts to the newest 40 histories; an issue whose
 //     changelog.total exceeds what was embedded, and whose oldest embedded
 //     history is not older than the window, is completed by bulkfetch.
-//  4. Signals (signals[].jira_jql): one search `(<jql>) AND id in (..)` per
+//  4. Comments: search/jql's comment field holds at most 20 comments with
+//     their total; an issue changed in this sync whose total exceeds what
+//     was embedded is completed with GET /rest/api/3/issue/{key}/comment,
+//     100 per page (one request unless it has more than 100 comments).
+//  5. Signals (signals[].jira_jql): one search `(<jql>) AND id in (..)` per
 //     signal per batch of changed issues, fields=id.
 //
 // A full sync of I issues therefore costs 2 + ceil(I/100) + ceil(I/1000)
-// requests (plus one per signal and batch, plus bulkfetch pages beyond 10000
-// histories per 1000 issues), and an incremental sync in which nothing
+// requests, plus one per issue with more than 20 comments (ceil(C/100) for
+// C comments), plus one per signal and batch, plus bulkfetch pages beyond
+// 10000 histories per 1000 issues; an incremental sync in which nothing
 // changed costs exactly one request.
 //
 // Jira Data Center: GET /rest/api/2/search with startAt and
-// expand=changelog (full histories there), 100 issues per page, plus the two
+// expand=changelog (full histories and every comment there), 100 issues per page, plus the two
 // metadata calls: 2 + ceil(I/100) for a full sync, 1 for an unchanged one.
 //
 // # Incremental window
@@ -63,7 +68,9 @@
 // team_field_changed (display values); components -> component_removed /
 // component_added; fix versions -> demilestoned / milestoned; parent (not
 // for sub-tasks) -> demilestoned / milestoned of the epic. Plus one
-// created event per issue. Milestone records: each fix version
+// created event per issue and one commented event per comment (id
+// "comment:<comment id>", by its author at its created instant): a comment
+// is activity, so a receiving team's first comment picks a handoff up. Milestone records: each fix version
 // (model.JiraVersionPrefix + id; due = end of its release date UTC; closed
 // then too when released) and each epic (model.JiraEpicPrefix + key, title =
 // summary). The engine decides from milestones.jira_fix_versions and
@@ -113,6 +120,7 @@ const (
 	DefaultPageSize = 100
 
 	cloudSearchPage = 100   // search/jql page with fields (the endpoint's cap)
+	commentPageSize = 100   // GET /issue/{key}/comment page (Cloud's cap)
 	idSearchPage    = 5000  // search/jql page for ids only
 	bulkIssues      = 1000  // bulkfetch issueIdsOrKeys cap
 	bulkMaxResults  = 10000 // bulkfetch maxResults cap
@@ -407,7 +415,7 @@ func (c *Collector) watermark(ctx context.Context, name string) (time.Time, erro
 // searchFields are the fields asked for: what the mapping reads.
 func (c *Collector) searchFields() []string {
 	f := []string{"summary", "status", "assignee", "reporter", "created", "updated", "resolutiondate",
-		"fixVersions", "components", "labels", "issuetype", "parent", "duedate"}
+		"fixVersions", "components", "labels", "issuetype", "parent", "duedate", "comment"}
 	if c.teamFieldID != "" {
 		f = append(f, c.teamFieldID)
 	}

@@ -225,9 +225,10 @@ func (e *env) populate(n int) string {
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // TestCloudRequestCounts: a full Cloud sync of I issues costs exactly
-// 2 + ceil(I/100) + ceil(I/1000) requests (plus one signal search per batch
-// of 1000 when a signal has a JQL); a sync in which nothing changed costs
-// one request.
+// 2 + ceil(I/100) + ceil(I/1000) requests, plus one comment request per
+// issue whose comments search cut (more than 20; one page holds 100), plus
+// one signal search per batch of 1000 when a signal has a JQL; a sync in
+// which nothing changed costs one request.
 func TestCloudRequestCounts(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -246,11 +247,23 @@ func TestCloudRequestCounts(t *testing.T) {
 			e := newEnv(t, fakeapi.JiraCloud, yaml)
 			big := e.populate(tc.n)
 			I := tc.n + 1
+			// The busy issue has 25 comments (cut to 20 by search), the
+			// first issue (when it is another) 3, not cut; all early.
+			for i := 0; i < 25; i++ {
+				e.must(e.site.AddComment(big, "acc-bob", "c", at(time.Duration(i)*time.Minute)))
+			}
+			few := 0
+			if big != "A-1" {
+				few = 3
+			}
+			for i := 0; i < few; i++ {
+				e.must(e.site.AddComment("A-1", "acc-alice", "c", at(time.Duration(i)*time.Second)))
+			}
 			c := e.collector(Options{})
 			if err := c.Sync(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			want := 2 + ceilDiv(I, 100) + ceilDiv(I, 1000)
+			want := 2 + ceilDiv(I, 100) + ceilDiv(I, 1000) + 1 // + the busy issue's comments
 			if tc.signals {
 				want += ceilDiv(I, 1000)
 			}
@@ -265,8 +278,11 @@ func TestCloudRequestCounts(t *testing.T) {
 			// of them replacing someone), all stored.
 			k := kinds(eventsOf(ds, big))
 			if k[model.EventStatusChanged] != 23 || k[model.EventAssigned] != 22 || k[model.EventUnassigned] != 21 ||
-				k[model.EventStatusChanged]+k[model.EventAssigned] != 45 || k[model.EventCreated] != 1 {
+				k[model.EventStatusChanged]+k[model.EventAssigned] != 45 || k[model.EventCreated] != 1 || k[model.EventCommented] != 25 {
 				t.Fatalf("%s events = %v", big, k)
+			}
+			if k := kinds(eventsOf(ds, "A-1")); big != "A-1" && k[model.EventCommented] != few {
+				t.Fatalf("A-1 events = %v, want %d commented", k, few)
 			}
 			// Nothing changed: one request.
 			e.api.ResetRequests()
@@ -286,6 +302,18 @@ func TestCloudRequestCounts(t *testing.T) {
 			}
 			want = 3
 			if tc.signals {
+				want++
+			}
+			// The busy issue is in the overlap when it is the most recently
+			// updated issue (the fewer-issue cases): its cut comments are
+			// read again.
+			var maxU time.Time
+			for _, is := range e.site.Issues() {
+				if is.Updated.After(maxU) {
+					maxU = is.Updated
+				}
+			}
+			if b, _ := e.site.Issue(big); !b.Updated.Before(maxU.Add(-DefaultOverlap)) {
 				want++
 			}
 			if got := e.api.Count(nil); got != want {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,6 +69,7 @@ type parsed struct {
 	parent     *parentRef
 	team       string
 	changelog  *changelog
+	comments   *commentPage // nil: the answer had no comment field
 }
 
 // decodeIssue decodes the fields the mapping reads; errors name the issue
@@ -112,6 +114,7 @@ func (c *Collector) decodeIssue(r *rawIssue) (*parsed, error) {
 		tm("created", &p.created, true), tm("updated", &p.updated, true), tm("resolutiondate", &p.resolved, false),
 		dec("duedate", &due), dec("issuetype", &p.itype), dec("fixVersions", &p.versions),
 		dec("components", &p.components), dec("labels", &p.labels), dec("parent", &p.parent),
+		dec("comment", &p.comments),
 	} {
 		if err != nil {
 			return nil, err
@@ -384,6 +387,20 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 		}
 	}
 
+	// Comments: Cloud's search embeds at most 20 per issue; an issue with
+	// more (total says so) gets its whole list from the comment endpoint.
+	// Only issues changed in this sync are here, so an unchanged issue
+	// never costs a comment request.
+	for _, p := range ps {
+		if cp := p.comments; cp != nil && cp.Total > len(cp.Comments) {
+			all, err := c.fetchComments(ctx, p.key)
+			if err != nil {
+				return err
+			}
+			cp.Comments = mergeComments(cp.Comments, all)
+		}
+	}
+
 	// Unknown status ids: refresh /status once per sync.
 	if !b.refreshedMeta && c.unknownStatus(ps, hist) {
 		b.refreshedMeta = true
@@ -421,6 +438,11 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 		c.learn(p.reporter)
 		for i := range hist[p.id] {
 			c.learn(hist[p.id][i].Author)
+		}
+		if p.comments != nil {
+			for i := range p.comments.Comments {
+				c.learn(p.comments.Comments[i].Author)
+			}
 		}
 	}
 	page := store.Page{Source: model.SourceJira, Target: c.Name()}
@@ -473,6 +495,39 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 	}
 	c.logger.Debug("jira batch stored", "issues", len(page.Items), "events", len(page.Events), "final", final)
 	return nil
+}
+
+// fetchComments reads every comment of an issue from
+// GET /issue/{key}/comment, commentPageSize per page, oldest first.
+func (c *Collector) fetchComments(ctx context.Context, key string) ([]comment, error) {
+	var out []comment
+	for startAt := 0; ; {
+		var page commentPage
+		path := fmt.Sprintf("%s/issue/%s/comment?startAt=%d&maxResults=%d", c.api, url.PathEscape(key), startAt, commentPageSize)
+		if err := c.call(ctx, http.MethodGet, path, nil, &page); err != nil {
+			return nil, fmt.Errorf("issue %s: comments: %w", key, err)
+		}
+		out = append(out, page.Comments...)
+		startAt += len(page.Comments)
+		if len(page.Comments) == 0 || startAt >= page.Total {
+			return out, nil
+		}
+	}
+}
+
+// mergeComments unions two comment lists by id (b wins).
+func mergeComments(a, b []comment) []comment {
+	byID := make(map[string]bool, len(b))
+	out := append([]comment(nil), b...)
+	for _, x := range b {
+		byID[x.ID] = true
+	}
+	for _, x := range a {
+		if !byID[x.ID] {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // oldestAtOrAfter reports whether the oldest of hs is at or after from (so
@@ -681,6 +736,25 @@ func (c *Collector) mapEvents(p *parsed, hs []history) ([]model.Event, error) {
 					evs = append(evs, e)
 				}
 			}
+		}
+	}
+	// Comments: activity by their author (a pickup when a member of the
+	// receiving team writes first); ids are site-wide, so "comment:<id>"
+	// is one event however often the comment is fetched.
+	if p.comments != nil {
+		cseen := map[string]bool{}
+		for i := range p.comments.Comments {
+			cm := &p.comments.Comments[i]
+			if cm.ID == "" || cm.Created.IsZero() {
+				return nil, fmt.Errorf("issue %s: comment %q: missing id or created", p.key, cm.ID)
+			}
+			if cseen[cm.ID] {
+				continue
+			}
+			cseen[cm.ID] = true
+			c.learn(cm.Author)
+			evs = append(evs, model.Event{Source: model.SourceJira, ID: "comment:" + cm.ID, ItemKey: p.key,
+				At: cm.Created.Time, Actor: c.ident(c.userID(cm.Author)), Kind: model.EventCommented})
 		}
 	}
 	return evs, nil

@@ -1,0 +1,202 @@
+package jira
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/fakeapi"
+	"github.com/crossteam/crossteam/model"
+)
+
+// commentEvents returns the commented events of an issue by id.
+func commentEvents(ds *model.Dataset, key string) map[string]model.Event {
+	out := map[string]model.Event{}
+	for _, ev := range eventsOf(ds, key) {
+		if ev.Kind == model.EventCommented {
+			out[ev.ID] = ev
+		}
+	}
+	return out
+}
+
+// TestCommentsStored: every comment becomes one commented event (id
+// "comment:<id>", the author's identity, created); on Cloud an issue with
+// more than the 20 comments search embeds costs one comment request, on
+// Data Center (all embedded) none. A second sync after a new comment adds
+// exactly that one.
+func TestCommentsStored(t *testing.T) {
+	for _, tc := range []struct {
+		deployment string
+		few, many  int // comments on A-1 and A-2
+		wantExtra  int // comment endpoint requests of the full sync
+	}{
+		{fakeapi.JiraCloud, 3, 25, 1},
+		{fakeapi.JiraDataCenter, 3, 25, 0},
+		{fakeapi.JiraCloud, 3, 20, 0},   // exactly the cap: nothing cut
+		{fakeapi.JiraCloud, 0, 250, 1},  // one issue, 3 pages of 100
+		{fakeapi.JiraCloud, 21, 101, 2}, // two cut issues
+	} {
+		t.Run(fmt.Sprintf("%s %d+%d", tc.deployment, tc.few, tc.many), func(t *testing.T) {
+			e := newEnv(t, tc.deployment, strings.Split(teamsYAML, "signals:")[0])
+			for _, k := range []string{"A-1", "A-2"} {
+				e.must(e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Key: k, Summary: k, Reporter: "acc-alice", Created: at(0)}))
+			}
+			// Authors rotate: alice (Cloud id), dora (configured by email),
+			// an automation account in no team.
+			authors := []string{"acc-alice", "acc-dora", "automation-1"}
+			wantActor := map[string]string{"acc-alice": "acc-alice", "acc-dora": "dora@example.com", "automation-1": "automation-1"}
+			if tc.deployment == fakeapi.JiraDataCenter {
+				wantActor["acc-alice"] = "alice"
+			}
+			type want struct {
+				actor string
+				at    time.Time
+			}
+			wants := map[string]map[string]want{"A-1": {}, "A-2": {}}
+			add := func(key string, n int) {
+				for i := 0; i < n; i++ {
+					a, when := authors[i%3], at(time.Hour+time.Duration(i)*time.Minute)
+					cm, err := e.site.AddComment(key, a, fmt.Sprintf("note %d", i), when)
+					if err != nil {
+						t.Fatal(err)
+					}
+					wants[key]["comment:"+cm.ID] = want{wantActor[a], when}
+				}
+			}
+			add("A-1", tc.few)
+			add("A-2", tc.many)
+			c := e.collector(Options{})
+			if err := c.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			pages := 0
+			for _, n := range []int{tc.few, tc.many} {
+				if tc.deployment == fakeapi.JiraCloud && n > fakeapi.JiraCommentCap {
+					pages += ceilDiv(n, 100)
+				}
+			}
+			cutIssues := e.api.CountByEndpoint()["jira_issue_comment 200"]
+			if cutIssues != pages || (tc.wantExtra > 0) != (pages > 0) {
+				t.Fatalf("comment requests = %d, want %d (%v)", cutIssues, pages, e.api.CountByEndpoint())
+			}
+			base := 2 + 1 // metadata + one search page
+			if tc.deployment == fakeapi.JiraCloud {
+				base++ // bulkfetch
+			}
+			if got := e.api.Count(nil); got != base+pages {
+				t.Fatalf("full sync: %d requests (%v), want %d", got, e.api.CountByEndpoint(), base+pages)
+			}
+			ds := e.load()
+			for key, w := range wants {
+				got := commentEvents(ds, key)
+				if len(got) != len(w) {
+					t.Fatalf("%s: %d commented events, want %d", key, len(got), len(w))
+				}
+				for id, x := range w {
+					ev, ok := got[id]
+					if !ok || ev.Actor != x.actor || !ev.At.Equal(x.at) || ev.Source != model.SourceJira {
+						t.Fatalf("%s %s = %+v (found %v), want actor %s at %v", key, id, ev, ok, x.actor, x.at)
+					}
+				}
+			}
+			// One new comment: the next sync stores it, and only it.
+			e.clock.Advance(10 * time.Minute)
+			cm, err := e.site.AddComment("A-1", "acc-bob", "late", e.clock.Now().Add(-time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.api.ResetRequests()
+			if err := c.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			// One search (no history changed, so nothing to complete),
+			// plus the comment pages when A-1's comments are now cut.
+			wantReq := 1
+			if tc.deployment == fakeapi.JiraCloud && tc.few+1 > fakeapi.JiraCommentCap {
+				wantReq += ceilDiv(tc.few+1, 100)
+			}
+			if got := e.api.Count(nil); got != wantReq {
+				t.Fatalf("sync after one comment: %d requests (%v), want %d", got, e.api.CountByEndpoint(), wantReq)
+			}
+			bob := "acc-bob"
+			if tc.deployment == fakeapi.JiraDataCenter {
+				bob = "bob"
+			}
+			got := commentEvents(e.load(), "A-1")
+			if ev := got["comment:"+cm.ID]; len(got) != tc.few+1 || ev.Actor != bob || !ev.At.Equal(cm.Created) {
+				t.Fatalf("A-1 after the new comment: %d events, new one %+v; want %d, by %s", len(got), ev, tc.few+1, bob)
+			}
+		})
+	}
+}
+
+// TestCommentPicksUpHandoff: design moves the issue to backend's waiting
+// status at 10:00; an automation comment (no team) at 10:30 and a design
+// member's comment at 11:00 pick nothing up; backend's Bob comments at
+// 13:15, before he assigns himself at 15:00: the pickup is 13:15.
+func TestCommentPicksUpHandoff(t *testing.T) {
+	const yaml = `
+teams:
+  design:
+    members:
+      - jira: acc-alice
+    markers:
+      jira_statuses:
+        - name: Ready for Design
+          waiting: true
+        - name: In Design
+  backend:
+    members:
+      - jira: acc-bob
+    markers:
+      jira_statuses:
+        - name: Ready for Backend
+          waiting: true
+        - name: In Backend
+`
+	for _, dep := range []string{fakeapi.JiraCloud, fakeapi.JiraDataCenter} {
+		t.Run(dep, func(t *testing.T) {
+			cfg := yaml
+			if dep == fakeapi.JiraDataCenter {
+				// Data Center names people by user name.
+				cfg = strings.NewReplacer("acc-alice", "alice", "acc-bob", "bob").Replace(yaml)
+			}
+			e := newEnv(t, dep, cfg)
+			for _, s := range []string{"Ready for Backend", "In Backend"} {
+				e.must(e.site.AddStatus(fakeapi.JiraStatus{Name: s, Category: fakeapi.JiraCategoryIndeterminate}))
+			}
+			day := at(0) // Monday 2026-03-02
+			is, err := e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "x", Reporter: "acc-alice", Status: "In Design", Created: day.Add(9 * time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.must(e.site.Transition(is.Key, "Ready for Backend", "acc-alice", day.Add(10*time.Hour)))
+			e.must(e.site.AddComment(is.Key, "automation-1", "Moved by rule", day.Add(10*time.Hour+30*time.Minute)))
+			e.must(e.site.AddComment(is.Key, "acc-alice", "Ping backend", day.Add(11*time.Hour)))
+			e.must(e.site.AddComment(is.Key, "acc-bob", "Looking", day.Add(13*time.Hour+15*time.Minute)))
+			e.must(e.site.Assign(is.Key, "acc-bob", "acc-bob", day.Add(15*time.Hour)))
+			e.must(e.site.Transition(is.Key, "In Backend", "acc-bob", day.Add(15*time.Hour+time.Minute)))
+			if err := e.collector(Options{}).Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			ds := e.load()
+			if n := len(commentEvents(ds, is.Key)); n != 3 {
+				t.Fatalf("%d commented events, want 3", n)
+			}
+			snap := engine.New(e.cfg, nil, engine.Options{KeepHandoffs: true}).Compute(ds, day.Add(20*time.Hour))
+			if len(snap.Handoffs) != 1 {
+				t.Fatalf("handoffs = %+v, want one design->backend", snap.Handoffs)
+			}
+			h := snap.Handoffs[0]
+			if h.From != "design" || h.To != "backend" || !h.Start.Equal(day.Add(10*time.Hour)) ||
+				!h.Pickup.Equal(day.Add(13*time.Hour+15*time.Minute)) || !h.LastActivity.Equal(day.Add(15*time.Hour+time.Minute)) {
+				t.Fatalf("handoff = %s->%s start %v pickup %v last %v; want design->backend 10:00, pickup 13:15 (Bob's comment), last 15:01",
+					h.From, h.To, h.Start, h.Pickup, h.LastActivity)
+			}
+		})
+	}
+}
