@@ -86,14 +86,16 @@ func (s *Syncer) Recompute(ctx context.Context) error {
 	}
 	eng := engine.New(cfg, ds.Members, s.Engine)
 	snap := eng.Compute(ds, s.now())
-	s.Snapshot.Set(snap, time.Since(start))
+	took := time.Since(start)
 	// The stored event counts, from the same read (a count(*) over the
-	// events table would scan it again).
+	// events table would scan it again), set before the snapshot so that a
+	// scrape seeing the new snapshot sees its counts.
 	counts := map[string]int64{}
 	for i := range ds.Events {
 		counts[ds.Events[i].Source]++
 	}
 	s.Health.SetStored(counts)
+	s.Snapshot.Set(snap, took)
 	s.mu.Lock()
 	s.ready = true
 	s.mu.Unlock()
