@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -224,6 +225,10 @@ func (t *flexTime) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// decodeAttempts bounds how often one request is sent when its 2xx answer
+// does not decode (see call).
+const decodeAttempts = 3
+
 // apiError is a non-2xx Jira answer, with Jira's errorMessages.
 type apiError struct {
 	Status   int
@@ -251,14 +256,40 @@ var (
 // 404/410 and 400); the body of an error answer is read for Jira's
 // errorMessages, never echoed with credentials (requests carry them only in
 // headers).
+//
+// A 2xx answer whose body does not decode (cut or garbled on the way) is
+// asked again, at most decodeAttempts times in all: every request crossteam
+// sends reads, so repeating one is safe, and a sync that needs many
+// requests (comment completions) would otherwise rarely finish on a flaky
+// link. Each attempt decodes into a fresh value, so a partial decode never
+// leaks into the result.
 func (c *Collector) call(ctx context.Context, method, path string, body, out any) error {
-	req, err := c.client.NewRequestWithContext(ctx, method, path, body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	resp, err := c.client.Do(req, out)
-	if err == nil {
-		return nil
+	var resp *gojira.Response
+	var err error
+	for attempt := 1; ; attempt++ {
+		var req *http.Request
+		req, err = c.client.NewRequestWithContext(ctx, method, path, body)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		var dst any
+		var fresh reflect.Value
+		if out != nil {
+			fresh = reflect.New(reflect.TypeOf(out).Elem())
+			dst = fresh.Interface()
+		}
+		resp, err = c.client.Do(req, dst)
+		if err == nil {
+			if out != nil {
+				reflect.ValueOf(out).Elem().Set(fresh.Elem())
+			}
+			return nil
+		}
+		decodeFailed := resp != nil && resp.Response != nil && resp.StatusCode >= 200 && resp.StatusCode < 300
+		if !decodeFailed || attempt >= decodeAttempts || ctx.Err() != nil {
+			break
+		}
+		c.logger.Debug("answer did not decode; asking again", "path", strings.SplitN(path, "?", 2)[0], "attempt", attempt, "err", err)
 	}
 	if resp == nil || resp.Response == nil {
 		if ctx.Err() != nil {

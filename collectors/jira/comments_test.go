@@ -3,6 +3,7 @@ package jira
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -196,6 +197,56 @@ teams:
 				!h.Pickup.Equal(day.Add(13*time.Hour+15*time.Minute)) || !h.LastActivity.Equal(day.Add(15*time.Hour+time.Minute)) {
 				t.Fatalf("handoff = %s->%s start %v pickup %v last %v; want design->backend 10:00, pickup 13:15 (Bob's comment), last 15:01",
 					h.From, h.To, h.Start, h.Pickup, h.LastActivity)
+			}
+		})
+	}
+}
+
+// TestGarbledAnswerAskedAgain: a 2xx answer cut on the way is asked again;
+// the sync succeeds with one request more per garbled answer, and fails
+// naming the issue when every one of the three attempts is garbled.
+func TestGarbledAnswerAskedAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		garble  int // how many comment answers are cut
+		wantErr bool
+	}{
+		{"one cut answer", 1, false},
+		{"two cut answers", 2, false},
+		{"every attempt cut", 3, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+			e.must(e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "x", Reporter: "acc-alice", Created: at(0)}))
+			for i := 0; i < 30; i++ {
+				e.must(e.site.AddComment("A-1", "acc-bob", "c", at(time.Duration(i+1)*time.Minute)))
+			}
+			left := tc.garble
+			e.rewrite = func(r *http.Request, body []byte) []byte {
+				if strings.HasSuffix(r.URL.Path, "/comment") && left > 0 {
+					left--
+					return body[:len(body)/2]
+				}
+				return body
+			}
+			err := e.collector(Options{}).Sync(context.Background())
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "issue A-1: comments") {
+					t.Fatalf("err = %v, want one naming A-1's comments", err)
+				}
+				if n := len(e.load().Items); n != 0 {
+					t.Fatalf("stored %d items of a failed batch", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := e.api.CountByEndpoint()["jira_issue_comment 200"], 1+tc.garble; got != want {
+				t.Fatalf("comment requests = %d, want %d", got, want)
+			}
+			if n := len(commentEvents(e.load(), "A-1")); n != 30 {
+				t.Fatalf("%d commented events, want 30", n)
 			}
 		})
 	}

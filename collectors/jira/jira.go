@@ -88,7 +88,9 @@
 // target and what to fix; tokens never appear in errors. When the one
 // combined JQL is rejected because a project does not exist (or is not
 // visible), every project is synced on its own with its own watermark, so
-// one bad project does not stop the others. A malformed answer fails the
+// one bad project does not stop the others. An answer whose body does not
+// decode is asked again (three attempts in all); one that still does not,
+// or that decodes but carries a bad field, fails the
 // batch it belongs to before anything of it is written; the watermark only
 // moves in the transaction of the last batch, so nothing is skipped.
 package jira
