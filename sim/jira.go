@@ -32,6 +32,18 @@ var projectKeys = []string{"CORE", "OPS", "DATA", "MOB", "SEC", "WEB", "PAY", "I
 // Jira outsiders: service desk and integration accounts in no team.
 var jiraOutsiders = []string{"5b6f00servicedesk0001", "5b6f00integration0002"}
 
+// Jira comment behaviour: the share of handoffs a receiving team picks up
+// with a comment (a question before assigning anyone), and the share of
+// issues on which the integration account posts a burst of more than the 20
+// comments Cloud's search embeds (so the collector's completion requests
+// run in every simulated sync).
+const (
+	jiraCommentPickupP = 0.3
+	jiraCommentBurstP  = 0.03
+)
+
+var jiraBotComments = []string{"Build passed on main.", "Deployed to staging.", "Linked pull request merged.", "Reminder: this issue has no update."}
+
 // jiraGen is the Jira side of the world.
 type jiraGen struct {
 	site     *fakeapi.JiraSite
@@ -273,6 +285,7 @@ func (s *story) jiraIssue() {
 	}
 	cur, prev, h := t0, -1, -1
 	assignee := ""
+	burst := r.Float64() < jiraCommentBurstP
 	for phase := 0; ; phase++ {
 		cal := g.teams[cur].cal
 		d := s.logNormal(2*hour, 1.0)
@@ -281,6 +294,11 @@ func (s *story) jiraIssue() {
 		}
 		who := s.jiraMember(cur)
 		tp := cal.workAfter(s.at(), d)
+		if h >= 0 && r.Float64() < jiraCommentPickupP {
+			// The receiving team's first activity is a comment.
+			s.jiraComment(tp, who)
+			tp = cal.workAfter(s.at(), s.logNormal(90*time.Minute, 0.8))
+		}
 		if who != assignee {
 			s.jiraOp(tp, opJiraAssign, who, who)
 			assignee = who
@@ -294,6 +312,8 @@ func (s *story) jiraIssue() {
 			s.jiraOp(cal.workAfter(s.at(), s.logNormal(6*hour, 0.8)), opJiraTransition, who, active(cur))
 			tEnd = cal.workAfter(s.at(), s.workDelay()/2)
 		}
+		s.jiraChatter(s.at(), tEnd, cur, burst)
+		burst = false
 		next := -1
 		if h >= 0 && r.Float64() < 0.12 {
 			next = prev
@@ -339,6 +359,8 @@ func (s *story) jiraStalled(k int) {
 	at := s.jiraOp(handAt, opJiraTransition, who, waitB)
 	h := s.handoff("owner", a, b, at, false)
 	s.it.handoffs[h].stalledAt = true
+	// A bot's reminder is no activity by the receiving team.
+	s.jiraOp(handAt.Add(7*day), opJiraComment, jiraOutsiders[1], jiraBotComments[3])
 	whoB := s.jiraMember(b)
 	if k%2 == 1 {
 		s.jiraOp(handAt.Add(3*time.Hour), opJiraAssign, whoB, whoB)
@@ -349,6 +371,45 @@ func (s *story) jiraStalled(k int) {
 	s.jiraOp(back, opJiraTransition, whoB, activeB)
 	at = s.jiraOp(back.Add(day), opJiraTransition, whoB, jiraDone)
 	s.closeAll(at)
+}
+
+// jiraComment plans a comment by actor at t.
+func (s *story) jiraComment(t time.Time, actor string) int64 {
+	return s.jiraOp(t, opJiraComment, actor, commentBodies[s.r.IntN(len(commentBodies))])
+}
+
+// jiraChatter adds comments between a and b: by the owning team, by
+// members of other teams, by the service desk and integration accounts
+// (no team, so never a pickup), and now and then a burst of integration
+// comments longer than Cloud search's 20.
+func (s *story) jiraChatter(a, b time.Time, cur int, burst bool) {
+	span := b.Sub(a)
+	if span <= 2*time.Minute {
+		return
+	}
+	r := s.r
+	n := r.IntN(3)
+	if burst {
+		n += 21 + r.IntN(10)
+	}
+	ts := make([]time.Duration, n)
+	for i := range ts {
+		ts[i] = time.Duration(r.Int64N(int64(span - time.Minute)))
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
+	for _, d := range ts {
+		t := a.Add(d)
+		switch x := r.Float64(); {
+		case burst:
+			s.jiraOp(t, opJiraComment, jiraOutsiders[1], jiraBotComments[r.IntN(len(jiraBotComments))])
+		case x < 0.45:
+			s.jiraComment(t, s.jiraMember(cur))
+		case x < 0.7:
+			s.jiraComment(t, s.jiraMember(r.IntN(len(s.g.teams))))
+		default:
+			s.jiraOp(t, opJiraComment, jiraOutsiders[r.IntN(len(jiraOutsiders))], jiraBotComments[r.IntN(len(jiraBotComments))])
+		}
+	}
 }
 
 // jiraKeepAlive is keepAlive for Jira: the receiving team adds the item to
@@ -478,6 +539,13 @@ func (g *gen) applyJira(o *op, at time.Time, record func(model.Event)) error {
 		e.Value = o.value
 		record(e)
 		it.versions = append(it.versions, o.value)
+		bump()
+	case opJiraComment:
+		c, err := site.AddComment(it.key, o.actor, o.value, at)
+		if err != nil {
+			return err
+		}
+		record(ev("comment:"+c.ID, model.EventCommented))
 		bump()
 	}
 	return nil

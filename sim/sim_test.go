@@ -353,7 +353,66 @@ func TestGroundTruthEndToEnd(t *testing.T) {
 	if !atRisk {
 		t.Errorf("milestone %q is not open, due within a week, with open items: %+v", w.AtRiskMilestone(), snap.Milestones)
 	}
+	checkJiraComments(t, w, p)
 	t.Logf("items %d, events %d, handoffs %d, requests %d", c.Items, c.Events, c.Handoffs, p.gh.Count(nil))
+}
+
+// checkJiraComments: the Jira side has what the comment pipeline must
+// handle, and the comparison above covered it: handoffs picked up by a
+// comment of the receiving team, comments by accounts in no team, and
+// issues with more comments than Cloud search embeds (completed with the
+// comment endpoint, one request each at this size).
+func checkJiraComments(t *testing.T, w *sim.World, p *pipeline) {
+	t.Helper()
+	teamOf := map[string]string{}
+	for _, tm := range w.Teams {
+		for _, m := range tm.Members {
+			teamOf[m.AccountID] = tm.Name
+		}
+	}
+	ds := w.Dataset()
+	type key struct {
+		item string
+		at   time.Time
+	}
+	comments := map[key][]string{} // commenters by item and instant
+	perItem := map[string]int{}
+	outsider := 0
+	for _, e := range ds.Events {
+		if e.Source != "jira" || e.Kind != model.EventCommented {
+			continue
+		}
+		comments[key{e.ItemKey, e.At}] = append(comments[key{e.ItemKey, e.At}], e.Actor)
+		perItem[e.ItemKey]++
+		if teamOf[e.Actor] == "" {
+			outsider++
+		}
+	}
+	pickups := 0
+	for _, h := range w.Handoffs(w.Now) {
+		if h.Source != "jira" || h.Pickup.IsZero() {
+			continue
+		}
+		for _, a := range comments[key{h.ItemKey, h.Pickup}] {
+			if teamOf[a] == h.To {
+				pickups++
+				break
+			}
+		}
+	}
+	cut := 0
+	for _, n := range perItem {
+		if n > fakeapi.JiraCommentCap {
+			cut++
+		}
+	}
+	requests := p.jira.CountByEndpoint()[fakeapi.EndpointJiraIssueComment+" 200"]
+	if pickups == 0 || outsider == 0 || cut == 0 || requests != cut {
+		t.Errorf("Jira comments: %d pickups by a comment, %d by accounts in no team, %d issues over %d comments, %d comment requests; want all > 0 and one request per such issue",
+			pickups, outsider, cut, fakeapi.JiraCommentCap, requests)
+	}
+	t.Logf("Jira comments: %d on %d issues, %d pickups by a comment, %d by accounts in no team, %d issues cut (%d requests)",
+		len(comments), len(perItem), pickups, outsider, cut, requests)
 }
 
 // exposition renders a snapshot the way /metrics serves it.

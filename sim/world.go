@@ -146,6 +146,7 @@ const (
 	opJiraTransition // value: status name
 	opJiraAssign     // value: account id
 	opJiraFixVersion // value: version name
+	opJiraComment    // value: comment body
 )
 
 // op is one planned change, applied in (at, seq) order.
@@ -496,7 +497,7 @@ func (g *gen) apply(o *op) error {
 		bump()
 		record(model.Event{Source: model.SourceGitHub, ID: "review:" + strconv.FormatInt(rv.ID, 10), ItemKey: it.key,
 			At: at, Actor: o.actor, Kind: model.EventReviewed, Value: strings.ToLower(o.value)})
-	case opJiraCreate, opJiraTransition, opJiraAssign, opJiraFixVersion:
+	case opJiraCreate, opJiraTransition, opJiraAssign, opJiraFixVersion, opJiraComment:
 		if err := g.applyJira(o, at, record); err != nil {
 			return fail(err)
 		}
