@@ -3,7 +3,7 @@
 # runs the whole suite with them required. Long runs live in other targets.
 GO ?= go
 
-.PHONY: test tools vet bench bench-engine bench-store fuzz crash ci
+.PHONY: test tools vet bench bench-engine bench-store bench-harness fuzz crash ci
 
 test: tools
 	CROSSTEAM_REQUIRE_TOOLS=1 $(GO) test ./...
@@ -14,8 +14,14 @@ tools:
 vet:
 	$(GO) vet ./...
 
-# Benchmarks: the engine at 100k items / 1M events, and the store.
-bench: bench-engine bench-store
+# Benchmarks: the engine at 100k items / 1M events, the store, and the
+# harness (crossteam bench): the large simulated organisation served on
+# loopback, the exporter as a child process, the table printed and written
+# to BENCHMARKS.md between <!-- bench:begin --> and <!-- bench:end -->.
+bench: bench-engine bench-store bench-harness
+
+bench-harness:
+	$(GO) run ./cmd/crossteam bench --bench.size=large --bench.out=BENCHMARKS.md
 
 bench-engine:
 	$(GO) test ./engine -run '^$$' -bench Compute -benchtime 10x -benchmem

@@ -231,8 +231,23 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			jiraRec.resetBytes()
 		}
 	}
-	// The fakes' clock follows the real one while the exporter syncs.
+	// The fakes' clock follows the real one (the collectors compute Jira's
+	// relative windows from their clock, the fake evaluates them on its own).
 	w.Clock.Set(time.Now().UTC())
+	clockCtx, stopClock := context.WithCancel(ctx)
+	defer stopClock()
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-clockCtx.Done():
+				return
+			case <-tick.C:
+				w.Clock.Set(time.Now().UTC())
+			}
+		}
+	}()
 
 	// Phase 1: full sync, with scrapers.
 	ghRec.start()
@@ -313,19 +328,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// Phase 3: ChangedShare of the items change, right after the last
 	// sync (the next starts an interval later).
 	resetLogs()
-	w.Clock.Set(time.Now().UTC())
 	mutStart := time.Now().UTC().Truncate(time.Second).Add(-time.Second)
 	if err := changeShare(w, p.Seed, o.ChangedShare); err != nil {
 		return nil, err
 	}
 	r.Changed = CountChanged(w.Org, site, mutStart)
 	changed := r.Changed
-	w.Clock.Set(time.Now().UTC())
 	done, err = waitSynced(ctx, ch, done.successes, reloaded, r.Targets, o.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("incremental sync after changes: %w", err)
 	}
 	r.Incremental = phaseFrom(logs(), done, time.Time{})
+	r.SnapshotGaugeIncremental = done.computeSeconds
 	say("1%% changed (%d GitHub items, %d Jira issues): %d GitHub + %d Jira requests, %s",
 		changed.GitHubItems, changed.JiraIssues, r.Incremental.GitHub.Requests, r.Incremental.Jira.Requests, r.Incremental.Wall.Round(time.Millisecond))
 
