@@ -217,6 +217,10 @@ func Generate(p Params) (*World, error) {
 	}
 	g.gap = p.Now.Sub(start) / time.Duration(p.ItemsPerRepo)
 	g.plan(p.Now, true)
+	// About one collected event per planned op: size the records once
+	// instead of copying millions of events while they grow.
+	g.events = make([]model.Event, 0, len(g.pending))
+	g.evSeq = make([]uint64, 0, len(g.pending))
 	if err := g.applyUntil(p.Now.Unix()); err != nil {
 		return nil, err
 	}
