@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -94,6 +95,21 @@ type commentPage struct {
 	MaxResults int       `json:"maxResults"`
 	Total      int       `json:"total"`
 	Comments   []comment `json:"comments"`
+}
+
+// UnmarshalJSON also takes a bare array of comments, the form Atlassian's
+// own OpenAPI search examples show for fields.comment (all there is).
+func (p *commentPage) UnmarshalJSON(b []byte) error {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '[' {
+		var list []comment
+		if err := json.Unmarshal(t, &list); err != nil {
+			return err
+		}
+		*p = commentPage{MaxResults: len(list), Total: len(list), Comments: list}
+		return nil
+	}
+	type plain commentPage
+	return json.Unmarshal(b, (*plain)(p))
 }
 
 // comment keeps what the mapping reads; the body (a string on v2, an ADF

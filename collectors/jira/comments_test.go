@@ -2,12 +2,16 @@ package jira
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/fakeapi"
 	"github.com/crossteam/crossteam/model"
@@ -247,6 +251,66 @@ func TestGarbledAnswerAskedAgain(t *testing.T) {
 			}
 			if n := len(commentEvents(e.load(), "A-1")); n != 30 {
 				t.Fatalf("%d commented events, want 30", n)
+			}
+		})
+	}
+}
+
+// TestCommentFieldShapes: the comment field as Jira serves it (a page with
+// total), as Atlassian's OpenAPI search example shows it (a bare array,
+// ADF body), absent, and broken.
+func TestCommentFieldShapes(t *testing.T) {
+	fixture, err := os.ReadFile(filepath.Join("..", "..", "fakeapi", "testdata", "jira", "atlassian-openapi-examples", "search-jql.GET.200.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page searchJQLPage
+	if err := json.Unmarshal(fixture, &page); err != nil {
+		t.Fatal(err)
+	}
+	exampleComment := string(page.Issues[0].Fields["comment"])
+	for _, tc := range []struct {
+		name    string
+		field   string // "" = no comment field
+		want    []string
+		wantErr string
+	}{
+		{"page", `{"startAt":0,"maxResults":1,"total":1,"comments":[{"id":"7","author":{"accountId":"acc-bob"},"body":"hi","created":"2026-03-02T09:00:00.000+0000"}]}`,
+			[]string{"comment:7 acc-bob 2026-03-02T09:00:00Z"}, ""},
+		{"Atlassian example (array, ADF body)", exampleComment,
+			[]string{"comment:10000 5b10a2844c20165700ede21g 2021-01-17T12:34:00Z"}, ""},
+		{"absent", "", nil, ""},
+		{"no created", `{"total":1,"comments":[{"id":"8","author":{"accountId":"acc-bob"}}]}`, nil, `comment "8": missing id or created`},
+		{"not a page", `"three comments"`, nil, "field comment"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Collector{cloud: true, cfg: &config.Config{}, users: map[string]user{}}
+			fields := map[string]json.RawMessage{"created": json.RawMessage(`"2026-03-01T09:00:00.000+0000"`), "updated": json.RawMessage(`"2026-03-02T09:00:00.000+0000"`)}
+			if tc.field != "" {
+				fields["comment"] = json.RawMessage(tc.field)
+			}
+			p, err := c.decodeIssue(&rawIssue{ID: "1", Key: "A-1", Fields: fields})
+			var evs []model.Event
+			if err == nil {
+				evs, err = c.mapEvents(p, nil)
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "A-1") {
+					t.Fatalf("err = %v, want one naming A-1 and %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range evs {
+				if e.Kind == model.EventCommented {
+					got = append(got, e.ID+" "+e.Actor+" "+e.At.UTC().Format(time.RFC3339))
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("commented events = %v, want %v", got, tc.want)
 			}
 		})
 	}
