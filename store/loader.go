@@ -69,7 +69,7 @@ func (l *Loader) Load(ctx context.Context) (*model.Dataset, error) {
 }
 
 // loadEvents returns the kept events merged with those stored since.
-func (l *Loader) loadEvents(ctx context.Context, tx *sql.Tx) ([]model.Event, int64, error) {
+func (l *Loader) loadEvents(ctx context.Context, tx *sql.Tx) (_ []model.Event, _ int64, err error) {
 	const cols = `rowid, source, id, item_key, at, actor, kind, value, team, from_value, to_value`
 	var q string
 	var args []any
@@ -80,14 +80,18 @@ func (l *Loader) loadEvents(ctx context.Context, tx *sql.Tx) ([]model.Event, int
 		// Then only new rows, by rowid (a range of the table's b-tree).
 		q, args = `SELECT `+cols+` FROM events WHERE rowid > ? ORDER BY rowid`, []any{l.maxRow}
 	}
-	var fresh []model.Event
+	// Sized up front: appending a million events would leave copies of
+	// every smaller backing array behind for the collector.
+	var n int
 	if !l.loaded {
-		n, err := count(ctx, tx, "events")
-		if err != nil {
+		if n, err = count(ctx, tx, "events"); err != nil {
 			return nil, 0, err
 		}
-		fresh = make([]model.Event, 0, n+headroom(n))
+		n += headroom(n)
+	} else if err = tx.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE rowid > ?`, l.maxRow).Scan(&n); err != nil {
+		return nil, 0, err
 	}
+	fresh := make([]model.Event, 0, n)
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, 0, err
