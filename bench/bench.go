@@ -318,11 +318,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	// Phase 2: nothing changed.
 	resetLogs()
+	if jiraRec != nil {
+		jiraRec.captureBodies(true)
+	}
 	done, err = waitSynced(ctx, ch, warm.successes, reloaded, r.Targets, o.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("incremental sync, nothing changed: %w", err)
 	}
 	r.NoChange = phaseFrom(logs(), done, time.Time{})
+	if jiraRec != nil {
+		r.NoChangeJira = jiraRec.captureBodies(false)
+	}
 	say("no-change sync: %d GitHub requests (%d paid), %d Jira requests", r.NoChange.GitHub.Requests, r.NoChange.GitHub.Paid, r.NoChange.Jira.Requests)
 
 	// Phase 3: ChangedShare of the items change, right after the last

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -26,6 +27,19 @@ type recorder struct {
 	bytes   int64
 	kept    int
 	samples []sample
+	// bodies, when on, collects the request bodies (JQL) for the report.
+	bodiesOn bool
+	bodies   []string
+}
+
+// captureBodies starts (or stops) keeping request bodies; it returns those
+// kept so far.
+func (r *recorder) captureBodies(on bool) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.bodies
+	r.bodiesOn, r.bodies = on, nil
+	return out
 }
 
 // sample is one recorded response body and what to decode it into.
@@ -69,7 +83,18 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.n++
 	keep := r.on && r.n%r.stride == 0 && r.kept < r.budget
+	bodies := r.bodiesOn
 	r.mu.Unlock()
+	if bodies && req.Body != nil {
+		b, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		r.mu.Lock()
+		if len(b) > 240 {
+			b = append(b[:240:240], "..."...)
+		}
+		r.bodies = append(r.bodies, req.Method+" "+req.URL.Path+" "+string(b))
+		r.mu.Unlock()
+	}
 	cw := &countingWriter{ResponseWriter: w, keep: keep}
 	r.next.ServeHTTP(cw, req)
 	r.mu.Lock()

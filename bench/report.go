@@ -96,6 +96,7 @@ type Result struct {
 	Census                Census
 	Generate, Total       time.Duration
 	Full, NoChange        Phase
+	NoChangeJira          []string // the Jira requests of the no-change sync (method, path, body)
 	Incremental           Phase
 	Changed               Changed
 	SnapshotGauge         float64 // crossteam_snapshot_compute_seconds after the full sync (load + compute)
@@ -213,6 +214,9 @@ func (r *Result) Table() string {
 	row("incremental, nothing changed: GitHub requests (primary rate limit spent)", fmt.Sprintf("%d (%d)%s", nc.GitHub.Requests, nc.GitHub.Paid, " — "+endpoints(nc.GitHub.ByEndpoint)))
 	if jMin > 0 {
 		row("incremental, nothing changed: Jira requests", fmt.Sprintf("%d — %s", nc.Jira.Requests, endpoints(nc.Jira.ByEndpoint)))
+		if len(r.NoChangeJira) > 1 {
+			row("incremental, nothing changed: the Jira requests", "`"+strings.ReplaceAll(strings.Join(r.NoChangeJira, "` `"), "|", "\\|")+"`")
+		}
 	}
 	row("incremental, nothing changed: sync time (slowest target)", secs(nc.Wall)+syncsText(nc.Syncs))
 	in, ch := r.Incremental, r.Changed
