@@ -83,13 +83,25 @@ func (l *Loader) loadEvents(ctx context.Context, tx *sql.Tx) (_ []model.Event, _
 	// Sized up front: appending a million events would leave copies of
 	// every smaller backing array behind for the collector.
 	var n int
-	if !l.loaded {
+	full := !l.loaded
+	if !full {
+		if err = tx.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE rowid > ?`, l.maxRow).Scan(&n); err != nil {
+			return nil, 0, err
+		}
+		// When there are at least as many new events as kept ones (the
+		// first recomputation after a full sync), one ordered read of
+		// everything needs less memory than the kept events, the new ones
+		// and the merged slice alive at once.
+		if n > 0 && n >= len(l.events) {
+			full, l.events, l.maxRow, l.loaded = true, nil, 0, false
+		}
+	}
+	if full {
 		if n, err = count(ctx, tx, "events"); err != nil {
 			return nil, 0, err
 		}
 		n += headroom(n)
-	} else if err = tx.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE rowid > ?`, l.maxRow).Scan(&n); err != nil {
-		return nil, 0, err
+		q, args = `SELECT `+cols+` FROM events ORDER BY source, item_key, at, rowid`, nil
 	}
 	fresh := make([]model.Event, 0, n)
 	rows, err := tx.QueryContext(ctx, q, args...)
@@ -124,7 +136,7 @@ func (l *Loader) loadEvents(ctx context.Context, tx *sql.Tx) (_ []model.Event, _
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
-	if !l.loaded {
+	if full {
 		return fresh, maxRow, nil
 	}
 	if len(fresh) == 0 {
