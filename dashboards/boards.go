@@ -68,14 +68,15 @@ func overviewBoard(self Board) *dashboard.DashboardBuilder {
 		Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal).Group("A")))
 
 	b.WithRow(dashboard.NewRowBuilder("Joint milestones"))
-	inProgress := fmt.Sprintf("and on (source, milestone) (%s > 0)", milestoneOpen(sel))
+	ms := milestoneInline(sel)
+	inProgress := fmt.Sprintf("and on (source, milestone) (%s > 0)", ms.of(ms.open))
 	b.WithPanel(tablePanel("Joint milestones in progress",
 		"Milestones (GitHub milestones grouped by title, Jira fix versions by name) that at least two teams contribute to and that still have open items. Progress = closed items / all items; due in = time left until the earliest due date of the group (negative: overdue); teams = how many teams owned or acted on its items.",
 		"short", 16, 9,
-		q{expr: fmt.Sprintf("(%s)\n%s", milestoneProgress(sel), inProgress)},
-		q{expr: fmt.Sprintf("(%s - time())\n%s", milestoneDue(sel), inProgress)},
-		q{expr: fmt.Sprintf("(%s)\n%s", milestoneTeamCount(sel), inProgress)},
-		q{expr: fmt.Sprintf("%s > 0", milestoneOpen(sel))}).
+		q{expr: fmt.Sprintf("(%s)\n%s", ms.progress, inProgress)},
+		q{expr: fmt.Sprintf("(%s - time())\n%s", ms.due, inProgress)},
+		q{expr: fmt.Sprintf("%s\n%s", ms.shown(), inProgress)},
+		q{expr: fmt.Sprintf("%s > 0", ms.of(ms.open))}).
 		WithTransformation(merge()).
 		WithTransformation(organize([]string{"Time"},
 			map[string]string{"Value #A": "progress", "Value #B": "due in", "Value #C": "teams", "Value #D": "open items"},
@@ -84,15 +85,14 @@ func overviewBoard(self Board) *dashboard.DashboardBuilder {
 		OverrideByName("due in", unitOverride("s")).
 		SortBy(sortAsc("due in")))
 	b.WithPanel(statPanel("Small wins this quarter",
-		"Joint milestones completed since the start of this quarter: every milestone that two or more teams finished together counts once, whether or not it met its due date.",
+		"Joint milestones completed since the start of this quarter: every milestone that two or more teams finished together counts once, whether or not it met its due date. Counted from the milestone gauges (completion instant inside the range), so a milestone split between exporter shards counts once.",
 		"short", 4, 9, thresholds(1.0, "blue"),
-		q{expr: fmt.Sprintf("round(sum(increase(%s[$__range]))) or vector(0)", sel("joint_milestones_completed_total"))}).
+		q{expr: fmt.Sprintf("count(%s) or vector(0)", milestoneWins(sel))}).
 		TimeFrom("now/fQ"))
 	b.WithPanel(statPanel("On time this quarter",
-		"Of the joint milestones completed this quarter that had a due date, the share completed on or before it. Milestones without a due date are left out.",
+		"Of the joint milestones completed this quarter that had a due date, the share completed on or before it (the earliest due date of the group). Milestones without a due date are left out; no data when none was completed.",
 		"percentunit", 4, 9, thresholds(0.5, "yellow", 0.8, "blue"),
-		q{expr: fmt.Sprintf("sum(increase(%s[$__range])) / sum(increase(%s[$__range]))",
-			sel("joint_milestones_completed_total", `on_time="true"`), sel("joint_milestones_completed_total", `on_time=~"true|false"`))}).
+		q{expr: fmt.Sprintf("(count(%s) or vector(0))\n/\ncount(%s)", milestoneWinsWithDue(true, sel), milestoneWinsWithDue(false, sel))}).
 		TimeFrom("now/fQ").ColorMode(common.BigValueColorModeValue))
 	return b
 }
@@ -160,31 +160,32 @@ func milestonesBoard(self Board) *dashboard.DashboardBuilder {
 	msVar := queryVar("milestone", "Milestone", `label_values(`+metric("milestone_items")+`{job=~"$job"}, milestone)`, true)
 	b := newBoard(self, fmt.Sprintf("Milestones that several teams share: progress, which teams contribute, due dates, and which are late or at risk. At risk = due within %d days and progress below a straight line over the %d days before the due date.", AtRiskDueDays, AtRiskHorizonDays), msVar)
 	mm := `milestone=~"$milestone"`
+	ms := milestoneInline(sel, mm)
 	b.WithRow(dashboard.NewRowBuilder("Status"))
 	b.WithPanel(statPanel("Open joint milestones",
 		"Joint milestones (at least two contributing teams) that still have open items.",
-		"short", 6, 5, nil, q{expr: fmt.Sprintf("count(%s > 0) or vector(0)", milestoneOpen(sel, mm))}))
+		"short", 6, 5, nil, q{expr: fmt.Sprintf("count(%s > 0) or vector(0)", ms.of(ms.open))}))
 	b.WithPanel(statPanel("Late",
 		"Joint milestones past their due date that still have open items. Red when any is late.",
-		"short", 6, 5, thresholds(1.0, "red"), q{expr: fmt.Sprintf("count(%s) or vector(0)", milestoneLate(sel, mm))}))
+		"short", 6, 5, thresholds(1.0, "red"), q{expr: fmt.Sprintf("count(%s) or vector(0)", ms.late())}))
 	b.WithPanel(statPanel("At risk",
 		fmt.Sprintf("Joint milestones due within %d days whose progress (closed / all items) is below the expected line: 1 - time left / %d days, i.e. as if the work were spread evenly over the %d days before the due date. Orange when any is at risk.", AtRiskDueDays, AtRiskHorizonDays, AtRiskHorizonDays),
-		"short", 6, 5, thresholds(1.0, "orange"), q{expr: fmt.Sprintf("count(%s) or vector(0)", milestoneAtRisk(sel, mm))}))
+		"short", 6, 5, thresholds(1.0, "orange"), q{expr: fmt.Sprintf("count(%s) or vector(0)", ms.atRisk())}))
 	b.WithPanel(statPanel("Completed in the time range",
-		"Joint milestones completed within the dashboard's time range (the small wins), whether or not on time.",
+		"Joint milestones completed within the dashboard's time range (the small wins), whether or not on time: groups whose completion instant, as last exported in the range, falls inside it.",
 		"short", 6, 5, thresholds(1.0, "blue"),
-		q{expr: fmt.Sprintf("round(sum(increase(%s[$__range]))) or vector(0)", sel("joint_milestones_completed_total"))}))
+		q{expr: fmt.Sprintf("count(%s) or vector(0)", milestoneWins(sel, mm))}))
 
 	b.WithRow(dashboard.NewRowBuilder("Progress and due dates"))
 	b.WithPanel(tablePanel("Joint milestones",
 		"Every exported joint milestone: progress = closed / all items; open items; teams that owned or acted on its items; due date (earliest of the group) and time left (negative: overdue); completion date once all its milestones are closed.",
 		"short", 24, 10,
-		q{expr: milestoneProgress(sel, mm)},
-		q{expr: milestoneOpen(sel, mm)},
-		q{expr: milestoneTeamCount(sel, mm)},
-		q{expr: fmt.Sprintf("%s * 1000", milestoneDue(sel, mm))},
-		q{expr: fmt.Sprintf("%s - time()", milestoneDue(sel, mm))},
-		q{expr: fmt.Sprintf("max by (source, milestone) (%s) * 1000", sel("milestone_completed_timestamp_seconds", mm))}).
+		q{expr: ms.of(ms.progress)},
+		q{expr: ms.of(ms.open)},
+		q{expr: ms.shown()},
+		q{expr: fmt.Sprintf("%s * 1000", ms.of(ms.due))},
+		q{expr: fmt.Sprintf("%s - time()", ms.of(ms.due))},
+		q{expr: fmt.Sprintf("%s * 1000", ms.of(ms.completed))}).
 		WithTransformation(merge()).
 		WithTransformation(organize([]string{"Time"},
 			map[string]string{"Value #A": "progress", "Value #B": "open items", "Value #C": "teams", "Value #D": "due", "Value #E": "due in", "Value #F": "completed"},
@@ -197,26 +198,26 @@ func milestonesBoard(self Board) *dashboard.DashboardBuilder {
 	b.WithPanel(tablePanel("Items per team (every contributing team)",
 		"For each joint milestone (rows), how many of its items each team (columns) owned or acted on, open and closed together. An item several teams touched counts for each of them.",
 		"short", 24, 9,
-		q{expr: fmt.Sprintf("sum by (milestone, team) (%s)", sel("milestone_team_items", mm))}).
+		q{expr: milestoneTeamItems(sel, "", mm)}).
 		WithTransformation(matrix("milestone", "team", "Value")))
 	b.WithPanel(tablePanel("Closed items per team",
 		"For each joint milestone (rows), how many of the items each team (columns) contributed to are closed.",
 		"short", 24, 9,
-		q{expr: fmt.Sprintf("sum by (milestone, team) (%s)", sel("milestone_team_items", mm, `state="closed"`))}).
+		q{expr: milestoneTeamItems(sel, "closed", mm)}).
 		WithTransformation(matrix("milestone", "team", "Value")))
 	b.WithPanel(timeseriesPanel("Progress over time",
 		"Closed / all items per joint milestone over time; a flat line is a milestone nobody is closing items on.",
 		"percentunit", 24, 8,
-		q{expr: milestoneProgress(sel, mm), legend: "{{milestone}}"}).Max(1))
+		q{expr: ms.of(ms.progress), legend: "{{milestone}}"}).Max(1))
 
 	b.WithRow(dashboard.NewRowBuilder("Late and at risk"))
 	b.WithPanel(tablePanel("Late",
 		"Joint milestones past their due date with open items, and how many items are still open.",
-		"short", 12, 8, q{expr: milestoneLate(sel, mm)}).
+		"short", 12, 8, q{expr: ms.late()}).
 		WithTransformation(organize([]string{"Time"}, map[string]string{"Value": "open items"}, []string{"milestone", "open items", "source"})))
 	b.WithPanel(tablePanel("At risk",
 		fmt.Sprintf("Joint milestones due within %d days whose progress is below 1 - time left / %d days, with their progress.", AtRiskDueDays, AtRiskHorizonDays),
-		"percentunit", 12, 8, q{expr: milestoneAtRisk(sel, mm)}).
+		"percentunit", 12, 8, q{expr: ms.atRisk()}).
 		WithTransformation(organize([]string{"Time"}, map[string]string{"Value": "progress"}, []string{"milestone", "progress", "source"})).
 		OverrideByName("progress", progressBar()))
 	return b

@@ -54,11 +54,18 @@ func TestRulesNameOnlyCatalogueMetrics(t *testing.T) {
 		if err := yaml.Unmarshal(data, &rg); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
+		// Rules may read the series the recording rules write.
+		var recorded []string
+		for _, g := range RecordingRules().Groups {
+			for _, r := range g.Rules {
+				recorded = append(recorded, r.Record)
+			}
+		}
 		n := 0
 		for _, g := range rg.Groups {
 			for _, r := range g.Rules {
 				n++
-				for _, p := range catalogueProblems(r.Expr) {
+				for _, p := range catalogueProblems(r.Expr, recorded...) {
 					t.Errorf("%s: %s%s: %s", name, r.Record, r.Alert, p)
 				}
 			}
@@ -91,7 +98,8 @@ func TestCatalogueCheckCatchesStrangers(t *testing.T) {
 // unusedMetrics are catalogue metrics no dashboard or rule needs, each with
 // the reason.
 var unusedMetrics = map[string]string{
-	"crossteam_milestone_teams": "boards count per-team milestone_team_items series instead, which stays right when exporter shards each see some of a milestone's teams",
+	"crossteam_joint_milestones_completed_total": "each exporter shard counts a milestone group it shares with other shards, so the counter does not sum; boards count small wins from the milestone gauges instead (milestoneWins)",
+	"crossteam_milestone_teams":                  "boards count per-team milestone_team_items series instead, which stays right when exporter shards each see some of a milestone's teams",
 }
 
 // Every catalogue metric is on a board or in a rule: the catalogue feeds

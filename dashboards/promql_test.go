@@ -29,6 +29,8 @@ func substituteVariables(expr string) string {
 	r := strings.NewReplacer(
 		"$__rate_interval", fmt.Sprintf("%dms", rateIntervalMagic.Milliseconds()),
 		"${__rate_interval}", fmt.Sprintf("%dms", rateIntervalMagic.Milliseconds()),
+		// Before $__range, which it starts with: a number of seconds.
+		"$__range_s", "8869990788",
 		"$__range", fmt.Sprintf("%dms", rangeMagic.Milliseconds()),
 		"$__interval", fmt.Sprintf("%dms", intervalMagic.Milliseconds()),
 	)
@@ -46,8 +48,9 @@ func parsePromQL(expr string) (parser.Expr, error) {
 var labelsAddedByPrometheus = []string{"job", "instance", "__name__"}
 
 // catalogueProblems lists every selector in expr that names a metric outside
-// the catalogue, or a label that metric does not have.
-func catalogueProblems(expr string) []string {
+// the catalogue (and outside recorded, the series of recording rules), or a
+// label that metric does not have.
+func catalogueProblems(expr string, recorded ...string) []string {
 	e, err := parsePromQL(expr)
 	if err != nil {
 		return []string{fmt.Sprintf("does not parse: %v", err)}
@@ -60,6 +63,9 @@ func catalogueProblems(expr string) []string {
 		}
 		if vs.Name == "" {
 			out = append(out, fmt.Sprintf("selector %s has no metric name", vs))
+			return nil
+		}
+		if slices.Contains(recorded, vs.Name) {
 			return nil
 		}
 		m, ok := catalogue.ByName(vs.Name)

@@ -44,7 +44,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
 	}
-	want := []string{"SUCCESS: 8 rules found", "SUCCESS: 6 rules found"}
+	want := []string{"SUCCESS: 13 rules found", "SUCCESS: 6 rules found"}
 	for _, w := range want {
 		if !strings.Contains(out, w) {
 			t.Errorf("promtool output lacks %q:\n%s", w, out)
@@ -90,6 +90,57 @@ func TestPromtoolTestsCatchAChangedThreshold(t *testing.T) {
 	out, err := runTool(t, dir, promtool, "test", "rules", "crossteam.alerts.test.yml")
 	if err == nil || !strings.Contains(out, "alertname: CrossteamPickupSlow") {
 		t.Errorf("promtool test rules passed with a moved threshold (err %v):\n%s", err, out)
+	}
+}
+
+// The shard cases are sharp: each way of combining the instances' series
+// wrongly (per shard instead of across them) fails the unit tests.
+func TestPromtoolTestsCatchShardMistakes(t *testing.T) {
+	promtool := requireTool(t, "promtool", "prometheus")
+	cases := []struct {
+		name, file, old, new, want string
+	}{
+		{"due date: latest instead of earliest", RecordingRulesFile,
+			"min by (source, milestone) (crossteam_milestone_due_timestamp_seconds)",
+			"max by (source, milestone) (crossteam_milestone_due_timestamp_seconds)", `milestone="v3.0"`},
+		{"completed when any instance says so", RecordingRulesFile,
+			`== count by (source, milestone) (crossteam_milestone_items{state="open"})`, "> 0", `milestone="v3.1"`},
+		{"teams counted per instance", RecordingRulesFile,
+			"count by (source, milestone) (sum by (source, milestone, team) (crossteam_milestone_team_items) > 0)",
+			"max by (source, milestone) (count by (source, milestone, instance) (crossteam_milestone_team_items{state=\"open\"}))", `milestone="v3.0"`},
+		{"closed items not summed", RecordingRulesFile,
+			`sum by (source, milestone) (crossteam_milestone_items{state="closed"})`,
+			`max by (source, milestone) (crossteam_milestone_items{state="closed"})`, `milestone="v2.0"`},
+		{"no joint filter", AlertingRulesFile, "teams >= 2", "teams >= 1", "alertname: CrossteamMilestoneAtRisk"},
+		{"completed milestones alert", AlertingRulesFile,
+			"(source_milestone:crossteam_milestone_completed_timestamp_seconds:max)",
+			"(source_milestone:crossteam_milestone_completed_timestamp_seconds:max > time())", `milestone="v3.2"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			for _, f := range append([]string{RecordingRulesFile, AlertingRulesFile}, ruleTestFiles...) {
+				data, err := os.ReadFile(filepath.Join(RulesDir, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f == c.file {
+					broken := strings.Replace(string(data), c.old, c.new, 1)
+					if broken == string(data) {
+						t.Fatalf("fixture: %q not found in %s", c.old, f)
+					}
+					data = []byte(broken)
+				}
+				if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, err := runTool(t, dir, promtool, append([]string{"test", "rules"}, ruleTestFiles...)...)
+			if err == nil || !strings.Contains(out, c.want) {
+				t.Errorf("promtool test rules passed with the mistake (err %v), or not on %q:\n%s", err, c.want, out)
+			}
+		})
 	}
 }
 
@@ -162,8 +213,8 @@ func TestEveryRecordingRuleNameIsTested(t *testing.T) {
 			names[r.Record] = true
 		}
 	}
-	if len(names) != 8 {
-		t.Errorf("%d recording rules, want 8 (p50/p90 x 7d/28d x pickup/cycle)", len(names))
+	if len(names) != 13 {
+		t.Errorf("%d recording rules, want 13 (p50/p90 x 7d/28d x pickup/cycle, 5 milestone aggregates)", len(names))
 	}
 	for _, e := range tested {
 		if !names[e] {
@@ -173,6 +224,16 @@ func TestEveryRecordingRuleNameIsTested(t *testing.T) {
 	for _, want := range []string{"from_team_to_team:crossteam_handoff_pickup_seconds:p90_28d", "from_team_to_team:crossteam_handoff_cycle_seconds:p50_7d"} {
 		if !names[want] {
 			t.Errorf("no recording rule %s", want)
+		}
+	}
+	// Every milestone aggregate is tested (across two instances).
+	m := milestoneRecorded()
+	for _, want := range []string{m.progress, m.open, m.teams, m.due, m.completed} {
+		if !names[want] {
+			t.Errorf("no recording rule %s", want)
+		}
+		if !slices.Contains(tested, want) {
+			t.Errorf("recording rule %s has no promtool test", want)
 		}
 	}
 }

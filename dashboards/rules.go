@@ -52,7 +52,9 @@ const (
 
 // RecordingRules are the p50/p90 pickup and cycle times per team pair over
 // 7 and 28 days, for long-range boards and for anyone querying Prometheus
-// directly. Names follow level:metric:operations.
+// directly, and the per-milestone aggregates across exporter shards the
+// milestone alert reads. Each sums or combines every instance's series (no
+// instance label survives). Names follow level:metric:operations.
 func RecordingRules() RuleGroups {
 	var rules []Rule
 	for _, h := range []string{"handoff_pickup_seconds", "handoff_cycle_seconds"} {
@@ -68,7 +70,21 @@ func RecordingRules() RuleGroups {
 			}
 		}
 	}
-	return RuleGroups{Groups: []RuleGroup{{Name: "crossteam.handoffs.rules", Interval: "5m", Rules: rules}}}
+	// Milestone aggregates across exporter instances (milestoneAggs): the
+	// at-risk alert reads them. Evaluated at the global interval, like the
+	// alerts, so they never go stale between two evaluations.
+	inline, rec := milestoneInline(rsel), milestoneRecorded()
+	milestones := []Rule{
+		{Record: rec.progress, Expr: inline.progress},
+		{Record: rec.open, Expr: inline.open},
+		{Record: rec.teams, Expr: inline.teams},
+		{Record: rec.due, Expr: inline.due},
+		{Record: rec.completed, Expr: inline.completed},
+	}
+	return RuleGroups{Groups: []RuleGroup{
+		{Name: "crossteam.handoffs.rules", Interval: "5m", Rules: rules},
+		{Name: "crossteam.milestones.rules", Rules: milestones},
+	}}
 }
 
 // alert builds an alerting rule with the labels and annotations every
@@ -101,7 +117,7 @@ func AlertingRules() RuleGroups {
 			"Handoffs from {{ $labels.from_team }} to {{ $labels.to_team }} wait long for pickup.",
 			fmt.Sprintf("Over the last 28 days, 90%% of handoffs from {{ $labels.from_team }} to {{ $labels.to_team }} were picked up within {{ $value | humanizeDuration }}, above the %s threshold (p90 of calendar time from handoff to the first activity by {{ $labels.to_team }}).", humanDays(PickupSlowSeconds))),
 		alert("CrossteamMilestoneAtRisk",
-			milestoneAtRisk(rsel),
+			milestoneRecorded().atRisk(),
 			"1h", "warning",
 			"Joint milestone {{ $labels.milestone }} is at risk.",
 			fmt.Sprintf("Joint milestone {{ $labels.milestone }} ({{ $labels.source }}) is due within %d days and only {{ $value | humanizePercentage }} of its items are closed. Expected progress is a straight line over the %d days before the due date (1 - time left / %d days); it is below that line. The milestones metrics have no start date, so this horizon is a convention, not the milestone's real plan.", AtRiskDueDays, AtRiskHorizonDays, AtRiskHorizonDays)),
@@ -148,7 +164,7 @@ func RuleFiles() (files []File, err error) {
 		}
 	}()
 	return []File{
-		{Path: RecordingRulesFile, Data: yamlFile("Recording rules: p50/p90 handoff pickup and cycle time per team pair over 7d and 28d.", RecordingRules())},
+		{Path: RecordingRulesFile, Data: yamlFile("Recording rules: p50/p90 handoff pickup and cycle time per team pair over 7d and 28d; joint milestone aggregates across exporter shards.", RecordingRules())},
 		{Path: AlertingRulesFile, Data: yamlFile("Alerting rules; each alert's runbook_url points at its section of RUNBOOK.md.", AlertingRules())},
 	}, nil
 }
