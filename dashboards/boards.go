@@ -178,7 +178,7 @@ func milestonesBoard(self Board) *dashboard.DashboardBuilder {
 
 	b.WithRow(dashboard.NewRowBuilder("Progress and due dates"))
 	b.WithPanel(tablePanel("Joint milestones",
-		"Every exported joint milestone: progress = closed / all items; open items; teams that owned or acted on its items; due date (earliest of the group) and time left (negative: overdue); completion date once all its milestones are closed.",
+		"Every exported joint milestone: progress = closed / all items; open items; teams that owned or acted on its items; due date (earliest of the group) and time left (negative: overdue); completion date once all its milestones are closed (on every exporter shard that has part of it). Completed ones are listed for 14 days.",
 		"short", 24, 10,
 		q{expr: ms.of(ms.progress)},
 		q{expr: ms.of(ms.open)},
