@@ -888,3 +888,34 @@ func BenchmarkFullSync(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// TestUnchangedIssueInTheRoundedMinute: the incremental window is
+// "updated >= -Nm", w - overlap rounded down to whole minutes, so it also
+// finds issues updated up to a minute before w - overlap. Such an issue
+// must still be known as unchanged: the next sync costs one search, with
+// no signal search and nothing written. Times: A-1 updated at t0, A-2 at
+// t0+5m20s (w), so w - overlap = t0+20s; the second sync at t0+21m asks
+// for the last 21 minutes, which reaches back to t0.
+func TestUnchangedIssueInTheRoundedMinute(t *testing.T) {
+	e := newEnv(t, fakeapi.JiraCloud, "")
+	t0 := e.clock.Now()
+	e.must(e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "x", Reporter: "acc-alice", Created: t0}))
+	e.must(e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "w", Reporter: "acc-alice", Created: t0.Add(5*time.Minute + 20*time.Second)}))
+	e.clock.Set(t0.Add(20 * time.Minute))
+	c := e.collector(Options{})
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.load().Events)
+	e.api.ResetRequests()
+	e.clock.Set(t0.Add(21 * time.Minute))
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.api.CountByEndpoint(); len(got) != 1 || got["jira_search_jql 200"] != 1 {
+		t.Errorf("unchanged sync: %v, want one search", got)
+	}
+	if n := len(e.load().Events); n != before {
+		t.Errorf("events %d -> %d", before, n)
+	}
+}

@@ -485,8 +485,14 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 		c.recent[p.id] = p.updated
 	}
 	if final {
-		// Keep only what the next window (from w - overlap) finds again.
-		keep := w.Add(-c.overlap)
+		// Keep only what the next window finds again. It starts at
+		// w - overlap rounded down to whole minutes (JQL's relative
+		// "updated >= -Nm"), so up to a minute earlier; one more minute
+		// covers the clocks of collector and site drifting apart. Pruning
+		// at w - overlap made a no-change sync write those issues again
+		// and run a signal search for them (3 requests instead of 1 in
+		// the large benchmark).
+		keep := w.Add(-c.overlap - 2*time.Minute)
 		for id, u := range c.recent {
 			if u.Before(keep) {
 				delete(c.recent, id)
