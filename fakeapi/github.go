@@ -117,13 +117,12 @@ type GitHub struct {
 	primStatus int
 	htmlURL    string
 	linkByName bool
-	maxLog     int
 	faults     Faults
 	rng        *rand.Rand
 	quotas     map[string]*quota
-	log        []Request
-	seq        int64
-	n5xx       int
+	requestLog
+	seq  int64
+	n5xx int
 }
 
 // NewGitHub returns a handler serving org.
@@ -131,7 +130,7 @@ func NewGitHub(org *Org, opts GitHubOptions) *GitHub {
 	g := &GitHub{
 		org: org, tokens: map[string]bool{}, noAuth: opts.NoAuth,
 		limit: opts.RateLimit, window: opts.RateWindow, primStatus: opts.PrimaryLimitStatus,
-		htmlURL: strings.TrimRight(opts.HTMLURL, "/"), linkByName: opts.LinkByName, maxLog: opts.MaxLog,
+		htmlURL: strings.TrimRight(opts.HTMLURL, "/"), linkByName: opts.LinkByName,
 		quotas: map[string]*quota{},
 	}
 	for _, t := range opts.Tokens {
@@ -149,8 +148,9 @@ func NewGitHub(org *Org, opts GitHubOptions) *GitHub {
 	if g.htmlURL == "" {
 		g.htmlURL = "https://github.com"
 	}
-	if g.maxLog <= 0 {
-		g.maxLog = 100000
+	g.requestLog.max = opts.MaxLog
+	if g.requestLog.max <= 0 {
+		g.requestLog.max = 100000
 	}
 	g.SetFaults(opts.Faults)
 	return g
@@ -222,47 +222,6 @@ func (g *GitHub) ResetRateLimits() {
 	g.mu.Unlock()
 }
 
-// Requests returns a copy of the request log, oldest first.
-func (g *GitHub) Requests() []Request {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]Request(nil), g.log...)
-}
-
-// ResetRequests clears the request log.
-func (g *GitHub) ResetRequests() {
-	g.mu.Lock()
-	g.log = nil
-	g.mu.Unlock()
-}
-
-// Count returns the number of logged requests for which match is true
-// (all of them when match is nil).
-func (g *GitHub) Count(match func(Request) bool) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	n := 0
-	for _, r := range g.log {
-		if match == nil || match(r) {
-			n++
-		}
-	}
-	return n
-}
-
-// CountByEndpoint returns the number of logged requests per endpoint
-// (Endpoint* constants) and status, keyed "endpoint status", e.g.
-// "issues 304".
-func (g *GitHub) CountByEndpoint() map[string]int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	out := map[string]int{}
-	for _, r := range g.log {
-		out[r.Endpoint+" "+strconv.Itoa(r.Status)]++
-	}
-	return out
-}
-
 // quota returns tok's quota, starting a new window when the last ended.
 func (g *GitHub) quota(tok string, now time.Time) *quota {
 	q := g.quotas[tok]
@@ -275,13 +234,6 @@ func (g *GitHub) quota(tok string, now time.Time) *quota {
 		q.reset = now.Add(g.window)
 	}
 	return q
-}
-
-func (g *GitHub) record(rec Request) {
-	if len(g.log) >= g.maxLog {
-		g.log = append(g.log[:0:0], g.log[len(g.log)/2:]...)
-	}
-	g.log = append(g.log, rec)
 }
 
 // reply is a fully decided answer.

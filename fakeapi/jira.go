@@ -125,12 +125,11 @@ type JiraAPI struct {
 	lag       time.Duration
 	limit     int
 	window    time.Duration
-	maxLog    int
 	faults    Faults
 	rng       *rand.Rand
 	nearLimit bool
 	windows   map[string]*jiraWindow
-	log       []Request
+	requestLog
 	// The last search's result, reused by the next page of the same walk.
 	cacheKey  string
 	cacheHits []jiraHit
@@ -147,7 +146,7 @@ func NewJiraAPI(site *JiraSite, opts JiraOptions) *JiraAPI {
 	j := &JiraAPI{
 		site: site, cloud: opts.Deployment != JiraDataCenter, users: map[string]string{}, tokens: map[string]bool{},
 		noAuth: opts.NoAuth, lag: min(max(opts.SearchLag, 0), maxSearchLag), limit: opts.RateLimit, window: opts.RateWindow,
-		maxLog: opts.MaxLog, windows: map[string]*jiraWindow{},
+		windows: map[string]*jiraWindow{},
 	}
 	for e, t := range opts.Users {
 		j.users[strings.ToLower(e)] = t
@@ -161,8 +160,9 @@ func NewJiraAPI(site *JiraSite, opts JiraOptions) *JiraAPI {
 	if j.window <= 0 {
 		j.window = time.Minute
 	}
-	if j.maxLog <= 0 {
-		j.maxLog = 100000
+	j.requestLog.max = opts.MaxLog
+	if j.requestLog.max <= 0 {
+		j.requestLog.max = 100000
 	}
 	j.SetFaults(opts.Faults)
 	if j.lag > 0 {
@@ -214,52 +214,6 @@ func (j *JiraAPI) SetRateLimit(limit int) {
 		j.limit = limit
 	}
 	j.mu.Unlock()
-}
-
-// Requests returns a copy of the request log, oldest first.
-func (j *JiraAPI) Requests() []Request {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return append([]Request(nil), j.log...)
-}
-
-// ResetRequests clears the request log.
-func (j *JiraAPI) ResetRequests() {
-	j.mu.Lock()
-	j.log = nil
-	j.mu.Unlock()
-}
-
-// Count returns the number of logged requests matching (all when nil).
-func (j *JiraAPI) Count(match func(Request) bool) int {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	n := 0
-	for _, r := range j.log {
-		if match == nil || match(r) {
-			n++
-		}
-	}
-	return n
-}
-
-// CountByEndpoint returns the logged requests per "endpoint status", e.g.
-// "jira_search_jql 200".
-func (j *JiraAPI) CountByEndpoint() map[string]int {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	out := map[string]int{}
-	for _, r := range j.log {
-		out[r.Endpoint+" "+strconv.Itoa(r.Status)]++
-	}
-	return out
-}
-
-func (j *JiraAPI) record(rec Request) {
-	if len(j.log) >= j.maxLog {
-		j.log = append(j.log[:0:0], j.log[len(j.log)/2:]...)
-	}
-	j.log = append(j.log, rec)
 }
 
 func jiraErrorBody(msgs ...string) []byte {
