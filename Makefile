@@ -3,7 +3,7 @@
 # runs the whole suite with them required. Long runs live in other targets.
 GO ?= go
 
-.PHONY: test tools vet bench bench-engine bench-store bench-harness fuzz crash ci
+.PHONY: test tools vet bench bench-engine bench-store bench-harness load fuzz crash ci
 
 test: tools
 	CROSSTEAM_REQUIRE_TOOLS=1 $(GO) test ./...
@@ -22,6 +22,11 @@ bench: bench-engine bench-store bench-harness
 
 bench-harness:
 	$(GO) run ./cmd/crossteam bench --bench.size=large --bench.out=BENCHMARKS.md
+
+# Load: 50 scrapers back to back on /metrics during the large full sync
+# (several minutes); fails on any failed scrape, prints p50/p99 and peak RSS.
+load:
+	$(GO) run ./cmd/crossteam bench --bench.size=large --bench.scrapers=50 --bench.scrape-interval=0 --bench.out=
 
 bench-engine:
 	$(GO) test ./engine -run '^$$' -bench Compute -benchtime 10x -benchmem

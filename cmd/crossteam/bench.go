@@ -74,5 +74,10 @@ func (c *benchCommand) run(e *env) int {
 			fmt.Fprintf(e.stdout, "target missed: %s: wanted %s, measured %s\n", t.Name, t.Want, strings.TrimSpace(t.Got))
 		}
 	}
+	// A failed scrape is a fault, not a figure: make load relies on it.
+	if r.Scrape.Errors > 0 {
+		fmt.Fprintf(e.stderr, "%s bench: %d of %d scrapes failed during the full sync\n", programName, r.Scrape.Errors, r.Scrape.Scrapes)
+		return exitError
+	}
 	return exitOK
 }
