@@ -41,7 +41,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -171,7 +170,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	budget := 256 << 20
 	gh := fakeapi.NewGitHub(w.Org, fakeapi.GitHubOptions{Tokens: []string{w.GitHubToken}, RateLimit: 10_000_000, MaxLog: 50_000_000})
 	ghRec := newRecorder(gh, o.SampleStride, budget/2)
-	ghURL, stopGH, err := serve(ghRec, o.Logger)
+	ghURL, stopGH, err := fakeapi.ServeLoopback(ghRec, o.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("fake GitHub: %w", err)
 	}
@@ -193,7 +192,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		jo.RateLimit = 10_000_000
 		jira = fakeapi.NewJiraAPI(site, jo)
 		jiraRec = newRecorder(jira, o.SampleStride, budget/2)
-		u, stopJira, err := serve(jiraRec, o.Logger)
+		u, stopJira, err := fakeapi.ServeLoopback(jiraRec, o.Logger)
 		if err != nil {
 			return nil, fmt.Errorf("fake Jira: %w", err)
 		}
@@ -396,22 +395,6 @@ func (r *Result) measureSnapshot(ctx context.Context, cfg *config.Config, path s
 	r.Compute = best
 	r.SnapshotEvents = len(ds.Events)
 	return nil
-}
-
-// serve serves h on an ephemeral loopback port.
-func serve(h http.Handler, logger *slog.Logger) (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Minute,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("fake API server stopped", "err", err)
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/", func() { srv.Close() }, nil
 }
 
 // synced is the child's state once a phase's syncs and snapshot are done.

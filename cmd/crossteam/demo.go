@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -134,7 +132,7 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 		ghOpts.RateLimit = 1_000_000
 	}
 	gh := fakeapi.NewGitHub(w.Org, ghOpts)
-	ghURL, stopGH, err := serveLoopback(gh, e.logger)
+	ghURL, stopGH, err := fakeapi.ServeLoopback(gh, e.logger)
 	if err != nil {
 		return fmt.Errorf("fake GitHub: %w", err)
 	}
@@ -145,7 +143,7 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 	if site := w.JiraSite(); site != nil {
 		jo := w.JiraOptions()
 		jo.Faults = faults
-		u, stopJira, err := serveLoopback(fakeapi.NewJiraAPI(site, jo), e.logger)
+		u, stopJira, err := fakeapi.ServeLoopback(fakeapi.NewJiraAPI(site, jo), e.logger)
 		if err != nil {
 			return fmt.Errorf("fake Jira: %w", err)
 		}
@@ -201,22 +199,6 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 		links:   []web.LandingLinks{{Address: ghURL + "orgs/" + p.Org + "/repos", Text: "Simulated GitHub API (fake, on loopback)"}},
 		started: info.printWhenReady,
 	})
-}
-
-// serveLoopback serves h on an ephemeral loopback port.
-func serveLoopback(h http.Handler, logger *slog.Logger) (baseURL string, stop func(), err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Minute,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("fake API server stopped", "err", err)
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/", func() { srv.Close() }, nil
 }
 
 // demoTargets builds the collectors like buildTargets, on the simulated
