@@ -1,6 +1,7 @@
 package fakeapi
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strconv"
@@ -294,4 +295,26 @@ func (f Faults) String() string {
 		return "none"
 	}
 	return strings.Join(parts, ",")
+}
+
+// delay waits the injected latency of one request (Latency, plus
+// SpikeLatency when spikeDraw < SpikeRate), or until ctx ends. fault is
+// "spike" when a spike was drawn; ok is false when ctx ended first.
+func (f Faults) delay(ctx context.Context, spikeDraw float64) (fault string, ok bool) {
+	d := f.Latency
+	if spikeDraw < f.SpikeRate {
+		d += f.spikeLatency()
+		fault = "spike"
+	}
+	if d <= 0 {
+		return fault, true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return fault, true
+	case <-ctx.Done():
+		return fault, false
+	}
 }

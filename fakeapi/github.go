@@ -343,19 +343,10 @@ func (g *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := g.faults
 	spikeDraw, secDraw, errDraw, bodyDraw := g.rng.Float64(), g.rng.Float64(), g.rng.Float64(), g.rng.Float64()
 	g.mu.Unlock()
-	delay := f.Latency
-	if spikeDraw < f.SpikeRate {
-		delay += f.spikeLatency()
-		rec.Fault = "spike"
-	}
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	fault, ok := f.delay(r.Context(), spikeDraw)
+	rec.Fault = fault
+	if !ok {
+		return
 	}
 
 	scheme := "http"

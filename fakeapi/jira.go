@@ -312,19 +312,10 @@ func (j *JiraAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := j.faults
 	spikeDraw, rateDraw, errDraw, bodyDraw := j.rng.Float64(), j.rng.Float64(), j.rng.Float64(), j.rng.Float64()
 	j.mu.Unlock()
-	delay := f.Latency
-	if spikeDraw < f.SpikeRate {
-		delay += f.spikeLatency()
-		rec.Fault = "spike"
-	}
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	fault, ok := f.delay(r.Context(), spikeDraw)
+	rec.Fault = fault
+	if !ok {
+		return
 	}
 	scheme := "http"
 	if r.TLS != nil {
@@ -547,21 +538,11 @@ func (j *JiraAPI) serve(r *http.Request, body []byte, rt jiraRoute, base string,
 	case EndpointJiraBulkChangelog:
 		return j.bulkChangelog(rn, body)
 	case EndpointJiraIssueChangelog:
-		is := s.byKey[strings.ToUpper(rt.key)]
-		if is == nil {
-			is = s.byID[rt.key]
-		}
+		is := s.issueByKeyOrID(rt.key)
 		if is == nil {
 			return http.StatusNotFound, jiraErrorBody("Issue does not exist or you do not have permission to see it.")
 		}
-		q := r.URL.Query()
-		start, _ := strconv.Atoi(q.Get("startAt"))
-		maxR := jiraIssueChangelogDefault
-		if v, err := strconv.Atoi(q.Get("maxResults")); err == nil && v > 0 {
-			maxR = min(v, jiraIssueChangelogDefault)
-		}
-		start = max(0, min(start, len(is.histories)))
-		end := min(len(is.histories), start+maxR)
+		start, end, maxR := pageWindow(r.URL.Query(), len(is.histories), jiraIssueChangelogDefault)
 		vals := make([]map[string]any, 0, end-start)
 		for _, h := range is.histories[start:end] {
 			vals = append(vals, rn.history(h, false, nil))
@@ -574,21 +555,11 @@ func (j *JiraAPI) serve(r *http.Request, body []byte, rt jiraRoute, base string,
 		}
 		return http.StatusOK, marshal(out)
 	case EndpointJiraIssueComment:
-		is := s.byKey[strings.ToUpper(rt.key)]
-		if is == nil {
-			is = s.byID[rt.key]
-		}
+		is := s.issueByKeyOrID(rt.key)
 		if is == nil {
 			return http.StatusNotFound, jiraErrorBody("Issue does not exist or you do not have permission to see it.")
 		}
-		q := r.URL.Query()
-		start, _ := strconv.Atoi(q.Get("startAt"))
-		maxR := jiraIssueCommentMax
-		if v, err := strconv.Atoi(q.Get("maxResults")); err == nil && v > 0 {
-			maxR = min(v, jiraIssueCommentMax)
-		}
-		start = max(0, min(start, len(is.comments)))
-		end := min(len(is.comments), start+maxR)
+		start, end, maxR := pageWindow(r.URL.Query(), len(is.comments), jiraIssueCommentMax)
 		list := make([]map[string]any, 0, end-start)
 		for _, c := range is.comments[start:end] {
 			list = append(list, rn.comment(is, c))
@@ -846,10 +817,7 @@ func (j *JiraAPI) bulkChangelog(rn *jiraRenderer, body []byte) (int, []byte) {
 	var refs []jiraHistRef
 	seen := map[*jiraIssue]bool{}
 	for _, k := range req.IssueIDsOrKeys {
-		is := s.byID[k]
-		if is == nil {
-			is = s.byKey[strings.ToUpper(k)]
-		}
+		is := s.issueByKeyOrID(k)
 		if is == nil || seen[is] {
 			continue
 		}
@@ -1193,4 +1161,17 @@ func (rn *jiraRenderer) issue(is *jiraIssue, st *JiraIssue, nHist, nComm int, fi
 		out["changelog"] = map[string]any{"startAt": 0, "maxResults": len(hs), "total": total, "histories": list}
 	}
 	return out
+}
+
+// pageWindow reads startAt/maxResults of an offset-paged list of n entries
+// (maxResults capped at limit, which is also the default) and returns the
+// slice bounds and the page size.
+func pageWindow(q url.Values, n, limit int) (start, end, maxR int) {
+	start, _ = strconv.Atoi(q.Get("startAt"))
+	maxR = limit
+	if v, err := strconv.Atoi(q.Get("maxResults")); err == nil && v > 0 {
+		maxR = min(v, limit)
+	}
+	start = max(0, min(start, n))
+	return start, min(n, start+maxR), maxR
 }

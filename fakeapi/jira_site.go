@@ -1063,3 +1063,12 @@ func sortHistRefs(refs []jiraHistRef) {
 		return len(a.h.ID) < len(b.h.ID) || (len(a.h.ID) == len(b.h.ID) && a.h.ID < b.h.ID)
 	})
 }
+
+// issueByKeyOrID finds an issue by key (any case) or numeric id, as Jira's
+// {issueIdOrKey} parameters do; nil when there is none. s.mu must be held.
+func (s *JiraSite) issueByKeyOrID(k string) *jiraIssue {
+	if is := s.byKey[strings.ToUpper(k)]; is != nil {
+		return is
+	}
+	return s.byID[k]
+}
