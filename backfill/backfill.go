@@ -24,9 +24,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/crossteam/crossteam/collectors"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/model"
 )
 
@@ -73,7 +73,7 @@ func Write(w io.Writer, cfg *config.Config, ds *model.Dataset, o Options) (Stats
 	last := map[string]float64{}
 	st.Last = last
 	for asOf := o.From; asOf.Before(o.To); asOf = asOf.Add(o.Step) {
-		c := collectors.NewSnapshotCollector()
+		c := exposition.NewSnapshotCollector()
 		c.Set(eng.Compute(ds, asOf), 0)
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(c)

@@ -15,11 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/crossteam/crossteam/collectors"
 	ghcollector "github.com/crossteam/crossteam/collectors/github"
 	jiracollector "github.com/crossteam/crossteam/collectors/jira"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/fakeapi"
 	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/sim"
@@ -275,7 +275,7 @@ func checkTruth(t *testing.T, w *sim.World, cfg *config.Config, collected *model
 		t.Errorf("snapshots differ beyond pairs, stalled and milestones")
 	}
 	// And so does what /metrics would serve.
-	if a, b := exposition(t, got), exposition(t, want); a != b {
+	if a, b := render(t, got), render(t, want); a != b {
 		t.Errorf("exposition differs from the ground truth's:\n%s", firstDiff(a, b))
 	}
 
@@ -415,10 +415,10 @@ func checkJiraComments(t *testing.T, w *sim.World, p *pipeline) {
 		len(comments), len(perItem), pickups, outsider, cut, requests)
 }
 
-// exposition renders a snapshot the way /metrics serves it.
-func exposition(t *testing.T, s *engine.Snapshot) string {
+// render renders a snapshot the way /metrics serves it.
+func render(t *testing.T, s *engine.Snapshot) string {
 	t.Helper()
-	c := collectors.NewSnapshotCollector()
+	c := exposition.NewSnapshotCollector()
 	c.Set(s, 0)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c)
@@ -445,7 +445,7 @@ func TestFaultsReachTheSameEndState(t *testing.T) {
 	want := newPipeline(t, clean, fakeapi.Faults{})
 	want.sync(t, 1)
 	wantDS := want.load(t)
-	wantText := exposition(t, compute(want.cfg, wantDS, clean.Now))
+	wantText := render(t, compute(want.cfg, wantDS, clean.Now))
 
 	for _, tc := range []struct {
 		name       string
@@ -492,7 +492,7 @@ func TestFaultsReachTheSameEndState(t *testing.T) {
 			// The two fake Jira sites run on different ports.
 			from, to := got.cfg.Sources.Jira[0].URL, want.cfg.Sources.Jira[0].URL
 			diffDatasets(t, rebase(gotDS, from, to), wantDS)
-			a := exposition(t, compute(got.cfg, gotDS, faulty.Now))
+			a := render(t, compute(got.cfg, gotDS, faulty.Now))
 			if a = strings.ReplaceAll(a, from, to); a != wantText {
 				t.Errorf("metrics differ with faults on:\n%s", firstDiff(a, wantText))
 			}

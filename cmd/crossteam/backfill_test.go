@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crossteam/crossteam/collectors"
 	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/store"
 )
@@ -31,7 +31,7 @@ func TestBackfill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets, err := newTargets(cfg, st, collectors.NewHealth("test"), logger, nil, shard.Spec{})
+	targets, err := newTargets(cfg, st, exposition.NewHealth("test"), logger, nil, shard.Spec{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crossteam/crossteam/collectors"
 	ghcollector "github.com/crossteam/crossteam/collectors/github"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/fakeapi"
 	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/store"
@@ -123,7 +123,7 @@ func syncToEnd(t *testing.T, cfg *config.Config, dbPath string) *store.Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	c, err := ghcollector.New(ghcollector.Options{Config: cfg, Target: cfg.Sources.GitHub[0], Store: st,
-		Transport: collectors.NewHealth("test").Transport("github", "acme", nil), Logger: logger})
+		Transport: exposition.NewHealth("test").Transport("github", "acme", nil), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,14 +18,15 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
-	"github.com/crossteam/crossteam/collectors"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/dashboards"
 	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/fakeapi"
 	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/sim"
 	"github.com/crossteam/crossteam/store"
+	"github.com/crossteam/crossteam/syncer"
 )
 
 // demoCommand runs the whole kit with no account anywhere: a simulated
@@ -205,7 +206,7 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 // clock (their sync watermarks must not be capped at the real time while
 // the simulation runs ahead of it).
 func demoTargets(now func() time.Time) targetBuilder {
-	return func(cfg *config.Config, st *store.Store, health *collectors.Health, logger *slog.Logger) ([]collectors.Target, error) {
+	return func(cfg *config.Config, st *store.Store, health *exposition.Health, logger *slog.Logger) ([]syncer.Target, error) {
 		return newTargets(cfg, st, health, logger, now, shard.Spec{})
 	}
 }

@@ -20,11 +20,12 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
-	"github.com/crossteam/crossteam/collectors"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/store"
+	"github.com/crossteam/crossteam/syncer"
 )
 
 // defaultListenAddress is outside the 9100-9999 block of exporter ports
@@ -71,8 +72,8 @@ type exporter struct {
 	logger  *slog.Logger
 	file    string
 	st      *store.Store
-	syncer  *collectors.Syncer
-	health  *collectors.Health
+	syncer  *syncer.Syncer
+	health  *exposition.Health
 	targets targetBuilder
 	mu      sync.Mutex
 	cfg     *config.Config
@@ -82,7 +83,7 @@ type exporter struct {
 
 // targetBuilder makes the collectors of a configuration (buildTargets, or
 // the demo's, which runs them on the simulated clock).
-type targetBuilder func(cfg *config.Config, st *store.Store, health *collectors.Health, logger *slog.Logger) ([]collectors.Target, error)
+type targetBuilder func(cfg *config.Config, st *store.Store, health *exposition.Health, logger *slog.Logger) ([]syncer.Target, error)
 
 // exporterOptions are what `serve` and `demo` run the exporter with.
 type exporterOptions struct {
@@ -122,9 +123,9 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 		return err
 	}
 	defer st.Close()
-	health := collectors.NewHealth(version.Version)
+	health := exposition.NewHealth(version.Version)
 	health.SetReload(true, time.Now())
-	snap := collectors.NewSnapshotCollector()
+	snap := exposition.NewSnapshotCollector()
 	if o.targets == nil {
 		o.targets = shardTargets(o.shard)
 	}
@@ -132,7 +133,7 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 		logger.Info("syncing one shard of the organisation", "shard", o.shard.String())
 	}
 	x := &exporter{logger: logger, file: o.file, st: st, health: health, cfg: cfg, targets: o.targets,
-		syncer: &collectors.Syncer{Store: st, Logger: logger, Snapshot: snap, Health: health, Now: o.now,
+		syncer: &syncer.Syncer{Store: st, Logger: logger, Snapshot: snap, Health: health, Now: o.now,
 			Engine: engine.Options{Sharded: o.shard.Sharded()}}}
 
 	reg := prometheus.NewRegistry()

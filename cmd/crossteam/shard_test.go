@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crossteam/crossteam/collectors"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/fakeapi"
 	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/shard"
@@ -68,7 +68,7 @@ func TestShardsAddUpToOneInstance(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		targets, err := newTargets(cfg, st, collectors.NewHealth("test"), logger, w.Clock.Now, spec)
+		targets, err := newTargets(cfg, st, exposition.NewHealth("test"), logger, w.Clock.Now, spec)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,19 +9,21 @@ import (
 	ghcollector "github.com/crossteam/crossteam/collectors/github"
 	jiracollector "github.com/crossteam/crossteam/collectors/jira"
 	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/store"
+	"github.com/crossteam/crossteam/syncer"
 )
 
 // buildTargets creates one collector per configured source target. Each
 // gets a transport that counts its requests for the health metrics.
-func buildTargets(cfg *config.Config, st *store.Store, health *collectors.Health, logger *slog.Logger) ([]collectors.Target, error) {
+func buildTargets(cfg *config.Config, st *store.Store, health *exposition.Health, logger *slog.Logger) ([]syncer.Target, error) {
 	return newTargets(cfg, st, health, logger, nil, shard.Spec{})
 }
 
 // shardTargets is buildTargets for one shard of the organisation.
 func shardTargets(spec shard.Spec) targetBuilder {
-	return func(cfg *config.Config, st *store.Store, health *collectors.Health, logger *slog.Logger) ([]collectors.Target, error) {
+	return func(cfg *config.Config, st *store.Store, health *exposition.Health, logger *slog.Logger) ([]syncer.Target, error) {
 		return newTargets(cfg, st, health, logger, nil, spec)
 	}
 }
@@ -29,8 +31,8 @@ func shardTargets(spec shard.Spec) targetBuilder {
 // newTargets builds the collectors on the clock now (nil = time.Now) for
 // the repositories and Jira projects spec owns. A Jira target none of whose
 // projects this shard owns is left to the other shards.
-func newTargets(cfg *config.Config, st *store.Store, health *collectors.Health, logger *slog.Logger, now func() time.Time, spec shard.Spec) ([]collectors.Target, error) {
-	var out []collectors.Target
+func newTargets(cfg *config.Config, st *store.Store, health *exposition.Health, logger *slog.Logger, now func() time.Time, spec shard.Spec) ([]syncer.Target, error) {
+	var out []syncer.Target
 	var owns func(string) bool
 	if spec.Sharded() {
 		owns = spec.Owns

@@ -1,4 +1,10 @@
-package collectors
+// Package syncer runs the background work between the sources and the
+// exposition: every target synced on its interval in its own goroutine (a
+// failing or slow target never holds up the others), then one coalesced
+// recomputation of the engine's snapshot from the store, published to the
+// exposition. Scrapes read the published snapshot only; nothing here runs
+// on the scrape path.
+package syncer
 
 import (
 	"context"
@@ -12,6 +18,7 @@ import (
 
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/store"
 )
 
@@ -32,8 +39,8 @@ type Target interface {
 type Syncer struct {
 	Store    *store.Store
 	Logger   *slog.Logger
-	Snapshot *SnapshotCollector
-	Health   *Health
+	Snapshot *exposition.SnapshotCollector
+	Health   *exposition.Health
 	// Now is the clock (asOf of live snapshots); time.Now by default.
 	Now func() time.Time
 	// Engine are the engine options of every snapshot (Sharded with
@@ -43,7 +50,6 @@ type Syncer struct {
 	mu      sync.Mutex
 	loader  *store.Loader // created on the first Recompute
 	cfg     *config.Config
-	eng     *engine.Engine
 	ready   bool
 	trigger chan struct{}
 }

@@ -1,24 +1,59 @@
-package collectors
+package syncer
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/store"
 )
+
+// scenario: two GitHub items handed design->backend by labels (one picked
+// up and closed), 7 events in all, as of two days later.
+func scenario(t *testing.T) (*config.Config, *model.Dataset, time.Time) {
+	t.Helper()
+	cfg, err := config.Parse([]byte(`
+teams:
+  design: {members: [alice], markers: {github_labels: ["team:design"]}}
+  backend: {members: [bob], markers: {github_labels: ["team:backend"]}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	h := func(n int) time.Time { return b.Add(time.Duration(n) * time.Hour) }
+	ev := func(key string, id, hour int, actor string, kind model.EventKind, v string) model.Event {
+		return model.Event{Source: model.SourceGitHub, ID: fmt.Sprint(id), ItemKey: key, At: h(hour), Actor: actor, Kind: kind, Value: v}
+	}
+	ds := &model.Dataset{
+		Items: []model.Item{
+			{Source: "github", Key: "acme/web#1", URL: "https://github.com/acme/web/issues/1", Title: "one", Author: "alice", Created: h(0)},
+			{Source: "github", Key: "acme/web#2", URL: "https://github.com/acme/web/issues/2", Title: "two", Author: "alice", Created: h(0)},
+		},
+		Events: []model.Event{
+			ev("acme/web#1", 1, 0, "alice", model.EventLabeled, "team:design"),
+			ev("acme/web#1", 2, 1, "alice", model.EventUnlabeled, "team:design"),
+			ev("acme/web#1", 3, 1, "alice", model.EventLabeled, "team:backend"),
+			ev("acme/web#1", 4, 3, "bob", model.EventCommented, ""),
+			ev("acme/web#1", 5, 6, "bob", model.EventClosed, ""),
+			ev("acme/web#2", 6, 0, "alice", model.EventLabeled, "team:design"),
+			ev("acme/web#2", 7, 1, "alice", model.EventLabeled, "team:backend"),
+		},
+	}
+	return cfg, ds, h(48)
+}
 
 // pageTarget writes the scenario's events as one page on its first sync.
 type pageTarget struct {
@@ -68,7 +103,7 @@ func TestSyncerIsolatesFailingTargets(t *testing.T) {
 	}
 	defer st.Close()
 	var logs bytes.Buffer
-	s := &Syncer{Store: st, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Snapshot: NewSnapshotCollector(), Health: NewHealth("test"),
+	s := &Syncer{Store: st, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Snapshot: exposition.NewSnapshotCollector(), Health: exposition.NewHealth("test"),
 		Now: func() time.Time { return asOf }}
 	good, bad, buggy := &pageTarget{st: st, ds: ds}, &failingTarget{}, &panickingTarget{}
 	done := make(chan struct{})
@@ -117,72 +152,6 @@ crossteam_store_events{source="github"} 7
 	}
 	if !strings.Contains(logs.String(), `github target \"buggy\": sync panicked: assignment to entry in nil map`) {
 		t.Errorf("the panic is not reported as the target's error:\n%s", logs.String())
-	}
-}
-
-func TestHealthTransportCountsCodes(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-RateLimit-Remaining", "4999")
-		if r.URL.Path == "/missing" {
-			http.NotFound(w, r)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	}))
-	defer srv.Close()
-	h := NewHealth("test")
-	c := &http.Client{Transport: h.Transport("github", "acme", nil)}
-	for _, p := range []string{"/a", "/b", "/missing"} {
-		resp, err := c.Get(srv.URL + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-	}
-	if _, err := c.Get("http://127.0.0.1:1/unreachable"); err == nil {
-		t.Fatal("expected a transport error")
-	}
-	want := `
-# HELP crossteam_api_requests_total API requests sent to the target, by HTTP status code (0 for transport errors).
-# TYPE crossteam_api_requests_total counter
-crossteam_api_requests_total{code="0",source="github",target="acme"} 1
-crossteam_api_requests_total{code="200",source="github",target="acme"} 2
-crossteam_api_requests_total{code="404",source="github",target="acme"} 1
-# HELP crossteam_api_rate_limit_remaining API requests left in the current rate-limit window, as the source last reported.
-# TYPE crossteam_api_rate_limit_remaining gauge
-crossteam_api_rate_limit_remaining{source="github",target="acme"} 4999
-`
-	if err := testutil.CollectAndCompare(h, strings.NewReader(want), "crossteam_api_requests_total", "crossteam_api_rate_limit_remaining"); err != nil {
-		t.Error(err)
-	}
-	problems, err := testutil.CollectAndLint(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("lint: %s: %s", p.Metric, p.Text)
-	}
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(h); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reg.Gather(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestSyncDoneReportsChanges(t *testing.T) {
-	h := NewHealth("test")
-	now := time.Unix(1000, 0)
-	e1, e2 := errors.New("500 from GET /repos/acme/web/issues"), errors.New("404 from GET /repos/acme/web/issues")
-	steps := []struct {
-		err  error
-		want bool
-	}{{e1, true}, {e1, false}, {e1, false}, {e2, true}, {nil, true}, {nil, false}, {e2, true}}
-	for i, s := range steps {
-		if got := h.SyncDone("github", "acme", time.Second, s.err, now); got != s.want {
-			t.Errorf("step %d (%v): changed = %v, want %v", i, s.err, got, s.want)
-		}
 	}
 }
 

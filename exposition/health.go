@@ -1,4 +1,4 @@
-package collectors
+package exposition
 
 import (
 	"net/http"

@@ -1,8 +1,9 @@
-// Package collectors holds what turns stored history into /metrics: the
-// domain exposition of engine snapshots (this file), and — in subpackages —
-// one collector per source. A scrape only serialises the last snapshot; it
-// never calls GitHub or Jira.
-package collectors
+// Package exposition turns engine snapshots into /metrics: the domain
+// metrics of the published snapshot (this file) and the exporter's own
+// health metrics (health.go), kept apart. It sits after the engine in the
+// data flow; a scrape only serialises what was published, it never calls
+// GitHub or Jira and never recomputes.
+package exposition
 
 import (
 	"sync/atomic"

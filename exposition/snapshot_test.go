@@ -1,4 +1,4 @@
-package collectors
+package exposition
 
 import (
 	"flag"
@@ -107,7 +107,7 @@ func TestSnapshotExposition(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got != string(want) {
-		t.Errorf("exposition differs from %s (run go test ./collectors -update after checking):\n%s", golden, got)
+		t.Errorf("exposition differs from %s (run go test ./exposition -update after checking):\n%s", golden, got)
 	}
 	// Hand-computed values, independent of the golden file.
 	for _, tc := range []struct {
@@ -192,7 +192,7 @@ func gatherText(g prometheus.Gatherer) (string, error) {
 	}
 	var b strings.Builder
 	for _, mf := range mfs {
-		if err := writeText(&b, mf); err != nil {
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
 			return "", err
 		}
 	}

@@ -1,0 +1,79 @@
+package exposition
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestHealthTransportCountsCodes(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-RateLimit-Remaining", "4999")
+		if r.URL.Path == "/missing" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	h := NewHealth("test")
+	c := &http.Client{Transport: h.Transport("github", "acme", nil)}
+	for _, p := range []string{"/a", "/b", "/missing"} {
+		resp, err := c.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if _, err := c.Get("http://127.0.0.1:1/unreachable"); err == nil {
+		t.Fatal("expected a transport error")
+	}
+	want := `
+# HELP crossteam_api_requests_total API requests sent to the target, by HTTP status code (0 for transport errors).
+# TYPE crossteam_api_requests_total counter
+crossteam_api_requests_total{code="0",source="github",target="acme"} 1
+crossteam_api_requests_total{code="200",source="github",target="acme"} 2
+crossteam_api_requests_total{code="404",source="github",target="acme"} 1
+# HELP crossteam_api_rate_limit_remaining API requests left in the current rate-limit window, as the source last reported.
+# TYPE crossteam_api_rate_limit_remaining gauge
+crossteam_api_rate_limit_remaining{source="github",target="acme"} 4999
+`
+	if err := testutil.CollectAndCompare(h, strings.NewReader(want), "crossteam_api_requests_total", "crossteam_api_rate_limit_remaining"); err != nil {
+		t.Error(err)
+	}
+	problems, err := testutil.CollectAndLint(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSyncDoneReportsChanges(t *testing.T) {
+	h := NewHealth("test")
+	now := time.Unix(1000, 0)
+	e1, e2 := errors.New("500 from GET /repos/acme/web/issues"), errors.New("404 from GET /repos/acme/web/issues")
+	steps := []struct {
+		err  error
+		want bool
+	}{{e1, true}, {e1, false}, {e1, false}, {e2, true}, {nil, true}, {nil, false}, {e2, true}}
+	for i, s := range steps {
+		if got := h.SyncDone("github", "acme", time.Second, s.err, now); got != s.want {
+			t.Errorf("step %d (%v): changed = %v, want %v", i, s.err, got, s.want)
+		}
+	}
+}
