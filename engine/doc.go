@@ -16,6 +16,12 @@
 //     label hands the item to that team even before the first label is
 //     removed. Assignee: the most recently assigned assignee who is a member
 //     of a team. Unknown actors and unmapped values belong to no team.
+//   - Membership: an actor is a team's member when the configuration names
+//     its stored id (GitHub login, Jira account id or Data Center user name),
+//     a GitHub team expansion stored for it, or one of its stored identity
+//     facts (model.Identity: a Data Center user key, checked first, then the
+//     email the API exposed). Collectors store ids and facts, never teams,
+//     so adding a member by email re-derives their history.
 //   - All events of one instant are applied before ownership is decided, so a
 //     label swap (unlabeled A and labeled B in the same second, in any order)
 //     is one handoff A->B.

@@ -96,6 +96,7 @@ func Compute(ds *model.Dataset, cfg *config.Config, asOf time.Time) *Snapshot {
 // Compute derives the snapshot as of asOf.
 func (e *Engine) Compute(ds *model.Dataset, asOf time.Time) *Snapshot {
 	c := newComputation(e, asOf)
+	c.aliases = aliasesOf(ds.Identities)
 	for i := range ds.Milestones {
 		if m := &ds.Milestones[i]; m.Source == model.SourceJira && strings.HasPrefix(m.Key, model.JiraEpicPrefix) {
 			c.epicTitles[m.Key] = m.Title
@@ -140,6 +141,7 @@ type computation struct {
 	snap     *Snapshot
 	pairs    map[PairKey]*PairStats
 	teamMemo map[string]map[string]int // source -> actor -> team (-1 none)
+	aliases  map[[2]string][]string    // (source, account) -> stored aliases, key before email
 	ms       map[msKey]*msAgg
 	signals  map[[2]string]*SignalStats
 	// epicTitles maps a Jira epic milestone value to the epic's summary.
@@ -188,9 +190,33 @@ func (c *computation) actorTeam(source, actor string) int {
 		if i, ok := c.e.ghExtra[strings.ToLower(actor)]; ok {
 			t = i
 		}
+	} else {
+		for _, alias := range c.aliases[[2]string{source, actor}] {
+			if name, ok := c.e.cfg.TeamOf(source, alias); ok {
+				t = c.e.teamIdx[name]
+				break
+			}
+		}
 	}
 	m[actor] = t
 	return t
+}
+
+// aliasesOf indexes the stored identity facts by account. A member
+// configured by a Data Center user key is matched before one configured by
+// email (a key cannot change; an email can).
+func aliasesOf(ids []model.Identity) map[[2]string][]string {
+	out := make(map[[2]string][]string, len(ids))
+	for i := range ids {
+		id := &ids[i]
+		k := [2]string{id.Source, id.Account}
+		if id.Kind == model.IdentityKey {
+			out[k] = append([]string{id.Value}, out[k]...)
+		} else {
+			out[k] = append(out[k], id.Value)
+		}
+	}
+	return out
 }
 
 func (c *computation) pair(source string, from, to int) *PairStats {

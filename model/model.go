@@ -131,6 +131,25 @@ type TeamMember struct {
 	Via      string // the group that was expanded, e.g. "acme/design"
 }
 
+// Identity is a fact a source reported about an account: besides the id
+// that events and items carry as Actor/Author (Account), the account is
+// also known as Value of the given Kind. Collectors store these as reported
+// and never resolve teams; the engine matches a configured member against
+// the account's id and every stored alias, so adding a member by email
+// after a sync re-derives history without a re-fetch.
+type Identity struct {
+	Source  string // "jira" (GitHub actors are logins and need none)
+	Account string // Jira Cloud account id / Data Center user name
+	Kind    string // IdentityKey or IdentityEmail
+	Value   string // the alias
+}
+
+// Identity kinds.
+const (
+	IdentityKey   = "key"   // Jira Data Center user key
+	IdentityEmail = "email" // the email address the API exposes
+)
+
 // Dataset is everything stored, as the engine reads it. Events are ordered by
 // (Source, ItemKey, At) and, for equal instants, by the order they were
 // stored; the engine relies on that order and does not re-sort.
@@ -139,4 +158,5 @@ type Dataset struct {
 	Events     []Event
 	Milestones []Milestone
 	Members    []TeamMember
+	Identities []Identity // ordered by (Source, Account, Kind)
 }

@@ -223,6 +223,9 @@ func diffDatasets(t *testing.T, got, want *model.Dataset) {
 	if !reflect.DeepEqual(got.Members, want.Members) {
 		t.Errorf("members:\n got %+v\nwant %+v", got.Members, want.Members)
 	}
+	if !reflect.DeepEqual(got.Identities, want.Identities) {
+		t.Errorf("identities:\n got %+v\nwant %+v", got.Identities, want.Identities)
+	}
 }
 
 // compute runs the engine, ordering handoffs that start in the same

@@ -243,7 +243,39 @@ func (w *World) Dataset() *model.Dataset {
 		}
 		return a.Via < b.Via
 	})
+	ds.Identities = g.jiraIdentities(ds)
 	return ds
+}
+
+// jiraIdentities are the identity facts the Jira collector must store: the
+// email of every member whose user object a payload carried (an issue's
+// reporter or current assignee, the author of a history or a comment).
+// Outsiders have no email on the site.
+func (g *gen) jiraIdentities(ds *model.Dataset) []model.Identity {
+	seen := map[string]bool{}
+	for i := range ds.Items {
+		if it := &ds.Items[i]; it.Source == model.SourceJira {
+			seen[it.Author] = true
+			for _, a := range it.Assignees {
+				seen[a] = true
+			}
+		}
+	}
+	for i := range ds.Events {
+		if e := &ds.Events[i]; e.Source == model.SourceJira {
+			seen[e.Actor] = true
+		}
+	}
+	var out []model.Identity
+	for _, t := range g.teams {
+		for _, m := range t.Members {
+			if seen[m.AccountID] && m.Email != "" {
+				out = append(out, model.Identity{Source: model.SourceJira, Account: m.AccountID, Kind: model.IdentityEmail, Value: m.Email})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Account < out[j].Account })
+	return out
 }
 
 // SetJiraURL sets the site URL the fake Jira is served at (as written in

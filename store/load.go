@@ -28,20 +28,35 @@ func (in interner) get(s string) string {
 // Load reads everything into a model.Dataset, from one consistent snapshot.
 // Events are ordered by (Source, ItemKey, At) and, for equal At, by insertion
 // order (rowid); items and milestones by (Source, Key); members by (Team,
-// Source, Identity, Via). Empty string lists read back as nil.
+// Source, Identity, Via); identities by (Source, Account, Kind). Empty
+// string lists read back as nil.
 func (s *Store) Load(ctx context.Context) (*model.Dataset, error) {
+	in := interner{}
+	return s.load(ctx, in, func(tx *sql.Tx) ([]model.Event, error) {
+		n, err := count(ctx, tx, "events")
+		if err != nil {
+			return nil, err
+		}
+		events, _, err := readEvents(ctx, tx, in, n, orderedEventsSQL)
+		return events, err
+	})
+}
+
+// load reads one consistent snapshot: items, the events that events()
+// returns from the same read transaction, milestones, members, identities.
+// Load and Loader differ only in how they read events.
+func (s *Store) load(ctx context.Context, in interner, events func(*sql.Tx) ([]model.Event, error)) (*model.Dataset, error) {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("store: load: begin: %w", err)
 	}
 	defer tx.Rollback()
 
-	in := interner{}
 	ds := &model.Dataset{}
 	if ds.Items, err = loadItems(ctx, tx, in); err != nil {
 		return nil, fmt.Errorf("store: load items: %w", err)
 	}
-	if ds.Events, err = loadEvents(ctx, tx, in); err != nil {
+	if ds.Events, err = events(tx); err != nil {
 		return nil, fmt.Errorf("store: load events: %w", err)
 	}
 	if ds.Milestones, err = loadMilestones(ctx, tx, in); err != nil {
@@ -49,6 +64,9 @@ func (s *Store) Load(ctx context.Context) (*model.Dataset, error) {
 	}
 	if ds.Members, err = loadMembers(ctx, tx, in); err != nil {
 		return nil, fmt.Errorf("store: load team members: %w", err)
+	}
+	if ds.Identities, err = loadIdentities(ctx, tx, in); err != nil {
+		return nil, fmt.Errorf("store: load identities: %w", err)
 	}
 	return ds, nil
 }
@@ -121,28 +139,31 @@ func decodeList(b []byte, in interner) ([]string, error) {
 	return l, nil
 }
 
-func loadEvents(ctx context.Context, tx *sql.Tx, in interner) ([]model.Event, error) {
-	n, err := count(ctx, tx, "events")
+const (
+	eventColumns = `rowid, source, id, item_key, at, actor, kind, value, team, from_value, to_value`
+	// orderedEventsSQL is served by index events_by_item_at (source,
+	// item_key, at, rowid): no sort step, see TestLoadUsesIndex.
+	orderedEventsSQL = `SELECT ` + eventColumns + ` FROM events ORDER BY source, item_key, at, rowid`
+)
+
+// readEvents is the store's one event reader: the rows of q (selecting
+// eventColumns) into a slice of the given capacity, strings interned, with
+// the highest rowid read.
+func readEvents(ctx context.Context, tx *sql.Tx, in interner, capacity int, q string, args ...any) ([]model.Event, int64, error) {
+	events := make([]model.Event, 0, capacity)
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, err
-	}
-	events := make([]model.Event, 0, n)
-	// The ORDER BY is served by index events_by_item_at (source, item_key,
-	// at, rowid): no sort step, see TestLoadUsesIndex.
-	rows, err := tx.QueryContext(ctx, `SELECT source, id, item_key, at, actor, kind, value, team, from_value, to_value
-	FROM events ORDER BY source, item_key, at, rowid`)
-	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer rows.Close()
 	var (
-		e    model.Event
-		kind string
-		at   int64
+		e             model.Event
+		kind          string
+		at, rowid, mx int64
 	)
 	for rows.Next() {
-		if err := rows.Scan(&e.Source, &e.ID, &e.ItemKey, &at, &e.Actor, &kind, &e.Value, &e.Team, &e.From, &e.To); err != nil {
-			return nil, err
+		if err := rows.Scan(&rowid, &e.Source, &e.ID, &e.ItemKey, &at, &e.Actor, &kind, &e.Value, &e.Team, &e.From, &e.To); err != nil {
+			return nil, 0, err
 		}
 		e.Source = in.get(e.Source)
 		e.ItemKey = in.get(e.ItemKey)
@@ -154,8 +175,9 @@ func loadEvents(ctx context.Context, tx *sql.Tx, in interner) ([]model.Event, er
 		e.To = in.get(e.To)
 		e.At = fromMillis(sql.NullInt64{Int64: at, Valid: true})
 		events = append(events, e)
+		mx = max(mx, rowid)
 	}
-	return events, rows.Err()
+	return events, mx, rows.Err()
 }
 
 func loadMilestones(ctx context.Context, tx *sql.Tx, in interner) ([]model.Milestone, error) {
@@ -200,6 +222,28 @@ func loadMembers(ctx context.Context, tx *sql.Tx, in interner) ([]model.TeamMemb
 		m.Team, m.Source = in.get(m.Team), in.get(m.Source)
 		m.Identity, m.Via = in.get(m.Identity), in.get(m.Via)
 		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func loadIdentities(ctx context.Context, tx *sql.Tx, in interner) ([]model.Identity, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT source, account, kind, value
+	FROM identities ORDER BY source, account, kind`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var (
+		out []model.Identity
+		id  model.Identity
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id.Source, &id.Account, &id.Kind, &id.Value); err != nil {
+			return nil, err
+		}
+		id.Source, id.Account = in.get(id.Source), in.get(id.Account)
+		id.Kind, id.Value = in.get(id.Kind), in.get(id.Value)
+		out = append(out, id)
 	}
 	return out, rows.Err()
 }

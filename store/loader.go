@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"sort"
 	"sync"
 
@@ -43,43 +42,20 @@ func (s *Store) NewLoader() *Loader {
 func (l *Loader) Load(ctx context.Context) (*model.Dataset, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	tx, err := l.s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	var maxRow int64
+	ds, err := l.s.load(ctx, l.in, func(tx *sql.Tx) (events []model.Event, err error) {
+		events, maxRow, err = l.loadEvents(ctx, tx)
+		return events, err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("store: load: begin: %w", err)
+		return nil, err
 	}
-	defer tx.Rollback()
-
-	ds := &model.Dataset{}
-	if ds.Items, err = loadItems(ctx, tx, l.in); err != nil {
-		return nil, fmt.Errorf("store: load items: %w", err)
-	}
-	events, maxRow, err := l.loadEvents(ctx, tx)
-	if err != nil {
-		return nil, fmt.Errorf("store: load events: %w", err)
-	}
-	if ds.Milestones, err = loadMilestones(ctx, tx, l.in); err != nil {
-		return nil, fmt.Errorf("store: load milestones: %w", err)
-	}
-	if ds.Members, err = loadMembers(ctx, tx, l.in); err != nil {
-		return nil, fmt.Errorf("store: load team members: %w", err)
-	}
-	l.events, l.maxRow, l.loaded = events, maxRow, true
-	ds.Events = events
+	l.events, l.maxRow, l.loaded = ds.Events, maxRow, true
 	return ds, nil
 }
 
 // loadEvents returns the kept events merged with those stored since.
 func (l *Loader) loadEvents(ctx context.Context, tx *sql.Tx) (_ []model.Event, _ int64, err error) {
-	const cols = `rowid, source, id, item_key, at, actor, kind, value, team, from_value, to_value`
-	var q string
-	var args []any
-	if !l.loaded {
-		// The first load reads in Load's order through the index.
-		q = `SELECT ` + cols + ` FROM events ORDER BY source, item_key, at, rowid`
-	} else {
-		// Then only new rows, by rowid (a range of the table's b-tree).
-		q, args = `SELECT `+cols+` FROM events WHERE rowid > ? ORDER BY rowid`, []any{l.maxRow}
-	}
 	// Sized up front: appending a million events would leave copies of
 	// every smaller backing array behind for the collector.
 	var n int
@@ -97,56 +73,25 @@ func (l *Loader) loadEvents(ctx context.Context, tx *sql.Tx) (_ []model.Event, _
 		}
 	}
 	if full {
+		// The first load reads in Load's order through the index.
 		if n, err = count(ctx, tx, "events"); err != nil {
 			return nil, 0, err
 		}
-		n += headroom(n)
-		q, args = `SELECT `+cols+` FROM events ORDER BY source, item_key, at, rowid`, nil
+		return readEvents(ctx, tx, l.in, n+headroom(n), orderedEventsSQL)
 	}
-	fresh := make([]model.Event, 0, n)
-	rows, err := tx.QueryContext(ctx, q, args...)
+	// Then only new rows, by rowid (a range of the table's b-tree).
+	fresh, maxRow, err := readEvents(ctx, tx, l.in, n, `SELECT `+eventColumns+` FROM events WHERE rowid > ? ORDER BY rowid`, l.maxRow)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	var (
-		e     model.Event
-		kind  string
-		at    int64
-		rowid int64
-	)
-	maxRow := l.maxRow
-	in := l.in
-	for rows.Next() {
-		if err := rows.Scan(&rowid, &e.Source, &e.ID, &e.ItemKey, &at, &e.Actor, &kind, &e.Value, &e.Team, &e.From, &e.To); err != nil {
-			return nil, 0, err
-		}
-		e.Source = in.get(e.Source)
-		e.ItemKey = in.get(e.ItemKey)
-		e.Actor = in.get(e.Actor)
-		e.Kind = model.EventKind(in.get(kind))
-		e.Value = in.get(e.Value)
-		e.Team = in.get(e.Team)
-		e.From = in.get(e.From)
-		e.To = in.get(e.To)
-		e.At = fromMillis(sql.NullInt64{Int64: at, Valid: true})
-		fresh = append(fresh, e)
-		maxRow = max(maxRow, rowid)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	if full {
-		return fresh, maxRow, nil
-	}
 	if len(fresh) == 0 {
-		return l.events, maxRow, nil
+		return l.events, l.maxRow, nil
 	}
 	// New rows came in rowid order; a stable sort keeps it for ties on
 	// (source, item_key, at), and the merge puts kept events (lower
 	// rowids) first on ties: Load's order.
 	sort.SliceStable(fresh, func(i, j int) bool { return eventLess(&fresh[i], &fresh[j]) })
-	return mergeEvents(l.events, fresh), maxRow, nil
+	return mergeEvents(l.events, fresh), max(maxRow, l.maxRow), nil
 }
 
 // eventLess orders by (source, item_key, at), as the events index does

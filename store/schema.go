@@ -116,4 +116,17 @@ SELECT source, key, target, kind, url, title, author,
 	milestones, labels, assignees, status, team_value, components, signals
 FROM items;
 `,
+	// 3: identity facts (model.Identity): aliases an API reported for an
+	// account, so the engine, not the collector, maps people to teams.
+	// Events stored before keep the identity they were stored under (a
+	// configured key or email), which the engine still matches.
+	`
+CREATE TABLE identities (
+	source  TEXT NOT NULL CHECK (source <> ''),
+	account TEXT NOT NULL CHECK (account <> ''),
+	kind    TEXT NOT NULL CHECK (kind <> ''),
+	value   TEXT NOT NULL CHECK (value <> ''),
+	PRIMARY KEY (source, account, kind)
+) WITHOUT ROWID;
+`,
 }

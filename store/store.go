@@ -22,6 +22,8 @@
 //	milestones       one row per (source, key); due_at, closed_at unix ms.
 //	team_members     (source, via, team, identity): identities a group `via`
 //	                 (e.g. the GitHub team "acme/design") expanded into.
+//	identities       (source, account, kind) -> value: aliases an API reported
+//	                 for an account (a Jira user key or email), upserted.
 //	cursors          (source, target, name) -> value, with updated_at.
 //	etags            (source, target, key) -> etag, with updated_at.
 //	schema_migrations version, applied_at: the applied schema migrations.
@@ -285,6 +287,7 @@ type Page struct {
 	Items          []model.Item      // upsert by (Source, Key): later write replaces the row
 	Events         []model.Event     // insert-or-ignore by (Source, ID): writing the same event twice is a no-op
 	Milestones     []model.Milestone // upsert by (Source, Key)
+	Identities     []model.Identity  // upsert by (Source, Account, Kind)
 	Cursors        map[string]string // name -> value, upsert per (Source, Target, name)
 	ETags          map[string]string // request URL/key -> etag, upsert per (Source, Target, key)
 }
@@ -330,6 +333,15 @@ func (p *Page) validate() error {
 			return fmt.Errorf("milestone %d (title %q): missing Key", i, m.Title)
 		}
 	}
+	for i := range p.Identities {
+		id := &p.Identities[i]
+		switch {
+		case id.Source != p.Source:
+			return fmt.Errorf("identity %d (account %q): Source %q differs from the page's", i, id.Account, id.Source)
+		case id.Account == "" || id.Kind == "" || id.Value == "":
+			return fmt.Errorf("identity %d (account %q): missing Account, Kind or Value", i, id.Account)
+		}
+	}
 	for name := range p.Cursors {
 		if name == "" {
 			return errors.New("cursor with empty name")
@@ -344,8 +356,8 @@ func (p *Page) validate() error {
 }
 
 // ApplyPage validates p and writes it in one transaction: items and
-// milestones are upserted, events inserted unless already stored, cursors and
-// etags upserted. On any error nothing of p is written.
+// milestones are upserted, events inserted unless already stored,
+// identities, cursors and etags upserted. On any error nothing of p is written.
 func (s *Store) ApplyPage(ctx context.Context, p Page) error {
 	if err := p.validate(); err != nil {
 		return fmt.Errorf("store: apply page %s/%s: %w: %w", p.Source, p.Target, ErrInvalidPage, err)
@@ -377,6 +389,8 @@ const (
 	VALUES (?, ?, ?, ?, ?, ?)
 	ON CONFLICT (source, key) DO UPDATE SET
 	title = excluded.title, url = excluded.url, due_at = excluded.due_at, closed_at = excluded.closed_at`
+	upsertIdentitySQL = `INSERT INTO identities (source, account, kind, value) VALUES (?, ?, ?, ?)
+	ON CONFLICT (source, account, kind) DO UPDATE SET value = excluded.value`
 	upsertCursorSQL = `INSERT INTO cursors (source, target, name, value, updated_at) VALUES (?, ?, ?, ?, ?)
 	ON CONFLICT (source, target, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
 	upsertETagSQL = `INSERT INTO etags (source, target, key, etag, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -443,6 +457,20 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 			if _, err := st.ExecContext(ctx, e.Source, e.ID, e.ItemKey, millis(e.At), e.Actor, string(e.Kind),
 				e.Value, e.Team, e.From, e.To); err != nil {
 				return fmt.Errorf("insert event %d (id %s): %w", i, e.ID, err)
+			}
+		}
+	}
+
+	if len(p.Identities) > 0 {
+		st, err := tx.PrepareContext(ctx, upsertIdentitySQL)
+		if err != nil {
+			return fmt.Errorf("prepare identities: %w", err)
+		}
+		defer st.Close()
+		for i := range p.Identities {
+			id := &p.Identities[i]
+			if _, err := st.ExecContext(ctx, id.Source, id.Account, id.Kind, id.Value); err != nil {
+				return fmt.Errorf("upsert identity of %s: %w", id.Account, err)
 			}
 		}
 	}

@@ -877,3 +877,55 @@ func TestMigrateFromV1(t *testing.T) {
 		t.Errorf("items_readable status=%q components=%q", status, components)
 	}
 }
+
+// TestIdentities: identity facts are upserted by (source, account, kind)
+// in the page's transaction, read back ordered, and a store written at
+// schema version 2 (before the identities table) opens, migrates and keeps
+// its events.
+func TestIdentities(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v2.db")
+	all := migrations
+	migrations = all[:2]
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		migrations = all
+		t.Fatal(err)
+	}
+	old := model.Event{Source: model.SourceJira, ID: "1/0", ItemKey: "P-1", At: at(1, 0, 0), Actor: "dora@example.com", Kind: model.EventCommented}
+	err = s.ApplyPage(ctx, Page{Source: model.SourceJira, Target: "j", Events: []model.Event{old}})
+	s.Close()
+	migrations = all
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mustApply(t, s, Page{Source: model.SourceJira, Target: "j", Identities: []model.Identity{
+		{Source: model.SourceJira, Account: "acc-dora", Kind: model.IdentityEmail, Value: "dora@old.example"},
+		{Source: model.SourceJira, Account: "acc-bob", Kind: model.IdentityKey, Value: "JIRAUSER10001"},
+	}})
+	// The email changed upstream: the later write wins.
+	mustApply(t, s, Page{Source: model.SourceJira, Target: "j", Identities: []model.Identity{
+		{Source: model.SourceJira, Account: "acc-dora", Kind: model.IdentityEmail, Value: "dora@example.com"},
+	}})
+	ds := mustLoad(t, s)
+	want := []model.Identity{
+		{Source: model.SourceJira, Account: "acc-bob", Kind: model.IdentityKey, Value: "JIRAUSER10001"},
+		{Source: model.SourceJira, Account: "acc-dora", Kind: model.IdentityEmail, Value: "dora@example.com"},
+	}
+	if !reflect.DeepEqual(ds.Identities, want) {
+		t.Errorf("identities = %+v, want %+v", ds.Identities, want)
+	}
+	if len(ds.Events) != 1 || ds.Events[0].Actor != old.Actor {
+		t.Errorf("events after migration = %+v, want the one stored before", ds.Events)
+	}
+	err = s.ApplyPage(ctx, Page{Source: model.SourceJira, Identities: []model.Identity{{Source: model.SourceJira, Account: "acc-x", Kind: model.IdentityEmail}}})
+	if !errors.Is(err, ErrInvalidPage) || !strings.Contains(err.Error(), `identity 0 (account "acc-x")`) {
+		t.Errorf("identity without value: err = %v, want ErrInvalidPage naming it", err)
+	}
+}

@@ -50,12 +50,13 @@ func TestCommentsStored(t *testing.T) {
 			for _, k := range []string{"A-1", "A-2"} {
 				e.must(e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Key: k, Summary: k, Reporter: "acc-alice", Created: at(0)}))
 			}
-			// Authors rotate: alice (Cloud id), dora (configured by email),
-			// an automation account in no team.
+			// Authors rotate: alice (Cloud id), dora (configured by email;
+			// stored by id, the email as an identity fact), an automation
+			// account in no team.
 			authors := []string{"acc-alice", "acc-dora", "automation-1"}
-			wantActor := map[string]string{"acc-alice": "acc-alice", "acc-dora": "dora@example.com", "automation-1": "automation-1"}
+			wantActor := map[string]string{"acc-alice": "acc-alice", "acc-dora": "acc-dora", "automation-1": "automation-1"}
 			if tc.deployment == fakeapi.JiraDataCenter {
-				wantActor["acc-alice"] = "alice"
+				wantActor["acc-alice"], wantActor["acc-dora"] = "alice", "dora"
 			}
 			type want struct {
 				actor string
@@ -284,7 +285,7 @@ func TestCommentFieldShapes(t *testing.T) {
 		{"not a page", `"three comments"`, nil, "field comment"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &Collector{cloud: true, cfg: &config.Config{}, users: map[string]user{}}
+			c := &Collector{cloud: true, cfg: &config.Config{}, identities: map[model.Identity]bool{}}
 			fields := map[string]json.RawMessage{"created": json.RawMessage(`"2026-03-01T09:00:00.000+0000"`), "updated": json.RawMessage(`"2026-03-02T09:00:00.000+0000"`)}
 			if tc.field != "" {
 				fields["comment"] = json.RawMessage(tc.field)

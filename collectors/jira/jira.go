@@ -76,10 +76,12 @@
 // summary). The engine decides from milestones.jira_fix_versions and
 // jira_epics which count, so changing those needs no re-fetch.
 //
-// Actors are Cloud account ids or Data Center user names; when a person is
-// configured by another identity (a Data Center user key, or the email
-// address Jira exposes for them) that one is stored, so config.TeamOf finds
-// them.
+// Actors are Cloud account ids or Data Center user names, stored as the
+// API names them; the other identities a user object reports (a Data Center
+// user key, the email address Jira exposes) are stored beside them as
+// model.Identity facts. The collector never resolves teams: the engine
+// matches configured members against ids and facts, so a member added by
+// email later needs no re-fetch.
 //
 // # Failures
 //
@@ -166,8 +168,9 @@ type Collector struct {
 	statusCat   map[string]string // status id -> category key
 	statusByNm  map[string]string // lower-case status name -> category key
 	metaLoaded  bool
-	// Users learned from user objects: id -> other identities.
-	users map[string]user
+	// identities already stored by this process, so each fact is written
+	// once per run rather than with every batch that mentions the user.
+	identities map[model.Identity]bool
 	// recent holds the updated instant of issues written in the overlap
 	// zone of the last sync (issue id -> updated): the next sync finds them
 	// again inside its window and skips those that did not change, so an
@@ -239,7 +242,7 @@ func New(o Options) (*Collector, error) {
 		cfg: o.Config, target: o.Target, store: o.Store, now: o.Now,
 		logger: o.Logger.With("source", model.SourceJira, "target", name),
 		cloud:  dep == config.JiraCloud, overlap: o.Overlap, pageSize: o.PageSize, bulkMax: bulkMaxResults,
-		browse: strings.TrimRight(o.Target.URL, "/"), users: map[string]user{}, recent: map[string]time.Time{},
+		browse: strings.TrimRight(o.Target.URL, "/"), identities: map[model.Identity]bool{}, recent: map[string]time.Time{},
 	}
 	c.api = "rest/api/2"
 	if c.cloud {

@@ -193,34 +193,23 @@ func (c *Collector) userID(u *user) string {
 	return u.Key
 }
 
-func (c *Collector) learn(u *user) {
-	if id := c.userID(u); id != "" {
-		c.users[id] = *u
-	}
-}
-
-// ident is the identity stored for a user id: the id itself, unless the
-// config knows the person by their Data Center key or email instead.
-func (c *Collector) ident(id string) string {
+// identitiesOf lists the facts a user object reports besides the id
+// events carry (userID): the Data Center key when it differs from the
+// name, and the email address when the site exposes it. Only the engine
+// matches them against configured members.
+func (c *Collector) identitiesOf(u *user) []model.Identity {
+	id := c.userID(u)
 	if id == "" {
-		return ""
+		return nil
 	}
-	if _, ok := c.cfg.TeamOf(model.SourceJira, id); ok {
-		return id
+	var out []model.Identity
+	if u.Key != "" && u.Key != id {
+		out = append(out, model.Identity{Source: model.SourceJira, Account: id, Kind: model.IdentityKey, Value: u.Key})
 	}
-	if u, ok := c.users[id]; ok {
-		if u.Key != "" {
-			if _, ok := c.cfg.TeamOf(model.SourceJira, u.Key); ok {
-				return u.Key
-			}
-		}
-		if u.EmailAddress != "" {
-			if _, ok := c.cfg.TeamOf(model.SourceJira, u.EmailAddress); ok {
-				return u.EmailAddress
-			}
-		}
+	if u.EmailAddress != "" {
+		out = append(out, model.Identity{Source: model.SourceJira, Account: id, Kind: model.IdentityEmail, Value: u.EmailAddress})
 	}
-	return id
+	return out
 }
 
 // category returns a status's category key from its id, else its name.
@@ -335,132 +324,13 @@ func (c *Collector) signalMatches(ctx context.Context, jql string, ids []string)
 // flush maps and writes the pending issues in one transaction; the last
 // batch (final) carries the new watermark.
 func (b *batcher) flush(ctx context.Context, final bool) error {
-	c := b.c
-	issues := b.pending
-	b.pending = nil
-	ps := make([]*parsed, 0, len(issues))
-	for i := range issues {
-		p, err := c.decodeIssue(&issues[i])
-		if err != nil {
-			return err
-		}
-		if p.updated.After(b.maxUpdated) {
-			b.maxUpdated = p.updated
-		}
-		b.seen++
-		if u, ok := c.recent[p.id]; ok && u.Equal(p.updated) {
-			continue // written by an earlier sync in exactly this state
-		}
-		ps = append(ps, p)
+	fetched, err := b.fetch(ctx)
+	if err != nil {
+		return err
 	}
-
-	// Histories: bulkfetch on a Cloud full sync; embedded changelogs
-	// otherwise, completed by bulkfetch where Cloud cut them.
-	hist := map[string][]history{}
-	var complete []string
-	for _, p := range ps {
-		if !c.cloud || b.incremental {
-			if cl := p.changelog; cl != nil {
-				hist[p.id] = cl.Histories
-				if cl.Total > len(cl.Histories) {
-					if !c.cloud {
-						c.logger.Warn("changelog truncated on Data Center; older history of this issue is missing",
-							"issue", p.key, "total", cl.Total, "got", len(cl.Histories))
-					} else if oldestAtOrAfter(cl.Histories, b.from) {
-						complete = append(complete, p.id)
-					}
-				}
-			} else if c.cloud {
-				complete = append(complete, p.id)
-			}
-		} else {
-			complete = append(complete, p.id)
-		}
-	}
-	if len(complete) > 0 {
-		got, err := c.bulkfetch(ctx, complete)
-		if err != nil {
-			return err
-		}
-		for _, id := range complete {
-			hist[id] = mergeHistories(hist[id], got[id])
-		}
-	}
-
-	// Comments: Cloud's search embeds at most 20 per issue; an issue with
-	// more (total says so) gets its whole list from the comment endpoint.
-	// Only issues changed in this sync are here, so an unchanged issue
-	// never costs a comment request.
-	for _, p := range ps {
-		if cp := p.comments; cp != nil && cp.Total > len(cp.Comments) {
-			all, err := c.fetchComments(ctx, p.key)
-			if err != nil {
-				return err
-			}
-			cp.Comments = mergeComments(cp.Comments, all)
-		}
-	}
-
-	// Unknown status ids: refresh /status once per sync.
-	if !b.refreshedMeta && c.unknownStatus(ps, hist) {
-		b.refreshedMeta = true
-		if err := c.loadMeta(ctx, true); err != nil {
-			return err
-		}
-	}
-
-	signals := map[string][]string{}
-	if len(ps) > 0 {
-		ids := make([]string, len(ps))
-		for i, p := range ps {
-			ids[i] = p.id
-		}
-		for _, s := range c.cfg.Signals {
-			if strings.TrimSpace(s.JiraJQL) == "" {
-				continue
-			}
-			for i := 0; i < len(ids); i += bulkIssues {
-				m, err := c.signalMatches(ctx, s.JiraJQL, ids[i:min(len(ids), i+bulkIssues)])
-				if err != nil {
-					return fmt.Errorf("signal %s: %w", s.Name, err)
-				}
-				for id := range m {
-					signals[id] = append(signals[id], s.Name)
-				}
-			}
-		}
-	}
-
-	// Learn every user object of the batch first, so an id seen only in a
-	// changelog from/to resolves to the identity the config knows.
-	for _, p := range ps {
-		c.learn(p.assignee)
-		c.learn(p.reporter)
-		for i := range hist[p.id] {
-			c.learn(hist[p.id][i].Author)
-		}
-		if p.comments != nil {
-			for i := range p.comments.Comments {
-				c.learn(p.comments.Comments[i].Author)
-			}
-		}
-	}
-	page := store.Page{Source: model.SourceJira, Target: c.Name()}
-	msSeen := map[string]bool{}
-	for _, p := range ps {
-		item, ms := c.mapItem(p, signals[p.id])
-		page.Items = append(page.Items, item)
-		for _, m := range ms {
-			if !msSeen[m.Key] {
-				msSeen[m.Key] = true
-				page.Milestones = append(page.Milestones, m)
-			}
-		}
-		evs, err := c.mapEvents(p, hist[p.id])
-		if err != nil {
-			return err
-		}
-		page.Events = append(page.Events, evs...)
+	page, err := b.c.mapBatch(fetched)
+	if err != nil {
+		return err
 	}
 	var w time.Time
 	if final {
@@ -478,11 +348,15 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 	if len(page.Items) == 0 && len(page.Cursors) == 0 {
 		return nil
 	}
+	c := b.c
 	if err := c.store.ApplyPage(ctx, page); err != nil {
 		return err
 	}
-	for _, p := range ps {
+	for _, p := range fetched.issues {
 		c.recent[p.id] = p.updated
+	}
+	for _, id := range page.Identities {
+		c.identities[id] = true
 	}
 	if final {
 		// Keep only what the next window finds again. It starts at
@@ -501,6 +375,159 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 	}
 	c.logger.Debug("jira batch stored", "issues", len(page.Items), "events", len(page.Events), "final", final)
 	return nil
+}
+
+// fetched is what one batch fetched: the changed issues with their
+// complete histories and comments, and the signals each matches. Mapping
+// it into a page needs no further request.
+type fetched struct {
+	issues  []*parsed
+	hist    map[string][]history // issue id -> histories
+	signals map[string][]string  // issue id -> signal names
+}
+
+// fetch decodes the pending search results and completes them over the
+// network: histories (bulkfetch on a Cloud full sync; embedded changelogs
+// otherwise, completed by bulkfetch where Cloud cut them), comment lists
+// Cloud cut at 20, status metadata for unknown ids, signal membership.
+// Issues an earlier sync wrote in exactly this state are skipped.
+func (b *batcher) fetch(ctx context.Context) (*fetched, error) {
+	c := b.c
+	issues := b.pending
+	b.pending = nil
+	f := &fetched{hist: map[string][]history{}, signals: map[string][]string{}}
+	for i := range issues {
+		p, err := c.decodeIssue(&issues[i])
+		if err != nil {
+			return nil, err
+		}
+		if p.updated.After(b.maxUpdated) {
+			b.maxUpdated = p.updated
+		}
+		b.seen++
+		if u, ok := c.recent[p.id]; ok && u.Equal(p.updated) {
+			continue // written by an earlier sync in exactly this state
+		}
+		f.issues = append(f.issues, p)
+	}
+
+	var complete []string
+	for _, p := range f.issues {
+		if !c.cloud || b.incremental {
+			if cl := p.changelog; cl != nil {
+				f.hist[p.id] = cl.Histories
+				if cl.Total > len(cl.Histories) {
+					if !c.cloud {
+						c.logger.Warn("changelog truncated on Data Center; older history of this issue is missing",
+							"issue", p.key, "total", cl.Total, "got", len(cl.Histories))
+					} else if oldestAtOrAfter(cl.Histories, b.from) {
+						complete = append(complete, p.id)
+					}
+				}
+			} else if c.cloud {
+				complete = append(complete, p.id)
+			}
+		} else {
+			complete = append(complete, p.id)
+		}
+	}
+	if len(complete) > 0 {
+		got, err := c.bulkfetch(ctx, complete)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range complete {
+			f.hist[id] = mergeHistories(f.hist[id], got[id])
+		}
+	}
+
+	// Comments: Cloud's search embeds at most 20 per issue; an issue with
+	// more (total says so) gets its whole list from the comment endpoint.
+	// Only issues changed in this sync are here, so an unchanged issue
+	// never costs a comment request.
+	for _, p := range f.issues {
+		if cp := p.comments; cp != nil && cp.Total > len(cp.Comments) {
+			all, err := c.fetchComments(ctx, p.key)
+			if err != nil {
+				return nil, err
+			}
+			cp.Comments = mergeComments(cp.Comments, all)
+		}
+	}
+
+	// Unknown status ids: refresh /status once per sync.
+	if !b.refreshedMeta && c.unknownStatus(f.issues, f.hist) {
+		b.refreshedMeta = true
+		if err := c.loadMeta(ctx, true); err != nil {
+			return nil, err
+		}
+	}
+
+	if len(f.issues) > 0 {
+		ids := make([]string, len(f.issues))
+		for i, p := range f.issues {
+			ids[i] = p.id
+		}
+		for _, s := range c.cfg.Signals {
+			if strings.TrimSpace(s.JiraJQL) == "" {
+				continue
+			}
+			for i := 0; i < len(ids); i += bulkIssues {
+				m, err := c.signalMatches(ctx, s.JiraJQL, ids[i:min(len(ids), i+bulkIssues)])
+				if err != nil {
+					return nil, fmt.Errorf("signal %s: %w", s.Name, err)
+				}
+				for id := range m {
+					f.signals[id] = append(f.signals[id], s.Name)
+				}
+			}
+		}
+	}
+	return f, nil
+}
+
+// mapBatch maps a fetched batch into one store page: items, the milestones
+// they carry, events, and the identity facts of every user object in it
+// not stored yet. It makes no request; it reads only the site metadata
+// loaded before (status categories, the team field's id).
+func (c *Collector) mapBatch(f *fetched) (store.Page, error) {
+	page := store.Page{Source: model.SourceJira, Target: c.Name()}
+	msSeen := map[string]bool{}
+	idSeen := map[model.Identity]bool{}
+	fact := func(u *user) {
+		for _, id := range c.identitiesOf(u) {
+			if !c.identities[id] && !idSeen[id] {
+				idSeen[id] = true
+				page.Identities = append(page.Identities, id)
+			}
+		}
+	}
+	for _, p := range f.issues {
+		item, ms := c.mapItem(p, f.signals[p.id])
+		page.Items = append(page.Items, item)
+		for _, m := range ms {
+			if !msSeen[m.Key] {
+				msSeen[m.Key] = true
+				page.Milestones = append(page.Milestones, m)
+			}
+		}
+		evs, err := c.mapEvents(p, f.hist[p.id])
+		if err != nil {
+			return store.Page{}, err
+		}
+		page.Events = append(page.Events, evs...)
+		fact(p.assignee)
+		fact(p.reporter)
+		for i := range f.hist[p.id] {
+			fact(f.hist[p.id][i].Author)
+		}
+		if p.comments != nil {
+			for i := range p.comments.Comments {
+				fact(p.comments.Comments[i].Author)
+			}
+		}
+	}
+	return page, nil
 }
 
 // fetchComments reads every comment of an issue from
@@ -605,18 +632,16 @@ func (c *Collector) epicValue(p *parsed) string {
 
 // mapItem builds the item and the milestone records it carries.
 func (c *Collector) mapItem(p *parsed, signals []string) (model.Item, []model.Milestone) {
-	c.learn(p.assignee)
-	c.learn(p.reporter)
 	it := model.Item{
 		Source: model.SourceJira, Key: p.key, Target: c.Name(), Kind: model.KindJiraIssue,
-		URL: c.browse + "/browse/" + p.key, Title: p.summary, Author: c.ident(c.userID(p.reporter)),
+		URL: c.browse + "/browse/" + p.key, Title: p.summary, Author: c.userID(p.reporter),
 		Created: p.created, Closed: p.resolved, Updated: p.updated, Status: p.status.Name, TeamValue: p.team,
 		Labels: p.labels, Signals: signals,
 	}
 	if cat, _ := c.category(p.status.ID, p.status.Name); it.Closed.IsZero() && cat == "done" {
 		it.Closed = p.updated
 	}
-	if a := c.ident(c.userID(p.assignee)); a != "" {
+	if a := c.userID(p.assignee); a != "" {
 		it.Assignees = []string{a}
 	}
 	for _, comp := range p.components {
@@ -661,7 +686,7 @@ func (c *Collector) mapEvents(p *parsed, hs []history) ([]model.Event, error) {
 		return a < b
 	})
 	evs := []model.Event{{Source: model.SourceJira, ID: p.id + "/created", ItemKey: p.key, At: p.created,
-		Actor: c.ident(c.userID(p.reporter)), Kind: model.EventCreated}}
+		Actor: c.userID(p.reporter), Kind: model.EventCreated}}
 	subtask := p.itype != nil && p.itype.Subtask
 	seen := map[string]bool{}
 	for hi := range hs {
@@ -673,8 +698,7 @@ func (c *Collector) mapEvents(p *parsed, hs []history) ([]model.Event, error) {
 			continue
 		}
 		seen[h.ID] = true
-		c.learn(h.Author)
-		actor := c.ident(c.userID(h.Author))
+		actor := c.userID(h.Author)
 		ev := func(suffix string, kind model.EventKind) model.Event {
 			return model.Event{Source: model.SourceJira, ID: h.ID + "/" + suffix, ItemKey: p.key, At: h.Created.Time,
 				Actor: actor, Kind: kind}
@@ -697,12 +721,12 @@ func (c *Collector) mapEvents(p *parsed, hs []history) ([]model.Event, error) {
 			case "assignee":
 				if from != "" {
 					e := ev("assignee/-"+from, model.EventUnassigned)
-					e.Value = c.ident(from)
+					e.Value = from
 					evs = append(evs, e)
 				}
 				if to != "" {
 					e := ev("assignee/+"+to, model.EventAssigned)
-					e.Value = c.ident(to)
+					e.Value = to
 					evs = append(evs, e)
 				}
 			case "components", "fixVersions":
@@ -758,9 +782,8 @@ func (c *Collector) mapEvents(p *parsed, hs []history) ([]model.Event, error) {
 				continue
 			}
 			cseen[cm.ID] = true
-			c.learn(cm.Author)
 			evs = append(evs, model.Event{Source: model.SourceJira, ID: "comment:" + cm.ID, ItemKey: p.key,
-				At: cm.Created.Time, Actor: c.ident(c.userID(cm.Author)), Kind: model.EventCommented})
+				At: cm.Created.Time, Actor: c.userID(cm.Author), Kind: model.EventCommented})
 		}
 	}
 	return evs, nil
