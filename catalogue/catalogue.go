@@ -101,7 +101,7 @@ var Metrics = []Metric{
 	m("store_events", Gauge, Health, "Events held in the store.", "source"),
 	m("config_last_reload_successful", Gauge, Health, "1 if the last configuration reload succeeded, else 0."),
 	m("config_last_reload_success_timestamp_seconds", Gauge, Health, "When the configuration was last loaded successfully."),
-	m("build_info", Gauge, Health, "Build information; the value is always 1.", "version", "revision", "branch", "goversion", "goos", "goarch", "tags"),
+	m("build_info", Gauge, Health, "A metric with a constant '1' value labeled by version, revision, branch, goversion from which crossteam was built, and the goos and goarch for the build.", "version", "revision", "branch", "goversion", "goos", "goarch", "tags"),
 }
 
 // ByName finds a metric by its full name. Histogram series names

@@ -17,6 +17,7 @@
 package config
 
 import (
+	"regexp"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -210,6 +211,56 @@ type OrgPattern struct {
 	Org     string   `yaml:"org"`
 	Include []string `yaml:"include,omitempty"`
 	Exclude []string `yaml:"exclude,omitempty"`
+
+	// Compiled by validation (anchored), so collectors never parse them.
+	include, exclude []*regexp.Regexp
+}
+
+// Match reports whether a repository name of the org is selected: it
+// matches an Include pattern (or there are none) and no Exclude pattern.
+// Patterns are compiled when the configuration is validated; a pattern
+// built in code without validation selects by Compile on first use.
+func (o *OrgPattern) Match(name string) bool {
+	if o.include == nil && o.exclude == nil {
+		o.compile()
+	}
+	ok := len(o.Include) == 0
+	for _, re := range o.include {
+		if re.MatchString(name) {
+			ok = true
+			break
+		}
+	}
+	for _, re := range o.exclude {
+		if re.MatchString(name) {
+			return false
+		}
+	}
+	return ok
+}
+
+// compile compiles Include and Exclude, returning the first error of each
+// list by index (nil slices entries are skipped by Match).
+func (o *OrgPattern) compile() (include, exclude map[int]error) {
+	comp := func(pats []string) ([]*regexp.Regexp, map[int]error) {
+		out := make([]*regexp.Regexp, 0, len(pats))
+		var errs map[int]error
+		for i, p := range pats {
+			re, err := regexp.Compile("^(?:" + p + ")$")
+			if err != nil {
+				if errs == nil {
+					errs = map[int]error{}
+				}
+				errs[i] = err
+				continue
+			}
+			out = append(out, re)
+		}
+		return out, errs
+	}
+	o.include, include = comp(o.Include)
+	o.exclude, exclude = comp(o.Exclude)
+	return include, exclude
 }
 
 // GitHubApp is GitHub App installation auth.
@@ -288,4 +339,10 @@ type Sync struct {
 	// Backfill limits the first sync to items updated after this instant
 	// (RFC 3339 or a date); empty means all history.
 	Since string `yaml:"since,omitempty"`
+
+	since time.Time // Since parsed by validation
 }
+
+// SinceTime is sync.since as parsed when the configuration was validated
+// (UTC); zero means all history.
+func (s Sync) SinceTime() time.Time { return s.since }

@@ -87,9 +87,11 @@ func (c *Config) validate() error {
 		e.add("sync.interval", "must be greater than 0")
 	}
 	if c.Sync.Since != "" {
-		if _, err := ParseInstant(c.Sync.Since); err != nil {
+		t, err := ParseInstant(c.Sync.Since)
+		if err != nil {
 			e.add("sync.since", "%v", err)
 		}
+		c.Sync.since = t.UTC()
 	}
 	return errors.Join(e...)
 }
@@ -405,18 +407,20 @@ func (c *Config) validateSources(e *errs) {
 			}
 			seen[strings.ToLower(r)] = true
 		}
-		for j, o := range g.Orgs {
+		for j := range g.Orgs {
+			o := &g.Orgs[j]
 			op := fmt.Sprintf("%s.orgs[%d]", p, j)
 			if strings.TrimSpace(o.Org) == "" {
 				e.add(op+".org", "must not be empty")
 			}
+			inc, exc := o.compile()
 			for k, re := range o.Include {
-				if _, err := regexp.Compile("^(?:" + re + ")$"); err != nil {
+				if err := inc[k]; err != nil {
 					e.add(fmt.Sprintf("%s.include[%d]", op, k), "invalid regular expression %q: %v", re, err)
 				}
 			}
 			for k, re := range o.Exclude {
-				if _, err := regexp.Compile("^(?:" + re + ")$"); err != nil {
+				if err := exc[k]; err != nil {
 					e.add(fmt.Sprintf("%s.exclude[%d]", op, k), "invalid regular expression %q: %v", re, err)
 				}
 			}

@@ -2,20 +2,19 @@ package exposition
 
 import (
 	"net/http"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 
 	"github.com/crossteam/crossteam/catalogue"
 )
 
 // Health holds the exporter's own health metrics (source_up, sync
-// durations, API requests, rate limits, store size, config reloads,
-// build_info). It is kept apart from the domain exposition: the domain
+// durations, API requests, rate limits, store size, config reloads; the
+// build's version is BuildInfo). It is kept apart from the domain exposition: the domain
 // numbers come from snapshots, these from the exporter's operation.
 type Health struct {
 	mu      sync.Mutex
@@ -28,7 +27,6 @@ type Health struct {
 	}
 	requests *prometheus.CounterVec
 	descs    map[string]*prometheus.Desc
-	build    []string
 }
 
 type targetKey struct{ source, target string }
@@ -42,8 +40,8 @@ type targetHealth struct {
 	lastErr     string
 }
 
-// NewHealth creates the health metrics. version is the build's version.
-func NewHealth(version string) *Health {
+// NewHealth creates the health metrics.
+func NewHealth() *Health {
 	h := &Health{targets: map[targetKey]*targetHealth{}, stored: map[string]int64{}, descs: map[string]*prometheus.Desc{}}
 	for _, m := range catalogue.Metrics {
 		if m.Group != catalogue.Health {
@@ -54,20 +52,20 @@ func NewHealth(version string) *Health {
 			h.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: m.Name, Help: m.Help}, m.Labels)
 		case catalogue.Namespace + "_snapshot_timestamp_seconds", catalogue.Namespace + "_snapshot_compute_seconds":
 			// exposed by SnapshotCollector
+		case catalogue.Namespace + "_build_info":
+			// exposed by client_golang's version collector (BuildInfo)
 		default:
 			h.descs[m.Name] = prometheus.NewDesc(m.Name, m.Help, m.Labels, nil)
 		}
 	}
-	revision, branch, tags := "unknown", "unknown", "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				revision = s.Value
-			}
-		}
-	}
-	h.build = []string{version, revision, branch, runtime.Version(), runtime.GOOS, runtime.GOARCH, tags}
 	return h
+}
+
+// BuildInfo is crossteam_build_info from client_golang's version collector:
+// the version, revision (from the VCS stamp in Go's build info when the
+// build set none), branch, Go version, OS and architecture of this build.
+func BuildInfo() prometheus.Collector {
+	return versioncollector.NewCollector(catalogue.Namespace)
 }
 
 func (h *Health) target(source, target string) *targetHealth {
@@ -208,5 +206,4 @@ func (h *Health) Collect(ch chan<- prometheus.Metric) {
 			g("config_last_reload_success_timestamp_seconds", float64(h.reload.last.Unix()))
 		}
 	}
-	g("build_info", 1, h.build...)
 }

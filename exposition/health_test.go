@@ -22,7 +22,7 @@ func TestHealthTransportCountsCodes(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer srv.Close()
-	h := NewHealth("test")
+	h := NewHealth()
 	c := &http.Client{Transport: h.Transport("github", "acme", nil)}
 	for _, p := range []string{"/a", "/b", "/missing"} {
 		resp, err := c.Get(srv.URL + p)
@@ -64,7 +64,7 @@ crossteam_api_rate_limit_remaining{source="github",target="acme"} 4999
 }
 
 func TestSyncDoneReportsChanges(t *testing.T) {
-	h := NewHealth("test")
+	h := NewHealth()
 	now := time.Unix(1000, 0)
 	e1, e2 := errors.New("500 from GET /repos/acme/web/issues"), errors.New("404 from GET /repos/acme/web/issues")
 	steps := []struct {

@@ -103,7 +103,7 @@ func TestSyncerIsolatesFailingTargets(t *testing.T) {
 	}
 	defer st.Close()
 	var logs bytes.Buffer
-	s := &Syncer{Store: st, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Snapshot: exposition.NewSnapshotCollector(), Health: exposition.NewHealth("test"),
+	s := &Syncer{Store: st, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Snapshot: exposition.NewSnapshotCollector(), Health: exposition.NewHealth(),
 		Now: func() time.Time { return asOf }}
 	good, bad, buggy := &pageTarget{st: st, ds: ds}, &failingTarget{}, &panickingTarget{}
 	done := make(chan struct{})

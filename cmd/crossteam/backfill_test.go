@@ -31,7 +31,7 @@ func TestBackfill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	targets, err := newTargets(cfg, st, exposition.NewHealth("test"), logger, nil, shard.Spec{})
+	targets, err := newTargets(cfg, st, exposition.NewHealth(), logger, nil, shard.Spec{})
 	if err != nil {
 		t.Fatal(err)
 	}

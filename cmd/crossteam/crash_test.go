@@ -123,7 +123,7 @@ func syncToEnd(t *testing.T, cfg *config.Config, dbPath string) *store.Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	c, err := ghcollector.New(ghcollector.Options{Config: cfg, Target: cfg.Sources.GitHub[0], Store: st,
-		Transport: exposition.NewHealth("test").Transport("github", "acme", nil), Logger: logger})
+		Transport: exposition.NewHealth().Transport("github", "acme", nil), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

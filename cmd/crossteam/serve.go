@@ -123,7 +123,7 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 		return err
 	}
 	defer st.Close()
-	health := exposition.NewHealth(version.Version)
+	health := exposition.NewHealth()
 	health.SetReload(true, time.Now())
 	snap := exposition.NewSnapshotCollector()
 	if o.targets == nil {
@@ -137,7 +137,7 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 			Engine: engine.Options{Sharded: o.shard.Sharded()}}}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(snap, health,
+	reg.MustRegister(snap, health, exposition.BuildInfo(),
 		promcollectors.NewGoCollector(),
 		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
 

@@ -68,7 +68,7 @@ func TestShardsAddUpToOneInstance(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		targets, err := newTargets(cfg, st, exposition.NewHealth("test"), logger, w.Clock.Now, spec)
+		targets, err := newTargets(cfg, st, exposition.NewHealth(), logger, w.Clock.Now, spec)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -29,8 +30,9 @@ func shardTargets(spec shard.Spec) targetBuilder {
 }
 
 // newTargets builds the collectors on the clock now (nil = time.Now) for
-// the repositories and Jira projects spec owns. A Jira target none of whose
-// projects this shard owns is left to the other shards.
+// the repositories and Jira projects spec owns: both collectors take the
+// shard as an Owns predicate. A Jira target none of whose projects this
+// shard owns is left to the other shards.
 func newTargets(cfg *config.Config, st *store.Store, health *exposition.Health, logger *slog.Logger, now func() time.Time, spec shard.Spec) ([]syncer.Target, error) {
 	var out []syncer.Target
 	var owns func(string) bool
@@ -53,28 +55,23 @@ func newTargets(cfg *config.Config, st *store.Store, health *exposition.Health, 
 		out = append(out, c)
 	}
 	for _, j := range cfg.Sources.Jira {
+		var ownsProject func(string) bool
 		if spec.Sharded() {
-			mine := *j
-			mine.Projects = nil
-			for _, p := range j.Projects {
-				if spec.Owns(shard.JiraKey(j.URL, p)) {
-					mine.Projects = append(mine.Projects, p)
-				}
-			}
-			if len(mine.Projects) == 0 {
-				logger.Info("no project of this Jira target is in this shard; other shards sync it", "target", j.Name, "shard", spec.String())
-				continue
-			}
-			j = &mine
+			ownsProject = func(p string) bool { return spec.Owns(shard.JiraKey(j.URL, p)) }
 		}
 		c, err := jiracollector.New(jiracollector.Options{
 			Config:    cfg,
 			Target:    j,
 			Store:     st,
 			Now:       now,
+			Owns:      ownsProject,
 			Transport: health.Transport("jira", j.Name, collectors.TimeoutTransport(nil, collectors.RequestTimeout)),
 			Logger:    logger.With("source", "jira", "target", j.Name),
 		})
+		if errors.Is(err, jiracollector.ErrNotInShard) {
+			logger.Info("no project of this Jira target is in this shard; other shards sync it", "target", j.Name, "shard", spec.String())
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("jira target %q: %w", j.Name, err)
 		}

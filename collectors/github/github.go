@@ -35,7 +35,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -75,12 +74,7 @@ type Collector struct {
 	now    func() time.Time
 	since  time.Time // first-sync watermark from sync.since; zero = all
 	owns   func(repo string) bool
-	orgs   []orgFilter
-}
-
-type orgFilter struct {
-	org              string
-	include, exclude []*regexp.Regexp
+	orgs   []*config.OrgPattern // compiled by config validation
 }
 
 // Source is "github".
@@ -123,34 +117,13 @@ func New(o Options) (*Collector, error) {
 			return nil, fmt.Errorf("github/%s: repo %q: want owner/name", name, r)
 		}
 	}
-	for i, op := range o.Target.Orgs {
-		f := orgFilter{org: op.Org}
-		if op.Org == "" {
+	for i := range o.Target.Orgs {
+		if o.Target.Orgs[i].Org == "" {
 			return nil, fmt.Errorf("github/%s: orgs[%d]: missing org", name, i)
 		}
-		for _, p := range op.Include {
-			re, err := regexp.Compile("^(?:" + p + ")$")
-			if err != nil {
-				return nil, fmt.Errorf("github/%s: orgs[%d].include %q: %w", name, i, p, err)
-			}
-			f.include = append(f.include, re)
-		}
-		for _, p := range op.Exclude {
-			re, err := regexp.Compile("^(?:" + p + ")$")
-			if err != nil {
-				return nil, fmt.Errorf("github/%s: orgs[%d].exclude %q: %w", name, i, p, err)
-			}
-			f.exclude = append(f.exclude, re)
-		}
-		c.orgs = append(c.orgs, f)
+		c.orgs = append(c.orgs, &o.Target.Orgs[i])
 	}
-	if s := o.Config.Sync.Since; s != "" {
-		t, err := parseSince(s)
-		if err != nil {
-			return nil, fmt.Errorf("github/%s: sync.since %q: %w", name, s, err)
-		}
-		c.since = t
-	}
+	c.since = o.Config.Sync.SinceTime()
 
 	baseURL := o.Target.BaseURL
 	if baseURL == "" {
@@ -256,14 +229,14 @@ func (c *Collector) repos(ctx context.Context) ([]string, error) {
 	}
 	var errs []error
 	for _, f := range c.orgs {
-		names, err := c.orgRepos(ctx, f.org)
+		names, err := c.orgRepos(ctx, f.Org)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("org %s: list repositories: %w", f.org, describe(err, "organization "+f.org)))
+			errs = append(errs, fmt.Errorf("org %s: list repositories: %w", f.Org, describe(err, "organization "+f.Org)))
 			continue
 		}
 		for _, n := range names {
-			if f.match(n) {
-				add(f.org + "/" + n)
+			if f.Match(n) {
+				add(f.Org + "/" + n)
 			}
 		}
 	}
@@ -311,28 +284,12 @@ func (c *Collector) orgRepos(ctx context.Context, org string) ([]string, error) 
 	return names, nil
 }
 
-func (f orgFilter) match(name string) bool {
-	ok := len(f.include) == 0
-	for _, re := range f.include {
-		if re.MatchString(name) {
-			ok = true
-			break
-		}
-	}
-	for _, re := range f.exclude {
-		if re.MatchString(name) {
-			return false
-		}
-	}
-	return ok
-}
-
 // syncTeams expands every configured GitHub team of an org this target
 // covers (its org patterns and the owners of its repositories).
 func (c *Collector) syncTeams(ctx context.Context, repos []string) error {
 	orgs := map[string]bool{}
 	for _, f := range c.orgs {
-		orgs[strings.ToLower(f.org)] = true
+		orgs[strings.ToLower(f.Org)] = true
 	}
 	for _, r := range repos {
 		o, _, _ := splitRepo(r)
@@ -563,15 +520,4 @@ func splitRepo(full string) (owner, name string, ok bool) {
 		return "", "", false
 	}
 	return owner, name, true
-}
-
-func parseSince(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		return time.Time{}, errors.New("want RFC 3339 or YYYY-MM-DD")
-	}
-	return t.UTC(), nil
 }

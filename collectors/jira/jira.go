@@ -143,13 +143,22 @@ type Options struct {
 	Overlap time.Duration
 	// PageSize of Data Center searches; 0 = DefaultPageSize.
 	PageSize int
+	// Owns selects the projects this exporter syncs (--shard; the same
+	// mechanism as the GitHub collector's Owns); nil = all. New returns
+	// ErrNotInShard when it selects none.
+	Owns func(project string) bool
 }
+
+// ErrNotInShard is returned by New when Options.Owns selects none of the
+// target's projects: other shards sync it.
+var ErrNotInShard = errors.New("no project of this target is in this shard")
 
 // Collector syncs one Jira site into the store. It implements
 // collectors.Target. Sync must not be called concurrently with itself.
 type Collector struct {
 	cfg      *config.Config
 	target   *config.JiraSource
+	projects []string // the target's projects this shard owns
 	store    *store.Store
 	client   *gojira.Client
 	rt       *rateTransport
@@ -238,8 +247,17 @@ func New(o Options) (*Collector, error) {
 	if u.User != nil {
 		return nil, fmt.Errorf("jira/%s: url must not carry credentials; use email and token_file/token_env", name)
 	}
+	var projects []string
+	for _, p := range o.Target.Projects {
+		if o.Owns == nil || o.Owns(p) {
+			projects = append(projects, p)
+		}
+	}
+	if len(projects) == 0 {
+		return nil, fmt.Errorf("jira/%s: %w", name, ErrNotInShard)
+	}
 	c := &Collector{
-		cfg: o.Config, target: o.Target, store: o.Store, now: o.Now,
+		cfg: o.Config, target: o.Target, projects: projects, store: o.Store, now: o.Now,
 		logger: o.Logger.With("source", model.SourceJira, "target", name),
 		cloud:  dep == config.JiraCloud, overlap: o.Overlap, pageSize: o.PageSize, bulkMax: bulkMaxResults,
 		browse: strings.TrimRight(o.Target.URL, "/"), identities: map[model.Identity]bool{}, recent: map[string]time.Time{},
@@ -251,13 +269,7 @@ func New(o Options) (*Collector, error) {
 			return nil, fmt.Errorf("jira/%s: deployment cloud needs email (the API token's owner)", name)
 		}
 	}
-	if s := o.Config.Sync.Since; s != "" {
-		t, err := parseSince(s)
-		if err != nil {
-			return nil, fmt.Errorf("jira/%s: sync.since %q: %w", name, s, err)
-		}
-		c.since = t
-	}
+	c.since = o.Config.Sync.SinceTime()
 	c.rt = &rateTransport{next: base, sleep: sleepCtx, backoff: defaultBackoff, pacing: nearLimitPacing}
 	auth := &authTransport{email: o.Target.Email, src: o.Target.TokenSource(), next: c.rt}
 	c.client, err = newClient(o.Target.URL, auth)
@@ -265,17 +277,6 @@ func New(o Options) (*Collector, error) {
 		return nil, fmt.Errorf("jira/%s: %w", name, err)
 	}
 	return c, nil
-}
-
-func parseSince(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		return time.Time{}, errors.New("want RFC 3339 or YYYY-MM-DD")
-	}
-	return t.UTC(), nil
 }
 
 func (c *Collector) wrap(err error) error {
@@ -292,14 +293,14 @@ func (c *Collector) Sync(ctx context.Context) error {
 	if err := c.loadMeta(ctx, false); err != nil {
 		return c.wrap(err)
 	}
-	err := c.syncScope(ctx, start, c.target.Projects, cursorName)
+	err := c.syncScope(ctx, start, c.projects, cursorName)
 	var ae *apiError
-	if err != nil && len(c.target.Projects) > 1 && errors.Is(err, ErrJQL) && errors.As(err, &ae) &&
+	if err != nil && len(c.projects) > 1 && errors.Is(err, ErrJQL) && errors.As(err, &ae) &&
 		strings.Contains(strings.Join(ae.Messages, " "), "'project'") {
 		// One project is missing or invisible: sync each on its own.
 		c.logger.Warn("combined JQL rejected; syncing projects one by one", "err", err)
 		var errs []error
-		for _, p := range c.target.Projects {
+		for _, p := range c.projects {
 			if ctx.Err() != nil {
 				errs = append(errs, ctx.Err())
 				break
