@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,7 +9,8 @@ import (
 	"sync"
 	"time"
 
-	gh "github.com/google/go-github/v60/github"
+	ghcollector "github.com/crossteam/crossteam/collectors/github"
+	jiracollector "github.com/crossteam/crossteam/collectors/jira"
 )
 
 // recorder wraps a fake API handler: it counts the response bytes it
@@ -162,54 +162,9 @@ func pageKind(path string) string {
 	return ""
 }
 
-// Jira wire shapes as the collector decodes them (collectors/jira keeps
-// fields raw and histories typed).
-type jiraHistory struct {
-	ID      string          `json:"id"`
-	Author  *jiraUser       `json:"author"`
-	Created json.RawMessage `json:"created"`
-	Items   []struct {
-		Field      string  `json:"field"`
-		FieldType  string  `json:"fieldtype"`
-		FieldID    string  `json:"fieldId"`
-		From       *string `json:"from"`
-		FromString *string `json:"fromString"`
-		To         *string `json:"to"`
-		ToString   *string `json:"toString"`
-	} `json:"items"`
-}
-
-type jiraUser struct {
-	AccountID    string `json:"accountId"`
-	EmailAddress string `json:"emailAddress"`
-	DisplayName  string `json:"displayName"`
-}
-
-type jiraSearchPage struct {
-	Issues []struct {
-		ID        string                     `json:"id"`
-		Key       string                     `json:"key"`
-		Fields    map[string]json.RawMessage `json:"fields"`
-		Changelog *struct {
-			Total     int           `json:"total"`
-			Histories []jiraHistory `json:"histories"`
-		} `json:"changelog"`
-	} `json:"issues"`
-	IsLast        bool   `json:"isLast"`
-	NextPageToken string `json:"nextPageToken"`
-}
-
-type jiraBulkPage struct {
-	IssueChangeLogs []struct {
-		IssueID         string        `json:"issueId"`
-		ChangeHistories []jiraHistory `json:"changeHistories"`
-	} `json:"issueChangeLogs"`
-	NextPageToken string `json:"nextPageToken"`
-}
-
 // DecodeResult is the raw decode reference: the sampled pages decoded with
-// encoding/json into the types the collectors use (go-github's for GitHub,
-// the collector's wire shapes for Jira).
+// encoding/json into the types the collectors decode them into (each
+// collector's DecodePage).
 type DecodeResult struct {
 	Pages    int
 	Bytes    int64
@@ -256,49 +211,11 @@ func decodeReference(samples []sample, minTime time.Duration) (DecodeResult, err
 }
 
 func decodeOne(s sample) (int, error) {
-	var err error
-	n := 0
-	switch s.kind {
-	case "github-events":
-		var v []*gh.IssueEvent
-		err = json.Unmarshal(s.body, &v)
-		n = len(v)
-	case "github-issues":
-		var v []*gh.Issue
-		err = json.Unmarshal(s.body, &v)
-		n = len(v)
-	case "github-comments":
-		var v []*gh.IssueComment
-		err = json.Unmarshal(s.body, &v)
-		n = len(v)
-	case "github-milestones":
-		var v []*gh.Milestone
-		err = json.Unmarshal(s.body, &v)
-		n = len(v)
-	case "github-reviews":
-		var v []*gh.PullRequestReview
-		err = json.Unmarshal(s.body, &v)
-		n = len(v)
-	case "jira-search":
-		var v jiraSearchPage
-		err = json.Unmarshal(s.body, &v)
-		n = len(v.Issues)
-		for _, is := range v.Issues {
-			if is.Changelog != nil {
-				n += len(is.Changelog.Histories)
-			}
-		}
-	case "jira-bulkfetch":
-		var v jiraBulkPage
-		err = json.Unmarshal(s.body, &v)
-		for _, l := range v.IssueChangeLogs {
-			n += len(l.ChangeHistories)
-		}
-	default:
-		return 0, fmt.Errorf("decode reference: unknown page kind %q", s.kind)
+	if kind, ok := strings.CutPrefix(s.kind, "github-"); ok {
+		return ghcollector.DecodePage(kind, s.body)
 	}
-	if err != nil {
-		return 0, fmt.Errorf("decode reference: %s page of %d bytes: %w", s.kind, len(s.body), err)
+	if kind, ok := strings.CutPrefix(s.kind, "jira-"); ok {
+		return jiracollector.DecodePage(kind, s.body)
 	}
-	return n, nil
+	return 0, fmt.Errorf("decode reference: unknown page kind %q", s.kind)
 }
