@@ -347,31 +347,17 @@ func (rs *repoSync) events(ctx context.Context) error {
 		if next == first {
 			firstTag = res.etag
 		}
+		m := rs.mapEventsPage(list, lastID, walkState{newest: newest, oldest: oldest, seenAny: seenAny})
+		newest, oldest, seenAny = m.newest, m.oldest, m.seenAny
+		stop := m.stop
 		p := rs.page()
-		stop := false
-		for _, ev := range list {
-			id := ev.GetID()
-			if id <= lastID {
-				stop = true
-				break
+		p.Events = m.events
+		for _, n := range m.reviewRequested {
+			rs.reviewReq[n] = true
+			if p.Cursors == nil {
+				p.Cursors = map[string]string{}
 			}
-			newest = max(newest, id)
-			if at := ev.GetCreatedAt().Time; !at.IsZero() && (!seenAny || at.Before(oldest)) {
-				oldest, seenAny = at.UTC(), true
-			}
-			n := ev.GetIssue().GetNumber()
-			e, ok := rs.mapEvent(ev, n)
-			if !ok {
-				continue
-			}
-			p.Events = append(p.Events, e)
-			if e.Kind == model.EventReviewRequested {
-				rs.reviewReq[n] = true
-				if p.Cursors == nil {
-					p.Cursors = map[string]string{}
-				}
-				p.Cursors[rs.key("review_requested:"+strconv.Itoa(n))] = "1"
-			}
+			p.Cursors[rs.key("review_requested:"+strconv.Itoa(n))] = "1"
 		}
 		if !stop && res.next != "" {
 			b, _ := json.Marshal(eventsWalk{LastID: lastID, Newest: newest, Next: res.next, FirstTag: firstTag, Oldest: oldest, SeenAny: seenAny})
@@ -415,6 +401,50 @@ func (rs *repoSync) events(ctx context.Context) error {
 		p.Cursors[rs.key("issue_events_pending")] = joinInts(set)
 	}
 	return rs.apply(ctx, p)
+}
+
+// walkState is what an events walk knows after the pages it read.
+type walkState struct {
+	newest  int64     // newest event id seen
+	oldest  time.Time // oldest event instant seen
+	seenAny bool
+}
+
+// mappedEvents is one page of the events feed, mapped.
+type mappedEvents struct {
+	walkState
+	events          []model.Event
+	reviewRequested []int // numbers of items with a review request in the page
+	stop            bool  // the page reached an event stored before (id <= lastID)
+}
+
+// mapEventsPage maps one page of the repository events feed (newest
+// first) into events, without a request: events above lastID in feed
+// order, the walk's state moved on by them, and where the walk reached
+// what an earlier sync stored.
+func (rs *repoSync) mapEventsPage(list []*gh.IssueEvent, lastID int64, w walkState) mappedEvents {
+	m := mappedEvents{walkState: w}
+	for _, ev := range list {
+		id := ev.GetID()
+		if id <= lastID {
+			m.stop = true
+			break
+		}
+		m.newest = max(m.newest, id)
+		if at := ev.GetCreatedAt().Time; !at.IsZero() && (!m.seenAny || at.Before(m.oldest)) {
+			m.oldest, m.seenAny = at.UTC(), true
+		}
+		n := ev.GetIssue().GetNumber()
+		e, ok := rs.mapEvent(ev, n)
+		if !ok {
+			continue
+		}
+		m.events = append(m.events, e)
+		if e.Kind == model.EventReviewRequested {
+			m.reviewRequested = append(m.reviewRequested, n)
+		}
+	}
+	return m
 }
 
 // eventsWalk is the progress of an events walk, stored with every page so
