@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/crossteam/crossteam/catalogue"
 )
@@ -130,37 +131,41 @@ func (h *Health) SetReload(ok bool, now time.Time) {
 	}
 }
 
-// Transport wraps next so every response of this target is counted by status
-// code and its rate-limit header read. Transport errors count as code "0".
+// Transport wraps next so every response of this target is counted by
+// status code (client_golang's promhttp.InstrumentRoundTripperCounter) and
+// its rate-limit header read. Transport errors, which promhttp does not
+// count, count as code "0".
 func (h *Health) Transport(source, target string, next http.RoundTripper) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	return &countingTransport{h: h, source: source, target: target, next: next}
+	byCode := h.requests.MustCurryWith(prometheus.Labels{"source": source, "target": target})
+	return &rateLimitTransport{h: h, source: source, target: target, byCode: byCode,
+		next: promhttp.InstrumentRoundTripperCounter(byCode, next)}
 }
 
-type countingTransport struct {
+type rateLimitTransport struct {
 	h              *Health
 	source, target string
+	byCode         *prometheus.CounterVec
 	next           http.RoundTripper
 }
 
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (c *rateLimitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := c.next.RoundTrip(r)
-	code := "0"
-	if err == nil {
-		code = strconv.Itoa(resp.StatusCode)
-		if v := resp.Header.Get("X-RateLimit-Remaining"); v != "" {
-			if f, perr := strconv.ParseFloat(v, 64); perr == nil {
-				c.h.mu.Lock()
-				t := c.h.target(c.source, c.target)
-				t.remaining, t.hasRemain = f, true
-				c.h.mu.Unlock()
-			}
+	if err != nil {
+		c.byCode.WithLabelValues("0").Inc()
+		return resp, err
+	}
+	if v := resp.Header.Get("X-RateLimit-Remaining"); v != "" {
+		if f, perr := strconv.ParseFloat(v, 64); perr == nil {
+			c.h.mu.Lock()
+			t := c.h.target(c.source, c.target)
+			t.remaining, t.hasRemain = f, true
+			c.h.mu.Unlock()
 		}
 	}
-	c.h.requests.WithLabelValues(c.source, c.target, code).Inc()
-	return resp, err
+	return resp, nil
 }
 
 // Describe implements prometheus.Collector.
