@@ -51,6 +51,8 @@ import (
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
+	fakejira "github.com/crossteam/crossteam/fakeapi/jira"
 	"github.com/crossteam/crossteam/sim"
 	"github.com/crossteam/crossteam/store"
 )
@@ -168,7 +170,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	// The fakes, on loopback, behind byte counters.
 	budget := 256 << 20
-	gh := fakeapi.NewGitHub(w.Org, fakeapi.GitHubOptions{Tokens: []string{w.GitHubToken}, RateLimit: 10_000_000, MaxLog: 50_000_000})
+	gh := fakegithub.NewGitHub(w.Org, fakegithub.GitHubOptions{Tokens: []string{w.GitHubToken}, RateLimit: 10_000_000, MaxLog: 50_000_000})
 	ghRec := newRecorder(gh, o.SampleStride, budget/2)
 	ghURL, stopGH, err := fakeapi.ServeLoopback(ghRec, o.Logger)
 	if err != nil {
@@ -184,13 +186,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	co := sim.ConfigOptions{GitHubURL: ghURL, TokenFile: tokenFile, StorePath: storePath, SyncInterval: "24h"}
-	var jira *fakeapi.JiraAPI
+	var jira *fakejira.API
 	var jiraRec *recorder
 	if site != nil {
 		jo := w.JiraOptions()
 		jo.MaxLog = 50_000_000
 		jo.RateLimit = 10_000_000
-		jira = fakeapi.NewJiraAPI(site, jo)
+		jira = fakejira.NewAPI(site, jo)
 		jiraRec = newRecorder(jira, o.SampleStride, budget/2)
 		u, stopJira, err := fakeapi.ServeLoopback(jiraRec, o.Logger)
 		if err != nil {

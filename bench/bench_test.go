@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
 )
 
 func TestMinimumFormulas(t *testing.T) {
@@ -47,7 +47,7 @@ func TestMinimumFormulas(t *testing.T) {
 }
 
 func TestCensusCountsReviewRequestedPRs(t *testing.T) {
-	org := fakeapi.NewOrg()
+	org := fakegithub.NewOrg()
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -56,16 +56,16 @@ func TestCensusCountsReviewRequestedPRs(t *testing.T) {
 	}
 	must(org.AddRepo("acme/web"))
 	at := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
-	_, err := org.AddIssue("acme/web", fakeapi.Issue{Title: "issue", User: "ana", CreatedAt: at})
+	_, err := org.AddIssue("acme/web", fakegithub.Issue{Title: "issue", User: "ana", CreatedAt: at})
 	must(err)
-	pr1, err := org.AddIssue("acme/web", fakeapi.Issue{Title: "pr with request", User: "ana", PullRequest: true, CreatedAt: at})
+	pr1, err := org.AddIssue("acme/web", fakegithub.Issue{Title: "pr with request", User: "ana", PullRequest: true, CreatedAt: at})
 	must(err)
-	pr2, err := org.AddIssue("acme/web", fakeapi.Issue{Title: "pr without", User: "ana", PullRequest: true, CreatedAt: at})
+	pr2, err := org.AddIssue("acme/web", fakegithub.Issue{Title: "pr without", User: "ana", PullRequest: true, CreatedAt: at})
 	must(err)
-	_, err = org.AddEvent("acme/web", fakeapi.Event{Issue: pr1.Number, Type: fakeapi.EventReviewRequested, Actor: "ana", RequestedReviewer: "ben", CreatedAt: at.Add(time.Hour)})
+	_, err = org.AddEvent("acme/web", fakegithub.Event{Issue: pr1.Number, Type: fakegithub.EventReviewRequested, Actor: "ana", RequestedReviewer: "ben", CreatedAt: at.Add(time.Hour)})
 	must(err)
 	for _, pr := range []int{pr1.Number, pr2.Number} {
-		_, err = org.AddReview("acme/web", fakeapi.Review{PullRequest: pr, User: "ben", State: fakeapi.ReviewApproved, SubmittedAt: at.Add(2 * time.Hour)})
+		_, err = org.AddReview("acme/web", fakegithub.Review{PullRequest: pr, User: "ben", State: fakegithub.ReviewApproved, SubmittedAt: at.Add(2 * time.Hour)})
 		must(err)
 	}
 	c := TakeCensus(org, nil)

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
 	"github.com/crossteam/crossteam/sim"
 )
 
@@ -32,10 +32,10 @@ func changeShare(w *sim.World, seed uint64, share float64) error {
 	for _, i := range pick(rng, len(items), share) {
 		from, to := twoTeams(rng, len(teams))
 		actor := teams[from].Members[rng.IntN(len(teams[from].Members))].Login
-		ev := fakeapi.Event{Issue: items[i].number, Type: fakeapi.EventLabeled, Actor: actor, Label: teams[to].Labels[0], CreatedAt: now}
+		ev := fakegithub.Event{Issue: items[i].number, Type: fakegithub.EventLabeled, Actor: actor, Label: teams[to].Labels[0], CreatedAt: now}
 		if is, ok := w.Org.Issue(items[i].repo, items[i].number); ok && contains(is.Labels, ev.Label) {
 			// Already marked for that team: it hands the item back.
-			ev.Type = fakeapi.EventUnlabeled
+			ev.Type = fakegithub.EventUnlabeled
 		}
 		if _, err := w.Org.AddEvent(items[i].repo, ev); err != nil {
 			return fmt.Errorf("bench: change %s#%d: %w", items[i].repo, items[i].number, err)

@@ -4,7 +4,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
+	fakejira "github.com/crossteam/crossteam/fakeapi/jira"
 )
 
 // ceilDiv is ⌈a/b⌉ for a ≥ 0.
@@ -92,14 +93,14 @@ func JiraNaive(issues int, perIssue []int) int {
 // collectedJiraFields are the changelog fields the Jira collector asks
 // bulkfetch for (collectors/jira bulkFields) besides the team custom field.
 var collectedJiraFields = map[string]bool{
-	fakeapi.JiraFieldStatus: true, fakeapi.JiraFieldAssignee: true, fakeapi.JiraFieldFixVersions: true,
-	fakeapi.JiraFieldComponents: true, fakeapi.JiraFieldParent: true,
+	fakejira.FieldStatus: true, fakejira.FieldAssignee: true, fakejira.FieldFixVersions: true,
+	fakejira.FieldComponents: true, fakejira.FieldParent: true,
 }
 
 // collectedHistory reports whether bulkfetch with the collector's fieldIds
 // returns h: one of its items changes a collected field or a custom field
 // (the simulated site's only custom field is the team field).
-func collectedHistory(h fakeapi.JiraHistory) bool {
+func collectedHistory(h fakejira.History) bool {
 	for _, it := range h.Items {
 		if collectedJiraFields[it.FieldID] || strings.HasPrefix(it.FieldID, "customfield_") {
 			return true
@@ -121,7 +122,7 @@ type Census struct {
 }
 
 // TakeCensus counts the organisation as served.
-func TakeCensus(org *fakeapi.Org, site *fakeapi.JiraSite) Census {
+func TakeCensus(org *fakegithub.Org, site *fakejira.Site) Census {
 	var c Census
 	for _, name := range org.Repos() {
 		issues := org.Issues(name)
@@ -131,7 +132,7 @@ func TakeCensus(org *fakeapi.Org, site *fakeapi.JiraSite) Census {
 		requested := map[int]bool{}
 		for _, e := range events {
 			perItem[e.Issue]++
-			if e.Type == fakeapi.EventReviewRequested {
+			if e.Type == fakegithub.EventReviewRequested {
 				requested[e.Issue] = true
 			}
 		}
@@ -179,7 +180,7 @@ type Changed struct {
 }
 
 // CountChanged counts the changes after since.
-func CountChanged(org *fakeapi.Org, site *fakeapi.JiraSite, since time.Time) Changed {
+func CountChanged(org *fakegithub.Org, site *fakejira.Site, since time.Time) Changed {
 	var c Changed
 	for _, name := range org.Repos() {
 		items, events, prs := 0, 0, 0
@@ -187,7 +188,7 @@ func CountChanged(org *fakeapi.Org, site *fakeapi.JiraSite, since time.Time) Cha
 		for _, e := range org.Events(name) {
 			if e.CreatedAt.After(since) {
 				events++
-				if e.Type == fakeapi.EventReviewRequested {
+				if e.Type == fakegithub.EventReviewRequested {
 					requested[e.Issue] = true
 				}
 			}

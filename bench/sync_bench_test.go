@@ -12,7 +12,7 @@ import (
 
 	ghcollector "github.com/crossteam/crossteam/collectors/github"
 	"github.com/crossteam/crossteam/config"
-	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
 	"github.com/crossteam/crossteam/sim"
 	"github.com/crossteam/crossteam/store"
 )
@@ -29,7 +29,7 @@ func BenchmarkGitHubFullSync(b *testing.B) {
 		b.Fatal(err)
 	}
 	w.Clock.Set(time.Now().UTC())
-	gh := fakeapi.NewGitHub(w.Org, fakeapi.GitHubOptions{Tokens: []string{w.GitHubToken}, RateLimit: 10_000_000})
+	gh := fakegithub.NewGitHub(w.Org, fakegithub.GitHubOptions{Tokens: []string{w.GitHubToken}, RateLimit: 10_000_000})
 	srv := httptest.NewServer(gh)
 	defer srv.Close()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -1,73 +1,9 @@
-// Package fakeapi is the project's one fake of the GitHub and Jira REST
-// APIs. For GitHub: an in-memory organisation (Org) plus an http.Handler
-// (GitHub) that serves it over real HTTP with GitHub's JSON shapes, headers,
-// pagination traps and rate limits, so collector tests, the simulator and
-// `crossteam demo` can run the real go-github client against it. For Jira:
-// JiraSite (model and mutators) plus JiraAPI (http.Handler for Jira Cloud and
-// Data Center); see jira.go.
-//
-// Typical use:
-//
-//	org := fakeapi.NewOrg()
-//	org.Now = clock.Now // optional, for determinism (see ManualClock)
-//	_ = org.AddRepo("acme/web")
-//	is, _ := org.AddIssue("acme/web", fakeapi.Issue{Title: "Bug", User: "alice", Labels: []string{"team:web"}})
-//	_, _ = org.AddEvent("acme/web", fakeapi.Event{Issue: is.Number, Type: fakeapi.EventClosed, Actor: "bob"})
-//	gh := fakeapi.NewGitHub(org, fakeapi.GitHubOptions{Tokens: []string{"t0ken"}})
-//	srv := httptest.NewServer(gh) // or any net/http server on 127.0.0.1
-//	client := github.NewClient(nil).WithAuthToken("t0ken")
-//	client.BaseURL, _ = url.Parse(srv.URL + "/")
-//
-// Endpoints (GET; HEAD too). Every repository path is also served under
-// /repositories/{id}/... (the form GitHub uses in Link headers) and, for
-// GitHub Enterprise clients, under the /api/v3 prefix:
-//
-//	/repos/{o}/{r}/issues            state, sort, direction, since, labels, milestone, assignee, creator,
-//	                                 per_page, page; after=<cursor> past the page cap
-//	/repos/{o}/{r}/issues/{n}
-//	/repos/{o}/{r}/issues/events     newest first, embedded issue; 422 past the events horizon
-//	/repos/{o}/{r}/issues/{n}/events oldest first, no embedded issue
-//	/repos/{o}/{r}/issues/comments   since, sort (created|updated), direction
-//	/repos/{o}/{r}/issues/{n}/comments
-//	/repos/{o}/{r}/milestones        state, sort (due_on|completeness), direction
-//	/repos/{o}/{r}/pulls/{n}/reviews chronological
-//	/repos/{o}/{r}
-//	/orgs/{org}/repos
-//	/orgs/{org}/teams/{slug}/members
-//	/rate_limit                      never costs primary quota
-//
-// Behaviour shared by all endpoints, in the order it is applied:
-// injected latency; authentication (401 "Bad credentials" / "Requires
-// authentication" unless NoAuth); the primary rate limit (403 — or 429 —
-// with X-RateLimit-Remaining: 0 once a token's budget for the window is
-// spent); secondary rate limit episodes (403 or 429 with Retry-After);
-// transient 502/503; per-repository permanent 404/500; then the answer. A
-// 200 carries a strong ETag computed from the Authorization header value and
-// the body; a request whose If-None-Match matches gets 304 with no body and
-// costs no quota. 200, 404 and 422 answers cost one unit of primary quota;
-// errors injected as faults and /rate_limit cost none. Every answer carries
-// X-RateLimit-Limit/Remaining/Used/Reset/Resource (except 401) and, for
-// lists, a Link header with prev/next/last/first page links.
-//
-// Pagination traps, as on GitHub: the issues list serves page= up to
-// Faults.PageCap (GitHub: 100), answers 422 beyond it, and the rel="next" of
-// the last page before the cap is an opaque after=<cursor> (keyset on the
-// sort key, so items updated during a walk move to its end instead of being
-// skipped); go-github v60 then reports NextPage == 0, so only clients that
-// follow the raw Link URL see everything. The repository events list answers
-// 422 past Faults.EventsHorizon pages, and its rel="last" is the horizon.
-//
-// Faults (latency and spikes, 502/503, 403/429 secondary-limit episodes,
-// truncated or malformed bodies, per-repository 404/500, the two pagination
-// caps) are set with GitHub.SetFaults at any time, or parsed from a flag
-// value with ParseFaults ("5xx=0.05,latency=20ms,secondary=0.01,horizon=3").
-// Their random draws come from an RNG seeded by Faults.Seed.
-//
-// Every request is logged (GitHub.Requests, Count, CountByEndpoint,
-// ResetRequests) with its endpoint, status, whether it was conditional and
-// whether it cost primary quota; GitHub.RateStatus reports a token's budget.
-//
-// Times come from Org.Now, so rate-limit windows, Retry-After and reset
-// times follow a ManualClock in tests; only injected latency is real time.
-// Timestamps have GitHub's one-second resolution.
+// Package fakeapi holds what the fake GitHub (fakeapi/github) and the fake
+// Jira (fakeapi/jira) share: the fault knobs (Faults, ParseFaults: latency
+// and spikes, 5xx, secondary-limit episodes with Retry-After, truncated or
+// malformed bodies, pagination caps), the request log each handler embeds
+// (RequestLog, Request), the manual clock tests and the simulator drive
+// (ManualClock), GitHub- and Jira-style JSON encoding (Marshal) and the
+// loopback server of `crossteam demo` and the benchmark harness
+// (ServeLoopback). Each fake mirrors the collector of the same name.
 package fakeapi

@@ -63,7 +63,8 @@ type Faults struct {
 	Seed uint64
 }
 
-func (f Faults) pageCap() int {
+// PageCapValue is PageCap with its default (100) and -1 (no cap) applied.
+func (f Faults) PageCapValue() int {
 	switch {
 	case f.PageCap == 0:
 		return 100
@@ -73,7 +74,9 @@ func (f Faults) pageCap() int {
 	return f.PageCap
 }
 
-func (f Faults) retryAfter() (d time.Duration, header bool) {
+// RetryAfterValue is the Retry-After of an episode and whether the header
+// is sent (RetryAfter < 0: not sent).
+func (f Faults) RetryAfterValue() (d time.Duration, header bool) {
 	switch {
 	case f.RetryAfter == 0:
 		return 60 * time.Second, true
@@ -90,7 +93,8 @@ func (f Faults) spikeLatency() time.Duration {
 	return f.SpikeLatency
 }
 
-func repoIn(list []string, fullName string) bool {
+// RepoIn reports whether fullName is in list, case-insensitively.
+func RepoIn(list []string, fullName string) bool {
 	for _, r := range list {
 		if strings.EqualFold(r, fullName) {
 			return true
@@ -297,10 +301,10 @@ func (f Faults) String() string {
 	return strings.Join(parts, ",")
 }
 
-// delay waits the injected latency of one request (Latency, plus
+// Delay waits the injected latency of one request (Latency, plus
 // SpikeLatency when spikeDraw < SpikeRate), or until ctx ends. fault is
 // "spike" when a spike was drawn; ok is false when ctx ended first.
-func (f Faults) delay(ctx context.Context, spikeDraw float64) (fault string, ok bool) {
+func (f Faults) Delay(ctx context.Context, spikeDraw float64) (fault string, ok bool) {
 	d := f.Latency
 	if spikeDraw < f.SpikeRate {
 		d += f.spikeLatency()

@@ -8,7 +8,7 @@
 // it passed through, when each team picked it up and finished — draws the
 // delays from long-tailed (log-normal) distributions in the receiving team's
 // working hours (so work waits over nights and weekends), and then writes the
-// history into a fakeapi.Org and a fakeapi.JiraSite through their public
+// history into a fakegithub.Org and a fakejira.Site through their public
 // mutators in time order, the way GitHub and Jira assign ids. In Jira each
 // team has a waiting ("Ready for X") and an active ("In X") status; issues
 // also sit in Blocked or To Do, which map to no team. Besides the served

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
 	"github.com/crossteam/crossteam/model"
 )
 
@@ -132,9 +132,9 @@ type story struct {
 // this type (the others are noise: served, never stored).
 func collected(typ string) bool {
 	switch typ {
-	case fakeapi.EventLabeled, fakeapi.EventUnlabeled, fakeapi.EventAssigned, fakeapi.EventUnassigned,
-		fakeapi.EventReviewRequested, fakeapi.EventReviewRequestRemoved, fakeapi.EventClosed, fakeapi.EventReopened,
-		fakeapi.EventMerged, fakeapi.EventMilestoned, fakeapi.EventDemilestoned:
+	case fakegithub.EventLabeled, fakegithub.EventUnlabeled, fakegithub.EventAssigned, fakegithub.EventUnassigned,
+		fakegithub.EventReviewRequested, fakegithub.EventReviewRequestRemoved, fakegithub.EventClosed, fakegithub.EventReopened,
+		fakegithub.EventMerged, fakegithub.EventMilestoned, fakegithub.EventDemilestoned:
 		return true
 	}
 	return false
@@ -284,15 +284,15 @@ func (s *story) open(author string, labels []string) {
 	s.last = it.created
 	s.push(it.created, op{kind: opCreate, actor: author})
 	for _, l := range labels {
-		s.same(op{kind: opEvent, typ: fakeapi.EventLabeled, actor: author, value: l})
+		s.same(op{kind: opEvent, typ: fakegithub.EventLabeled, actor: author, value: l})
 	}
 	if s.r.Float64() < 0.55 {
 		if m := s.milestoneFor(unix(it.created)); m != "" {
-			s.same(op{kind: opEvent, typ: fakeapi.EventMilestoned, actor: author, value: m})
+			s.same(op{kind: opEvent, typ: fakegithub.EventMilestoned, actor: author, value: m})
 		}
 	}
 	if s.r.Float64() < 0.5 {
-		s.same(op{kind: opEvent, typ: fakeapi.EventSubscribed, actor: author})
+		s.same(op{kind: opEvent, typ: fakegithub.EventSubscribed, actor: author})
 	}
 }
 
@@ -338,7 +338,7 @@ func (s *story) chatter(a, b time.Time, cur int) {
 		case x < 0.85:
 			s.comment(t, s.stranger())
 		default:
-			typ := []string{fakeapi.EventMentioned, fakeapi.EventReferenced, fakeapi.EventSubscribed}[s.r.IntN(3)]
+			typ := []string{fakegithub.EventMentioned, fakegithub.EventReferenced, fakegithub.EventSubscribed}[s.r.IntN(3)]
 			s.event(t, typ, s.member(s.r.IntN(len(s.g.teams))), "")
 		}
 	}
@@ -355,9 +355,9 @@ func (s *story) issue() {
 	if r.Float64() < 0.12 {
 		s.open(outsiderLogins[r.IntN(len(outsiderLogins))], nil)
 		tl := g.teams[t0].cal.workAfter(s.at(), s.logNormal(90*time.Minute, 0.8))
-		s.event(tl, fakeapi.EventLabeled, triageBot, label(t0))
+		s.event(tl, fakegithub.EventLabeled, triageBot, label(t0))
 		for _, l := range s.extraLabels() {
-			s.same(op{kind: opEvent, typ: fakeapi.EventLabeled, actor: triageBot, value: l})
+			s.same(op{kind: opEvent, typ: fakegithub.EventLabeled, actor: triageBot, value: l})
 		}
 	} else {
 		s.open(s.member(t0), append([]string{label(t0)}, s.extraLabels()...))
@@ -376,7 +376,7 @@ func (s *story) issue() {
 		who := s.member(cur)
 		if !s.assigned[who] && r.Float64() < 0.3 {
 			s.assigned[who] = true
-			s.event(tp, fakeapi.EventAssigned, who, who)
+			s.event(tp, fakegithub.EventAssigned, who, who)
 		} else {
 			s.comment(tp, who)
 		}
@@ -390,15 +390,15 @@ func (s *story) issue() {
 		}
 		actor := s.member(cur)
 		if next < 0 {
-			at := s.event(tEnd, fakeapi.EventClosed, actor, "")
+			at := s.event(tEnd, fakegithub.EventClosed, actor, "")
 			s.closeAll(at)
 			if r.Float64() < 0.3 {
-				s.event(unix(at).Add(time.Duration(1+r.IntN(48))*hour), fakeapi.EventReferenced, s.member(cur), "")
+				s.event(unix(at).Add(time.Duration(1+r.IntN(48))*hour), fakegithub.EventReferenced, s.member(cur), "")
 			}
 			return
 		}
-		at := s.event(tEnd, fakeapi.EventUnlabeled, actor, label(cur))
-		s.same(op{kind: opEvent, typ: fakeapi.EventLabeled, actor: actor, value: label(next)})
+		at := s.event(tEnd, fakegithub.EventUnlabeled, actor, label(cur))
+		s.same(op{kind: opEvent, typ: fakegithub.EventLabeled, actor: actor, value: label(next)})
 		if h >= 0 {
 			s.done(h, at, "owner_left")
 		}
@@ -419,11 +419,11 @@ func (s *story) pullRequest() {
 		sre := n - 1
 		s.open(botLogins[0], []string{"dependencies"})
 		tr := s.at().Add(time.Minute)
-		s.emit(tr, op{kind: opEvent, typ: fakeapi.EventReviewRequested, actor: botLogins[0], team: g.teams[sre].GitHubTeam})
+		s.emit(tr, op{kind: opEvent, typ: fakegithub.EventReviewRequested, actor: botLogins[0], team: g.teams[sre].GitHubTeam})
 		rev := s.member(sre)
 		ta := g.teams[sre].cal.workAfter(s.at(), s.pickupDelay(0, sre))
-		s.emit(ta, op{kind: opReview, actor: rev, value: fakeapi.ReviewApproved})
-		s.event(s.at().Add(time.Duration(1+r.IntN(30))*time.Minute), fakeapi.EventMerged, rev, "")
+		s.emit(ta, op{kind: opReview, actor: rev, value: fakegithub.ReviewApproved})
+		s.event(s.at().Add(time.Duration(1+r.IntN(30))*time.Minute), fakegithub.EventMerged, rev, "")
 		return
 	}
 	a := r.IntN(n)
@@ -456,7 +456,7 @@ func (s *story) pullRequest() {
 	}
 	request1 := func(t time.Time, b int, same bool) request {
 		rq := request{team: b, h: -1}
-		o := op{kind: opEvent, typ: fakeapi.EventReviewRequested, actor: author}
+		o := op{kind: opEvent, typ: fakegithub.EventReviewRequested, actor: author}
 		if r.Float64() < 0.75 {
 			o.team = g.teams[b].GitHubTeam
 		} else {
@@ -484,7 +484,7 @@ func (s *story) pullRequest() {
 		if r.Float64() < 0.07 {
 			// Withdrawn before anyone looked, then asked elsewhere.
 			tw := calA.workAfter(s.at(), s.logNormal(5*hour, 0.7))
-			o := op{kind: opEvent, typ: fakeapi.EventReviewRequestRemoved, actor: author, team: g.teams[b].GitHubTeam}
+			o := op{kind: opEvent, typ: fakegithub.EventReviewRequestRemoved, actor: author, team: g.teams[b].GitHubTeam}
 			if first.login != "" {
 				o.team, o.value = "", first.login
 			}
@@ -515,18 +515,18 @@ func (s *story) pullRequest() {
 		tp := tm.cal.workAfter(start, s.pickupDelay(a, rq.team))
 		switch x := r.Float64(); {
 		case x < 0.35:
-			steps = append(steps, step{tp, rev, fakeapi.ReviewChangesRequested})
+			steps = append(steps, step{tp, rev, fakegithub.ReviewChangesRequested})
 			fix := calA.workAfter(tp, s.logNormal(4*hour, 0.8))
 			steps = append(steps, step{fix, author, ""})
 			tp = tm.cal.workAfter(fix, s.pickupDelay(a, rq.team)/2)
 		case x < 0.6:
-			steps = append(steps, step{tp, rev, fakeapi.ReviewCommented})
+			steps = append(steps, step{tp, rev, fakegithub.ReviewCommented})
 			tp = tm.cal.workAfter(tp, s.workDelay()/3)
 		case x < 0.75:
 			steps = append(steps, step{tp, s.otherMember(rq.team, author), ""})
 			tp = tm.cal.workAfter(tp, s.workDelay()/3)
 		}
-		steps = append(steps, step{tp, rev, fakeapi.ReviewApproved})
+		steps = append(steps, step{tp, rev, fakegithub.ReviewApproved})
 		if tp.After(lastApprove) {
 			lastApprove = tp
 		}
@@ -539,7 +539,7 @@ func (s *story) pullRequest() {
 		} else {
 			at = s.emit(st.t, op{kind: opReview, actor: st.actor, value: st.review})
 		}
-		if st.review == fakeapi.ReviewApproved {
+		if st.review == fakegithub.ReviewApproved {
 			if t, ok := g.teamOf[strings.ToLower(st.actor)]; ok {
 				for _, rq := range reqs {
 					if rq.h >= 0 && rq.team == t {
@@ -551,11 +551,11 @@ func (s *story) pullRequest() {
 	}
 	tm := calA.workAfter(s.at(), s.logNormal(time.Hour, 1.0))
 	if r.Float64() < 0.05 {
-		at := s.event(tm, fakeapi.EventClosed, author, "")
+		at := s.event(tm, fakegithub.EventClosed, author, "")
 		s.closeAll(at)
 		return
 	}
-	at := s.event(tm, fakeapi.EventMerged, author, "")
+	at := s.event(tm, fakegithub.EventMerged, author, "")
 	s.closeAll(at)
 	if r.Float64() < 0.5 {
 		s.event(unix(at).Add(time.Second), "head_ref_deleted", author, "")
@@ -586,13 +586,13 @@ func (s *story) stalled(k int) {
 	case 2:
 		s.it.title = "Review needed: " + s.it.title
 		s.open(author, []string{g.teams[a].Labels[0]})
-		at := s.emit(handAt, op{kind: opEvent, typ: fakeapi.EventReviewRequested, actor: author, team: g.teams[b].GitHubTeam})
+		at := s.emit(handAt, op{kind: opEvent, typ: fakegithub.EventReviewRequested, actor: author, team: g.teams[b].GitHubTeam})
 		h = s.handoff("review", a, b, at, false)
 	default:
 		s.open(author, []string{g.teams[a].Labels[0], "bug"})
 		s.comment(unix(s.it.created).Add(time.Hour), s.member(a))
-		at := s.event(handAt, fakeapi.EventUnlabeled, author, g.teams[a].Labels[0])
-		s.same(op{kind: opEvent, typ: fakeapi.EventLabeled, actor: author, value: g.teams[b].Labels[0]})
+		at := s.event(handAt, fakegithub.EventUnlabeled, author, g.teams[a].Labels[0])
+		s.same(op{kind: opEvent, typ: fakegithub.EventLabeled, actor: author, value: g.teams[b].Labels[0]})
 		h = s.handoff("owner", a, b, at, false)
 		if k%3 == 1 {
 			s.comment(unix(at).Add(3*hour), s.member(b))
@@ -604,14 +604,14 @@ func (s *story) stalled(k int) {
 	// After Now: the receiving team comes back to it.
 	back := now.Add(time.Duration(2+r.IntN(10)) * day)
 	if k%3 == 2 {
-		at := s.emit(back, op{kind: opReview, actor: s.member(b), value: fakeapi.ReviewApproved})
+		at := s.emit(back, op{kind: opReview, actor: s.member(b), value: fakegithub.ReviewApproved})
 		s.done(h, at, "approved")
-		at = s.event(unix(at).Add(2*hour), fakeapi.EventMerged, author, "")
+		at = s.event(unix(at).Add(2*hour), fakegithub.EventMerged, author, "")
 		s.closeAll(at)
 		return
 	}
 	s.comment(back, s.member(b))
-	at := s.event(back.Add(day), fakeapi.EventClosed, s.member(b), "")
+	at := s.event(back.Add(day), fakegithub.EventClosed, s.member(b), "")
 	s.closeAll(at)
 }
 
@@ -626,7 +626,7 @@ func (s *story) noise() {
 	if s.r.Float64() < p-float64(n) {
 		n++
 	}
-	types := []string{fakeapi.EventMentioned, fakeapi.EventSubscribed, fakeapi.EventReferenced}
+	types := []string{fakegithub.EventMentioned, fakegithub.EventSubscribed, fakegithub.EventReferenced}
 	for i := 0; i < n; i++ {
 		at := s.it.created + 1 + s.r.Int64N(int64(5*day/time.Second))
 		who := s.stranger()

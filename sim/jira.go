@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crossteam/crossteam/fakeapi"
+	fakejira "github.com/crossteam/crossteam/fakeapi/jira"
 	"github.com/crossteam/crossteam/model"
 )
 
@@ -46,7 +46,7 @@ var jiraBotComments = []string{"Build passed on main.", "Deployed to staging.", 
 
 // jiraGen is the Jira side of the world.
 type jiraGen struct {
-	site     *fakeapi.JiraSite
+	site     *fakejira.Site
 	token    string
 	projects []*jiraProject
 	gap      time.Duration
@@ -57,9 +57,9 @@ type jiraGen struct {
 type jiraProject struct {
 	idx       int
 	key       string
-	nextIndex int                            // next regular issue index to plan
-	number    int                            // last issue number given
-	versions  map[string]fakeapi.JiraVersion // by name
+	nextIndex int                         // next regular issue index to plan
+	number    int                         // last issue number given
+	versions  map[string]fakejira.Version // by name
 }
 
 type jiraVersion struct {
@@ -69,8 +69,8 @@ type jiraVersion struct {
 }
 
 // JiraSite returns the simulated Jira site (nil when Params has no Jira
-// projects); serve it with fakeapi.NewJiraAPI and World.JiraOptions.
-func (w *World) JiraSite() *fakeapi.JiraSite {
+// projects); serve it with fakejira.NewAPI and World.JiraOptions.
+func (w *World) JiraSite() *fakejira.Site {
 	if w.g.jira == nil {
 		return nil
 	}
@@ -87,8 +87,8 @@ func (w *World) JiraToken() string {
 
 // JiraOptions are the fake Jira handler options matching the generated
 // configuration (Cloud, JiraEmail with JiraToken).
-func (w *World) JiraOptions() fakeapi.JiraOptions {
-	return fakeapi.JiraOptions{Deployment: fakeapi.JiraCloud, Users: map[string]string{JiraEmail: w.JiraToken()}}
+func (w *World) JiraOptions() fakejira.Options {
+	return fakejira.Options{Deployment: fakejira.Cloud, Users: map[string]string{JiraEmail: w.JiraToken()}}
 }
 
 func (g *gen) setupJira() error {
@@ -96,28 +96,28 @@ func (g *gen) setupJira() error {
 	if p.JiraProjects == 0 || p.JiraIssuesPerProject == 0 {
 		return nil
 	}
-	j := &jiraGen{site: fakeapi.NewJiraSite(), token: fmt.Sprintf("ATATTsim%dtoken", p.Seed), teamOf: map[string]int{}}
+	j := &jiraGen{site: fakejira.NewSite(), token: fmt.Sprintf("ATATTsim%dtoken", p.Seed), teamOf: map[string]int{}}
 	j.site.Now = g.w.Clock.Now
 	fail := func(err error) error { return fmt.Errorf("sim: jira: %w", err) }
 	for i, t := range g.teams {
 		for _, m := range t.Members {
-			if _, err := j.site.AddUser(fakeapi.JiraUser{AccountID: m.AccountID, DisplayName: displayName(m.Login), Email: m.Email}); err != nil {
+			if _, err := j.site.AddUser(fakejira.User{AccountID: m.AccountID, DisplayName: displayName(m.Login), Email: m.Email}); err != nil {
 				return fail(err)
 			}
 			j.teamOf[m.AccountID] = i
 		}
 		wait, active := jiraStatuses(t.Name)
-		for _, st := range []fakeapi.JiraStatus{{Name: wait, Category: fakeapi.JiraCategoryNew}, {Name: active, Category: fakeapi.JiraCategoryIndeterminate}} {
+		for _, st := range []fakejira.Status{{Name: wait, Category: fakejira.CategoryNew}, {Name: active, Category: fakejira.CategoryIndeterminate}} {
 			if _, err := j.site.AddStatus(st); err != nil {
 				return fail(err)
 			}
 		}
 	}
-	if _, err := j.site.AddStatus(fakeapi.JiraStatus{Name: jiraBlocked, Category: fakeapi.JiraCategoryIndeterminate}); err != nil {
+	if _, err := j.site.AddStatus(fakejira.Status{Name: jiraBlocked, Category: fakejira.CategoryIndeterminate}); err != nil {
 		return fail(err)
 	}
 	for _, o := range jiraOutsiders {
-		if _, err := j.site.AddUser(fakeapi.JiraUser{AccountID: o, DisplayName: "Automation for Jira"}); err != nil {
+		if _, err := j.site.AddUser(fakejira.User{AccountID: o, DisplayName: "Automation for Jira"}); err != nil {
 			return fail(err)
 		}
 	}
@@ -135,12 +135,12 @@ func (g *gen) setupJira() error {
 		if i >= len(projectKeys) {
 			key += string(rune('A' + i/len(projectKeys)))
 		}
-		if _, err := j.site.AddProject(fakeapi.JiraProject{Key: key, Name: strings.ToUpper(key[:1]) + strings.ToLower(key[1:])}); err != nil {
+		if _, err := j.site.AddProject(fakejira.Project{Key: key, Name: strings.ToUpper(key[:1]) + strings.ToLower(key[1:])}); err != nil {
 			return fail(err)
 		}
-		jp := &jiraProject{idx: i, key: key, versions: map[string]fakeapi.JiraVersion{}}
+		jp := &jiraProject{idx: i, key: key, versions: map[string]fakejira.Version{}}
 		for _, v := range j.versions {
-			got, err := j.site.AddVersion(key, fakeapi.JiraVersion{Name: v.name, ReleaseDate: v.due, Released: v.released})
+			got, err := j.site.AddVersion(key, fakejira.Version{Name: v.name, ReleaseDate: v.due, Released: v.released})
 			if err != nil {
 				return fail(err)
 			}
@@ -478,7 +478,7 @@ func (g *gen) applyJira(o *op, at time.Time, record func(model.Event)) error {
 	}
 	switch o.kind {
 	case opJiraCreate:
-		got, err := site.CreateIssue(fakeapi.JiraIssue{Key: it.key, Project: it.project.key, Summary: it.title,
+		got, err := site.CreateIssue(fakejira.Issue{Key: it.key, Project: it.project.key, Summary: it.title,
 			Reporter: it.author, Status: it.jStatus0, FixVersions: it.jVersions0, Labels: it.jLabels0, Created: at})
 		if err != nil {
 			return err

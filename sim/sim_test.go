@@ -21,6 +21,8 @@ import (
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
+	fakejira "github.com/crossteam/crossteam/fakeapi/jira"
 	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/sim"
 	"github.com/crossteam/crossteam/store"
@@ -66,8 +68,8 @@ func TestDeterminism(t *testing.T) {
 // collector into a fresh store and returns what the store holds.
 type pipeline struct {
 	w    *sim.World
-	gh   *fakeapi.GitHub
-	jira *fakeapi.JiraAPI
+	gh   *fakegithub.GitHub
+	jira *fakejira.API
 	cfg  *config.Config
 	st   *store.Store
 	c    *ghcollector.Collector
@@ -82,7 +84,7 @@ func newPipeline(t *testing.T, w *sim.World, f fakeapi.Faults) *pipeline {
 // sync makes few requests, so it needs higher rates to see any.
 func newPipelineFaults(t *testing.T, w *sim.World, f, jf fakeapi.Faults) *pipeline {
 	t.Helper()
-	gh := fakeapi.NewGitHub(w.Org, fakeapi.GitHubOptions{Tokens: []string{w.GitHubToken}, Faults: f})
+	gh := fakegithub.NewGitHub(w.Org, fakegithub.GitHubOptions{Tokens: []string{w.GitHubToken}, Faults: f})
 	srv := httptest.NewServer(gh)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
@@ -95,11 +97,11 @@ func newPipelineFaults(t *testing.T, w *sim.World, f, jf fakeapi.Faults) *pipeli
 		t.Fatal(err)
 	}
 	opts := sim.ConfigOptions{GitHubURL: srv.URL + "/", TokenFile: tok, StorePath: filepath.Join(dir, "db"), JiraTokenFile: jtok}
-	var jira *fakeapi.JiraAPI
+	var jira *fakejira.API
 	if site := w.JiraSite(); site != nil {
 		jo := w.JiraOptions()
 		jo.Faults = jf
-		jira = fakeapi.NewJiraAPI(site, jo)
+		jira = fakejira.NewAPI(site, jo)
 		jsrv := httptest.NewServer(jira)
 		t.Cleanup(jsrv.Close)
 		opts.JiraURL = jsrv.URL
@@ -405,14 +407,14 @@ func checkJiraComments(t *testing.T, w *sim.World, p *pipeline) {
 	}
 	cut := 0
 	for _, n := range perItem {
-		if n > fakeapi.JiraCommentCap {
+		if n > fakejira.CommentCap {
 			cut++
 		}
 	}
-	requests := p.jira.CountByEndpoint()[fakeapi.EndpointJiraIssueComment+" 200"]
+	requests := p.jira.CountByEndpoint()[fakejira.EndpointIssueComment+" 200"]
 	if pickups == 0 || outsider == 0 || cut == 0 || requests != cut {
 		t.Errorf("Jira comments: %d pickups by a comment, %d by accounts in no team, %d issues over %d comments, %d comment requests; want all > 0 and one request per such issue",
-			pickups, outsider, cut, fakeapi.JiraCommentCap, requests)
+			pickups, outsider, cut, fakejira.CommentCap, requests)
 	}
 	t.Logf("Jira comments: %d on %d issues, %d pickups by a comment, %d by accounts in no team, %d issues cut (%d requests)",
 		len(comments), len(perItem), pickups, outsider, cut, requests)

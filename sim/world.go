@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
 	"github.com/crossteam/crossteam/model"
 )
 
@@ -41,9 +42,9 @@ type World struct {
 	// Generate and moved by Advance; Org.Now reads it.
 	Start, Now time.Time
 	Clock      *fakeapi.ManualClock
-	Org        *fakeapi.Org
+	Org        *fakegithub.Org
 	// GitHubToken is the token the generated configuration presents; pass
-	// it to fakeapi.GitHubOptions.Tokens.
+	// it to fakegithub.GitHubOptions.Tokens.
 	GitHubToken string
 	Teams       []Team
 	Repos       []string // "org/name"
@@ -190,7 +191,7 @@ type msPlan struct {
 
 // Generate builds the world described by p: teams, repositories with
 // milestones, and every item's history up to p.Now, written into a new
-// fakeapi.Org through its mutators.
+// fakegithub.Org through its mutators.
 func Generate(p Params) (*World, error) {
 	p, err := p.withDefaults()
 	if err != nil {
@@ -200,7 +201,7 @@ func Generate(p Params) (*World, error) {
 	w := &World{
 		Params: p, Start: start, Now: p.Now,
 		Clock:       fakeapi.NewManualClock(start),
-		Org:         fakeapi.NewOrg(),
+		Org:         fakegithub.NewOrg(),
 		GitHubToken: "ghp_sim" + strconv.FormatUint(p.Seed, 36) + "token0123456789",
 	}
 	w.Org.Now = w.Clock.Now
@@ -252,7 +253,7 @@ func (g *gen) setupTeams() error {
 		t.Contractor = "contractor-" + name
 		logins = append(logins, t.Contractor)
 		g.teamOf[strings.ToLower(t.Contractor)] = i
-		if _, err := g.w.Org.AddTeam(fakeapi.Team{Org: p.Org, Slug: name, Name: name, Description: "The " + name + " team", Members: logins}); err != nil {
+		if _, err := g.w.Org.AddTeam(fakegithub.Team{Org: p.Org, Slug: name, Name: name, Description: "The " + name + " team", Members: logins}); err != nil {
 			return fmt.Errorf("sim: team %s: %w", name, err)
 		}
 		g.teams = append(g.teams, t)
@@ -277,7 +278,7 @@ func (g *gen) setupRepos() error {
 		}
 		rp := &repoPlan{idx: i, full: full, nextNumber: 1, ms: map[string]int{}}
 		for _, m := range g.ms {
-			got, err := g.w.Org.AddMilestone(full, fakeapi.Milestone{
+			got, err := g.w.Org.AddMilestone(full, fakegithub.Milestone{
 				Title: m.title, Description: "Joint release " + m.title, Creator: g.teams[0].Members[0].Login,
 				DueOn: m.due, CreatedAt: g.w.Start.Add(-7 * 24 * time.Hour),
 			})
@@ -428,7 +429,7 @@ func (g *gen) apply(o *op) error {
 	}
 	switch o.kind {
 	case opCreate:
-		_, err := org.AddIssue(it.repo.full, fakeapi.Issue{Number: it.number, Title: it.title, User: it.author,
+		_, err := org.AddIssue(it.repo.full, fakegithub.Issue{Number: it.number, Title: it.title, User: it.author,
 			CreatedAt: at, PullRequest: it.kind == model.KindPullRequest})
 		if err != nil {
 			return fail(err)
@@ -437,35 +438,35 @@ func (g *gen) apply(o *op) error {
 		g.items = append(g.items, it)
 		record(model.Event{Source: model.SourceGitHub, ID: "created:" + it.key, ItemKey: it.key, At: at, Actor: it.author, Kind: model.EventCreated})
 	case opEvent:
-		ev := fakeapi.Event{Issue: it.number, Type: o.typ, Actor: o.actor, CreatedAt: at}
+		ev := fakegithub.Event{Issue: it.number, Type: o.typ, Actor: o.actor, CreatedAt: at}
 		e := model.Event{Source: model.SourceGitHub, ItemKey: it.key, At: at, Actor: o.actor, Kind: model.EventKind(o.typ)}
 		kept := true
 		switch o.typ {
-		case fakeapi.EventLabeled:
+		case fakegithub.EventLabeled:
 			ev.Label, e.Value = o.value, o.value
 			it.labels = append(it.labels, o.value)
-		case fakeapi.EventUnlabeled:
+		case fakegithub.EventUnlabeled:
 			ev.Label, e.Value = o.value, o.value
 			it.labels = remove(it.labels, o.value)
-		case fakeapi.EventAssigned:
+		case fakegithub.EventAssigned:
 			ev.Assignee, e.Value = o.value, o.value
 			it.assignees = append(it.assignees, o.value)
-		case fakeapi.EventUnassigned:
+		case fakegithub.EventUnassigned:
 			ev.Assignee, e.Value = o.value, o.value
 			it.assignees = remove(it.assignees, o.value)
-		case fakeapi.EventReviewRequested, fakeapi.EventReviewRequestRemoved:
+		case fakegithub.EventReviewRequested, fakegithub.EventReviewRequestRemoved:
 			if o.team != "" {
 				ev.RequestedTeam, e.Team = o.team, o.team
 			} else {
 				ev.RequestedReviewer, e.Value = o.value, o.value
 			}
-		case fakeapi.EventMilestoned:
+		case fakegithub.EventMilestoned:
 			ev.Milestone, e.Value = o.value, o.value
 			it.milestone = o.value
-		case fakeapi.EventDemilestoned:
+		case fakegithub.EventDemilestoned:
 			ev.Milestone, e.Value = o.value, o.value
 			it.milestone = ""
-		case fakeapi.EventClosed, fakeapi.EventMerged:
+		case fakegithub.EventClosed, fakegithub.EventMerged:
 			it.closed = o.at
 		default:
 			kept = collected(o.typ) // noise: served, not collected
@@ -478,14 +479,14 @@ func (g *gen) apply(o *op) error {
 			bump()
 			e.ID = strconv.FormatInt(got.ID, 10)
 			record(e)
-			if o.typ == fakeapi.EventMerged {
+			if o.typ == fakegithub.EventMerged {
 				// The fake records the close right after the merge.
 				record(model.Event{Source: model.SourceGitHub, ID: strconv.FormatInt(got.ID+1, 10), ItemKey: it.key,
 					At: at, Actor: o.actor, Kind: model.EventClosed})
 			}
 		}
 	case opComment:
-		c, err := org.AddComment(it.repo.full, fakeapi.Comment{Issue: it.number, User: o.actor, Body: o.value, CreatedAt: at})
+		c, err := org.AddComment(it.repo.full, fakegithub.Comment{Issue: it.number, User: o.actor, Body: o.value, CreatedAt: at})
 		if err != nil {
 			return fail(err)
 		}
@@ -493,7 +494,7 @@ func (g *gen) apply(o *op) error {
 		record(model.Event{Source: model.SourceGitHub, ID: "comment:" + strconv.FormatInt(c.ID, 10), ItemKey: it.key,
 			At: at, Actor: o.actor, Kind: model.EventCommented})
 	case opReview:
-		rv, err := org.AddReview(it.repo.full, fakeapi.Review{PullRequest: it.number, User: o.actor, State: o.value, SubmittedAt: at,
+		rv, err := org.AddReview(it.repo.full, fakegithub.Review{PullRequest: it.number, User: o.actor, State: o.value, SubmittedAt: at,
 			Body: reviewBodies[o.value]})
 		if err != nil {
 			return fail(err)
@@ -508,7 +509,7 @@ func (g *gen) apply(o *op) error {
 	case opMilestoneClose:
 		m := &g.ms[o.ms]
 		for _, rp := range g.repos {
-			if _, err := org.UpdateMilestone(rp.full, rp.ms[m.title], func(x *fakeapi.Milestone) {
+			if _, err := org.UpdateMilestone(rp.full, rp.ms[m.title], func(x *fakegithub.Milestone) {
 				x.State, x.ClosedAt, x.UpdatedAt = "closed", at, at
 			}); err != nil {
 				return fail(err)
@@ -520,9 +521,9 @@ func (g *gen) apply(o *op) error {
 }
 
 var reviewBodies = map[string]string{
-	fakeapi.ReviewApproved:         "LGTM, thanks!",
-	fakeapi.ReviewChangesRequested: "A few things to fix before this can go in.",
-	fakeapi.ReviewCommented:        "Left some questions inline.",
+	fakegithub.ReviewApproved:         "LGTM, thanks!",
+	fakegithub.ReviewChangesRequested: "A few things to fix before this can go in.",
+	fakegithub.ReviewCommented:        "Left some questions inline.",
 }
 
 func remove(list []string, v string) []string {

@@ -21,6 +21,7 @@ import (
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
 	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/store"
 )
@@ -39,9 +40,9 @@ func TestMain(m *testing.M) {
 // crashOrg is a GitHub org big enough that a sync spans many pages: 3 repos
 // x perRepo issues, each labelled, handed to another team, commented, and a
 // third of them closed; plus a milestone per repo.
-func crashOrg(t *testing.T, perRepo int) *fakeapi.GitHub {
+func crashOrg(t *testing.T, perRepo int) *fakegithub.GitHub {
 	t.Helper()
-	org := fakeapi.NewOrg()
+	org := fakegithub.NewOrg()
 	clock := fakeapi.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	org.Now = clock.Now
 	must := func(err error) {
@@ -52,32 +53,32 @@ func crashOrg(t *testing.T, perRepo int) *fakeapi.GitHub {
 	}
 	for _, repo := range []string{"acme/web", "acme/api", "acme/app"} {
 		must(org.AddRepo(repo))
-		ms, err := org.AddMilestone(repo, fakeapi.Milestone{Title: "v1"})
+		ms, err := org.AddMilestone(repo, fakegithub.Milestone{Title: "v1"})
 		must(err)
 		for i := 0; i < perRepo; i++ {
-			is, err := org.AddIssue(repo, fakeapi.Issue{Title: fmt.Sprintf("%s item %d", repo, i), User: "alice"})
+			is, err := org.AddIssue(repo, fakegithub.Issue{Title: fmt.Sprintf("%s item %d", repo, i), User: "alice"})
 			must(err)
-			_, err = org.AddEvent(repo, fakeapi.Event{Issue: is.Number, Type: "labeled", Actor: "alice", Label: "team:design"})
+			_, err = org.AddEvent(repo, fakegithub.Event{Issue: is.Number, Type: "labeled", Actor: "alice", Label: "team:design"})
 			must(err)
 			clock.Advance(time.Minute)
-			_, err = org.AddEvent(repo, fakeapi.Event{Issue: is.Number, Type: "unlabeled", Actor: "alice", Label: "team:design"})
+			_, err = org.AddEvent(repo, fakegithub.Event{Issue: is.Number, Type: "unlabeled", Actor: "alice", Label: "team:design"})
 			must(err)
-			_, err = org.AddEvent(repo, fakeapi.Event{Issue: is.Number, Type: "labeled", Actor: "alice", Label: "team:backend"})
+			_, err = org.AddEvent(repo, fakegithub.Event{Issue: is.Number, Type: "labeled", Actor: "alice", Label: "team:backend"})
 			must(err)
 			if i%4 == 0 {
-				_, err = org.AddEvent(repo, fakeapi.Event{Issue: is.Number, Type: "milestoned", Actor: "alice", Milestone: ms.Title})
+				_, err = org.AddEvent(repo, fakegithub.Event{Issue: is.Number, Type: "milestoned", Actor: "alice", Milestone: ms.Title})
 				must(err)
 			}
 			clock.Advance(time.Duration(i%7+1) * time.Hour)
-			_, err = org.AddComment(repo, fakeapi.Comment{Issue: is.Number, User: "bob", Body: "on it"})
+			_, err = org.AddComment(repo, fakegithub.Comment{Issue: is.Number, User: "bob", Body: "on it"})
 			must(err)
 			if i%3 == 0 {
-				_, err = org.AddEvent(repo, fakeapi.Event{Issue: is.Number, Type: "closed", Actor: "bob"})
+				_, err = org.AddEvent(repo, fakegithub.Event{Issue: is.Number, Type: "closed", Actor: "bob"})
 				must(err)
 			}
 		}
 	}
-	return fakeapi.NewGitHub(org, fakeapi.GitHubOptions{Tokens: []string{serveToken}})
+	return fakegithub.NewGitHub(org, fakegithub.GitHubOptions{Tokens: []string{serveToken}})
 }
 
 func crashConfig(t *testing.T, dir, apiURL, dbPath string) (string, *config.Config) {
@@ -154,7 +155,7 @@ func sortedDataset(t *testing.T, st *store.Store) *model.Dataset {
 	return ds
 }
 
-func paid(g *fakeapi.GitHub) int {
+func paid(g *fakegithub.GitHub) int {
 	return g.Count(func(r fakeapi.Request) bool { return r.Cost })
 }
 

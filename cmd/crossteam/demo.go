@@ -23,6 +23,8 @@ import (
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
+	fakejira "github.com/crossteam/crossteam/fakeapi/jira"
 	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/sim"
 	"github.com/crossteam/crossteam/store"
@@ -125,14 +127,14 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 		return w.Now.Add(time.Duration(float64(time.Since(realStart)) * c.speed))
 	}
 
-	ghOpts := fakeapi.GitHubOptions{Tokens: []string{w.GitHubToken}, Faults: faults}
+	ghOpts := fakegithub.GitHubOptions{Tokens: []string{w.GitHubToken}, Faults: faults}
 	if c.size == "large" {
 		// A first sync of the large world needs ~50,000 requests: more than
 		// GitHub's 5,000 an hour, and the collector would wait for the reset
 		// in real time while the window runs on the simulated clock.
 		ghOpts.RateLimit = 1_000_000
 	}
-	gh := fakeapi.NewGitHub(w.Org, ghOpts)
+	gh := fakegithub.NewGitHub(w.Org, ghOpts)
 	ghURL, stopGH, err := fakeapi.ServeLoopback(gh, e.logger)
 	if err != nil {
 		return fmt.Errorf("fake GitHub: %w", err)
@@ -144,7 +146,7 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 	if site := w.JiraSite(); site != nil {
 		jo := w.JiraOptions()
 		jo.Faults = faults
-		u, stopJira, err := fakeapi.ServeLoopback(fakeapi.NewJiraAPI(site, jo), e.logger)
+		u, stopJira, err := fakeapi.ServeLoopback(fakejira.NewAPI(site, jo), e.logger)
 		if err != nil {
 			return fmt.Errorf("fake Jira: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
 )
 
 // TestServePartialFailure: one GitHub repository answers 404 forever and
@@ -18,7 +19,7 @@ import (
 // crossteam_source_up is 0 only for the targets holding the broken part,
 // and the log names the repository and the project.
 func TestServePartialFailure(t *testing.T) {
-	org := fakeapi.NewOrg()
+	org := fakegithub.NewOrg()
 	clock := fakeapi.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	org.Now = clock.Now
 	for _, r := range []string{"acme/web", "acme/gone"} {
@@ -26,12 +27,12 @@ func TestServePartialFailure(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	is, err := org.AddIssue("acme/web", fakeapi.Issue{Title: "Checkout", User: "alice", Labels: []string{"team:design"}})
+	is, err := org.AddIssue("acme/web", fakegithub.Issue{Title: "Checkout", User: "alice", Labels: []string{"team:design"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Hour)
-	for _, ev := range []fakeapi.Event{
+	for _, ev := range []fakegithub.Event{
 		{Issue: is.Number, Type: "unlabeled", Actor: "alice", Label: "team:design"},
 		{Issue: is.Number, Type: "labeled", Actor: "alice", Label: "team:backend"},
 	} {
@@ -39,7 +40,7 @@ func TestServePartialFailure(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	gh := fakeapi.NewGitHub(org, fakeapi.GitHubOptions{Tokens: []string{serveToken},
+	gh := fakegithub.NewGitHub(org, fakegithub.GitHubOptions{Tokens: []string{serveToken},
 		Faults: fakeapi.Faults{NotFoundRepos: []string{"acme/gone"}}})
 	ghSrv := httptest.NewServer(gh)
 	defer ghSrv.Close()

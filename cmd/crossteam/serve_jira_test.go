@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crossteam/crossteam/fakeapi"
+	fakejira "github.com/crossteam/crossteam/fakeapi/jira"
 )
 
 const (
@@ -21,7 +22,7 @@ const (
 func fakeJiraSite(t *testing.T) *httptest.Server {
 	t.Helper()
 	clock := fakeapi.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	s := fakeapi.NewJiraSite()
+	s := fakejira.NewSite()
 	s.Now = clock.Now
 	must := func(_ any, err error) {
 		t.Helper()
@@ -29,14 +30,14 @@ func fakeJiraSite(t *testing.T) *httptest.Server {
 			t.Fatal(err)
 		}
 	}
-	must(s.AddProject(fakeapi.JiraProject{Key: "A"}))
-	must(s.AddStatus(fakeapi.JiraStatus{Name: "In Design", Category: fakeapi.JiraCategoryIndeterminate}))
-	must(s.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "Checkout flow", Reporter: "acc-alice"}))
+	must(s.AddProject(fakejira.Project{Key: "A"}))
+	must(s.AddStatus(fakejira.Status{Name: "In Design", Category: fakejira.CategoryIndeterminate}))
+	must(s.CreateIssue(fakejira.Issue{Project: "A", Summary: "Checkout flow", Reporter: "acc-alice"}))
 	clock.Advance(time.Hour)
 	must(s.Transition("A-1", "In Design", "acc-alice", time.Time{}))
 	clock.Advance(2 * time.Hour)
 	must(s.Transition("A-1", "In Progress", "acc-bob", time.Time{}))
-	srv := httptest.NewServer(fakeapi.NewJiraAPI(s, fakeapi.JiraOptions{Users: map[string]string{jiraServeEmail: jiraServeToken}}))
+	srv := httptest.NewServer(fakejira.NewAPI(s, fakejira.Options{Users: map[string]string{jiraServeEmail: jiraServeToken}}))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
 )
 
 const serveToken = "ghp_servetesttoken0123456789"
@@ -26,7 +27,7 @@ const serveToken = "ghp_servetesttoken0123456789"
 // (label swap) and picked up by a backend comment 2h later.
 func fakeOrg(t *testing.T) *httptest.Server {
 	t.Helper()
-	org := fakeapi.NewOrg()
+	org := fakegithub.NewOrg()
 	clock := fakeapi.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	org.Now = clock.Now
 	must := func(err error) {
@@ -36,19 +37,19 @@ func fakeOrg(t *testing.T) *httptest.Server {
 		}
 	}
 	must(org.AddRepo("acme/web"))
-	is, err := org.AddIssue("acme/web", fakeapi.Issue{Title: "Checkout broken", User: "alice"})
+	is, err := org.AddIssue("acme/web", fakegithub.Issue{Title: "Checkout broken", User: "alice"})
 	must(err)
-	_, err = org.AddEvent("acme/web", fakeapi.Event{Issue: is.Number, Type: "labeled", Actor: "alice", Label: "team:design"})
+	_, err = org.AddEvent("acme/web", fakegithub.Event{Issue: is.Number, Type: "labeled", Actor: "alice", Label: "team:design"})
 	must(err)
 	clock.Advance(time.Hour)
-	_, err = org.AddEvent("acme/web", fakeapi.Event{Issue: is.Number, Type: "unlabeled", Actor: "alice", Label: "team:design"})
+	_, err = org.AddEvent("acme/web", fakegithub.Event{Issue: is.Number, Type: "unlabeled", Actor: "alice", Label: "team:design"})
 	must(err)
-	_, err = org.AddEvent("acme/web", fakeapi.Event{Issue: is.Number, Type: "labeled", Actor: "alice", Label: "team:backend"})
+	_, err = org.AddEvent("acme/web", fakegithub.Event{Issue: is.Number, Type: "labeled", Actor: "alice", Label: "team:backend"})
 	must(err)
 	clock.Advance(2 * time.Hour)
-	_, err = org.AddComment("acme/web", fakeapi.Comment{Issue: is.Number, User: "bob", Body: "on it"})
+	_, err = org.AddComment("acme/web", fakegithub.Comment{Issue: is.Number, User: "bob", Body: "on it"})
 	must(err)
-	srv := httptest.NewServer(fakeapi.NewGitHub(org, fakeapi.GitHubOptions{Tokens: []string{serveToken}}))
+	srv := httptest.NewServer(fakegithub.NewGitHub(org, fakegithub.GitHubOptions{Tokens: []string{serveToken}}))
 	t.Cleanup(srv.Close)
 	return srv
 }

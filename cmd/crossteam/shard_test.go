@@ -13,7 +13,8 @@ import (
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/exposition"
-	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
+	fakejira "github.com/crossteam/crossteam/fakeapi/jira"
 	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/sim"
@@ -33,10 +34,10 @@ func TestShardsAddUpToOneInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gh := fakeapi.NewGitHub(w.Org, fakeapi.GitHubOptions{Tokens: []string{w.GitHubToken}})
+	gh := fakegithub.NewGitHub(w.Org, fakegithub.GitHubOptions{Tokens: []string{w.GitHubToken}})
 	ghSrv := httptest.NewServer(gh)
 	defer ghSrv.Close()
-	jira := fakeapi.NewJiraAPI(w.JiraSite(), w.JiraOptions())
+	jira := fakejira.NewAPI(w.JiraSite(), w.JiraOptions())
 	jiraSrv := httptest.NewServer(jira)
 	defer jiraSrv.Close()
 	w.SetJiraURL(jiraSrv.URL)

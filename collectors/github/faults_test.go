@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
 	"github.com/crossteam/crossteam/model"
 )
 
@@ -20,11 +21,11 @@ import (
 func (e *env) bulk(n int) {
 	ck := checker(e.t)
 	for i := 0; i < n; i++ {
-		is, err := e.org.AddIssue("acme/docs", fakeapi.Issue{Title: fmt.Sprintf("Doc %d", i), User: "alice", Labels: []string{"team:design"}, CreatedAt: at(time.Duration(i) * time.Minute)})
+		is, err := e.org.AddIssue("acme/docs", fakegithub.Issue{Title: fmt.Sprintf("Doc %d", i), User: "alice", Labels: []string{"team:design"}, CreatedAt: at(time.Duration(i) * time.Minute)})
 		ck(is, err)
-		ck(e.org.AddEvent("acme/docs", fakeapi.Event{Issue: is.Number, Type: fakeapi.EventUnlabeled, Actor: "alice", Label: "team:design", CreatedAt: at(time.Duration(i)*time.Minute + time.Hour)}))
-		ck(e.org.AddEvent("acme/docs", fakeapi.Event{Issue: is.Number, Type: fakeapi.EventLabeled, Actor: "alice", Label: "team:backend", CreatedAt: at(time.Duration(i)*time.Minute + time.Hour)}))
-		ck(e.org.AddComment("acme/docs", fakeapi.Comment{Issue: is.Number, User: "bill", Body: "ok", CreatedAt: at(time.Duration(i)*time.Minute + 2*time.Hour)}))
+		ck(e.org.AddEvent("acme/docs", fakegithub.Event{Issue: is.Number, Type: fakegithub.EventUnlabeled, Actor: "alice", Label: "team:design", CreatedAt: at(time.Duration(i)*time.Minute + time.Hour)}))
+		ck(e.org.AddEvent("acme/docs", fakegithub.Event{Issue: is.Number, Type: fakegithub.EventLabeled, Actor: "alice", Label: "team:backend", CreatedAt: at(time.Duration(i)*time.Minute + time.Hour)}))
+		ck(e.org.AddComment("acme/docs", fakegithub.Comment{Issue: is.Number, User: "bill", Body: "ok", CreatedAt: at(time.Duration(i)*time.Minute + 2*time.Hour)}))
 	}
 	e.clock.Set(at(30 * time.Hour))
 }
@@ -62,7 +63,7 @@ func (e *env) syncUntilDone(attempts int) (failed int) {
 // sync produces, waits stay within their caps, and no goroutine is left
 // behind.
 func TestFaultsReachTheFaultFreeState(t *testing.T) {
-	ref := newEnv(t, fakeapi.GitHubOptions{})
+	ref := newEnv(t, fakegithub.GitHubOptions{})
 	ref.scenario()
 	ref.bulk(250)
 	ref.mustSync()
@@ -90,7 +91,7 @@ func TestFaultsReachTheFaultFreeState(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.faults.Seed = uint64(100 + i)
-			e := newEnv(t, fakeapi.GitHubOptions{Faults: tc.faults})
+			e := newEnv(t, fakegithub.GitHubOptions{Faults: tc.faults})
 			e.scenario()
 			e.bulk(250)
 			failed := e.syncUntilDone(40)
@@ -129,7 +130,7 @@ func TestFaultsReachTheFaultFreeState(t *testing.T) {
 // the sync fails with an error naming the repository, after a bounded number
 // of requests.
 func TestRepeatedCursorPage(t *testing.T) {
-	e := newEnv(t, fakeapi.GitHubOptions{})
+	e := newEnv(t, fakegithub.GitHubOptions{})
 	e.scenario()
 	requests := 0
 	e.wrap = func(w http.ResponseWriter, r *http.Request) bool {

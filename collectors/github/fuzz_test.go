@@ -15,11 +15,11 @@ import (
 	"github.com/crossteam/crossteam/model"
 )
 
-// fuzzSeeds adds GitHub's own example payloads (fakeapi/testdata, copied from
+// fuzzSeeds adds GitHub's own example payloads (fakeapi/github/testdata, copied from
 // shared/fixtures with their attribution) and a few hostile ones.
 func fuzzSeeds(f *testing.F, files ...string) {
 	for _, name := range files {
-		b, err := os.ReadFile(filepath.Join("..", "..", "fakeapi", "testdata", name))
+		b, err := os.ReadFile(filepath.Join("..", "..", "fakeapi", "github", "testdata", name))
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
 	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/store"
 )
@@ -42,8 +43,8 @@ teams:
 type env struct {
 	t      *testing.T
 	clock  *fakeapi.ManualClock
-	org    *fakeapi.Org
-	gh     *fakeapi.GitHub
+	org    *fakegithub.Org
+	gh     *fakegithub.GitHub
 	srv    *httptest.Server
 	cfg    *config.Config
 	target *config.GitHubSource
@@ -68,13 +69,13 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
-func newEnv(t *testing.T, opts fakeapi.GitHubOptions) *env {
+func newEnv(t *testing.T, opts fakegithub.GitHubOptions) *env {
 	t.Helper()
 	e := &env{t: t, clock: fakeapi.NewManualClock(base)}
-	e.org = fakeapi.NewOrg()
+	e.org = fakegithub.NewOrg()
 	e.org.Now = e.clock.Now
 	opts.Tokens = append(opts.Tokens, token)
-	e.gh = fakeapi.NewGitHub(e.org, opts)
+	e.gh = fakegithub.NewGitHub(e.org, opts)
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e.wrap != nil && e.wrap(w, r) {
 			return
@@ -165,46 +166,46 @@ func (e *env) scenario() {
 			t.Fatal(err)
 		}
 	}
-	ck(o.AddTeam(fakeapi.Team{Org: "acme", Slug: "design", Members: []string{"alice"}}))
-	ck(o.AddTeam(fakeapi.Team{Org: "acme", Slug: "backend", Members: []string{"bob", "bill"}}))
+	ck(o.AddTeam(fakegithub.Team{Org: "acme", Slug: "design", Members: []string{"alice"}}))
+	ck(o.AddTeam(fakegithub.Team{Org: "acme", Slug: "backend", Members: []string{"bob", "bill"}}))
 
-	ck(o.AddMilestone("acme/web", fakeapi.Milestone{Title: "v1", Creator: "alice", DueOn: at(240 * time.Hour), CreatedAt: at(0)}))
-	ck(o.AddMilestone("acme/api", fakeapi.Milestone{Title: "v1", Creator: "bill", State: "closed", CreatedAt: at(0), ClosedAt: at(20 * time.Hour)}))
+	ck(o.AddMilestone("acme/web", fakegithub.Milestone{Title: "v1", Creator: "alice", DueOn: at(240 * time.Hour), CreatedAt: at(0)}))
+	ck(o.AddMilestone("acme/api", fakegithub.Milestone{Title: "v1", Creator: "bill", State: "closed", CreatedAt: at(0), ClosedAt: at(20 * time.Hour)}))
 
 	// #1: handoff design -> backend at 1h, picked up by bob's comment at 3h.
-	ck(o.AddIssue("acme/web", fakeapi.Issue{Title: "Login page", User: "alice", Labels: []string{"team:design"}, CreatedAt: at(0)}))
-	ev := func(repo string, x fakeapi.Event) { t.Helper(); ck(o.AddEvent(repo, x)) }
-	ev("acme/web", fakeapi.Event{Issue: 1, Type: fakeapi.EventUnlabeled, Actor: "alice", Label: "team:design", CreatedAt: at(time.Hour)})
-	ev("acme/web", fakeapi.Event{Issue: 1, Type: fakeapi.EventLabeled, Actor: "alice", Label: "team:backend", CreatedAt: at(time.Hour)})
-	ck(o.AddComment("acme/web", fakeapi.Comment{Issue: 1, User: "bob", Body: "on it", CreatedAt: at(3 * time.Hour)}))
-	ev("acme/web", fakeapi.Event{Issue: 1, Type: fakeapi.EventAssigned, Actor: "bob", Assignee: "bob", CreatedAt: at(4 * time.Hour)})
-	ev("acme/web", fakeapi.Event{Issue: 1, Type: fakeapi.EventSubscribed, Actor: "bob", CreatedAt: at(4 * time.Hour)})
-	ev("acme/web", fakeapi.Event{Issue: 1, Type: fakeapi.EventUnassigned, Actor: "bob", Assignee: "bob", CreatedAt: at(5 * time.Hour)})
-	ev("acme/web", fakeapi.Event{Issue: 1, Type: fakeapi.EventMilestoned, Actor: "alice", Milestone: "v1", CreatedAt: at(5 * time.Hour)})
-	ev("acme/web", fakeapi.Event{Issue: 1, Type: fakeapi.EventClosed, Actor: "bob", CreatedAt: at(10 * time.Hour)})
-	ev("acme/web", fakeapi.Event{Issue: 1, Type: fakeapi.EventReopened, Actor: "alice", CreatedAt: at(11 * time.Hour)})
-	ev("acme/web", fakeapi.Event{Issue: 1, Type: fakeapi.EventDemilestoned, Actor: "alice", Milestone: "v1", CreatedAt: at(12 * time.Hour)})
+	ck(o.AddIssue("acme/web", fakegithub.Issue{Title: "Login page", User: "alice", Labels: []string{"team:design"}, CreatedAt: at(0)}))
+	ev := func(repo string, x fakegithub.Event) { t.Helper(); ck(o.AddEvent(repo, x)) }
+	ev("acme/web", fakegithub.Event{Issue: 1, Type: fakegithub.EventUnlabeled, Actor: "alice", Label: "team:design", CreatedAt: at(time.Hour)})
+	ev("acme/web", fakegithub.Event{Issue: 1, Type: fakegithub.EventLabeled, Actor: "alice", Label: "team:backend", CreatedAt: at(time.Hour)})
+	ck(o.AddComment("acme/web", fakegithub.Comment{Issue: 1, User: "bob", Body: "on it", CreatedAt: at(3 * time.Hour)}))
+	ev("acme/web", fakegithub.Event{Issue: 1, Type: fakegithub.EventAssigned, Actor: "bob", Assignee: "bob", CreatedAt: at(4 * time.Hour)})
+	ev("acme/web", fakegithub.Event{Issue: 1, Type: fakegithub.EventSubscribed, Actor: "bob", CreatedAt: at(4 * time.Hour)})
+	ev("acme/web", fakegithub.Event{Issue: 1, Type: fakegithub.EventUnassigned, Actor: "bob", Assignee: "bob", CreatedAt: at(5 * time.Hour)})
+	ev("acme/web", fakegithub.Event{Issue: 1, Type: fakegithub.EventMilestoned, Actor: "alice", Milestone: "v1", CreatedAt: at(5 * time.Hour)})
+	ev("acme/web", fakegithub.Event{Issue: 1, Type: fakegithub.EventClosed, Actor: "bob", CreatedAt: at(10 * time.Hour)})
+	ev("acme/web", fakegithub.Event{Issue: 1, Type: fakegithub.EventReopened, Actor: "alice", CreatedAt: at(11 * time.Hour)})
+	ev("acme/web", fakegithub.Event{Issue: 1, Type: fakegithub.EventDemilestoned, Actor: "alice", Milestone: "v1", CreatedAt: at(12 * time.Hour)})
 
 	// #2: PR by alice, review requested from team backend and from carol.
-	ck(o.AddIssue("acme/web", fakeapi.Issue{Title: "Add login API", User: "alice", PullRequest: true, CreatedAt: at(2 * time.Hour)}))
-	ev("acme/web", fakeapi.Event{Issue: 2, Type: fakeapi.EventReviewRequested, Actor: "alice", RequestedTeam: "backend", CreatedAt: at(2 * time.Hour)})
-	ev("acme/web", fakeapi.Event{Issue: 2, Type: fakeapi.EventReviewRequested, Actor: "alice", RequestedReviewer: "carol", CreatedAt: at(2 * time.Hour)})
-	ev("acme/web", fakeapi.Event{Issue: 2, Type: fakeapi.EventReviewRequestRemoved, Actor: "alice", RequestedReviewer: "carol", CreatedAt: at(3 * time.Hour)})
-	ck(o.AddReview("acme/web", fakeapi.Review{PullRequest: 2, User: "bob", State: fakeapi.ReviewChangesRequested, SubmittedAt: at(5 * time.Hour)}))
-	ck(o.AddReview("acme/web", fakeapi.Review{PullRequest: 2, User: "bob", State: fakeapi.ReviewApproved, SubmittedAt: at(6 * time.Hour)}))
-	ev("acme/web", fakeapi.Event{Issue: 2, Type: fakeapi.EventMerged, Actor: "alice", CreatedAt: at(7 * time.Hour)})
+	ck(o.AddIssue("acme/web", fakegithub.Issue{Title: "Add login API", User: "alice", PullRequest: true, CreatedAt: at(2 * time.Hour)}))
+	ev("acme/web", fakegithub.Event{Issue: 2, Type: fakegithub.EventReviewRequested, Actor: "alice", RequestedTeam: "backend", CreatedAt: at(2 * time.Hour)})
+	ev("acme/web", fakegithub.Event{Issue: 2, Type: fakegithub.EventReviewRequested, Actor: "alice", RequestedReviewer: "carol", CreatedAt: at(2 * time.Hour)})
+	ev("acme/web", fakegithub.Event{Issue: 2, Type: fakegithub.EventReviewRequestRemoved, Actor: "alice", RequestedReviewer: "carol", CreatedAt: at(3 * time.Hour)})
+	ck(o.AddReview("acme/web", fakegithub.Review{PullRequest: 2, User: "bob", State: fakegithub.ReviewChangesRequested, SubmittedAt: at(5 * time.Hour)}))
+	ck(o.AddReview("acme/web", fakegithub.Review{PullRequest: 2, User: "bob", State: fakegithub.ReviewApproved, SubmittedAt: at(6 * time.Hour)}))
+	ev("acme/web", fakegithub.Event{Issue: 2, Type: fakegithub.EventMerged, Actor: "alice", CreatedAt: at(7 * time.Hour)})
 
 	// #3: PR without review requests (its reviews are not fetched).
-	ck(o.AddIssue("acme/web", fakeapi.Issue{Title: "Typo", User: "bill", PullRequest: true, CreatedAt: at(8 * time.Hour)}))
+	ck(o.AddIssue("acme/web", fakegithub.Issue{Title: "Typo", User: "bill", PullRequest: true, CreatedAt: at(8 * time.Hour)}))
 
 	// acme/api: two issues, a comment by an unknown user.
-	ck(o.AddIssue("acme/api", fakeapi.Issue{Title: "Rate limit", User: "bill", Labels: []string{"team:backend"}, CreatedAt: at(time.Hour)}))
-	ck(o.AddIssue("acme/api", fakeapi.Issue{Title: "Docs", User: "zed", CreatedAt: at(2 * time.Hour)}))
-	ck(o.AddComment("acme/api", fakeapi.Comment{Issue: 2, User: "zed", Body: "?", CreatedAt: at(6 * time.Hour)}))
-	ev("acme/api", fakeapi.Event{Issue: 2, Type: fakeapi.EventClosed, Actor: "zed", CreatedAt: at(9 * time.Hour)})
+	ck(o.AddIssue("acme/api", fakegithub.Issue{Title: "Rate limit", User: "bill", Labels: []string{"team:backend"}, CreatedAt: at(time.Hour)}))
+	ck(o.AddIssue("acme/api", fakegithub.Issue{Title: "Docs", User: "zed", CreatedAt: at(2 * time.Hour)}))
+	ck(o.AddComment("acme/api", fakegithub.Comment{Issue: 2, User: "zed", Body: "?", CreatedAt: at(6 * time.Hour)}))
+	ev("acme/api", fakegithub.Event{Issue: 2, Type: fakegithub.EventClosed, Actor: "zed", CreatedAt: at(9 * time.Hour)})
 
 	// Excluded repository: must never be asked for.
-	ck(o.AddIssue("acme/archive-old", fakeapi.Issue{Title: "Old", User: "alice", CreatedAt: at(0)}))
+	ck(o.AddIssue("acme/archive-old", fakegithub.Issue{Title: "Old", User: "alice", CreatedAt: at(0)}))
 
 	e.clock.Set(at(24 * time.Hour))
 }
@@ -228,7 +229,7 @@ func find(ds *model.Dataset, match func(model.Event) bool) []model.Event {
 }
 
 func TestFullSync(t *testing.T) {
-	e := newEnv(t, fakeapi.GitHubOptions{})
+	e := newEnv(t, fakegithub.GitHubOptions{})
 	e.scenario()
 	e.mustSync()
 	ds := e.load()
@@ -257,7 +258,7 @@ func TestFullSync(t *testing.T) {
 	want := 0
 	for _, r := range []string{"acme/web", "acme/api"} {
 		for _, x := range e.org.Events(r) {
-			if x.Type != fakeapi.EventSubscribed {
+			if x.Type != fakegithub.EventSubscribed {
 				want++
 			}
 		}
@@ -373,7 +374,7 @@ func TestFullSync(t *testing.T) {
 // issues/events/milestones per repo; comments; reviews; team members; org listing.
 func TestRequestCounts(t *testing.T) {
 	ck := checker(t)
-	e := newEnv(t, fakeapi.GitHubOptions{})
+	e := newEnv(t, fakegithub.GitHubOptions{})
 	e.scenario()
 	e.mustSync()
 	reqs := e.gh.Requests()
@@ -413,9 +414,9 @@ func TestRequestCounts(t *testing.T) {
 
 	// One new event and one new comment: fetched once, stored once.
 	e.clock.Set(at(30 * time.Hour))
-	ck(e.org.AddEvent("acme/api", fakeapi.Event{Issue: 1, Type: fakeapi.EventAssigned, Actor: "bill", Assignee: "bill"}))
+	ck(e.org.AddEvent("acme/api", fakegithub.Event{Issue: 1, Type: fakegithub.EventAssigned, Actor: "bill", Assignee: "bill"}))
 	e.clock.Set(at(31 * time.Hour))
-	ck(e.org.AddComment("acme/api", fakeapi.Comment{Issue: 1, User: "bob", Body: "done"}))
+	ck(e.org.AddComment("acme/api", fakegithub.Comment{Issue: 1, User: "bob", Body: "done"}))
 	e.clock.Set(at(32 * time.Hour))
 	e.gh.ResetRequests()
 	e.mustSync()
@@ -425,7 +426,7 @@ func TestRequestCounts(t *testing.T) {
 	}
 	paid := e.gh.Count(func(r fakeapi.Request) bool { return r.Cost })
 	for _, r := range e.gh.Requests() {
-		if r.Cost && r.Repo != "acme/api" && r.Endpoint != fakeapi.EndpointOrgRepos {
+		if r.Cost && r.Repo != "acme/api" && r.Endpoint != fakegithub.EndpointOrgRepos {
 			t.Errorf("paid request for an unchanged repo: %s %s", r.Endpoint, r.Path)
 		}
 	}
@@ -447,22 +448,22 @@ func TestRequestCounts(t *testing.T) {
 
 func TestPaginationCursorAndHorizon(t *testing.T) {
 	ck := checker(t)
-	e := newEnv(t, fakeapi.GitHubOptions{Faults: fakeapi.Faults{PageCap: 2, EventsHorizon: 1}})
+	e := newEnv(t, fakegithub.GitHubOptions{Faults: fakeapi.Faults{PageCap: 2, EventsHorizon: 1}})
 	e.target.Orgs = nil
 	e.target.Repos = []string{"acme/big"}
 	if err := e.org.AddRepo("acme/big"); err != nil {
 		t.Fatal(err)
 	}
-	ck(e.org.AddTeam(fakeapi.Team{Org: "acme", Slug: "design", Members: []string{"alice"}}))
-	ck(e.org.AddTeam(fakeapi.Team{Org: "acme", Slug: "backend", Members: []string{"bob"}}))
+	ck(e.org.AddTeam(fakegithub.Team{Org: "acme", Slug: "design", Members: []string{"alice"}}))
+	ck(e.org.AddTeam(fakegithub.Team{Org: "acme", Slug: "backend", Members: []string{"bob"}}))
 	const n = 250
 	for i := range n {
-		ck(e.org.AddIssue("acme/big", fakeapi.Issue{Title: fmt.Sprint("issue ", i), User: "alice", CreatedAt: at(time.Duration(i) * time.Minute)}))
+		ck(e.org.AddIssue("acme/big", fakegithub.Issue{Title: fmt.Sprint("issue ", i), User: "alice", CreatedAt: at(time.Duration(i) * time.Minute)}))
 	}
 	// 150 events: 3 on each of the 50 first issues. The feed serves only
 	// page 1 (100 newest); older issues need their own events list.
 	for i := range 150 {
-		ck(e.org.AddEvent("acme/big", fakeapi.Event{Issue: i/3 + 1, Type: fakeapi.EventLabeled, Actor: "bob",
+		ck(e.org.AddEvent("acme/big", fakegithub.Event{Issue: i/3 + 1, Type: fakegithub.EventLabeled, Actor: "bob",
 			Label: fmt.Sprint("l", i%3), CreatedAt: at(300*time.Minute + time.Duration(i)*time.Minute)}))
 	}
 	e.clock.Set(at(100 * time.Hour))
@@ -482,7 +483,7 @@ func TestPaginationCursorAndHorizon(t *testing.T) {
 	// event reached (all 250 issues are older than every event here).
 	perIssue := map[string]int{}
 	for _, r := range e.gh.Requests() {
-		if r.Endpoint == fakeapi.EndpointIssueEvents {
+		if r.Endpoint == fakegithub.EndpointIssueEvents {
 			perIssue[r.Path]++
 		}
 	}
@@ -511,7 +512,7 @@ func TestPaginationCursorAndHorizon(t *testing.T) {
 func TestSecondaryRateLimits(t *testing.T) {
 	for _, status := range []int{http.StatusTooManyRequests, http.StatusForbidden} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
-			e := newEnv(t, fakeapi.GitHubOptions{})
+			e := newEnv(t, fakegithub.GitHubOptions{})
 			e.scenario()
 			f := fakeapi.Faults{RetryAfter: 30 * time.Second}
 			if status == http.StatusTooManyRequests {
@@ -542,7 +543,7 @@ func TestSecondaryRateLimits(t *testing.T) {
 }
 
 func TestPrimaryRateLimitWaitsForReset(t *testing.T) {
-	e := newEnv(t, fakeapi.GitHubOptions{RateLimit: 6, RateWindow: time.Hour})
+	e := newEnv(t, fakegithub.GitHubOptions{RateLimit: 6, RateWindow: time.Hour})
 	e.scenario()
 	e.mustSync()
 	if got := len(e.load().Items); got != 5 {
@@ -575,7 +576,7 @@ func TestPrimaryRateLimitWaitsForReset(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	t.Run("missing repo", func(t *testing.T) {
-		e := newEnv(t, fakeapi.GitHubOptions{})
+		e := newEnv(t, fakegithub.GitHubOptions{})
 		e.scenario()
 		e.target.Repos = []string{"acme/nope"}
 		err := e.sync()
@@ -587,7 +588,7 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("revoked token", func(t *testing.T) {
-		e := newEnv(t, fakeapi.GitHubOptions{})
+		e := newEnv(t, fakegithub.GitHubOptions{})
 		e.scenario()
 		e.mustSync()
 		before := len(e.load().Events)
@@ -601,7 +602,7 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("malformed page", func(t *testing.T) {
-		e := newEnv(t, fakeapi.GitHubOptions{})
+		e := newEnv(t, fakegithub.GitHubOptions{})
 		e.scenario()
 		e.wrap = func(w http.ResponseWriter, r *http.Request) bool {
 			if strings.HasSuffix(r.URL.Path, "/repos/acme/api/issues/comments") {
@@ -631,7 +632,7 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("transient 5xx", func(t *testing.T) {
-		e := newEnv(t, fakeapi.GitHubOptions{Faults: fakeapi.Faults{ServerErrorRate: 0.3, Seed: 7}})
+		e := newEnv(t, fakegithub.GitHubOptions{Faults: fakeapi.Faults{ServerErrorRate: 0.3, Seed: 7}})
 		e.scenario()
 		e.mustSync()
 		if got := len(e.load().Items); got != 5 {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
-	"github.com/crossteam/crossteam/fakeapi"
+	fakejira "github.com/crossteam/crossteam/fakeapi/jira"
 	"github.com/crossteam/crossteam/model"
 )
 
@@ -39,23 +39,23 @@ func TestCommentsStored(t *testing.T) {
 		few, many  int // comments on A-1 and A-2
 		wantExtra  int // comment endpoint requests of the full sync
 	}{
-		{fakeapi.JiraCloud, 3, 25, 1},
-		{fakeapi.JiraDataCenter, 3, 25, 0},
-		{fakeapi.JiraCloud, 3, 20, 0},   // exactly the cap: nothing cut
-		{fakeapi.JiraCloud, 0, 250, 1},  // one issue, 3 pages of 100
-		{fakeapi.JiraCloud, 21, 101, 2}, // two cut issues
+		{fakejira.Cloud, 3, 25, 1},
+		{fakejira.DataCenter, 3, 25, 0},
+		{fakejira.Cloud, 3, 20, 0},   // exactly the cap: nothing cut
+		{fakejira.Cloud, 0, 250, 1},  // one issue, 3 pages of 100
+		{fakejira.Cloud, 21, 101, 2}, // two cut issues
 	} {
 		t.Run(fmt.Sprintf("%s %d+%d", tc.deployment, tc.few, tc.many), func(t *testing.T) {
 			e := newEnv(t, tc.deployment, strings.Split(teamsYAML, "signals:")[0])
 			for _, k := range []string{"A-1", "A-2"} {
-				e.must(e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Key: k, Summary: k, Reporter: "acc-alice", Created: at(0)}))
+				e.must(e.site.CreateIssue(fakejira.Issue{Project: "A", Key: k, Summary: k, Reporter: "acc-alice", Created: at(0)}))
 			}
 			// Authors rotate: alice (Cloud id), dora (configured by email;
 			// stored by id, the email as an identity fact), an automation
 			// account in no team.
 			authors := []string{"acc-alice", "acc-dora", "automation-1"}
 			wantActor := map[string]string{"acc-alice": "acc-alice", "acc-dora": "acc-dora", "automation-1": "automation-1"}
-			if tc.deployment == fakeapi.JiraDataCenter {
+			if tc.deployment == fakejira.DataCenter {
 				wantActor["acc-alice"], wantActor["acc-dora"] = "alice", "dora"
 			}
 			type want struct {
@@ -81,7 +81,7 @@ func TestCommentsStored(t *testing.T) {
 			}
 			pages := 0
 			for _, n := range []int{tc.few, tc.many} {
-				if tc.deployment == fakeapi.JiraCloud && n > fakeapi.JiraCommentCap {
+				if tc.deployment == fakejira.Cloud && n > fakejira.CommentCap {
 					pages += ceilDiv(n, 100)
 				}
 			}
@@ -90,7 +90,7 @@ func TestCommentsStored(t *testing.T) {
 				t.Fatalf("comment requests = %d, want %d (%v)", cutIssues, pages, e.api.CountByEndpoint())
 			}
 			base := 2 + 1 // metadata + one search page
-			if tc.deployment == fakeapi.JiraCloud {
+			if tc.deployment == fakejira.Cloud {
 				base++ // bulkfetch
 			}
 			if got := e.api.Count(nil); got != base+pages {
@@ -122,14 +122,14 @@ func TestCommentsStored(t *testing.T) {
 			// One search (no history changed, so nothing to complete),
 			// plus the comment pages when A-1's comments are now cut.
 			wantReq := 1
-			if tc.deployment == fakeapi.JiraCloud && tc.few+1 > fakeapi.JiraCommentCap {
+			if tc.deployment == fakejira.Cloud && tc.few+1 > fakejira.CommentCap {
 				wantReq += ceilDiv(tc.few+1, 100)
 			}
 			if got := e.api.Count(nil); got != wantReq {
 				t.Fatalf("sync after one comment: %d requests (%v), want %d", got, e.api.CountByEndpoint(), wantReq)
 			}
 			bob := "acc-bob"
-			if tc.deployment == fakeapi.JiraDataCenter {
+			if tc.deployment == fakejira.DataCenter {
 				bob = "bob"
 			}
 			got := commentEvents(e.load(), "A-1")
@@ -164,19 +164,19 @@ teams:
           waiting: true
         - name: In Backend
 `
-	for _, dep := range []string{fakeapi.JiraCloud, fakeapi.JiraDataCenter} {
+	for _, dep := range []string{fakejira.Cloud, fakejira.DataCenter} {
 		t.Run(dep, func(t *testing.T) {
 			cfg := yaml
-			if dep == fakeapi.JiraDataCenter {
+			if dep == fakejira.DataCenter {
 				// Data Center names people by user name.
 				cfg = strings.NewReplacer("acc-alice", "alice", "acc-bob", "bob").Replace(yaml)
 			}
 			e := newEnv(t, dep, cfg)
 			for _, s := range []string{"Ready for Backend", "In Backend"} {
-				e.must(e.site.AddStatus(fakeapi.JiraStatus{Name: s, Category: fakeapi.JiraCategoryIndeterminate}))
+				e.must(e.site.AddStatus(fakejira.Status{Name: s, Category: fakejira.CategoryIndeterminate}))
 			}
 			day := at(0) // Monday 2026-03-02
-			is, err := e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "x", Reporter: "acc-alice", Status: "In Design", Created: day.Add(9 * time.Hour)})
+			is, err := e.site.CreateIssue(fakejira.Issue{Project: "A", Summary: "x", Reporter: "acc-alice", Status: "In Design", Created: day.Add(9 * time.Hour)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,8 +221,8 @@ func TestGarbledAnswerAskedAgain(t *testing.T) {
 		{"every attempt cut", 3, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
-			e.must(e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "x", Reporter: "acc-alice", Created: at(0)}))
+			e := newEnv(t, fakejira.Cloud, strings.Split(teamsYAML, "signals:")[0])
+			e.must(e.site.CreateIssue(fakejira.Issue{Project: "A", Summary: "x", Reporter: "acc-alice", Created: at(0)}))
 			for i := 0; i < 30; i++ {
 				e.must(e.site.AddComment("A-1", "acc-bob", "c", at(time.Duration(i+1)*time.Minute)))
 			}
@@ -261,7 +261,7 @@ func TestGarbledAnswerAskedAgain(t *testing.T) {
 // total), as Atlassian's OpenAPI search example shows it (a bare array,
 // ADF body), absent, and broken.
 func TestCommentFieldShapes(t *testing.T) {
-	fixture, err := os.ReadFile(filepath.Join("..", "..", "fakeapi", "testdata", "jira", "atlassian-openapi-examples", "search-jql.GET.200.json"))
+	fixture, err := os.ReadFile(filepath.Join("..", "..", "fakeapi", "jira", "testdata", "atlassian-openapi-examples", "search-jql.GET.200.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

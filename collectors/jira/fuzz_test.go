@@ -31,7 +31,7 @@ func fuzzCollector(f *testing.F) *Collector {
 
 func jiraSeeds(f *testing.F, names ...string) {
 	for _, n := range names {
-		b, err := os.ReadFile(filepath.Join("..", "..", "fakeapi", "testdata", "jira", n))
+		b, err := os.ReadFile(filepath.Join("..", "..", "fakeapi", "jira", "testdata", n))
 		if err != nil {
 			f.Fatal(err)
 		}

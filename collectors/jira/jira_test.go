@@ -18,6 +18,7 @@ import (
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/fakeapi"
+	fakejira "github.com/crossteam/crossteam/fakeapi/jira"
 	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/store"
 )
@@ -59,8 +60,8 @@ signals:
 type env struct {
 	t     testing.TB
 	clock *fakeapi.ManualClock
-	site  *fakeapi.JiraSite
-	api   *fakeapi.JiraAPI
+	site  *fakejira.Site
+	api   *fakejira.API
 	srv   *httptest.Server
 	cfg   *config.Config
 	tgt   *config.JiraSource
@@ -76,10 +77,10 @@ type env struct {
 func newEnv(t testing.TB, deployment string, yaml string) *env {
 	t.Helper()
 	e := &env{t: t, clock: fakeapi.NewManualClock(at(30 * 24 * time.Hour))}
-	e.site = fakeapi.NewJiraSite()
+	e.site = fakejira.NewSite()
 	e.site.Now = e.clock.Now
-	opts := fakeapi.JiraOptions{Deployment: deployment, Users: map[string]string{email: token}, Tokens: []string{token}}
-	e.api = fakeapi.NewJiraAPI(e.site, opts)
+	opts := fakejira.Options{Deployment: deployment, Users: map[string]string{email: token}, Tokens: []string{token}}
+	e.api = fakejira.NewAPI(e.site, opts)
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e.rewrite == nil {
 			e.api.ServeHTTP(w, r)
@@ -106,7 +107,7 @@ func newEnv(t testing.TB, deployment string, yaml string) *env {
 	e.cfg = cfg
 	e.tgt = &config.JiraSource{Name: "acme-jira", URL: e.srv.URL, Deployment: deployment, Email: email,
 		Token: config.Secret(token), Projects: []string{"A", "B"}, TeamField: "Team"}
-	if deployment == fakeapi.JiraDataCenter {
+	if deployment == fakejira.DataCenter {
 		e.tgt.Email = "" // a personal access token
 	}
 	e.path = filepath.Join(t.TempDir(), "store.db")
@@ -116,16 +117,16 @@ func newEnv(t testing.TB, deployment string, yaml string) *env {
 	}
 	e.st = st
 	t.Cleanup(func() { st.Close() })
-	e.must(e.site.AddProject(fakeapi.JiraProject{Key: "A"}))
-	e.must(e.site.AddProject(fakeapi.JiraProject{Key: "B"}))
-	e.must(e.site.AddField(fakeapi.JiraField{Name: "Team", Team: true}))
+	e.must(e.site.AddProject(fakejira.Project{Key: "A"}))
+	e.must(e.site.AddProject(fakejira.Project{Key: "B"}))
+	e.must(e.site.AddField(fakejira.Field{Name: "Team", Team: true}))
 	for _, s := range []string{"Ready for Design", "In Design"} {
-		e.must(e.site.AddStatus(fakeapi.JiraStatus{Name: s, Category: fakeapi.JiraCategoryIndeterminate}))
+		e.must(e.site.AddStatus(fakejira.Status{Name: s, Category: fakejira.CategoryIndeterminate}))
 	}
-	e.must(e.site.AddStatus(fakeapi.JiraStatus{Name: "Limbo", Category: fakeapi.JiraCategoryIndeterminate}))
-	e.must(e.site.AddUser(fakeapi.JiraUser{AccountID: "acc-alice", DisplayName: "Alice", Name: "alice"}))
-	e.must(e.site.AddUser(fakeapi.JiraUser{AccountID: "acc-bob", DisplayName: "Bob", Name: "bob"}))
-	e.must(e.site.AddUser(fakeapi.JiraUser{AccountID: "acc-dora", DisplayName: "Dora", Name: "dora", Email: "dora@example.com"}))
+	e.must(e.site.AddStatus(fakejira.Status{Name: "Limbo", Category: fakejira.CategoryIndeterminate}))
+	e.must(e.site.AddUser(fakejira.User{AccountID: "acc-alice", DisplayName: "Alice", Name: "alice"}))
+	e.must(e.site.AddUser(fakejira.User{AccountID: "acc-bob", DisplayName: "Bob", Name: "bob"}))
+	e.must(e.site.AddUser(fakejira.User{AccountID: "acc-dora", DisplayName: "Dora", Name: "dora", Email: "dora@example.com"}))
 	return e
 }
 
@@ -187,7 +188,7 @@ func (e *env) populate(n int) string {
 	t := e.t
 	for i := 0; i < n; i++ {
 		created := at(time.Duration(i) * time.Minute)
-		is, err := e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: fmt.Sprintf("issue %d", i), Reporter: "acc-alice", Created: created})
+		is, err := e.site.CreateIssue(fakejira.Issue{Project: "A", Summary: fmt.Sprintf("issue %d", i), Reporter: "acc-alice", Created: created})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +209,7 @@ func (e *env) populate(n int) string {
 			e.must(e.site.Transition(is.Key, "In Progress", "acc-bob", next()))
 		}
 	}
-	big, err := e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "busy", Reporter: "acc-bob", Created: at(0)})
+	big, err := e.site.CreateIssue(fakejira.Issue{Project: "A", Summary: "busy", Reporter: "acc-bob", Created: at(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +246,7 @@ func TestCloudRequestCounts(t *testing.T) {
 			if !tc.signals {
 				yaml = strings.Split(teamsYAML, "signals:")[0]
 			}
-			e := newEnv(t, fakeapi.JiraCloud, yaml)
+			e := newEnv(t, fakejira.Cloud, yaml)
 			big := e.populate(tc.n)
 			I := tc.n + 1
 			// The busy issue has 25 comments (cut to 20 by search), the
@@ -325,14 +326,14 @@ func TestCloudRequestCounts(t *testing.T) {
 }
 
 func TestCloudMapping(t *testing.T) {
-	e := newEnv(t, fakeapi.JiraCloud, "")
+	e := newEnv(t, fakejira.Cloud, "")
 	s := e.site
-	e.must(s.AddVersion("A", fakeapi.JiraVersion{Name: "2.0", ReleaseDate: at(10 * 24 * time.Hour), Released: true}))
-	epic, err := s.CreateIssue(fakeapi.JiraIssue{Project: "A", Type: "Epic", Summary: "Checkout", Reporter: "acc-alice", Created: at(0), DueDate: at(20 * 24 * time.Hour)})
+	e.must(s.AddVersion("A", fakejira.Version{Name: "2.0", ReleaseDate: at(10 * 24 * time.Hour), Released: true}))
+	epic, err := s.CreateIssue(fakejira.Issue{Project: "A", Type: "Epic", Summary: "Checkout", Reporter: "acc-alice", Created: at(0), DueDate: at(20 * 24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	is, err := s.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "Pay button", Reporter: "acc-dora", Created: at(time.Hour),
+	is, err := s.CreateIssue(fakejira.Issue{Project: "A", Summary: "Pay button", Reporter: "acc-dora", Created: at(time.Hour),
 		Labels: []string{"decision"}, Components: []string{"Web"}})
 	if err != nil {
 		t.Fatal(err)
@@ -422,8 +423,8 @@ func TestCloudMapping(t *testing.T) {
 // waiting status at 1h and dora comments at 3h.
 func TestMemberAddedByEmailAfterSync(t *testing.T) {
 	without := strings.Replace(teamsYAML, "      - email: dora@example.com\n", "", 1)
-	e := newEnv(t, fakeapi.JiraCloud, without)
-	is, err := e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "Copy", Reporter: "acc-bob", Created: at(0)})
+	e := newEnv(t, fakejira.Cloud, without)
+	is, err := e.site.CreateIssue(fakejira.Issue{Project: "A", Summary: "Copy", Reporter: "acc-bob", Created: at(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,12 +471,12 @@ func TestMemberAddedByEmailAfterSync(t *testing.T) {
 // stores the same events at the same instants.
 func TestDataCenterMatchesCloud(t *testing.T) {
 	datasets := map[string]*model.Dataset{}
-	for _, dep := range []string{fakeapi.JiraCloud, fakeapi.JiraDataCenter} {
+	for _, dep := range []string{fakejira.Cloud, fakejira.DataCenter} {
 		e := newEnv(t, dep, strings.ReplaceAll(teamsYAML, "jira: acc-", "jira: "))
 		// Data Center names users by user name; make them equal to the
 		// account ids so both deployments store the same identities.
 		for _, id := range []string{"alice", "bob", "dora"} {
-			e.must(e.site.AddUser(fakeapi.JiraUser{AccountID: "acc-" + id, Name: "acc-" + id}))
+			e.must(e.site.AddUser(fakejira.User{AccountID: "acc-" + id, Name: "acc-" + id}))
 		}
 		e.populate(249)
 		c := e.collector(Options{})
@@ -484,7 +485,7 @@ func TestDataCenterMatchesCloud(t *testing.T) {
 		}
 		I := 250
 		want := 2 + ceilDiv(I, 100) + ceilDiv(I, 1000) + ceilDiv(I, 1000) // + signal
-		if dep == fakeapi.JiraDataCenter {
+		if dep == fakejira.DataCenter {
 			want = 2 + ceilDiv(I, DefaultPageSize) + ceilDiv(I, DefaultPageSize) // signal per page
 		}
 		if got := e.api.Count(nil); got != want {
@@ -501,7 +502,7 @@ func TestDataCenterMatchesCloud(t *testing.T) {
 			t.Errorf("%s: unchanged sync cost %d requests %v", dep, got, e.api.CountByEndpoint())
 		}
 	}
-	cl, dc := datasets[fakeapi.JiraCloud], datasets[fakeapi.JiraDataCenter]
+	cl, dc := datasets[fakejira.Cloud], datasets[fakejira.DataCenter]
 	if len(cl.Events) < 700 || len(cl.Events) != len(dc.Events) {
 		t.Fatalf("events: cloud %d, dc %d", len(cl.Events), len(dc.Events))
 	}
@@ -524,7 +525,7 @@ func TestDataCenterMatchesCloud(t *testing.T) {
 func TestBulkfetchPaging(t *testing.T) {
 	var events [2][]model.Event
 	for i, pageMax := range []int{bulkMaxResults, 40} {
-		e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+		e := newEnv(t, fakejira.Cloud, strings.Split(teamsYAML, "signals:")[0])
 		e.populate(199)
 		filtered := 0
 		for _, is := range e.site.Issues() {
@@ -574,7 +575,7 @@ func TestCreatedEpochAndISO(t *testing.T) {
 }
 
 func TestCloudSiteConfiguredAsDataCenter(t *testing.T) {
-	e := newEnv(t, fakeapi.JiraCloud, "")
+	e := newEnv(t, fakejira.Cloud, "")
 	e.populate(3)
 	e.tgt.Deployment = config.JiraDataCenter
 	err := e.collector(Options{}).Sync(context.Background())
@@ -602,7 +603,7 @@ func TestErrorsNameTargetAndHideToken(t *testing.T) {
 			[]string{"jira/acme-jira", `team_field "Squad"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, fakeapi.JiraCloud, "")
+			e := newEnv(t, fakejira.Cloud, "")
 			e.populate(2)
 			tc.setup(e)
 			err := e.collector(Options{}).Sync(context.Background())
@@ -625,7 +626,7 @@ func TestErrorsNameTargetAndHideToken(t *testing.T) {
 }
 
 func TestDataCenterSiteConfiguredAsCloud(t *testing.T) {
-	e := newEnv(t, fakeapi.JiraDataCenter, "")
+	e := newEnv(t, fakejira.DataCenter, "")
 	e.populate(2)
 	e.tgt.Deployment, e.tgt.Email = config.JiraCloud, email
 	err := e.collector(Options{}).Sync(context.Background())
@@ -635,9 +636,9 @@ func TestDataCenterSiteConfiguredAsCloud(t *testing.T) {
 }
 
 func TestUnknownProjectDoesNotStopTheOthers(t *testing.T) {
-	e := newEnv(t, fakeapi.JiraCloud, "")
+	e := newEnv(t, fakejira.Cloud, "")
 	e.populate(3)
-	e.must(e.site.CreateIssue(fakeapi.JiraIssue{Project: "B", Summary: "b", Created: at(0)}))
+	e.must(e.site.CreateIssue(fakejira.Issue{Project: "B", Summary: "b", Created: at(0)}))
 	e.tgt.Projects = []string{"A", "GONE", "B"}
 	err := e.collector(Options{}).Sync(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "project GONE") || strings.Contains(err.Error(), "project A:") {
@@ -658,7 +659,7 @@ func TestUnknownProjectDoesNotStopTheOthers(t *testing.T) {
 // histories than that is completed by bulkfetch, one with only old ones
 // beyond the cut is not.
 func TestTruncatedChangelogCompleted(t *testing.T) {
-	e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+	e := newEnv(t, fakejira.Cloud, strings.Split(teamsYAML, "signals:")[0])
 	big := e.populate(2) // A-3 has 45 histories, all old
 	c := e.collector(Options{})
 	if err := c.Sync(context.Background()); err != nil {
@@ -693,7 +694,7 @@ func TestTruncatedChangelogCompleted(t *testing.T) {
 // by the next sync, because the watermark never passes now - overlap and
 // the next window starts overlap before it.
 func TestOverlapKeepsChangesSearchDidNotSeeYet(t *testing.T) {
-	e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+	e := newEnv(t, fakejira.Cloud, strings.Split(teamsYAML, "signals:")[0])
 	e.api.SetSearchLag(2 * time.Minute)
 	e.populate(3)
 	c := e.collector(Options{})
@@ -740,8 +741,8 @@ func TestOverlapKeepsChangesSearchDidNotSeeYet(t *testing.T) {
 // TestUnmappedStatus: a status no team maps is stored as it is; the engine
 // gives it no owner and counts it so the user can fix the mapping.
 func TestUnmappedStatus(t *testing.T) {
-	e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
-	is, err := e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "x", Reporter: "acc-alice", Created: at(0)})
+	e := newEnv(t, fakejira.Cloud, strings.Split(teamsYAML, "signals:")[0])
+	is, err := e.site.CreateIssue(fakejira.Issue{Project: "A", Summary: "x", Reporter: "acc-alice", Created: at(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -778,7 +779,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 			func(a int) time.Duration { return 10 * time.Millisecond << a }, func(a int) time.Duration { return 11 * time.Millisecond << a }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+			e := newEnv(t, fakejira.Cloud, strings.Split(teamsYAML, "signals:")[0])
 			e.populate(299)
 			e.api.SetFaults(tc.faults)
 			c := e.collector(Options{})
@@ -809,7 +810,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 }
 
 func TestNearLimitSlowsDown(t *testing.T) {
-	e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+	e := newEnv(t, fakejira.Cloud, strings.Split(teamsYAML, "signals:")[0])
 	e.populate(199)
 	e.api.SetNearLimit(true)
 	c := e.collector(Options{})
@@ -828,10 +829,10 @@ func TestNearLimitSlowsDown(t *testing.T) {
 }
 
 func TestBadPayloadNamesIssueAndStoresNothing(t *testing.T) {
-	e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+	e := newEnv(t, fakejira.Cloud, strings.Split(teamsYAML, "signals:")[0])
 	e.populate(150)
 	bad, _ := e.site.Issue("A-120")
-	created := bad.Created.Format(fakeapi.JiraTimeLayout)
+	created := bad.Created.Format(fakejira.TimeLayout)
 	e.rewrite = func(r *http.Request, body []byte) []byte {
 		if !strings.HasSuffix(r.URL.Path, "/search/jql") {
 			return body
@@ -859,7 +860,7 @@ func TestBadPayloadNamesIssueAndStoresNothing(t *testing.T) {
 }
 
 func TestRepeatedPageTokenStops(t *testing.T) {
-	e := newEnv(t, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+	e := newEnv(t, fakejira.Cloud, strings.Split(teamsYAML, "signals:")[0])
 	e.populate(250)
 	first := ""
 	e.rewrite = func(r *http.Request, body []byte) []byte {
@@ -884,7 +885,7 @@ func TestRepeatedPageTokenStops(t *testing.T) {
 }
 
 func TestContextCancelStopsRetries(t *testing.T) {
-	e := newEnv(t, fakeapi.JiraCloud, "")
+	e := newEnv(t, fakejira.Cloud, "")
 	e.api.SetFaults(fakeapi.Faults{TooManyRate: 1})
 	c := e.collector(Options{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -918,7 +919,7 @@ func TestRetryAfterParsing(t *testing.T) {
 // histories) from the in-process fake over loopback HTTP into a fresh
 // SQLite store: 2 + 30 + 3 = 35 requests.
 func BenchmarkFullSync(b *testing.B) {
-	e := newEnv(b, fakeapi.JiraCloud, strings.Split(teamsYAML, "signals:")[0])
+	e := newEnv(b, fakejira.Cloud, strings.Split(teamsYAML, "signals:")[0])
 	e.populate(2999)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -953,10 +954,10 @@ func BenchmarkFullSync(b *testing.B) {
 // t0+5m20s (w), so w - overlap = t0+20s; the second sync at t0+21m asks
 // for the last 21 minutes, which reaches back to t0.
 func TestUnchangedIssueInTheRoundedMinute(t *testing.T) {
-	e := newEnv(t, fakeapi.JiraCloud, "")
+	e := newEnv(t, fakejira.Cloud, "")
 	t0 := e.clock.Now()
-	e.must(e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "x", Reporter: "acc-alice", Created: t0}))
-	e.must(e.site.CreateIssue(fakeapi.JiraIssue{Project: "A", Summary: "w", Reporter: "acc-alice", Created: t0.Add(5*time.Minute + 20*time.Second)}))
+	e.must(e.site.CreateIssue(fakejira.Issue{Project: "A", Summary: "x", Reporter: "acc-alice", Created: t0}))
+	e.must(e.site.CreateIssue(fakejira.Issue{Project: "A", Summary: "w", Reporter: "acc-alice", Created: t0.Add(5*time.Minute + 20*time.Second)}))
 	e.clock.Set(t0.Add(20 * time.Minute))
 	c := e.collector(Options{})
 	if err := c.Sync(context.Background()); err != nil {

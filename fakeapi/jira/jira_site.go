@@ -1,4 +1,4 @@
-package fakeapi
+package jira
 
 import (
 	"fmt"
@@ -7,42 +7,44 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crossteam/crossteam/fakeapi"
 )
 
 // Jira status categories (statusCategory.key), as Jira spells them.
 const (
-	JiraCategoryNew           = "new"           // "To Do"
-	JiraCategoryIndeterminate = "indeterminate" // "In Progress"
-	JiraCategoryDone          = "done"          // "Done"
+	CategoryNew           = "new"           // "To Do"
+	CategoryIndeterminate = "indeterminate" // "In Progress"
+	CategoryDone          = "done"          // "Done"
 )
 
-// JiraTimeLayout is the layout of Jira's date-time fields and of changelog
+// TimeLayout is the layout of Jira's date-time fields and of changelog
 // `created` values given as strings ("2024-03-05T14:07:09.123+0000").
-const JiraTimeLayout = "2006-01-02T15:04:05.000-0700"
+const TimeLayout = "2006-01-02T15:04:05.000-0700"
 
 // Changelog field ids (items[].fieldId) of the system fields the site
 // records changes of. Custom fields use their own id (customfield_NNNNN).
 const (
-	JiraFieldStatus      = "status"
-	JiraFieldAssignee    = "assignee"
-	JiraFieldComponents  = "components"
-	JiraFieldFixVersions = "fixVersions"
-	JiraFieldLabels      = "labels"
-	JiraFieldParent      = "parent"
-	JiraFieldResolution  = "resolution"
-	JiraFieldSummary     = "summary"
+	FieldStatus      = "status"
+	FieldAssignee    = "assignee"
+	FieldComponents  = "components"
+	FieldFixVersions = "fixVersions"
+	FieldLabels      = "labels"
+	FieldParent      = "parent"
+	FieldResolution  = "resolution"
+	FieldSummary     = "summary"
 )
 
-// JiraProject is a Jira project.
-type JiraProject struct {
+// Project is a Jira project.
+type Project struct {
 	Key  string // e.g. "DES" (required, upper case letters/digits)
 	Name string // display name; defaults to Key
 	ID   string // assigned by the site
 }
 
-// JiraUser is a Jira user. Cloud identifies users by AccountID; Data Center
+// User is a Jira user. Cloud identifies users by AccountID; Data Center
 // by Name (the user name, shown in changelog from/to) and Key.
-type JiraUser struct {
+type User struct {
 	AccountID   string // Cloud account id (required; also the key of the user in the site)
 	DisplayName string // defaults to AccountID
 	Email       string // emailAddress; "" hides it (as Cloud does for most users)
@@ -50,17 +52,17 @@ type JiraUser struct {
 	Key         string // Data Center user key; defaults to Name
 }
 
-// JiraStatus is a workflow status. Category is one of the JiraCategory*
+// Status is a workflow status. Category is one of the Category*
 // constants.
-type JiraStatus struct {
+type Status struct {
 	ID       string // assigned by the site when empty
 	Name     string // required, unique (case-insensitive)
-	Category string // JiraCategoryNew, JiraCategoryIndeterminate or JiraCategoryDone
+	Category string // CategoryNew, CategoryIndeterminate or CategoryDone
 }
 
-// JiraField is a field served by /rest/api/{2,3}/field. The site always
+// Field is a field served by /rest/api/{2,3}/field. The site always
 // has the system fields; add custom fields (a team field) with AddField.
-type JiraField struct {
+type Field struct {
 	ID     string // assigned ("customfield_100NN") when empty
 	Name   string // display name, e.g. "Team"
 	Custom bool
@@ -69,12 +71,12 @@ type JiraField struct {
 	SchemaType   string
 	SchemaCustom string
 	// Team marks the field as the site's team field: SetTeam and
-	// JiraIssue.TeamValue write it. At most one field is the team field.
+	// Issue.TeamValue write it. At most one field is the team field.
 	Team bool
 }
 
-// JiraVersion is a version (fix version) of a project.
-type JiraVersion struct {
+// Version is a version (fix version) of a project.
+type Version struct {
 	ID          string    // assigned by the site
 	Name        string    // required, unique within the project
 	ReleaseDate time.Time // date only (the UTC date is used); zero = none
@@ -82,11 +84,11 @@ type JiraVersion struct {
 	Archived    bool
 }
 
-// JiraIssue is an issue as the site holds it. Values returned by the site
+// Issue is an issue as the site holds it. Values returned by the site
 // are copies; change issues only through the mutators, which record a
 // changelog history for every change, as Jira does. Creating an issue records
 // no history (Jira's changelog starts with the first change).
-type JiraIssue struct {
+type Issue struct {
 	ID          string // assigned by the site
 	Key         string // "PROJ-N"; empty in CreateIssue = next number of Project
 	Project     string // project key (required)
@@ -107,19 +109,19 @@ type JiraIssue struct {
 	DueDate     time.Time // date only; zero = none
 }
 
-// JiraHistory is one changelog history: the changes one user made at one
+// History is one changelog history: the changes one user made at one
 // instant.
-type JiraHistory struct {
+type History struct {
 	ID      string // increasing across the site
 	IssueID string
 	Author  string // account id
 	Created time.Time
-	Items   []JiraChangeItem
+	Items   []ChangeItem
 }
 
-// JiraComment is one comment on an issue. Adding a comment moves the
+// Comment is one comment on an issue. Adding a comment moves the
 // issue's updated but records no changelog history, as in Jira.
-type JiraComment struct {
+type Comment struct {
 	ID      string // increasing across the site
 	IssueID string
 	Author  string // account id
@@ -128,27 +130,27 @@ type JiraComment struct {
 	Updated time.Time
 }
 
-// JiraChangeItem is one field change of a history. From/To are ids (status
+// ChangeItem is one field change of a history. From/To are ids (status
 // id, account id, version id, component id, option id) and FromString /
 // ToString display values; "" is served as null.
-type JiraChangeItem struct {
+type ChangeItem struct {
 	Field      string // display name: "status", "assignee", "Fix Version", "Component", "Team", ...
 	FieldType  string // "jira" or "custom"
-	FieldID    string // JiraField* constant or a custom field id
+	FieldID    string // Field* constant or a custom field id
 	From       string
 	FromString string
 	To         string
 	ToString   string
 }
 
-// JiraSite is an in-memory Jira site (Cloud or Data Center: the model is the
-// same, the JiraAPI handler decides the wire format). It is safe for
+// Site is an in-memory Jira site (Cloud or Data Center: the model is the
+// same, the API handler decides the wire format). It is safe for
 // concurrent use and may be mutated while a handler serves it.
 //
 // A new site has the statuses "To Do" (new), "In Progress" (indeterminate)
 // and "Done" (done) and the system fields; add projects, users, statuses,
 // custom fields and versions, then create issues and change them.
-type JiraSite struct {
+type Site struct {
 	// Now is the clock for defaults (change instants) and for the handler
 	// (search lag, rate windows, relative JQL dates). Default time.Now; set
 	// it before use (see ManualClock).
@@ -160,10 +162,10 @@ type JiraSite struct {
 	mu         sync.RWMutex
 	projects   map[string]*jiraProject // key: upper-case project key
 	projList   []*jiraProject
-	users      map[string]*JiraUser // by account id
-	byUserName map[string]*JiraUser // by Data Center name (lower case)
-	statuses   []*JiraStatus
-	fields     []*JiraField
+	users      map[string]*User // by account id
+	byUserName map[string]*User // by Data Center name (lower case)
+	statuses   []*Status
+	fields     []*Field
 	issues     []*jiraIssue // by id ascending (creation order)
 	byKey      map[string]*jiraIssue
 	byID       map[string]*jiraIssue
@@ -178,18 +180,18 @@ type JiraSite struct {
 }
 
 type jiraProject struct {
-	JiraProject
+	Project
 	next       int
-	versions   []*JiraVersion
+	versions   []*Version
 	components map[string]string // name (lower) -> id
 	compNames  map[string]string // lower -> name as first used
 }
 
 type jiraIssue struct {
-	cur       JiraIssue
+	cur       Issue
 	idNum     int64
-	histories []*JiraHistory
-	comments  []*JiraComment // in creation order
+	histories []*History
+	comments  []*Comment // in creation order
 	// snaps are the states younger than maxSearchLag (oldest first), for
 	// search eventual consistency; the state before the first snap is
 	// `base`, visible to every search.
@@ -200,30 +202,30 @@ type jiraIssue struct {
 // jiraSnap is the searchable state of an issue after a change at `at`.
 type jiraSnap struct {
 	at    time.Time
-	state JiraIssue
+	state Issue
 	nHist int // histories visible with this state
 	nComm int // comments visible with this state
 }
 
-// maxSearchLag bounds JiraOptions.SearchLag: changes older than this are
+// maxSearchLag bounds Options.SearchLag: changes older than this are
 // folded into an issue's base state, so keeping snapshots stays cheap for
 // large simulated histories.
 const maxSearchLag = time.Hour
 
-// NewJiraSite returns a site with the default statuses and system fields,
+// NewSite returns a site with the default statuses and system fields,
 // no projects and no issues; its clock is time.Now and its time zone UTC.
-func NewJiraSite() *JiraSite {
-	s := &JiraSite{
+func NewSite() *Site {
+	s := &Site{
 		Now: time.Now, TimeZone: time.UTC,
-		projects: map[string]*jiraProject{}, users: map[string]*JiraUser{}, byUserName: map[string]*JiraUser{},
+		projects: map[string]*jiraProject{}, users: map[string]*User{}, byUserName: map[string]*User{},
 		byKey: map[string]*jiraIssue{}, byID: map[string]*jiraIssue{},
 		seqProject: 10000, seqIssue: 10000, seqHistory: 10000, seqComment: 10000, seqVersion: 10000, seqComponent: 10000,
 		seqStatus: 10000, seqField: 10000,
 	}
-	for _, st := range []JiraStatus{
-		{ID: "10000", Name: "To Do", Category: JiraCategoryNew},
-		{ID: "3", Name: "In Progress", Category: JiraCategoryIndeterminate},
-		{ID: "10001", Name: "Done", Category: JiraCategoryDone},
+	for _, st := range []Status{
+		{ID: "10000", Name: "To Do", Category: CategoryNew},
+		{ID: "3", Name: "In Progress", Category: CategoryIndeterminate},
+		{ID: "10001", Name: "Done", Category: CategoryDone},
 	} {
 		st := st
 		s.statuses = append(s.statuses, &st)
@@ -236,7 +238,7 @@ func NewJiraSite() *JiraSite {
 	return s
 }
 
-var jiraSystemFields = []JiraField{
+var jiraSystemFields = []Field{
 	{ID: "summary", Name: "Summary", SchemaType: "string"},
 	{ID: "status", Name: "Status", SchemaType: "status"},
 	{ID: "assignee", Name: "Assignee", SchemaType: "user"},
@@ -254,7 +256,7 @@ var jiraSystemFields = []JiraField{
 	{ID: "parent", Name: "Parent", SchemaType: "issuelink"},
 }
 
-func (s *JiraSite) now() time.Time {
+func (s *Site) now() time.Time {
 	f := s.Now
 	if f == nil {
 		f = time.Now
@@ -262,14 +264,14 @@ func (s *JiraSite) now() time.Time {
 	return f().UTC().Truncate(time.Millisecond)
 }
 
-func (s *JiraSite) tz() *time.Location {
+func (s *Site) tz() *time.Location {
 	if s.TimeZone == nil {
 		return time.UTC
 	}
 	return s.TimeZone
 }
 
-func (s *JiraSite) at(t time.Time) time.Time {
+func (s *Site) at(t time.Time) time.Time {
 	if t.IsZero() {
 		return s.now()
 	}
@@ -277,50 +279,50 @@ func (s *JiraSite) at(t time.Time) time.Time {
 }
 
 // AddProject adds a project.
-func (s *JiraSite) AddProject(p JiraProject) (JiraProject, error) {
+func (s *Site) AddProject(p Project) (Project, error) {
 	p.Key = strings.TrimSpace(p.Key)
 	if p.Key == "" || strings.ContainsAny(p.Key, " -,()\"") {
-		return JiraProject{}, fmt.Errorf("fakeapi: jira project key %q is not valid", p.Key)
+		return Project{}, fmt.Errorf("fakeapi: jira project key %q is not valid", p.Key)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := strings.ToUpper(p.Key)
 	if _, dup := s.projects[k]; dup {
-		return JiraProject{}, fmt.Errorf("fakeapi: jira project %s exists", p.Key)
+		return Project{}, fmt.Errorf("fakeapi: jira project %s exists", p.Key)
 	}
 	if p.Name == "" {
 		p.Name = p.Key
 	}
 	s.seqProject++
 	p.ID = strconv.FormatInt(s.seqProject, 10)
-	jp := &jiraProject{JiraProject: p, next: 1, components: map[string]string{}, compNames: map[string]string{}}
+	jp := &jiraProject{Project: p, next: 1, components: map[string]string{}, compNames: map[string]string{}}
 	s.projects[k] = jp
 	s.projList = append(s.projList, jp)
 	return p, nil
 }
 
 // Projects returns the projects in creation order.
-func (s *JiraSite) Projects() []JiraProject {
+func (s *Site) Projects() []Project {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]JiraProject, len(s.projList))
+	out := make([]Project, len(s.projList))
 	for i, p := range s.projList {
-		out[i] = p.JiraProject
+		out[i] = p.Project
 	}
 	return out
 }
 
 // AddUser adds a user (or replaces the one with the same account id).
-func (s *JiraSite) AddUser(u JiraUser) (JiraUser, error) {
+func (s *Site) AddUser(u User) (User, error) {
 	if u.AccountID == "" {
-		return JiraUser{}, fmt.Errorf("fakeapi: jira user without account id")
+		return User{}, fmt.Errorf("fakeapi: jira user without account id")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return *s.addUserLocked(u), nil
 }
 
-func (s *JiraSite) addUserLocked(u JiraUser) *JiraUser {
+func (s *Site) addUserLocked(u User) *User {
 	if u.DisplayName == "" {
 		u.DisplayName = u.AccountID
 	}
@@ -341,38 +343,38 @@ func (s *JiraSite) addUserLocked(u JiraUser) *JiraUser {
 
 // user returns the user with this account id, adding a plain one on first
 // use so simulations need not declare every actor.
-func (s *JiraSite) user(accountID string) *JiraUser {
+func (s *Site) user(accountID string) *User {
 	if u := s.users[accountID]; u != nil {
 		return u
 	}
-	return s.addUserLocked(JiraUser{AccountID: accountID})
+	return s.addUserLocked(User{AccountID: accountID})
 }
 
 // User returns the user with this account id.
-func (s *JiraSite) User(accountID string) (JiraUser, bool) {
+func (s *Site) User(accountID string) (User, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	u := s.users[accountID]
 	if u == nil {
-		return JiraUser{}, false
+		return User{}, false
 	}
 	return *u, true
 }
 
 // AddStatus adds a workflow status; the id is assigned when empty.
-func (s *JiraSite) AddStatus(st JiraStatus) (JiraStatus, error) {
+func (s *Site) AddStatus(st Status) (Status, error) {
 	switch st.Category {
-	case JiraCategoryNew, JiraCategoryIndeterminate, JiraCategoryDone:
+	case CategoryNew, CategoryIndeterminate, CategoryDone:
 	default:
-		return JiraStatus{}, fmt.Errorf("fakeapi: jira status %q: category %q is not new, indeterminate or done", st.Name, st.Category)
+		return Status{}, fmt.Errorf("fakeapi: jira status %q: category %q is not new, indeterminate or done", st.Name, st.Category)
 	}
 	if strings.TrimSpace(st.Name) == "" {
-		return JiraStatus{}, fmt.Errorf("fakeapi: jira status without a name")
+		return Status{}, fmt.Errorf("fakeapi: jira status without a name")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.statusLocked(st.Name) != nil {
-		return JiraStatus{}, fmt.Errorf("fakeapi: jira status %q exists", st.Name)
+		return Status{}, fmt.Errorf("fakeapi: jira status %q exists", st.Name)
 	}
 	if st.ID == "" {
 		s.seqStatus++
@@ -382,7 +384,7 @@ func (s *JiraSite) AddStatus(st JiraStatus) (JiraStatus, error) {
 	return st, nil
 }
 
-func (s *JiraSite) statusLocked(name string) *JiraStatus {
+func (s *Site) statusLocked(name string) *Status {
 	for _, st := range s.statuses {
 		if strings.EqualFold(st.Name, name) {
 			return st
@@ -392,10 +394,10 @@ func (s *JiraSite) statusLocked(name string) *JiraStatus {
 }
 
 // Statuses returns the statuses in creation order.
-func (s *JiraSite) Statuses() []JiraStatus {
+func (s *Site) Statuses() []Status {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]JiraStatus, len(s.statuses))
+	out := make([]Status, len(s.statuses))
 	for i, st := range s.statuses {
 		out[i] = *st
 	}
@@ -404,9 +406,9 @@ func (s *JiraSite) Statuses() []JiraStatus {
 
 // AddField adds a custom field; the id is assigned when empty. A field with
 // Team set becomes the site's team field.
-func (s *JiraSite) AddField(f JiraField) (JiraField, error) {
+func (s *Site) AddField(f Field) (Field, error) {
 	if strings.TrimSpace(f.Name) == "" {
-		return JiraField{}, fmt.Errorf("fakeapi: jira field without a name")
+		return Field{}, fmt.Errorf("fakeapi: jira field without a name")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -417,10 +419,10 @@ func (s *JiraSite) AddField(f JiraField) (JiraField, error) {
 	}
 	for _, g := range s.fields {
 		if g.ID == f.ID {
-			return JiraField{}, fmt.Errorf("fakeapi: jira field %s exists", f.ID)
+			return Field{}, fmt.Errorf("fakeapi: jira field %s exists", f.ID)
 		}
 		if f.Team && g.Team {
-			return JiraField{}, fmt.Errorf("fakeapi: jira site already has a team field (%s)", g.ID)
+			return Field{}, fmt.Errorf("fakeapi: jira site already has a team field (%s)", g.ID)
 		}
 	}
 	if f.SchemaType == "" {
@@ -434,17 +436,17 @@ func (s *JiraSite) AddField(f JiraField) (JiraField, error) {
 }
 
 // Fields returns the system and custom fields.
-func (s *JiraSite) Fields() []JiraField {
+func (s *Site) Fields() []Field {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]JiraField, len(s.fields))
+	out := make([]Field, len(s.fields))
 	for i, f := range s.fields {
 		out[i] = *f
 	}
 	return out
 }
 
-func (s *JiraSite) teamField() *JiraField {
+func (s *Site) teamField() *Field {
 	for _, f := range s.fields {
 		if f.Team {
 			return f
@@ -454,18 +456,18 @@ func (s *JiraSite) teamField() *JiraField {
 }
 
 // AddVersion adds a version to a project.
-func (s *JiraSite) AddVersion(project string, v JiraVersion) (JiraVersion, error) {
+func (s *Site) AddVersion(project string, v Version) (Version, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.projects[strings.ToUpper(project)]
 	if p == nil {
-		return JiraVersion{}, fmt.Errorf("fakeapi: jira project %q: %w", project, ErrNotFound)
+		return Version{}, fmt.Errorf("fakeapi: jira project %q: %w", project, fakeapi.ErrNotFound)
 	}
 	if v.Name == "" {
-		return JiraVersion{}, fmt.Errorf("fakeapi: jira version without a name in %s", project)
+		return Version{}, fmt.Errorf("fakeapi: jira version without a name in %s", project)
 	}
 	if p.version(v.Name) != nil {
-		return JiraVersion{}, fmt.Errorf("fakeapi: jira version %q exists in %s", v.Name, project)
+		return Version{}, fmt.Errorf("fakeapi: jira version %q exists in %s", v.Name, project)
 	}
 	s.seqVersion++
 	v.ID = strconv.FormatInt(s.seqVersion, 10)
@@ -476,16 +478,16 @@ func (s *JiraSite) AddVersion(project string, v JiraVersion) (JiraVersion, error
 
 // UpdateVersion changes a version (release date, released, archived; the
 // name too). Like Jira, it records no issue history.
-func (s *JiraSite) UpdateVersion(project, name string, f func(v *JiraVersion)) (JiraVersion, error) {
+func (s *Site) UpdateVersion(project, name string, f func(v *Version)) (Version, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.projects[strings.ToUpper(project)]
 	if p == nil {
-		return JiraVersion{}, fmt.Errorf("fakeapi: jira project %q: %w", project, ErrNotFound)
+		return Version{}, fmt.Errorf("fakeapi: jira project %q: %w", project, fakeapi.ErrNotFound)
 	}
 	v := p.version(name)
 	if v == nil {
-		return JiraVersion{}, fmt.Errorf("fakeapi: jira version %q of %s: %w", name, project, ErrNotFound)
+		return Version{}, fmt.Errorf("fakeapi: jira version %q of %s: %w", name, project, fakeapi.ErrNotFound)
 	}
 	id := v.ID
 	f(v)
@@ -495,21 +497,21 @@ func (s *JiraSite) UpdateVersion(project, name string, f func(v *JiraVersion)) (
 }
 
 // Versions returns a project's versions in creation order.
-func (s *JiraSite) Versions(project string) []JiraVersion {
+func (s *Site) Versions(project string) []Version {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	p := s.projects[strings.ToUpper(project)]
 	if p == nil {
 		return nil
 	}
-	out := make([]JiraVersion, len(p.versions))
+	out := make([]Version, len(p.versions))
 	for i, v := range p.versions {
 		out[i] = *v
 	}
 	return out
 }
 
-func (p *jiraProject) version(name string) *JiraVersion {
+func (p *jiraProject) version(name string) *Version {
 	for _, v := range p.versions {
 		if strings.EqualFold(v.Name, name) {
 			return v
@@ -518,7 +520,7 @@ func (p *jiraProject) version(name string) *JiraVersion {
 	return nil
 }
 
-func (s *JiraSite) componentID(p *jiraProject, name string) string {
+func (s *Site) componentID(p *jiraProject, name string) string {
 	k := strings.ToLower(name)
 	if id, ok := p.components[k]; ok {
 		return id
@@ -537,7 +539,7 @@ func dateOnly(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-func (is *jiraIssue) copy() JiraIssue {
+func (is *jiraIssue) copy() Issue {
 	c := is.cur
 	c.Components = append([]string(nil), c.Components...)
 	c.FixVersions = append([]string(nil), c.FixVersions...)
@@ -549,12 +551,12 @@ func (is *jiraIssue) copy() JiraIssue {
 // first status of category new, Type to "Task", Created to now. Components
 // are created in the project on first use; fix versions must exist. Users
 // named as reporter or assignee are added on first use.
-func (s *JiraSite) CreateIssue(in JiraIssue) (JiraIssue, error) {
+func (s *Site) CreateIssue(in Issue) (Issue, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.projects[strings.ToUpper(in.Project)]
 	if p == nil {
-		return JiraIssue{}, fmt.Errorf("fakeapi: jira project %q: %w", in.Project, ErrNotFound)
+		return Issue{}, fmt.Errorf("fakeapi: jira project %q: %w", in.Project, fakeapi.ErrNotFound)
 	}
 	in.Project = p.Key
 	if in.Key == "" {
@@ -563,10 +565,10 @@ func (s *JiraSite) CreateIssue(in JiraIssue) (JiraIssue, error) {
 	pk, num, ok := strings.Cut(in.Key, "-")
 	n, err := strconv.Atoi(num)
 	if !ok || err != nil || n <= 0 || !strings.EqualFold(pk, p.Key) {
-		return JiraIssue{}, fmt.Errorf("fakeapi: jira issue key %q is not %s-N", in.Key, p.Key)
+		return Issue{}, fmt.Errorf("fakeapi: jira issue key %q is not %s-N", in.Key, p.Key)
 	}
 	if _, dup := s.byKey[strings.ToUpper(in.Key)]; dup {
-		return JiraIssue{}, fmt.Errorf("fakeapi: jira issue %s exists", in.Key)
+		return Issue{}, fmt.Errorf("fakeapi: jira issue %s exists", in.Key)
 	}
 	if n >= p.next {
 		p.next = n + 1
@@ -576,7 +578,7 @@ func (s *JiraSite) CreateIssue(in JiraIssue) (JiraIssue, error) {
 	}
 	if in.Status == "" {
 		for _, st := range s.statuses {
-			if st.Category == JiraCategoryNew {
+			if st.Category == CategoryNew {
 				in.Status = st.Name
 				break
 			}
@@ -584,19 +586,19 @@ func (s *JiraSite) CreateIssue(in JiraIssue) (JiraIssue, error) {
 	}
 	st := s.statusLocked(in.Status)
 	if st == nil {
-		return JiraIssue{}, fmt.Errorf("fakeapi: jira issue %s: status %q: %w", in.Key, in.Status, ErrNotFound)
+		return Issue{}, fmt.Errorf("fakeapi: jira issue %s: status %q: %w", in.Key, in.Status, fakeapi.ErrNotFound)
 	}
 	in.Status = st.Name
 	for _, v := range in.FixVersions {
 		if p.version(v) == nil {
-			return JiraIssue{}, fmt.Errorf("fakeapi: jira issue %s: version %q of %s: %w", in.Key, v, p.Key, ErrNotFound)
+			return Issue{}, fmt.Errorf("fakeapi: jira issue %s: version %q of %s: %w", in.Key, v, p.Key, fakeapi.ErrNotFound)
 		}
 	}
 	if in.Parent != "" && s.byKey[strings.ToUpper(in.Parent)] == nil {
-		return JiraIssue{}, fmt.Errorf("fakeapi: jira issue %s: parent %q: %w", in.Key, in.Parent, ErrNotFound)
+		return Issue{}, fmt.Errorf("fakeapi: jira issue %s: parent %q: %w", in.Key, in.Parent, fakeapi.ErrNotFound)
 	}
 	if in.TeamValue != "" && s.teamField() == nil {
-		return JiraIssue{}, fmt.Errorf("fakeapi: jira issue %s: team value without a team field (AddField with Team)", in.Key)
+		return Issue{}, fmt.Errorf("fakeapi: jira issue %s: team value without a team field (AddField with Team)", in.Key)
 	}
 	for _, c := range in.Components {
 		s.componentID(p, c)
@@ -612,7 +614,7 @@ func (s *JiraSite) CreateIssue(in JiraIssue) (JiraIssue, error) {
 		in.Updated = in.Created
 	}
 	in.Updated = in.Updated.UTC().Truncate(time.Millisecond)
-	if st.Category == JiraCategoryDone && in.Resolution == "" {
+	if st.Category == CategoryDone && in.Resolution == "" {
 		in.Resolution = "Done"
 	}
 	if in.Resolution != "" && in.Resolved.IsZero() {
@@ -636,7 +638,7 @@ func (s *JiraSite) CreateIssue(in JiraIssue) (JiraIssue, error) {
 
 // trackSearchLag starts keeping snapshots; every issue's current state
 // becomes its base (what a lagged search sees until the next change).
-func (s *JiraSite) trackSearchLag() {
+func (s *Site) trackSearchLag() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.trackLag {
@@ -651,7 +653,7 @@ func (s *JiraSite) trackSearchLag() {
 }
 
 // snapshot records the issue's searchable state after a change at `at`.
-func (s *JiraSite) snapshot(is *jiraIssue, at time.Time) {
+func (s *Site) snapshot(is *jiraIssue, at time.Time) {
 	if !s.trackLag {
 		return
 	}
@@ -676,7 +678,7 @@ func (s *JiraSite) snapshot(is *jiraIssue, at time.Time) {
 // visible returns the state a search sees at `cut` (changes at or before
 // it) and how many histories and comments go with it; ok is false when the
 // issue was not yet indexed. The pointer is valid under the site lock.
-func (is *jiraIssue) visible(cut time.Time, lag bool) (st *JiraIssue, nHist, nComm int, ok bool) {
+func (is *jiraIssue) visible(cut time.Time, lag bool) (st *Issue, nHist, nComm int, ok bool) {
 	if !lag {
 		return &is.cur, len(is.histories), len(is.comments), true
 	}
@@ -692,21 +694,21 @@ func (is *jiraIssue) visible(cut time.Time, lag bool) (st *JiraIssue, nHist, nCo
 }
 
 // Issue returns the current state of an issue by key.
-func (s *JiraSite) Issue(key string) (JiraIssue, bool) {
+func (s *Site) Issue(key string) (Issue, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	is := s.byKey[strings.ToUpper(key)]
 	if is == nil {
-		return JiraIssue{}, false
+		return Issue{}, false
 	}
 	return is.copy(), true
 }
 
 // Issues returns every issue, in creation order.
-func (s *JiraSite) Issues() []JiraIssue {
+func (s *Site) Issues() []Issue {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]JiraIssue, len(s.issues))
+	out := make([]Issue, len(s.issues))
 	for i, is := range s.issues {
 		out[i] = is.copy()
 	}
@@ -714,17 +716,17 @@ func (s *JiraSite) Issues() []JiraIssue {
 }
 
 // Histories returns an issue's changelog, in the order it was recorded.
-func (s *JiraSite) Histories(key string) []JiraHistory {
+func (s *Site) Histories(key string) []History {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	is := s.byKey[strings.ToUpper(key)]
 	if is == nil {
 		return nil
 	}
-	out := make([]JiraHistory, len(is.histories))
+	out := make([]History, len(is.histories))
 	for i, h := range is.histories {
 		out[i] = *h
-		out[i].Items = append([]JiraChangeItem(nil), h.Items...)
+		out[i].Items = append([]ChangeItem(nil), h.Items...)
 	}
 	return out
 }
@@ -733,20 +735,20 @@ func (s *JiraSite) Histories(key string) []JiraHistory {
 // at `at` (zero = now) and moves the issue's updated there when later; no
 // changelog history is recorded (Jira keeps comments apart from the
 // changelog). Comment ids increase across the site.
-func (s *JiraSite) AddComment(key, author, body string, at time.Time) (JiraComment, error) {
+func (s *Site) AddComment(key, author, body string, at time.Time) (Comment, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	is := s.byKey[strings.ToUpper(key)]
 	if is == nil {
-		return JiraComment{}, fmt.Errorf("fakeapi: jira issue %q: %w", key, ErrNotFound)
+		return Comment{}, fmt.Errorf("fakeapi: jira issue %q: %w", key, fakeapi.ErrNotFound)
 	}
 	if author == "" {
-		return JiraComment{}, fmt.Errorf("fakeapi: jira issue %s: comment without an author", is.cur.Key)
+		return Comment{}, fmt.Errorf("fakeapi: jira issue %s: comment without an author", is.cur.Key)
 	}
 	at = s.at(at)
 	s.user(author)
 	s.seqComment++
-	c := &JiraComment{ID: strconv.FormatInt(s.seqComment, 10), IssueID: is.cur.ID, Author: author, Body: body, Created: at, Updated: at}
+	c := &Comment{ID: strconv.FormatInt(s.seqComment, 10), IssueID: is.cur.ID, Author: author, Body: body, Created: at, Updated: at}
 	is.comments = append(is.comments, c)
 	s.version++
 	if at.After(is.cur.Updated) {
@@ -757,14 +759,14 @@ func (s *JiraSite) AddComment(key, author, body string, at time.Time) (JiraComme
 }
 
 // Comments returns an issue's comments in creation order.
-func (s *JiraSite) Comments(key string) []JiraComment {
+func (s *Site) Comments(key string) []Comment {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	is := s.byKey[strings.ToUpper(key)]
 	if is == nil {
 		return nil
 	}
-	out := make([]JiraComment, len(is.comments))
+	out := make([]Comment, len(is.comments))
 	for i, c := range is.comments {
 		out[i] = *c
 	}
@@ -774,27 +776,27 @@ func (s *JiraSite) Comments(key string) []JiraComment {
 // change applies f to an issue under the lock; f returns the change items
 // (none = nothing changed, no history). The history gets the next id, the
 // actor and `at`; the issue's updated moves to `at` when later.
-func (s *JiraSite) change(key, actor string, at time.Time, f func(p *jiraProject, is *jiraIssue) ([]JiraChangeItem, error)) (JiraHistory, error) {
+func (s *Site) change(key, actor string, at time.Time, f func(p *jiraProject, is *jiraIssue) ([]ChangeItem, error)) (History, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	is := s.byKey[strings.ToUpper(key)]
 	if is == nil {
-		return JiraHistory{}, fmt.Errorf("fakeapi: jira issue %q: %w", key, ErrNotFound)
+		return History{}, fmt.Errorf("fakeapi: jira issue %q: %w", key, fakeapi.ErrNotFound)
 	}
 	p := s.projects[strings.ToUpper(is.cur.Project)]
 	items, err := f(p, is)
 	if err != nil {
-		return JiraHistory{}, fmt.Errorf("fakeapi: jira issue %s: %w", is.cur.Key, err)
+		return History{}, fmt.Errorf("fakeapi: jira issue %s: %w", is.cur.Key, err)
 	}
 	if len(items) == 0 {
-		return JiraHistory{}, nil
+		return History{}, nil
 	}
 	at = s.at(at)
 	if actor != "" {
 		s.user(actor)
 	}
 	s.seqHistory++
-	h := &JiraHistory{ID: strconv.FormatInt(s.seqHistory, 10), IssueID: is.cur.ID, Author: actor, Created: at, Items: items}
+	h := &History{ID: strconv.FormatInt(s.seqHistory, 10), IssueID: is.cur.ID, Author: actor, Created: at, Items: items}
 	is.histories = append(is.histories, h)
 	s.version++
 	if at.After(is.cur.Updated) {
@@ -802,7 +804,7 @@ func (s *JiraSite) change(key, actor string, at time.Time, f func(p *jiraProject
 	}
 	s.snapshot(is, at)
 	out := *h
-	out.Items = append([]JiraChangeItem(nil), items...)
+	out.Items = append([]ChangeItem(nil), items...)
 	return out, nil
 }
 
@@ -811,26 +813,26 @@ func (s *JiraSite) change(key, actor string, at time.Time, f func(p *jiraProject
 // them; both are items of the same history, as a Jira workflow with a
 // resolution post-function records them. Moving to the current status
 // records nothing.
-func (s *JiraSite) Transition(key, status, actor string, at time.Time) (JiraHistory, error) {
-	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]JiraChangeItem, error) {
+func (s *Site) Transition(key, status, actor string, at time.Time) (History, error) {
+	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]ChangeItem, error) {
 		to := s.statusLocked(status)
 		if to == nil {
-			return nil, fmt.Errorf("status %q: %w", status, ErrNotFound)
+			return nil, fmt.Errorf("status %q: %w", status, fakeapi.ErrNotFound)
 		}
 		from := s.statusLocked(is.cur.Status)
 		if from == nil || from.ID == to.ID {
 			return nil, nil
 		}
-		items := []JiraChangeItem{{Field: "status", FieldType: "jira", FieldID: JiraFieldStatus,
+		items := []ChangeItem{{Field: "status", FieldType: "jira", FieldID: FieldStatus,
 			From: from.ID, FromString: from.Name, To: to.ID, ToString: to.Name}}
 		is.cur.Status = to.Name
 		switch {
-		case to.Category == JiraCategoryDone && is.cur.Resolution == "":
-			items = append(items, JiraChangeItem{Field: "resolution", FieldType: "jira", FieldID: JiraFieldResolution,
+		case to.Category == CategoryDone && is.cur.Resolution == "":
+			items = append(items, ChangeItem{Field: "resolution", FieldType: "jira", FieldID: FieldResolution,
 				To: "10000", ToString: "Done"})
 			is.cur.Resolution, is.cur.Resolved = "Done", s.at(at)
-		case to.Category != JiraCategoryDone && is.cur.Resolution != "":
-			items = append(items, JiraChangeItem{Field: "resolution", FieldType: "jira", FieldID: JiraFieldResolution,
+		case to.Category != CategoryDone && is.cur.Resolution != "":
+			items = append(items, ChangeItem{Field: "resolution", FieldType: "jira", FieldID: FieldResolution,
 				From: "10000", FromString: is.cur.Resolution})
 			is.cur.Resolution, is.cur.Resolved = "", time.Time{}
 		}
@@ -840,12 +842,12 @@ func (s *JiraSite) Transition(key, status, actor string, at time.Time) (JiraHist
 
 // Resolve sets the resolution (e.g. "Won't Do") and resolutiondate without a
 // status change; "" clears them.
-func (s *JiraSite) Resolve(key, resolution, actor string, at time.Time) (JiraHistory, error) {
-	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]JiraChangeItem, error) {
+func (s *Site) Resolve(key, resolution, actor string, at time.Time) (History, error) {
+	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]ChangeItem, error) {
 		if is.cur.Resolution == resolution {
 			return nil, nil
 		}
-		it := JiraChangeItem{Field: "resolution", FieldType: "jira", FieldID: JiraFieldResolution}
+		it := ChangeItem{Field: "resolution", FieldType: "jira", FieldID: FieldResolution}
 		if is.cur.Resolution != "" {
 			it.From, it.FromString = "10000", is.cur.Resolution
 		}
@@ -856,19 +858,19 @@ func (s *JiraSite) Resolve(key, resolution, actor string, at time.Time) (JiraHis
 			is.cur.Resolved = time.Time{}
 		}
 		is.cur.Resolution = resolution
-		return []JiraChangeItem{it}, nil
+		return []ChangeItem{it}, nil
 	})
 }
 
 // Assign sets the assignee (an account id; "" unassigns). The items carry
 // account ids in from/to and display names in fromString/toString, as Cloud
 // does (the Data Center handler serves user names in from/to).
-func (s *JiraSite) Assign(key, accountID, actor string, at time.Time) (JiraHistory, error) {
-	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]JiraChangeItem, error) {
+func (s *Site) Assign(key, accountID, actor string, at time.Time) (History, error) {
+	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]ChangeItem, error) {
 		if is.cur.Assignee == accountID {
 			return nil, nil
 		}
-		it := JiraChangeItem{Field: "assignee", FieldType: "jira", FieldID: JiraFieldAssignee}
+		it := ChangeItem{Field: "assignee", FieldType: "jira", FieldID: FieldAssignee}
 		if is.cur.Assignee != "" {
 			it.From, it.FromString = is.cur.Assignee, s.user(is.cur.Assignee).DisplayName
 		}
@@ -876,14 +878,14 @@ func (s *JiraSite) Assign(key, accountID, actor string, at time.Time) (JiraHisto
 			it.To, it.ToString = accountID, s.user(accountID).DisplayName
 		}
 		is.cur.Assignee = accountID
-		return []JiraChangeItem{it}, nil
+		return []ChangeItem{it}, nil
 	})
 }
 
 // SetTeam sets the team field's value ("" clears it). The site must have a
 // team field (AddField with Team).
-func (s *JiraSite) SetTeam(key, value, actor string, at time.Time) (JiraHistory, error) {
-	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]JiraChangeItem, error) {
+func (s *Site) SetTeam(key, value, actor string, at time.Time) (History, error) {
+	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]ChangeItem, error) {
 		tf := s.teamField()
 		if tf == nil {
 			return nil, fmt.Errorf("no team field (AddField with Team)")
@@ -891,7 +893,7 @@ func (s *JiraSite) SetTeam(key, value, actor string, at time.Time) (JiraHistory,
 		if is.cur.TeamValue == value {
 			return nil, nil
 		}
-		it := JiraChangeItem{Field: tf.Name, FieldType: "custom", FieldID: tf.ID}
+		it := ChangeItem{Field: tf.Name, FieldType: "custom", FieldID: tf.ID}
 		if is.cur.TeamValue != "" {
 			it.From, it.FromString = optionID(is.cur.TeamValue), is.cur.TeamValue
 		}
@@ -899,7 +901,7 @@ func (s *JiraSite) SetTeam(key, value, actor string, at time.Time) (JiraHistory,
 			it.To, it.ToString = optionID(value), value
 		}
 		is.cur.TeamValue = value
-		return []JiraChangeItem{it}, nil
+		return []ChangeItem{it}, nil
 	})
 }
 
@@ -913,48 +915,48 @@ func optionID(v string) string {
 }
 
 // AddComponent adds a component (created in the project on first use).
-func (s *JiraSite) AddComponent(key, component, actor string, at time.Time) (JiraHistory, error) {
-	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]JiraChangeItem, error) {
+func (s *Site) AddComponent(key, component, actor string, at time.Time) (History, error) {
+	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]ChangeItem, error) {
 		if indexFold(is.cur.Components, component) >= 0 {
 			return nil, nil
 		}
 		id := s.componentID(p, component)
 		is.cur.Components = append(is.cur.Components, component)
-		return []JiraChangeItem{{Field: "Component", FieldType: "jira", FieldID: JiraFieldComponents, To: id, ToString: component}}, nil
+		return []ChangeItem{{Field: "Component", FieldType: "jira", FieldID: FieldComponents, To: id, ToString: component}}, nil
 	})
 }
 
 // RemoveComponent removes a component.
-func (s *JiraSite) RemoveComponent(key, component, actor string, at time.Time) (JiraHistory, error) {
-	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]JiraChangeItem, error) {
+func (s *Site) RemoveComponent(key, component, actor string, at time.Time) (History, error) {
+	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]ChangeItem, error) {
 		i := indexFold(is.cur.Components, component)
 		if i < 0 {
 			return nil, nil
 		}
 		name := is.cur.Components[i]
 		is.cur.Components = append(is.cur.Components[:i:i], is.cur.Components[i+1:]...)
-		return []JiraChangeItem{{Field: "Component", FieldType: "jira", FieldID: JiraFieldComponents, From: s.componentID(p, name), FromString: name}}, nil
+		return []ChangeItem{{Field: "Component", FieldType: "jira", FieldID: FieldComponents, From: s.componentID(p, name), FromString: name}}, nil
 	})
 }
 
 // AddFixVersion adds a fix version (it must exist in the issue's project).
-func (s *JiraSite) AddFixVersion(key, version, actor string, at time.Time) (JiraHistory, error) {
-	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]JiraChangeItem, error) {
+func (s *Site) AddFixVersion(key, version, actor string, at time.Time) (History, error) {
+	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]ChangeItem, error) {
 		v := p.version(version)
 		if v == nil {
-			return nil, fmt.Errorf("version %q of %s: %w", version, p.Key, ErrNotFound)
+			return nil, fmt.Errorf("version %q of %s: %w", version, p.Key, fakeapi.ErrNotFound)
 		}
 		if indexFold(is.cur.FixVersions, v.Name) >= 0 {
 			return nil, nil
 		}
 		is.cur.FixVersions = append(is.cur.FixVersions, v.Name)
-		return []JiraChangeItem{{Field: "Fix Version", FieldType: "jira", FieldID: JiraFieldFixVersions, To: v.ID, ToString: v.Name}}, nil
+		return []ChangeItem{{Field: "Fix Version", FieldType: "jira", FieldID: FieldFixVersions, To: v.ID, ToString: v.Name}}, nil
 	})
 }
 
 // RemoveFixVersion removes a fix version.
-func (s *JiraSite) RemoveFixVersion(key, version, actor string, at time.Time) (JiraHistory, error) {
-	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]JiraChangeItem, error) {
+func (s *Site) RemoveFixVersion(key, version, actor string, at time.Time) (History, error) {
+	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]ChangeItem, error) {
 		i := indexFold(is.cur.FixVersions, version)
 		if i < 0 {
 			return nil, nil
@@ -965,14 +967,14 @@ func (s *JiraSite) RemoveFixVersion(key, version, actor string, at time.Time) (J
 			id = v.ID
 		}
 		is.cur.FixVersions = append(is.cur.FixVersions[:i:i], is.cur.FixVersions[i+1:]...)
-		return []JiraChangeItem{{Field: "Fix Version", FieldType: "jira", FieldID: JiraFieldFixVersions, From: id, FromString: name}}, nil
+		return []ChangeItem{{Field: "Fix Version", FieldType: "jira", FieldID: FieldFixVersions, From: id, FromString: name}}, nil
 	})
 }
 
 // AddLabel adds a label; RemoveLabel removes one. The item lists all labels
 // space-separated before and after, as Jira records them.
-func (s *JiraSite) AddLabel(key, label, actor string, at time.Time) (JiraHistory, error) {
-	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]JiraChangeItem, error) {
+func (s *Site) AddLabel(key, label, actor string, at time.Time) (History, error) {
+	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]ChangeItem, error) {
 		if strings.ContainsAny(label, " \t") || label == "" {
 			return nil, fmt.Errorf("label %q: labels cannot contain spaces", label)
 		}
@@ -981,57 +983,57 @@ func (s *JiraSite) AddLabel(key, label, actor string, at time.Time) (JiraHistory
 		}
 		before := strings.Join(is.cur.Labels, " ")
 		is.cur.Labels = append(is.cur.Labels, label)
-		return []JiraChangeItem{{Field: "labels", FieldType: "jira", FieldID: JiraFieldLabels, FromString: before, ToString: strings.Join(is.cur.Labels, " ")}}, nil
+		return []ChangeItem{{Field: "labels", FieldType: "jira", FieldID: FieldLabels, FromString: before, ToString: strings.Join(is.cur.Labels, " ")}}, nil
 	})
 }
 
 // RemoveLabel removes a label.
-func (s *JiraSite) RemoveLabel(key, label, actor string, at time.Time) (JiraHistory, error) {
-	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]JiraChangeItem, error) {
+func (s *Site) RemoveLabel(key, label, actor string, at time.Time) (History, error) {
+	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]ChangeItem, error) {
 		i := indexFold(is.cur.Labels, label)
 		if i < 0 {
 			return nil, nil
 		}
 		before := strings.Join(is.cur.Labels, " ")
 		is.cur.Labels = append(is.cur.Labels[:i:i], is.cur.Labels[i+1:]...)
-		return []JiraChangeItem{{Field: "labels", FieldType: "jira", FieldID: JiraFieldLabels, FromString: before, ToString: strings.Join(is.cur.Labels, " ")}}, nil
+		return []ChangeItem{{Field: "labels", FieldType: "jira", FieldID: FieldLabels, FromString: before, ToString: strings.Join(is.cur.Labels, " ")}}, nil
 	})
 }
 
 // SetParent sets the parent (an epic, or the parent of a sub-task; ""
 // clears it). The item carries issue ids in from/to and keys in
 // fromString/toString.
-func (s *JiraSite) SetParent(key, parent, actor string, at time.Time) (JiraHistory, error) {
-	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]JiraChangeItem, error) {
+func (s *Site) SetParent(key, parent, actor string, at time.Time) (History, error) {
+	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]ChangeItem, error) {
 		if strings.EqualFold(is.cur.Parent, parent) {
 			return nil, nil
 		}
-		it := JiraChangeItem{Field: "Parent", FieldType: "jira", FieldID: JiraFieldParent}
+		it := ChangeItem{Field: "Parent", FieldType: "jira", FieldID: FieldParent}
 		if old := s.byKey[strings.ToUpper(is.cur.Parent)]; old != nil {
 			it.From, it.FromString = old.cur.ID, old.cur.Key
 		}
 		if parent != "" {
 			np := s.byKey[strings.ToUpper(parent)]
 			if np == nil {
-				return nil, fmt.Errorf("parent %q: %w", parent, ErrNotFound)
+				return nil, fmt.Errorf("parent %q: %w", parent, fakeapi.ErrNotFound)
 			}
 			it.To, it.ToString = np.cur.ID, np.cur.Key
 			parent = np.cur.Key
 		}
 		is.cur.Parent = parent
-		return []JiraChangeItem{it}, nil
+		return []ChangeItem{it}, nil
 	})
 }
 
 // SetSummary changes the summary.
-func (s *JiraSite) SetSummary(key, summary, actor string, at time.Time) (JiraHistory, error) {
-	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]JiraChangeItem, error) {
+func (s *Site) SetSummary(key, summary, actor string, at time.Time) (History, error) {
+	return s.change(key, actor, at, func(p *jiraProject, is *jiraIssue) ([]ChangeItem, error) {
 		if is.cur.Summary == summary {
 			return nil, nil
 		}
-		it := JiraChangeItem{Field: "summary", FieldType: "jira", FieldID: JiraFieldSummary, FromString: is.cur.Summary, ToString: summary}
+		it := ChangeItem{Field: "summary", FieldType: "jira", FieldID: FieldSummary, FromString: is.cur.Summary, ToString: summary}
 		is.cur.Summary = summary
-		return []JiraChangeItem{it}, nil
+		return []ChangeItem{it}, nil
 	})
 }
 
@@ -1048,7 +1050,7 @@ func indexFold(list []string, s string) int {
 // oldest first by created, then issue id, then history id.
 type jiraHistRef struct {
 	is *jiraIssue
-	h  *JiraHistory
+	h  *History
 }
 
 func sortHistRefs(refs []jiraHistRef) {
@@ -1066,7 +1068,7 @@ func sortHistRefs(refs []jiraHistRef) {
 
 // issueByKeyOrID finds an issue by key (any case) or numeric id, as Jira's
 // {issueIdOrKey} parameters do; nil when there is none. s.mu must be held.
-func (s *JiraSite) issueByKeyOrID(k string) *jiraIssue {
+func (s *Site) issueByKeyOrID(k string) *jiraIssue {
 	if is := s.byKey[strings.ToUpper(k)]; is != nil {
 		return is
 	}

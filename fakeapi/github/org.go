@@ -1,14 +1,15 @@
-package fakeapi
+package github
 
 import (
 	"crypto/sha1"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crossteam/crossteam/fakeapi"
 )
 
 // Issue event types the fake gives a meaning to. AddEvent accepts any other
@@ -237,10 +238,6 @@ func (o *Org) orDefault(t time.Time) time.Time {
 	return norm(t)
 }
 
-// ErrNotFound is wrapped by mutator errors about unknown repositories,
-// issues, milestones, comments or teams.
-var ErrNotFound = errors.New("not found")
-
 func (o *Org) userID(login string) int64 {
 	if id, ok := o.users[login]; ok {
 		return id
@@ -300,7 +297,7 @@ func (o *Org) Repos() []string {
 func (o *Org) repo(fullName string) (*repo, error) {
 	r := o.repos[strings.ToLower(fullName)]
 	if r == nil {
-		return nil, fmt.Errorf("fakeapi: repository %q: %w", fullName, ErrNotFound)
+		return nil, fmt.Errorf("fakeapi: repository %q: %w", fullName, fakeapi.ErrNotFound)
 	}
 	return r, nil
 }
@@ -308,7 +305,7 @@ func (o *Org) repo(fullName string) (*repo, error) {
 func (r *repo) issue(n int) (*issue, error) {
 	is := r.issues[n]
 	if is == nil {
-		return nil, fmt.Errorf("fakeapi: %s#%d: %w", r.fullName(), n, ErrNotFound)
+		return nil, fmt.Errorf("fakeapi: %s#%d: %w", r.fullName(), n, fakeapi.ErrNotFound)
 	}
 	return is, nil
 }
@@ -344,7 +341,7 @@ func (o *Org) AddIssue(repoName string, in Issue) (Issue, error) {
 		return Issue{}, fmt.Errorf("fakeapi: AddIssue %s: new issues are open; close them with a %q event", repoName, EventClosed)
 	}
 	if in.Milestone != "" && r.msByTitle[in.Milestone] == nil {
-		return Issue{}, fmt.Errorf("fakeapi: AddIssue %s: milestone %q: %w", repoName, in.Milestone, ErrNotFound)
+		return Issue{}, fmt.Errorf("fakeapi: AddIssue %s: milestone %q: %w", repoName, in.Milestone, fakeapi.ErrNotFound)
 	}
 	n := in.Number
 	if n == 0 {
@@ -603,7 +600,7 @@ func (o *Org) applyEvent(r *repo, is *issue, ev Event) (Event, error) {
 		}
 		m := r.msByTitle[ev.Milestone]
 		if m == nil {
-			return fail("milestone %q: %v", ev.Milestone, ErrNotFound)
+			return fail("milestone %q: %v", ev.Milestone, fakeapi.ErrNotFound)
 		}
 		if is.Milestone == m.Title {
 			return fail("already in milestone %q", m.Title)
@@ -723,7 +720,7 @@ func (o *Org) EditComment(repoName string, id int64, body string, at time.Time) 
 	}
 	c := r.commentIdx[id]
 	if c == nil {
-		return fmt.Errorf("fakeapi: comment %d in %s: %w", id, repoName, ErrNotFound)
+		return fmt.Errorf("fakeapi: comment %d in %s: %w", id, repoName, fakeapi.ErrNotFound)
 	}
 	c.Body = body
 	c.UpdatedAt = o.orDefault(at)
@@ -806,7 +803,7 @@ func (o *Org) UpdateMilestone(repoName string, number int, f func(m *Milestone))
 		return Milestone{}, err
 	}
 	if number < 1 || number > len(r.milestones) {
-		return Milestone{}, fmt.Errorf("fakeapi: milestone %d in %s: %w", number, repoName, ErrNotFound)
+		return Milestone{}, fmt.Errorf("fakeapi: milestone %d in %s: %w", number, repoName, fakeapi.ErrNotFound)
 	}
 	cur := r.milestones[number-1]
 	m := *cur
@@ -1030,35 +1027,4 @@ func (o *Org) Teams() []Team {
 		return strings.ToLower(out[i].Org+"/"+out[i].Slug) < strings.ToLower(out[j].Org+"/"+out[j].Slug)
 	})
 	return out
-}
-
-// ManualClock is a settable clock for deterministic tests and simulations:
-// assign its Now method to Org.Now.
-type ManualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewManualClock returns a clock stopped at t.
-func NewManualClock(t time.Time) *ManualClock { return &ManualClock{t: t} }
-
-// Now returns the clock's current time.
-func (c *ManualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *ManualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// Set moves the clock to t.
-func (c *ManualClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
 }

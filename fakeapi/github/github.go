@@ -1,4 +1,4 @@
-package fakeapi
+package github
 
 import (
 	"crypto/sha256"
@@ -14,9 +14,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crossteam/crossteam/fakeapi"
 )
 
-// Endpoint names used in the request log (Request.Endpoint).
+// Endpoint names used in the request log (fakeapi.Request.Endpoint).
 const (
 	EndpointIssues        = "issues"                 // GET /repos/{o}/{r}/issues
 	EndpointIssue         = "issue"                  // GET /repos/{o}/{r}/issues/{n}
@@ -30,7 +32,6 @@ const (
 	EndpointOrgRepos      = "org_repos"              // GET /orgs/{org}/repos
 	EndpointRepo          = "repo"                   // GET /repos/{o}/{r}
 	EndpointRateLimit     = "rate_limit"             // GET /rate_limit
-	EndpointUnknown       = "unknown"                // anything else (404)
 )
 
 // GitHub messages, verbatim where GitHub's are known.
@@ -71,23 +72,7 @@ type GitHubOptions struct {
 	// dropped when full).
 	MaxLog int
 	// Faults are the initial fault knobs (see SetFaults).
-	Faults Faults
-}
-
-// Request is one entry of the request log.
-type Request struct {
-	ID          int64
-	Time        time.Time // Org clock when the request arrived (after injected latency)
-	Method      string
-	Path        string // as received, including any /api/v3 prefix
-	Query       string // raw query
-	Endpoint    string // an Endpoint* constant
-	Repo        string // "owner/name" for repository endpoints, when known
-	Token       string // the token presented ("" for none)
-	Conditional bool   // If-None-Match was sent
-	Status      int
-	Cost        bool   // counted against the primary rate limit
-	Fault       string // injected fault: "", "spike", "secondary", "5xx", "truncate", "malformed", "notfound", "broken"
+	Faults fakeapi.Faults
 }
 
 // Rate is a token's primary rate-limit state.
@@ -117,10 +102,10 @@ type GitHub struct {
 	primStatus int
 	htmlURL    string
 	linkByName bool
-	faults     Faults
+	faults     fakeapi.Faults
 	rng        *rand.Rand
 	quotas     map[string]*quota
-	requestLog
+	fakeapi.RequestLog
 	seq  int64
 	n5xx int
 }
@@ -148,9 +133,9 @@ func NewGitHub(org *Org, opts GitHubOptions) *GitHub {
 	if g.htmlURL == "" {
 		g.htmlURL = "https://github.com"
 	}
-	g.requestLog.max = opts.MaxLog
-	if g.requestLog.max <= 0 {
-		g.requestLog.max = 100000
+	g.RequestLog.Max = opts.MaxLog
+	if g.RequestLog.Max <= 0 {
+		g.RequestLog.Max = 100000
 	}
 	g.SetFaults(opts.Faults)
 	return g
@@ -160,7 +145,7 @@ func NewGitHub(org *Org, opts GitHubOptions) *GitHub {
 func (g *GitHub) Org() *Org { return g.org }
 
 // SetFaults replaces the fault knobs and reseeds the fault RNG with f.Seed.
-func (g *GitHub) SetFaults(f Faults) {
+func (g *GitHub) SetFaults(f fakeapi.Faults) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.faults = f
@@ -170,7 +155,7 @@ func (g *GitHub) SetFaults(f Faults) {
 }
 
 // Faults returns the current fault knobs.
-func (g *GitHub) Faults() Faults {
+func (g *GitHub) Faults() fakeapi.Faults {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.faults
@@ -244,7 +229,7 @@ type reply struct {
 }
 
 func errorBody(status int, msg, doc string) []byte {
-	return marshal(wError{Message: msg, DocumentationURL: doc, Status: strconv.Itoa(status)})
+	return fakeapi.Marshal(wError{Message: msg, DocumentationURL: doc, Status: strconv.Itoa(status)})
 }
 
 func tokenUserID(tok string) int64 {
@@ -277,7 +262,7 @@ type route struct {
 
 func parseRoute(path string) route {
 	seg := strings.Split(strings.Trim(path, "/"), "/")
-	rt := route{endpoint: EndpointUnknown}
+	rt := route{endpoint: fakeapi.EndpointUnknown}
 	var tail []string
 	switch {
 	case len(seg) == 1 && seg[0] == "rate_limit":
@@ -333,7 +318,7 @@ func (g *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if path == "/api/v3" || strings.HasPrefix(path, "/api/v3/") {
 		prefix, path = "/api/v3", strings.TrimPrefix(path, "/api/v3")
 	}
-	rec := Request{
+	rec := fakeapi.Request{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
 		Conditional: r.Header.Get("If-None-Match") != "",
 	}
@@ -343,7 +328,7 @@ func (g *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := g.faults
 	spikeDraw, secDraw, errDraw, bodyDraw := g.rng.Float64(), g.rng.Float64(), g.rng.Float64(), g.rng.Float64()
 	g.mu.Unlock()
-	fault, ok := f.delay(r.Context(), spikeDraw)
+	fault, ok := f.Delay(r.Context(), spikeDraw)
 	rec.Fault = fault
 	if !ok {
 		return
@@ -379,7 +364,7 @@ type decideIn struct {
 }
 
 // decide computes the answer under g.mu (and the Org read lock) and logs it.
-func (g *GitHub) decide(r *http.Request, rec *Request, in decideIn) (rep reply) {
+func (g *GitHub) decide(r *http.Request, rec *fakeapi.Request, in decideIn) (rep reply) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.org.now()
@@ -397,7 +382,7 @@ func (g *GitHub) decide(r *http.Request, rec *Request, in decideIn) (rep reply) 
 	rep.header.Set("Access-Control-Expose-Headers", "ETag, Link, Location, Retry-After, X-GitHub-OTP, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Used, X-RateLimit-Resource, X-RateLimit-Reset, X-OAuth-Scopes, X-Accepted-OAuth-Scopes, X-Poll-Interval, X-GitHub-Media-Type, X-GitHub-SSO, X-GitHub-Request-Id, Deprecation, Sunset")
 	defer func() {
 		rec.Status = rep.status
-		g.record(*rec)
+		g.Record(*rec)
 	}()
 	rt := parseRoute(in.path)
 	rec.Endpoint = rt.endpoint
@@ -438,7 +423,7 @@ func (g *GitHub) decide(r *http.Request, rec *Request, in decideIn) (rep reply) 
 
 	// Secondary rate limit episodes.
 	f := g.faults
-	episode, withHeader := f.retryAfter()
+	episode, withHeader := f.RetryAfterValue()
 	if !now.Before(q.episodeUntil) && in.secDraw < f.SecondaryRate+f.TooManyRate {
 		q.episodeStatus = http.StatusForbidden
 		if in.secDraw >= f.SecondaryRate {
@@ -463,10 +448,10 @@ func (g *GitHub) decide(r *http.Request, rec *Request, in decideIn) (rep reply) 
 		g.n5xx++
 		if g.n5xx%2 == 1 {
 			rep.status = http.StatusBadGateway
-			rep.body = marshal(map[string]string{"message": "Server Error"})
+			rep.body = fakeapi.Marshal(map[string]string{"message": "Server Error"})
 		} else {
 			rep.status = http.StatusServiceUnavailable
-			rep.body = marshal(map[string]string{"message": "No server is currently available to service your request. Sorry about that. Please try resubmitting your request and contact us if the problem persists."})
+			rep.body = fakeapi.Marshal(map[string]string{"message": "No server is currently available to service your request. Sorry about that. Please try resubmitting your request and contact us if the problem persists."})
 		}
 		return rep
 	}
@@ -522,7 +507,7 @@ func etagMatches(header, tag string) bool {
 }
 
 // serve answers a routed request from the Org; it holds the Org read lock.
-func (g *GitHub) serve(r *http.Request, rec *Request, rt route, f Faults, api string, now time.Time, q *quota, h http.Header) (int, []byte, http.Header) {
+func (g *GitHub) serve(r *http.Request, rec *fakeapi.Request, rt route, f fakeapi.Faults, api string, now time.Time, q *quota, h http.Header) (int, []byte, http.Header) {
 	g.org.mu.RLock()
 	defer g.org.mu.RUnlock()
 	c := &renderer{o: g.org, api: api, html: g.htmlURL}
@@ -530,10 +515,10 @@ func (g *GitHub) serve(r *http.Request, rec *Request, rt route, f Faults, api st
 	notFound := func() (int, []byte, http.Header) {
 		return http.StatusNotFound, errorBody(http.StatusNotFound, "Not Found", docREST), h
 	}
-	ok := func(v any) (int, []byte, http.Header) { return http.StatusOK, marshal(v), h }
+	ok := func(v any) (int, []byte, http.Header) { return http.StatusOK, fakeapi.Marshal(v), h }
 
 	switch rt.endpoint {
-	case EndpointUnknown:
+	case fakeapi.EndpointUnknown:
 		return notFound()
 	case EndpointRateLimit:
 		return ok(g.rateLimitBody(q, now))
@@ -579,13 +564,13 @@ func (g *GitHub) serve(r *http.Request, rec *Request, rt route, f Faults, api st
 		return notFound()
 	}
 	rec.Repo = rp.fullName()
-	if repoIn(f.NotFoundRepos, rp.fullName()) {
+	if fakeapi.RepoIn(f.NotFoundRepos, rp.fullName()) {
 		rec.Fault = "notfound"
 		return notFound()
 	}
-	if repoIn(f.BrokenRepos, rp.fullName()) {
+	if fakeapi.RepoIn(f.BrokenRepos, rp.fullName()) {
 		rec.Fault = "broken"
-		return http.StatusInternalServerError, marshal(map[string]string{"message": "Server Error"}), h
+		return http.StatusInternalServerError, fakeapi.Marshal(map[string]string{"message": "Server Error"}), h
 	}
 	base := api + "/repositories/" + strconv.FormatInt(rp.id, 10) + rt.rest
 	if g.linkByName {
@@ -748,7 +733,7 @@ func nonNil[T any](s []T) []T {
 }
 
 func validationFailed(resource, field string, h http.Header) (int, []byte, http.Header) {
-	return http.StatusUnprocessableEntity, marshal(wError{
+	return http.StatusUnprocessableEntity, fakeapi.Marshal(wError{
 		Message:          "Validation Failed",
 		Errors:           []map[string]any{{"resource": resource, "field": field, "code": "invalid"}},
 		DocumentationURL: docREST, Status: "422",
@@ -918,7 +903,7 @@ func (o issueOrder) parseCursor(s string) (key int64, number int, ok bool) {
 	return key, number, err1 == nil && err2 == nil
 }
 
-func (g *GitHub) listIssues(c *renderer, rp *repo, q url.Values, lk linker, f Faults, h http.Header) (int, []byte, http.Header) {
+func (g *GitHub) listIssues(c *renderer, rp *repo, q url.Values, lk linker, f fakeapi.Faults, h http.Header) (int, []byte, http.Header) {
 	state := q.Get("state")
 	if state == "" {
 		state = "open"
@@ -987,13 +972,13 @@ func (g *GitHub) listIssues(c *renderer, rp *repo, q url.Values, lk linker, f Fa
 		return ord.cmp(ord.key(list[i]), list[i].Number, ord.key(list[j]), list[j].Number) < 0
 	})
 	per, page := pageParams(q)
-	capPages := f.pageCap()
+	capPages := f.PageCapValue()
 	render := func(items []*issue) []byte {
 		out := make([]*wIssue, len(items))
 		for i, is := range items {
 			out[i] = c.issue(rp, is)
 		}
-		return marshal(out)
+		return fakeapi.Marshal(out)
 	}
 
 	if after := q.Get("after"); after != "" {

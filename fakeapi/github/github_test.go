@@ -1,4 +1,4 @@
-package fakeapi_test
+package github_test
 
 import (
 	"context"
@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-github/v60/github"
+	gh "github.com/google/go-github/v60/github"
 
 	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
 )
 
 var t0 = time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -26,31 +27,31 @@ const (
 )
 
 type env struct {
-	org   *fakeapi.Org
+	org   *fakegithub.Org
 	clock *fakeapi.ManualClock
-	gh    *fakeapi.GitHub
+	gh    *fakegithub.GitHub
 	srv   *httptest.Server
 }
 
-func newEnv(t *testing.T, org *fakeapi.Org, clock *fakeapi.ManualClock, opts fakeapi.GitHubOptions) *env {
+func newEnv(t *testing.T, org *fakegithub.Org, clock *fakeapi.ManualClock, opts fakegithub.GitHubOptions) *env {
 	t.Helper()
 	if org == nil {
 		clock = fakeapi.NewManualClock(t0)
-		org = fakeapi.NewOrg()
+		org = fakegithub.NewOrg()
 		org.Now = clock.Now
 	}
 	if opts.Tokens == nil && !opts.NoAuth {
 		opts.Tokens = []string{tokA, tokB}
 	}
-	gh := fakeapi.NewGitHub(org, opts)
+	gh := fakegithub.NewGitHub(org, opts)
 	srv := httptest.NewServer(gh)
 	t.Cleanup(srv.Close)
 	return &env{org: org, clock: clock, gh: gh, srv: srv}
 }
 
 // client returns a fresh go-github v60 client for tok ("" = no token).
-func (e *env) client(tok string) *github.Client {
-	c := github.NewClient(nil)
+func (e *env) client(tok string) *gh.Client {
+	c := gh.NewClient(nil)
 	if tok != "" {
 		c = c.WithAuthToken(tok)
 	}
@@ -77,60 +78,60 @@ func check(t *testing.T, err error) {
 }
 
 // seedOrg builds a small organisation that exercises every payload field.
-func seedOrg(t *testing.T) (*fakeapi.Org, *fakeapi.ManualClock) {
+func seedOrg(t *testing.T) (*fakegithub.Org, *fakeapi.ManualClock) {
 	t.Helper()
 	clock := fakeapi.NewManualClock(t0)
-	org := fakeapi.NewOrg()
+	org := fakegithub.NewOrg()
 	org.Now = clock.Now
 	check(t, org.AddRepo("acme/web"))
 	check(t, org.AddRepo("acme/api"))
-	must[fakeapi.Team](t)(org.AddTeam(fakeapi.Team{Org: "acme", Slug: "platform", Name: "Platform", Description: "Platform team", Members: []string{"carol", "dave"}}))
+	must[fakegithub.Team](t)(org.AddTeam(fakegithub.Team{Org: "acme", Slug: "platform", Name: "Platform", Description: "Platform team", Members: []string{"carol", "dave"}}))
 	check(t, org.SetTeamMembers("acme/web-team", "alice", "bob"))
-	must[fakeapi.Milestone](t)(org.AddMilestone("acme/web", fakeapi.Milestone{Title: "v1.0", Description: "first release", DueOn: t0.Add(30 * 24 * time.Hour), Creator: "alice"}))
-	must[fakeapi.Milestone](t)(org.AddMilestone("acme/web", fakeapi.Milestone{Title: "v0.9", Creator: "alice"}))
+	must[fakegithub.Milestone](t)(org.AddMilestone("acme/web", fakegithub.Milestone{Title: "v1.0", Description: "first release", DueOn: t0.Add(30 * 24 * time.Hour), Creator: "alice"}))
+	must[fakegithub.Milestone](t)(org.AddMilestone("acme/web", fakegithub.Milestone{Title: "v0.9", Creator: "alice"}))
 
 	// #1: an issue handed from web-team to platform.
-	mustIssue := must[fakeapi.Issue](t)
-	mustEvent := must[fakeapi.Event](t)
-	is1 := mustIssue(org.AddIssue("acme/web", fakeapi.Issue{Title: "Login broken", User: "alice", Labels: []string{"bug", "team:web"}, Assignees: []string{"bob"}, Milestone: "v1.0", CreatedAt: t0}))
+	mustIssue := must[fakegithub.Issue](t)
+	mustEvent := must[fakegithub.Event](t)
+	is1 := mustIssue(org.AddIssue("acme/web", fakegithub.Issue{Title: "Login broken", User: "alice", Labels: []string{"bug", "team:web"}, Assignees: []string{"bob"}, Milestone: "v1.0", CreatedAt: t0}))
 	clock.Advance(time.Hour)
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: is1.Number, Type: fakeapi.EventLabeled, Actor: "bob", Label: "team:platform"}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: is1.Number, Type: fakeapi.EventUnlabeled, Actor: "bob", Label: "team:web"}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: is1.Number, Type: fakeapi.EventAssigned, Actor: "bob", Assignee: "carol"}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: is1.Number, Type: fakeapi.EventSubscribed, Actor: "carol"}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: is1.Number, Type: fakeapi.EventMentioned, Actor: "carol"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: is1.Number, Type: fakegithub.EventLabeled, Actor: "bob", Label: "team:platform"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: is1.Number, Type: fakegithub.EventUnlabeled, Actor: "bob", Label: "team:web"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: is1.Number, Type: fakegithub.EventAssigned, Actor: "bob", Assignee: "carol"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: is1.Number, Type: fakegithub.EventSubscribed, Actor: "carol"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: is1.Number, Type: fakegithub.EventMentioned, Actor: "carol"}))
 	clock.Advance(time.Hour)
-	must[fakeapi.Comment](t)(org.AddComment("acme/web", fakeapi.Comment{Issue: is1.Number, User: "carol", Body: "on it"}))
+	must[fakegithub.Comment](t)(org.AddComment("acme/web", fakegithub.Comment{Issue: is1.Number, User: "carol", Body: "on it"}))
 
 	// #2: a PR from platform that asks web-team's ... and platform's review.
 	clock.Advance(time.Hour)
-	pr := mustIssue(org.AddIssue("acme/web", fakeapi.Issue{Title: "Fix login", User: "carol", PullRequest: true, Labels: []string{"bug"}, Assignees: []string{"carol"}, Milestone: "v1.0"}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: pr.Number, Type: fakeapi.EventReviewRequested, Actor: "carol", RequestedTeam: "platform"}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: pr.Number, Type: fakeapi.EventReviewRequested, Actor: "carol", RequestedReviewer: "alice"}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: pr.Number, Type: fakeapi.EventReferenced, Actor: "carol"}))
+	pr := mustIssue(org.AddIssue("acme/web", fakegithub.Issue{Title: "Fix login", User: "carol", PullRequest: true, Labels: []string{"bug"}, Assignees: []string{"carol"}, Milestone: "v1.0"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: pr.Number, Type: fakegithub.EventReviewRequested, Actor: "carol", RequestedTeam: "platform"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: pr.Number, Type: fakegithub.EventReviewRequested, Actor: "carol", RequestedReviewer: "alice"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: pr.Number, Type: fakegithub.EventReferenced, Actor: "carol"}))
 	clock.Advance(time.Hour)
-	must[fakeapi.Review](t)(org.AddReview("acme/web", fakeapi.Review{PullRequest: pr.Number, User: "dave", State: fakeapi.ReviewChangesRequested, Body: "nit"}))
+	must[fakegithub.Review](t)(org.AddReview("acme/web", fakegithub.Review{PullRequest: pr.Number, User: "dave", State: fakegithub.ReviewChangesRequested, Body: "nit"}))
 	clock.Advance(time.Hour)
-	must[fakeapi.Review](t)(org.AddReview("acme/web", fakeapi.Review{PullRequest: pr.Number, User: "alice", State: fakeapi.ReviewCommented}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: pr.Number, Type: fakeapi.EventReviewRequestRemoved, Actor: "carol", RequestedReviewer: "alice"}))
+	must[fakegithub.Review](t)(org.AddReview("acme/web", fakegithub.Review{PullRequest: pr.Number, User: "alice", State: fakegithub.ReviewCommented}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: pr.Number, Type: fakegithub.EventReviewRequestRemoved, Actor: "carol", RequestedReviewer: "alice"}))
 	clock.Advance(time.Hour)
-	must[fakeapi.Review](t)(org.AddReview("acme/web", fakeapi.Review{PullRequest: pr.Number, User: "dave", State: fakeapi.ReviewApproved}))
-	must[fakeapi.Comment](t)(org.AddComment("acme/web", fakeapi.Comment{Issue: pr.Number, User: "alice", Body: "thanks"}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: pr.Number, Type: fakeapi.EventMerged, Actor: "dave"}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: pr.Number, Type: "head_ref_deleted", Actor: "dave"}))
+	must[fakegithub.Review](t)(org.AddReview("acme/web", fakegithub.Review{PullRequest: pr.Number, User: "dave", State: fakegithub.ReviewApproved}))
+	must[fakegithub.Comment](t)(org.AddComment("acme/web", fakegithub.Comment{Issue: pr.Number, User: "alice", Body: "thanks"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: pr.Number, Type: fakegithub.EventMerged, Actor: "dave"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: pr.Number, Type: "head_ref_deleted", Actor: "dave"}))
 
 	// #3: closed, reopened, renamed, moved between milestones.
 	clock.Advance(time.Hour)
-	is3 := mustIssue(org.AddIssue("acme/web", fakeapi.Issue{Title: "Docs", User: "bob", Milestone: "v0.9"}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: is3.Number, Type: fakeapi.EventAssigned, Actor: "bob", Assignee: "bob"}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: is3.Number, Type: fakeapi.EventClosed, Actor: "bob"}))
+	is3 := mustIssue(org.AddIssue("acme/web", fakegithub.Issue{Title: "Docs", User: "bob", Milestone: "v0.9"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: is3.Number, Type: fakegithub.EventAssigned, Actor: "bob", Assignee: "bob"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: is3.Number, Type: fakegithub.EventClosed, Actor: "bob"}))
 	clock.Advance(time.Minute)
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: is3.Number, Type: fakeapi.EventReopened, Actor: "alice"}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: is3.Number, Type: fakeapi.EventUnassigned, Actor: "alice", Assignee: "bob"}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: is3.Number, Type: fakeapi.EventRenamed, Actor: "alice", Title: "Write docs"}))
-	mustEvent(org.AddEvent("acme/web", fakeapi.Event{Issue: is3.Number, Type: fakeapi.EventMilestoned, Actor: "alice", Milestone: "v1.0"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: is3.Number, Type: fakegithub.EventReopened, Actor: "alice"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: is3.Number, Type: fakegithub.EventUnassigned, Actor: "alice", Assignee: "bob"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: is3.Number, Type: fakegithub.EventRenamed, Actor: "alice", Title: "Write docs"}))
+	mustEvent(org.AddEvent("acme/web", fakegithub.Event{Issue: is3.Number, Type: fakegithub.EventMilestoned, Actor: "alice", Milestone: "v1.0"}))
 	clock.Advance(time.Minute)
-	must[fakeapi.Milestone](t)(org.UpdateMilestone("acme/web", 2, func(m *fakeapi.Milestone) { m.State = "closed" }))
+	must[fakegithub.Milestone](t)(org.UpdateMilestone("acme/web", 2, func(m *fakegithub.Milestone) { m.State = "closed" }))
 	clock.Advance(time.Hour)
 	return org, clock
 }
@@ -157,26 +158,26 @@ func rels(link string) []string {
 	return out
 }
 
-func manyIssues(t *testing.T, org *fakeapi.Org, clock *fakeapi.ManualClock, repo string, n int) {
+func manyIssues(t *testing.T, org *fakegithub.Org, clock *fakeapi.ManualClock, repo string, n int) {
 	t.Helper()
 	check(t, org.AddRepo(repo))
 	for i := 0; i < n; i++ {
-		must[fakeapi.Issue](t)(org.AddIssue(repo, fakeapi.Issue{Title: fmt.Sprintf("item %d", i+1), User: "alice", PullRequest: i%3 == 0}))
+		must[fakegithub.Issue](t)(org.AddIssue(repo, fakegithub.Issue{Title: fmt.Sprintf("item %d", i+1), User: "alice", PullRequest: i%3 == 0}))
 		clock.Advance(time.Minute)
 	}
 }
 
 func TestIssuesPageLinksThenCursorPastCap(t *testing.T) {
-	e := newEnv(t, nil, nil, fakeapi.GitHubOptions{Faults: fakeapi.Faults{PageCap: 3}})
+	e := newEnv(t, nil, nil, fakegithub.GitHubOptions{Faults: fakeapi.Faults{PageCap: 3}})
 	manyIssues(t, e.org, e.clock, "acme/big", 45)
 	ctx := context.Background()
 	c := e.client(tokA)
 
 	// The idiomatic v60 loop stops silently at the cap: NextPage is 0 once
 	// the Link switches to after=<cursor>.
-	opts := &github.IssueListByRepoOptions{State: "all", Sort: "updated", Direction: "asc", ListOptions: github.ListOptions{PerPage: 10}}
-	var viaPages []*github.Issue
-	var lastResp *github.Response
+	opts := &gh.IssueListByRepoOptions{State: "all", Sort: "updated", Direction: "asc", ListOptions: gh.ListOptions{PerPage: 10}}
+	var viaPages []*gh.Issue
+	var lastResp *gh.Response
 	for {
 		items, resp, err := c.Issues.ListByRepo(ctx, "acme", "big", opts)
 		check(t, err)
@@ -206,9 +207,9 @@ func TestIssuesPageLinksThenCursorPastCap(t *testing.T) {
 	// Following the raw rel="next" URL gets every item, in updated order.
 	req, err := c.NewRequest("GET", "repos/acme/big/issues?state=all&sort=updated&direction=asc&per_page=10", nil)
 	check(t, err)
-	var all []*github.Issue
+	var all []*gh.Issue
 	for pages := 0; ; pages++ {
-		var page []*github.Issue
+		var page []*gh.Issue
 		resp, err := c.Do(ctx, req, &page)
 		check(t, err)
 		all = append(all, page...)
@@ -232,15 +233,15 @@ func TestIssuesPageLinksThenCursorPastCap(t *testing.T) {
 	}
 
 	// An explicit page beyond the cap answers 422 with GitHub's message.
-	_, _, err = c.Issues.ListByRepo(ctx, "acme", "big", &github.IssueListByRepoOptions{State: "all", ListOptions: github.ListOptions{PerPage: 10, Page: 4}})
-	var er *github.ErrorResponse
-	if !errors.As(err, &er) || er.Response.StatusCode != 422 || er.Message != fakeapi.MsgPageCap {
-		t.Fatalf("page 4 err = %v, want 422 %q", err, fakeapi.MsgPageCap)
+	_, _, err = c.Issues.ListByRepo(ctx, "acme", "big", &gh.IssueListByRepoOptions{State: "all", ListOptions: gh.ListOptions{PerPage: 10, Page: 4}})
+	var er *gh.ErrorResponse
+	if !errors.As(err, &er) || er.Response.StatusCode != 422 || er.Message != fakegithub.MsgPageCap {
+		t.Fatalf("page 4 err = %v, want 422 %q", err, fakegithub.MsgPageCap)
 	}
 
 	// since = updated_at >= T.
 	since := t0.Add(40 * time.Minute)
-	recent, _, err := c.Issues.ListByRepo(ctx, "acme", "big", &github.IssueListByRepoOptions{State: "all", Sort: "updated", Direction: "asc", Since: since})
+	recent, _, err := c.Issues.ListByRepo(ctx, "acme", "big", &gh.IssueListByRepoOptions{State: "all", Sort: "updated", Direction: "asc", Since: since})
 	check(t, err)
 	if len(recent) != 5 || recent[0].GetNumber() != 41 {
 		t.Fatalf("since=%v gave %d issues starting at #%d, want 5 from #41", since, len(recent), recent[0].GetNumber())
@@ -258,10 +259,10 @@ func TestIssuesPageLinksThenCursorPastCap(t *testing.T) {
 }
 
 func TestIssuesPageLinksWithinCap(t *testing.T) {
-	e := newEnv(t, nil, nil, fakeapi.GitHubOptions{LinkByName: true})
+	e := newEnv(t, nil, nil, fakegithub.GitHubOptions{LinkByName: true})
 	manyIssues(t, e.org, e.clock, "acme/small", 7)
 	c := e.client(tokA)
-	_, resp, err := c.Issues.ListByRepo(context.Background(), "acme", "small", &github.IssueListByRepoOptions{State: "all", ListOptions: github.ListOptions{PerPage: 3, Page: 2}})
+	_, resp, err := c.Issues.ListByRepo(context.Background(), "acme", "small", &gh.IssueListByRepoOptions{State: "all", ListOptions: gh.ListOptions{PerPage: 3, Page: 2}})
 	check(t, err)
 	if resp.NextPage != 3 || resp.PrevPage != 1 || resp.FirstPage != 1 || resp.LastPage != 3 {
 		t.Fatalf("pages next=%d prev=%d first=%d last=%d", resp.NextPage, resp.PrevPage, resp.FirstPage, resp.LastPage)
@@ -273,20 +274,20 @@ func TestIssuesPageLinksWithinCap(t *testing.T) {
 }
 
 func TestRepoEventsNewestFirstAndHorizon(t *testing.T) {
-	e := newEnv(t, nil, nil, fakeapi.GitHubOptions{Faults: fakeapi.Faults{EventsHorizon: 2}})
+	e := newEnv(t, nil, nil, fakegithub.GitHubOptions{Faults: fakeapi.Faults{EventsHorizon: 2}})
 	check(t, e.org.AddRepo("acme/ev"))
-	is := must[fakeapi.Issue](t)(e.org.AddIssue("acme/ev", fakeapi.Issue{Title: "x", User: "alice"}))
+	is := must[fakegithub.Issue](t)(e.org.AddIssue("acme/ev", fakegithub.Issue{Title: "x", User: "alice"}))
 	for i := 0; i < 25; i++ {
 		e.clock.Advance(time.Minute)
-		typ := fakeapi.EventLabeled
+		typ := fakegithub.EventLabeled
 		if i%2 == 1 {
-			typ = fakeapi.EventUnlabeled
+			typ = fakegithub.EventUnlabeled
 		}
-		must[fakeapi.Event](t)(e.org.AddEvent("acme/ev", fakeapi.Event{Issue: is.Number, Type: typ, Actor: "bob", Label: "team:a"}))
+		must[fakegithub.Event](t)(e.org.AddEvent("acme/ev", fakegithub.Event{Issue: is.Number, Type: typ, Actor: "bob", Label: "team:a"}))
 	}
 	c := e.client(tokA)
 	ctx := context.Background()
-	opt := &github.ListOptions{PerPage: 10}
+	opt := &gh.ListOptions{PerPage: 10}
 	var ids []int64
 	for page := 1; page <= 2; page++ {
 		opt.Page = page
@@ -312,17 +313,17 @@ func TestRepoEventsNewestFirstAndHorizon(t *testing.T) {
 	}
 	opt.Page = 3
 	_, _, err := c.Issues.ListRepositoryEvents(ctx, "acme", "ev", opt)
-	var er *github.ErrorResponse
+	var er *gh.ErrorResponse
 	if !errors.As(err, &er) || er.Response.StatusCode != 422 || !strings.HasPrefix(er.Message, "In order to keep the API fast for everyone") {
 		t.Fatalf("page 3 err = %#v, want 422 horizon", err)
 	}
-	var rl *github.RateLimitError
+	var rl *gh.RateLimitError
 	if errors.As(err, &rl) {
 		t.Fatal("horizon 422 must not look like a rate limit")
 	}
 
 	// Per-issue events: oldest first, no issue object.
-	evs, _, err := c.Issues.ListIssueEvents(ctx, "acme", "ev", is.Number, &github.ListOptions{PerPage: 100})
+	evs, _, err := c.Issues.ListIssueEvents(ctx, "acme", "ev", is.Number, &gh.ListOptions{PerPage: 100})
 	check(t, err)
 	if len(evs) != 25 {
 		t.Fatalf("%d issue events, want 25", len(evs))
@@ -339,7 +340,7 @@ func TestRepoEventsNewestFirstAndHorizon(t *testing.T) {
 
 func TestConditionalRequests(t *testing.T) {
 	org, clock := seedOrg(t)
-	e := newEnv(t, org, clock, fakeapi.GitHubOptions{})
+	e := newEnv(t, org, clock, fakegithub.GitHubOptions{})
 	c := e.client(tokA)
 	ctx := context.Background()
 
@@ -367,7 +368,7 @@ func TestConditionalRequests(t *testing.T) {
 		req, _ := c.NewRequest("GET", p, nil)
 		req.Header.Set("If-None-Match", etags[p])
 		resp, err := c.Do(ctx, req, nil)
-		var er *github.ErrorResponse
+		var er *gh.ErrorResponse
 		if !errors.As(err, &er) || er.Response.StatusCode != http.StatusNotModified {
 			t.Fatalf("%s: err = %v, want v60's ErrorResponse with 304", p, err)
 		}
@@ -401,7 +402,7 @@ func TestConditionalRequests(t *testing.T) {
 
 	// A change makes the probe answer 200 again (a label bumps updated_at).
 	clock.Advance(time.Minute)
-	must[fakeapi.Event](t)(org.AddEvent("acme/web", fakeapi.Event{Issue: 1, Type: fakeapi.EventLabeled, Actor: "dave", Label: "p1"}))
+	must[fakegithub.Event](t)(org.AddEvent("acme/web", fakegithub.Event{Issue: 1, Type: fakegithub.EventLabeled, Actor: "dave", Label: "p1"}))
 	for _, p := range probes[:2] {
 		req, _ := c.NewRequest("GET", p, nil)
 		req.Header.Set("If-None-Match", etags[p])
@@ -418,11 +419,11 @@ func TestConditionalRequests(t *testing.T) {
 
 func TestAuthentication(t *testing.T) {
 	org, clock := seedOrg(t)
-	e := newEnv(t, org, clock, fakeapi.GitHubOptions{})
+	e := newEnv(t, org, clock, fakegithub.GitHubOptions{})
 	ctx := context.Background()
 	for tok, msg := range map[string]string{"wrong": "Bad credentials", "": "Requires authentication"} {
 		_, _, err := e.client(tok).Issues.ListByRepo(ctx, "acme", "web", nil)
-		var er *github.ErrorResponse
+		var er *gh.ErrorResponse
 		if !errors.As(err, &er) || er.Response.StatusCode != 401 || er.Message != msg {
 			t.Fatalf("token %q: err = %v, want 401 %q", tok, err, msg)
 		}
@@ -449,7 +450,7 @@ func TestAuthentication(t *testing.T) {
 
 	// Unknown repository: GitHub's 404 body.
 	_, _, err = e.client(tokA).Issues.ListByRepo(ctx, "acme", "nope", nil)
-	var er *github.ErrorResponse
+	var er *gh.ErrorResponse
 	if !errors.As(err, &er) || er.Response.StatusCode != 404 || er.Message != "Not Found" || er.DocumentationURL == "" {
 		t.Fatalf("unknown repo: %v", err)
 	}
@@ -457,7 +458,7 @@ func TestAuthentication(t *testing.T) {
 
 func TestPrimaryRateLimit(t *testing.T) {
 	org, clock := seedOrg(t)
-	e := newEnv(t, org, clock, fakeapi.GitHubOptions{RateLimit: 3})
+	e := newEnv(t, org, clock, fakegithub.GitHubOptions{RateLimit: 3})
 	c := e.client(tokA)
 	ctx := context.Background()
 	start := clock.Now() // the window starts at the token's first request
@@ -469,9 +470,9 @@ func TestPrimaryRateLimit(t *testing.T) {
 		}
 	}
 	_, _, err := c.Issues.ListMilestones(ctx, "acme", "web", nil)
-	var rl *github.RateLimitError
+	var rl *gh.RateLimitError
 	if !errors.As(err, &rl) || rl.Response.StatusCode != 403 || !strings.HasPrefix(rl.Message, "API rate limit exceeded") {
-		t.Fatalf("exhausted: err = %v, want *github.RateLimitError", err)
+		t.Fatalf("exhausted: err = %v, want *gh.RateLimitError", err)
 	}
 	if !rl.Rate.Reset.Time.Equal(start.Add(time.Hour)) || rl.Rate.Remaining != 0 {
 		t.Fatalf("reset %v remaining %d, want %v and 0", rl.Rate.Reset, rl.Rate.Remaining, start.Add(time.Hour))
@@ -491,12 +492,12 @@ func TestPrimaryRateLimit(t *testing.T) {
 	if resp.Rate.Remaining != 2 {
 		t.Fatalf("after reset remaining = %d, want 2", resp.Rate.Remaining)
 	}
-	if n := e.gh.Count(func(r fakeapi.Request) bool { return r.Endpoint == fakeapi.EndpointRateLimit && r.Cost }); n != 0 {
+	if n := e.gh.Count(func(r fakeapi.Request) bool { return r.Endpoint == fakegithub.EndpointRateLimit && r.Cost }); n != 0 {
 		t.Fatalf("%d rate_limit requests cost quota", n)
 	}
 
 	// The 429 variant.
-	e2 := newEnv(t, org, clock, fakeapi.GitHubOptions{RateLimit: 1, PrimaryLimitStatus: 429})
+	e2 := newEnv(t, org, clock, fakegithub.GitHubOptions{RateLimit: 1, PrimaryLimitStatus: 429})
 	c2 := e2.client(tokA)
 	_, _, err = c2.Issues.ListMilestones(ctx, "acme", "web", nil)
 	check(t, err)
@@ -508,14 +509,14 @@ func TestPrimaryRateLimit(t *testing.T) {
 
 func TestSecondaryRateLimit(t *testing.T) {
 	org, clock := seedOrg(t)
-	e := newEnv(t, org, clock, fakeapi.GitHubOptions{Faults: fakeapi.Faults{SecondaryRate: 1, RetryAfter: 30 * time.Second}})
+	e := newEnv(t, org, clock, fakegithub.GitHubOptions{Faults: fakeapi.Faults{SecondaryRate: 1, RetryAfter: 30 * time.Second}})
 	ctx := context.Background()
 	used := e.gh.RateStatus(tokA).Used
 
 	_, _, err := e.client(tokA).Issues.ListByRepo(ctx, "acme", "web", nil)
-	var ab *github.AbuseRateLimitError
+	var ab *gh.AbuseRateLimitError
 	if !errors.As(err, &ab) || ab.RetryAfter == nil || *ab.RetryAfter != 30*time.Second || !strings.HasPrefix(ab.Message, "You have exceeded a secondary rate limit") {
-		t.Fatalf("403 secondary: err = %v, want *github.AbuseRateLimitError with RetryAfter 30s", err)
+		t.Fatalf("403 secondary: err = %v, want *gh.AbuseRateLimitError with RetryAfter 30s", err)
 	}
 	// The episode lasts on the Org clock even when the knob is turned off.
 	e.gh.SetFaults(fakeapi.Faults{})
@@ -534,10 +535,10 @@ func TestSecondaryRateLimit(t *testing.T) {
 		t.Fatalf("secondary refusals cost quota: used %d, want %d", got, used+1)
 	}
 
-	// 429: v60 returns a plain *github.ErrorResponse (no AbuseRateLimitError).
+	// 429: v60 returns a plain *gh.ErrorResponse (no AbuseRateLimitError).
 	e.gh.SetFaults(fakeapi.Faults{TooManyRate: 1})
 	_, resp, err := e.client(tokA).Issues.ListByRepo(ctx, "acme", "web", nil)
-	var er *github.ErrorResponse
+	var er *gh.ErrorResponse
 	if !errors.As(err, &er) || errors.As(err, &ab) || resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "60" {
 		t.Fatalf("429 secondary: err = %T %v, Retry-After %q", err, err, resp.Header.Get("Retry-After"))
 	}
@@ -555,7 +556,7 @@ func TestSecondaryRateLimit(t *testing.T) {
 
 func TestInjectedFaults(t *testing.T) {
 	org, clock := seedOrg(t)
-	e := newEnv(t, org, clock, fakeapi.GitHubOptions{Faults: fakeapi.Faults{ServerErrorRate: 1}})
+	e := newEnv(t, org, clock, fakegithub.GitHubOptions{Faults: fakeapi.Faults{ServerErrorRate: 1}})
 	ctx := context.Background()
 	c := e.client(tokA)
 	var statuses []int
@@ -598,7 +599,7 @@ func TestInjectedFaults(t *testing.T) {
 
 	// Same seed, same serial requests: same faults.
 	run := func() string {
-		e := newEnv(t, org, clock, fakeapi.GitHubOptions{Faults: fakeapi.Faults{ServerErrorRate: 0.4, TruncateRate: 0.2, Seed: 42}})
+		e := newEnv(t, org, clock, fakegithub.GitHubOptions{Faults: fakeapi.Faults{ServerErrorRate: 0.4, TruncateRate: 0.2, Seed: 42}})
 		c := e.client(tokA)
 		var out []string
 		for i := 0; i < 20; i++ {
@@ -627,13 +628,13 @@ func TestInjectedFaults(t *testing.T) {
 // TestDecodeEveryEndpoint reads each endpoint with the go-github v60 types.
 func TestDecodeEveryEndpoint(t *testing.T) {
 	org, clock := seedOrg(t)
-	e := newEnv(t, org, clock, fakeapi.GitHubOptions{})
+	e := newEnv(t, org, clock, fakegithub.GitHubOptions{})
 	c := e.client(tokA)
 	ctx := context.Background()
 
-	issues, _, err := c.Issues.ListByRepo(ctx, "acme", "web", &github.IssueListByRepoOptions{State: "all", Sort: "updated", Direction: "asc", ListOptions: github.ListOptions{PerPage: 100}})
+	issues, _, err := c.Issues.ListByRepo(ctx, "acme", "web", &gh.IssueListByRepoOptions{State: "all", Sort: "updated", Direction: "asc", ListOptions: gh.ListOptions{PerPage: 100}})
 	check(t, err)
-	byNum := map[int]*github.Issue{}
+	byNum := map[int]*gh.Issue{}
 	for _, is := range issues {
 		byNum[is.GetNumber()] = is
 	}
@@ -661,9 +662,9 @@ func TestDecodeEveryEndpoint(t *testing.T) {
 		t.Fatalf("#3 = %+v", i3)
 	}
 
-	evs, _, err := c.Issues.ListRepositoryEvents(ctx, "acme", "web", &github.ListOptions{PerPage: 100})
+	evs, _, err := c.Issues.ListRepositoryEvents(ctx, "acme", "web", &gh.ListOptions{PerPage: 100})
 	check(t, err)
-	seen := map[string]*github.IssueEvent{}
+	seen := map[string]*gh.IssueEvent{}
 	for _, ev := range evs {
 		k := ev.GetEvent()
 		if ev.RequestedTeam != nil {
@@ -704,7 +705,7 @@ func TestDecodeEveryEndpoint(t *testing.T) {
 		}
 	}
 
-	comments, _, err := c.Issues.ListComments(ctx, "acme", "web", 0, &github.IssueListCommentsOptions{Sort: github.String("updated"), Direction: github.String("asc"), Since: &t0})
+	comments, _, err := c.Issues.ListComments(ctx, "acme", "web", 0, &gh.IssueListCommentsOptions{Sort: gh.String("updated"), Direction: gh.String("asc"), Since: &t0})
 	check(t, err)
 	if len(comments) != 2 || !strings.HasSuffix(comments[0].GetIssueURL(), "/repos/acme/web/issues/1") || comments[1].GetUser().GetLogin() != "alice" || !strings.Contains(comments[1].GetHTMLURL(), "/pull/2#issuecomment-") {
 		t.Fatalf("comments = %+v", comments)
@@ -715,7 +716,7 @@ func TestDecodeEveryEndpoint(t *testing.T) {
 		t.Fatalf("comments of #2 = %+v", one)
 	}
 
-	ms, _, err := c.Issues.ListMilestones(ctx, "acme", "web", &github.MilestoneListOptions{State: "all"})
+	ms, _, err := c.Issues.ListMilestones(ctx, "acme", "web", &gh.MilestoneListOptions{State: "all"})
 	check(t, err)
 	if len(ms) != 2 || ms[0].GetTitle() != "v1.0" || ms[0].GetOpenIssues() != 2 || ms[0].GetClosedIssues() != 1 || !ms[0].GetDueOn().Time.Equal(t0.Add(30*24*time.Hour)) || ms[0].GetCreator().GetLogin() != "alice" {
 		t.Fatalf("milestones = %+v", ms)
@@ -778,11 +779,11 @@ func TestDecodeEveryEndpoint(t *testing.T) {
 }
 
 func TestEnterprisePrefix(t *testing.T) {
-	e := newEnv(t, nil, nil, fakeapi.GitHubOptions{})
+	e := newEnv(t, nil, nil, fakegithub.GitHubOptions{})
 	manyIssues(t, e.org, e.clock, "acme/ghe", 5)
-	c, err := github.NewClient(nil).WithAuthToken(tokA).WithEnterpriseURLs(e.srv.URL+"/api/v3/", e.srv.URL+"/api/uploads/")
+	c, err := gh.NewClient(nil).WithAuthToken(tokA).WithEnterpriseURLs(e.srv.URL+"/api/v3/", e.srv.URL+"/api/uploads/")
 	check(t, err)
-	items, resp, err := c.Issues.ListByRepo(context.Background(), "acme", "ghe", &github.IssueListByRepoOptions{ListOptions: github.ListOptions{PerPage: 2}})
+	items, resp, err := c.Issues.ListByRepo(context.Background(), "acme", "ghe", &gh.IssueListByRepoOptions{ListOptions: gh.ListOptions{PerPage: 2}})
 	check(t, err)
 	if len(items) != 2 || resp.NextPage != 2 || !strings.Contains(resp.Header.Get("Link"), e.srv.URL+"/api/v3/repositories/") {
 		t.Fatalf("GHE: %d items, Link %q", len(items), resp.Header.Get("Link"))
@@ -793,22 +794,22 @@ func TestEnterprisePrefix(t *testing.T) {
 }
 
 func TestMutateWhileServing(t *testing.T) {
-	e := newEnv(t, nil, nil, fakeapi.GitHubOptions{NoAuth: true})
+	e := newEnv(t, nil, nil, fakegithub.GitHubOptions{NoAuth: true})
 	manyIssues(t, e.org, e.clock, "acme/live", 5)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for i := 0; i < 200; i++ {
 			n := i%5 + 1
-			typ := fakeapi.EventLabeled
+			typ := fakegithub.EventLabeled
 			if (i/5)%2 == 1 {
-				typ = fakeapi.EventUnlabeled
+				typ = fakegithub.EventUnlabeled
 			}
-			if _, err := e.org.AddEvent("acme/live", fakeapi.Event{Issue: n, Type: typ, Actor: "bot[bot]", Label: "x"}); err != nil {
+			if _, err := e.org.AddEvent("acme/live", fakegithub.Event{Issue: n, Type: typ, Actor: "bot[bot]", Label: "x"}); err != nil {
 				t.Error(err)
 				return
 			}
-			if _, err := e.org.AddComment("acme/live", fakeapi.Comment{Issue: n, User: "bob"}); err != nil {
+			if _, err := e.org.AddComment("acme/live", fakegithub.Comment{Issue: n, User: "bob"}); err != nil {
 				t.Error(err)
 				return
 			}
@@ -817,9 +818,9 @@ func TestMutateWhileServing(t *testing.T) {
 	c := e.client("")
 	ctx := context.Background()
 	for i := 0; i < 20; i++ {
-		_, _, err := c.Issues.ListRepositoryEvents(ctx, "acme", "live", &github.ListOptions{PerPage: 50})
+		_, _, err := c.Issues.ListRepositoryEvents(ctx, "acme", "live", &gh.ListOptions{PerPage: 50})
 		check(t, err)
-		_, _, err = c.Issues.ListByRepo(ctx, "acme", "live", &github.IssueListByRepoOptions{State: "all"})
+		_, _, err = c.Issues.ListByRepo(ctx, "acme", "live", &gh.IssueListByRepoOptions{State: "all"})
 		check(t, err)
 	}
 	<-done
@@ -847,11 +848,11 @@ func TestOrgEventEffects(t *testing.T) {
 	// Noise does not bump updated_at; labels do (to the event time).
 	before := is1.UpdatedAt
 	at := clock.Now().Add(time.Minute)
-	must[fakeapi.Event](t)(org.AddEvent("acme/web", fakeapi.Event{Issue: 1, Type: fakeapi.EventMentioned, Actor: "x", CreatedAt: at}))
+	must[fakegithub.Event](t)(org.AddEvent("acme/web", fakegithub.Event{Issue: 1, Type: fakegithub.EventMentioned, Actor: "x", CreatedAt: at}))
 	if got, _ := org.Issue("acme/web", 1); !got.UpdatedAt.Equal(before) {
 		t.Fatal("noise bumped updated_at")
 	}
-	must[fakeapi.Event](t)(org.AddEvent("acme/web", fakeapi.Event{Issue: 1, Type: fakeapi.EventClosed, Actor: "carol", CreatedAt: at, StateReason: "not_planned"}))
+	must[fakegithub.Event](t)(org.AddEvent("acme/web", fakegithub.Event{Issue: 1, Type: fakegithub.EventClosed, Actor: "carol", CreatedAt: at, StateReason: "not_planned"}))
 	if got, _ := org.Issue("acme/web", 1); !got.UpdatedAt.Equal(at) || got.State != "closed" || !got.ClosedAt.Equal(at) || got.StateReason != "not_planned" || got.ClosedBy != "carol" {
 		t.Fatalf("closed #1 = %+v", got)
 	}
@@ -859,7 +860,7 @@ func TestOrgEventEffects(t *testing.T) {
 	var prEvents []string
 	var mergedID int64
 	for _, ev := range org.Events("acme/web") {
-		if ev.Issue == 2 && (ev.Type == fakeapi.EventMerged || ev.Type == fakeapi.EventClosed) {
+		if ev.Issue == 2 && (ev.Type == fakegithub.EventMerged || ev.Type == fakegithub.EventClosed) {
 			prEvents = append(prEvents, ev.Type)
 			if mergedID != 0 && ev.ID != mergedID+1 {
 				t.Fatal("closed does not follow merged")
@@ -871,50 +872,50 @@ func TestOrgEventEffects(t *testing.T) {
 		t.Fatalf("PR events %v", prEvents)
 	}
 
-	bad := []fakeapi.Event{
-		{Issue: 1, Type: fakeapi.EventClosed, Actor: "a"},                              // already closed
-		{Issue: 3, Type: fakeapi.EventLabeled, Actor: "a"},                             // no label
-		{Issue: 3, Type: fakeapi.EventUnlabeled, Actor: "a", Label: "nope"},            // not present
-		{Issue: 3, Type: fakeapi.EventReviewRequested, Actor: "a", RequestedTeam: "x"}, // not a PR
-		{Issue: 2, Type: fakeapi.EventReviewRequested, Actor: "a"},                     // no reviewer
-		{Issue: 2, Type: fakeapi.EventReviewRequested, Actor: "a", RequestedTeam: "other/x"},
-		{Issue: 2, Type: fakeapi.EventReopened, Actor: "a"}, // merged
-		{Issue: 3, Type: fakeapi.EventMilestoned, Actor: "a", Milestone: "v9"},
+	bad := []fakegithub.Event{
+		{Issue: 1, Type: fakegithub.EventClosed, Actor: "a"},                              // already closed
+		{Issue: 3, Type: fakegithub.EventLabeled, Actor: "a"},                             // no label
+		{Issue: 3, Type: fakegithub.EventUnlabeled, Actor: "a", Label: "nope"},            // not present
+		{Issue: 3, Type: fakegithub.EventReviewRequested, Actor: "a", RequestedTeam: "x"}, // not a PR
+		{Issue: 2, Type: fakegithub.EventReviewRequested, Actor: "a"},                     // no reviewer
+		{Issue: 2, Type: fakegithub.EventReviewRequested, Actor: "a", RequestedTeam: "other/x"},
+		{Issue: 2, Type: fakegithub.EventReopened, Actor: "a"}, // merged
+		{Issue: 3, Type: fakegithub.EventMilestoned, Actor: "a", Milestone: "v9"},
 		{Issue: 3, Type: "Bad Type", Actor: "a"},
-		{Issue: 3, Type: fakeapi.EventSubscribed},
-		{Issue: 99, Type: fakeapi.EventSubscribed, Actor: "a"},
+		{Issue: 3, Type: fakegithub.EventSubscribed},
+		{Issue: 99, Type: fakegithub.EventSubscribed, Actor: "a"},
 	}
 	for _, ev := range bad {
 		if _, err := org.AddEvent("acme/web", ev); err == nil {
 			t.Errorf("AddEvent(%+v) succeeded", ev)
 		}
 	}
-	if _, err := org.AddEvent("acme/none", fakeapi.Event{Issue: 1, Type: "x", Actor: "a"}); !errors.Is(err, fakeapi.ErrNotFound) {
+	if _, err := org.AddEvent("acme/none", fakegithub.Event{Issue: 1, Type: "x", Actor: "a"}); !errors.Is(err, fakeapi.ErrNotFound) {
 		t.Errorf("unknown repo: %v", err)
 	}
-	if _, err := org.AddIssue("acme/web", fakeapi.Issue{Title: "x"}); err == nil {
+	if _, err := org.AddIssue("acme/web", fakegithub.Issue{Title: "x"}); err == nil {
 		t.Error("AddIssue without user succeeded")
 	}
-	if _, err := org.AddReview("acme/web", fakeapi.Review{PullRequest: 2, User: "a", State: "approved"}); err == nil {
+	if _, err := org.AddReview("acme/web", fakegithub.Review{PullRequest: 2, User: "a", State: "approved"}); err == nil {
 		t.Error("lower-case review state accepted")
 	}
 	if err := org.SetTeamMembers("noslash", "a"); err == nil {
 		t.Error("bad team name accepted")
 	}
 	// Draft PRs.
-	draft := must[fakeapi.Issue](t)(org.AddIssue("acme/web", fakeapi.Issue{Title: "wip", User: "a", PullRequest: true, Draft: true}))
-	must[fakeapi.Event](t)(org.AddEvent("acme/web", fakeapi.Event{Issue: draft.Number, Type: fakeapi.EventReadyForReview, Actor: "a"}))
+	draft := must[fakegithub.Issue](t)(org.AddIssue("acme/web", fakegithub.Issue{Title: "wip", User: "a", PullRequest: true, Draft: true}))
+	must[fakegithub.Event](t)(org.AddEvent("acme/web", fakegithub.Event{Issue: draft.Number, Type: fakegithub.EventReadyForReview, Actor: "a"}))
 	if got, _ := org.Issue("acme/web", draft.Number); got.Draft {
 		t.Fatal("ready_for_review left the PR a draft")
 	}
-	if _, err := org.AddEvent("acme/web", fakeapi.Event{Issue: draft.Number, Type: fakeapi.EventReadyForReview, Actor: "a"}); err == nil {
+	if _, err := org.AddEvent("acme/web", fakegithub.Event{Issue: draft.Number, Type: fakegithub.EventReadyForReview, Actor: "a"}); err == nil {
 		t.Fatal("ready_for_review on a non-draft accepted")
 	}
 	if ts := org.Teams(); len(ts) != 2 || ts[0].Slug != "platform" || len(ts[0].Members) != 2 {
 		t.Fatalf("teams %+v", ts)
 	}
 	// Renaming a milestone renames it on its issues.
-	must[fakeapi.Milestone](t)(org.UpdateMilestone("acme/web", 1, func(m *fakeapi.Milestone) { m.Title = "v1" }))
+	must[fakegithub.Milestone](t)(org.UpdateMilestone("acme/web", 1, func(m *fakegithub.Milestone) { m.Title = "v1" }))
 	if got, _ := org.Issue("acme/web", 3); got.Milestone != "v1" {
 		t.Fatalf("renamed milestone: %q", got.Milestone)
 	}
@@ -973,14 +974,14 @@ func TestParseFaults(t *testing.T) {
 // TestCursorWalkSurvivesUpdates: past the cap the walk is keyset-based, so an
 // item updated mid-walk shows up again at the end and nothing is skipped.
 func TestCursorWalkSurvivesUpdates(t *testing.T) {
-	e := newEnv(t, nil, nil, fakeapi.GitHubOptions{Faults: fakeapi.Faults{PageCap: 1}})
+	e := newEnv(t, nil, nil, fakegithub.GitHubOptions{Faults: fakeapi.Faults{PageCap: 1}})
 	manyIssues(t, e.org, e.clock, "acme/walk", 10)
 	c := e.client(tokA)
 	ctx := context.Background()
 	req, _ := c.NewRequest("GET", "repos/acme/walk/issues?state=all&sort=updated&direction=asc&per_page=3", nil)
 	var got []int
 	for step := 0; ; step++ {
-		var page []*github.Issue
+		var page []*gh.Issue
 		resp, err := c.Do(ctx, req, &page)
 		check(t, err)
 		for _, is := range page {
@@ -988,8 +989,8 @@ func TestCursorWalkSurvivesUpdates(t *testing.T) {
 		}
 		if step == 1 { // after 6 items: touch #2 (seen) and #8 (not yet seen)
 			e.clock.Advance(time.Hour)
-			must[fakeapi.Comment](t)(e.org.AddComment("acme/walk", fakeapi.Comment{Issue: 2, User: "bob"}))
-			must[fakeapi.Comment](t)(e.org.AddComment("acme/walk", fakeapi.Comment{Issue: 8, User: "bob"}))
+			must[fakegithub.Comment](t)(e.org.AddComment("acme/walk", fakegithub.Comment{Issue: 2, User: "bob"}))
+			must[fakegithub.Comment](t)(e.org.AddComment("acme/walk", fakegithub.Comment{Issue: 8, User: "bob"}))
 		}
 		next := nextLink(resp.Header.Get("Link"))
 		if next == "" {

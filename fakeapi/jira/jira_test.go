@@ -1,4 +1,4 @@
-package fakeapi
+package jira
 
 import (
 	"bytes"
@@ -14,16 +14,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crossteam/crossteam/fakeapi"
 )
 
 var jiraT0 = time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
 
 // newJiraTestSite builds a site with project A (n issues) and project B
 // (one issue), a team field, users, a status "In Review" and a version.
-func newJiraTestSite(t *testing.T, n int) (*JiraSite, *ManualClock) {
+func newJiraTestSite(t *testing.T, n int) (*Site, *fakeapi.ManualClock) {
 	t.Helper()
-	clock := NewManualClock(jiraT0.Add(24 * time.Hour))
-	s := NewJiraSite()
+	clock := fakeapi.NewManualClock(jiraT0.Add(24 * time.Hour))
+	s := NewSite()
 	s.Now = clock.Now
 	must := func(_ any, err error) {
 		t.Helper()
@@ -31,18 +33,18 @@ func newJiraTestSite(t *testing.T, n int) (*JiraSite, *ManualClock) {
 			t.Fatal(err)
 		}
 	}
-	must(s.AddProject(JiraProject{Key: "A"}))
-	must(s.AddProject(JiraProject{Key: "B"}))
-	must(s.AddUser(JiraUser{AccountID: "acc-alice", DisplayName: "Alice", Email: "alice@example.com", Name: "alice"}))
-	must(s.AddUser(JiraUser{AccountID: "acc-bob", DisplayName: "Bob", Name: "bob"}))
-	must(s.AddStatus(JiraStatus{Name: "In Review", Category: JiraCategoryIndeterminate}))
-	must(s.AddField(JiraField{Name: "Team", Team: true}))
-	must(s.AddVersion("A", JiraVersion{Name: "1.0", ReleaseDate: jiraT0.Add(72 * time.Hour)}))
+	must(s.AddProject(Project{Key: "A"}))
+	must(s.AddProject(Project{Key: "B"}))
+	must(s.AddUser(User{AccountID: "acc-alice", DisplayName: "Alice", Email: "alice@example.com", Name: "alice"}))
+	must(s.AddUser(User{AccountID: "acc-bob", DisplayName: "Bob", Name: "bob"}))
+	must(s.AddStatus(Status{Name: "In Review", Category: CategoryIndeterminate}))
+	must(s.AddField(Field{Name: "Team", Team: true}))
+	must(s.AddVersion("A", Version{Name: "1.0", ReleaseDate: jiraT0.Add(72 * time.Hour)}))
 	for i := 0; i < n; i++ {
-		must(s.CreateIssue(JiraIssue{Project: "A", Summary: fmt.Sprintf("issue %d", i+1), Reporter: "acc-alice",
+		must(s.CreateIssue(Issue{Project: "A", Summary: fmt.Sprintf("issue %d", i+1), Reporter: "acc-alice",
 			Created: jiraT0.Add(time.Duration(i) * time.Minute), Labels: []string{fmt.Sprintf("l%d", i%3)}}))
 	}
-	must(s.CreateIssue(JiraIssue{Project: "B", Summary: "b", Reporter: "acc-bob", Created: jiraT0}))
+	must(s.CreateIssue(Issue{Project: "B", Summary: "b", Reporter: "acc-bob", Created: jiraT0}))
 	return s, clock
 }
 
@@ -52,7 +54,7 @@ type jiraClient struct {
 	auth func(r *http.Request)
 }
 
-func newJiraClient(t *testing.T, api *JiraAPI, cloud bool) *jiraClient {
+func newJiraClient(t *testing.T, api *API, cloud bool) *jiraClient {
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	c := &jiraClient{t: t, srv: srv}
@@ -97,8 +99,8 @@ func (c *jiraClient) json(method, path string, body any, out any) http.Header {
 	return h
 }
 
-func cloudAPI(s *JiraSite, f Faults) *JiraAPI {
-	return NewJiraAPI(s, JiraOptions{Users: map[string]string{"bot@example.com": "tok"}, Faults: f})
+func cloudAPI(s *Site, f fakeapi.Faults) *API {
+	return NewAPI(s, Options{Users: map[string]string{"bot@example.com": "tok"}, Faults: f})
 }
 
 type searchPage struct {
@@ -119,7 +121,7 @@ type searchPage struct {
 
 func TestJiraCloudSearchPagingByToken(t *testing.T) {
 	s, _ := newJiraTestSite(t, 250)
-	c := newJiraClient(t, cloudAPI(s, Faults{}), true)
+	c := newJiraClient(t, cloudAPI(s, fakeapi.Faults{}), true)
 	var keys []string
 	token, pages := "", 0
 	for {
@@ -166,7 +168,7 @@ func TestJiraDataCenterSearchByStartAt(t *testing.T) {
 	if _, err := s.Assign("A-1", "acc-bob", "acc-alice", jiraT0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	api := NewJiraAPI(s, JiraOptions{Deployment: JiraDataCenter, Tokens: []string{"pat"}})
+	api := NewAPI(s, Options{Deployment: DataCenter, Tokens: []string{"pat"}})
 	c := newJiraClient(t, api, false)
 	var got []string
 	for start := 0; ; {
@@ -189,7 +191,7 @@ func TestJiraDataCenterSearchByStartAt(t *testing.T) {
 				Items   []map[string]any `json:"items"`
 			}
 			json.Unmarshal(h.Histories[0], &hist)
-			if _, err := time.Parse(JiraTimeLayout, hist.Created); err != nil {
+			if _, err := time.Parse(TimeLayout, hist.Created); err != nil {
 				t.Errorf("DC created %q: %v", hist.Created, err)
 			}
 			if _, has := hist.Items[0]["fieldId"]; has || hist.Items[0]["to"] != "bob" || hist.Items[0]["from"] != nil {
@@ -216,7 +218,7 @@ func TestJiraDataCenterSearchByStartAt(t *testing.T) {
 
 func TestJiraCloudLegacySearchGone(t *testing.T) {
 	s, _ := newJiraTestSite(t, 1)
-	c := newJiraClient(t, cloudAPI(s, Faults{}), true)
+	c := newJiraClient(t, cloudAPI(s, fakeapi.Faults{}), true)
 	for _, path := range []string{"/rest/api/2/search?jql=project%3DA", "/rest/api/3/search?jql=project%3DA"} {
 		st, _, b := c.do("GET", path, nil)
 		if st != http.StatusGone || string(b) != MsgJiraSearchRemoved {
@@ -227,7 +229,7 @@ func TestJiraCloudLegacySearchGone(t *testing.T) {
 
 func TestJiraJQLErrors(t *testing.T) {
 	s, _ := newJiraTestSite(t, 1)
-	c := newJiraClient(t, cloudAPI(s, Faults{}), true)
+	c := newJiraClient(t, cloudAPI(s, fakeapi.Faults{}), true)
 	for _, tc := range []struct{ jql, want string }{
 		{"", "Unbounded JQL"},
 		{"ORDER BY id", "Unbounded JQL"},
@@ -261,7 +263,7 @@ func TestJiraJQLEvaluation(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Set(jiraT0.Add(3 * time.Hour))
-	c := newJiraClient(t, cloudAPI(s, Faults{}), true)
+	c := newJiraClient(t, cloudAPI(s, fakeapi.Faults{}), true)
 	keys := func(jql string) string {
 		var p searchPage
 		c.json("POST", "/rest/api/3/search/jql", map[string]any{"jql": jql, "fields": []string{"key"}, "maxResults": 100}, &p)
@@ -297,13 +299,13 @@ func TestJiraJQLEvaluation(t *testing.T) {
 func TestJiraSearchLag(t *testing.T) {
 	s, clock := newJiraTestSite(t, 2)
 	clock.Set(jiraT0.Add(10 * time.Hour))
-	api := NewJiraAPI(s, JiraOptions{Users: map[string]string{"bot@example.com": "tok"}, SearchLag: 2 * time.Minute})
+	api := NewAPI(s, Options{Users: map[string]string{"bot@example.com": "tok"}, SearchLag: 2 * time.Minute})
 	c := newJiraClient(t, api, true)
 	now := clock.Now()
 	if _, err := s.Transition("A-1", "In Progress", "acc-alice", now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateIssue(JiraIssue{Project: "A", Summary: "new", Created: now}); err != nil {
+	if _, err := s.CreateIssue(Issue{Project: "A", Summary: "new", Created: now}); err != nil {
 		t.Fatal(err)
 	}
 	search := func() map[string]string {
@@ -359,7 +361,7 @@ func TestJiraBulkChangelog(t *testing.T) {
 			teamID = f.ID
 		}
 	}
-	c := newJiraClient(t, cloudAPI(s, Faults{}), true)
+	c := newJiraClient(t, cloudAPI(s, fakeapi.Faults{}), true)
 	type bulk struct {
 		IssueChangeLogs []struct {
 			IssueID         string `json:"issueId"`
@@ -449,7 +451,7 @@ func TestJiraBulkChangelog(t *testing.T) {
 
 func TestJiraAuth(t *testing.T) {
 	s, _ := newJiraTestSite(t, 1)
-	c := newJiraClient(t, cloudAPI(s, Faults{}), true)
+	c := newJiraClient(t, cloudAPI(s, fakeapi.Faults{}), true)
 	for name, auth := range map[string]func(r *http.Request){
 		"none":         nil,
 		"wrong token":  func(r *http.Request) { r.SetBasicAuth("bot@example.com", "nope") },
@@ -461,7 +463,7 @@ func TestJiraAuth(t *testing.T) {
 			t.Errorf("%s: %d %s", name, st, b)
 		}
 	}
-	dc := newJiraClient(t, NewJiraAPI(s, JiraOptions{Deployment: JiraDataCenter, Tokens: []string{"pat"}}), false)
+	dc := newJiraClient(t, NewAPI(s, Options{Deployment: DataCenter, Tokens: []string{"pat"}}), false)
 	if st, _, _ := dc.do("GET", "/rest/api/2/field", nil); st != 200 {
 		t.Errorf("DC bearer = %d", st)
 	}
@@ -473,23 +475,23 @@ func TestJiraAuth(t *testing.T) {
 
 func TestJiraFaultsAndRateHeaders(t *testing.T) {
 	s, clock := newJiraTestSite(t, 1)
-	api := cloudAPI(s, Faults{TooManyRate: 1, RetryAfter: 7 * time.Second})
+	api := cloudAPI(s, fakeapi.Faults{TooManyRate: 1, RetryAfter: 7 * time.Second})
 	c := newJiraClient(t, api, true)
 	st, h, _ := c.do("GET", "/rest/api/3/status", nil)
 	if st != 429 || h.Get("Retry-After") != "7" || h.Get("RateLimit-Reason") != "jira-burst-based" {
 		t.Fatalf("429: %d %v", st, h)
 	}
-	api.SetFaults(Faults{ServerErrorRate: 1})
+	api.SetFaults(fakeapi.Faults{ServerErrorRate: 1})
 	st, h, _ = c.do("GET", "/rest/api/3/status", nil)
 	if st != 503 || h.Get("Retry-After") != "5" {
 		t.Fatalf("503: %d %v", st, h)
 	}
-	api.SetFaults(Faults{TruncateRate: 1})
+	api.SetFaults(fakeapi.Faults{TruncateRate: 1})
 	st, _, b := c.do("GET", "/rest/api/3/status", nil)
 	if st != 200 || json.Valid(b) {
 		t.Fatalf("truncate: %d valid=%v", st, json.Valid(b))
 	}
-	api.SetFaults(Faults{})
+	api.SetFaults(fakeapi.Faults{})
 	api.SetRateLimit(10)
 	api.ResetRequests()
 	// The window started with the first request; 3 used so far.
@@ -513,7 +515,7 @@ func TestJiraFaultsAndRateHeaders(t *testing.T) {
 		t.Fatal("SetNearLimit not applied")
 	}
 	api.SetNearLimit(false)
-	f, err := ParseFaults("nearlimit=true")
+	f, err := fakeapi.ParseFaults("nearlimit=true")
 	if err != nil || !f.NearLimit || f.String() != "nearlimit=true" {
 		t.Fatalf("ParseFaults nearlimit: %+v %v", f, err)
 	}
@@ -532,7 +534,7 @@ func TestJiraFaultsAndRateHeaders(t *testing.T) {
 func TestJiraShapesMatchFixtures(t *testing.T) {
 	dir := filepath.Join("..", "..", "shared", "fixtures", "jira")
 	if _, err := os.Stat(dir); err != nil {
-		dir = filepath.Join("testdata", "jira")
+		dir = filepath.Join("testdata")
 	}
 	load := func(name string, v any) {
 		t.Helper()
@@ -548,7 +550,7 @@ func TestJiraShapesMatchFixtures(t *testing.T) {
 	if _, err := s.Assign("A-1", "acc-bob", "acc-alice", jiraT0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	c := newJiraClient(t, cloudAPI(s, Faults{}), true)
+	c := newJiraClient(t, cloudAPI(s, fakeapi.Faults{}), true)
 	keysOf := func(m map[string]any) []string {
 		var out []string
 		for k := range m {
@@ -627,10 +629,10 @@ func TestJiraShapesMatchFixtures(t *testing.T) {
 		}
 	}
 	for _, k := range []string{"created", "updated"} {
-		if _, err := time.Parse(JiraTimeLayout, fi[k].(string)); err != nil {
+		if _, err := time.Parse(TimeLayout, fi[k].(string)); err != nil {
 			t.Fatalf("fixture %s: %v", k, err)
 		}
-		if _, err := time.Parse(JiraTimeLayout, gi[k].(string)); err != nil {
+		if _, err := time.Parse(TimeLayout, gi[k].(string)); err != nil {
 			t.Errorf("fake %s %q: %v", k, gi[k], err)
 		}
 	}
@@ -640,24 +642,24 @@ func TestJiraMutatorsRecordHistories(t *testing.T) {
 	s, _ := newJiraTestSite(t, 1)
 	at := jiraT0.Add(time.Hour)
 	steps := []struct {
-		f    func() (JiraHistory, error)
-		want []JiraChangeItem
+		f    func() (History, error)
+		want []ChangeItem
 	}{
-		{func() (JiraHistory, error) { return s.Transition("A-1", "Done", "acc-bob", at) }, []JiraChangeItem{
+		{func() (History, error) { return s.Transition("A-1", "Done", "acc-bob", at) }, []ChangeItem{
 			{Field: "status", FieldType: "jira", FieldID: "status", From: "10000", FromString: "To Do", To: "10001", ToString: "Done"},
 			{Field: "resolution", FieldType: "jira", FieldID: "resolution", To: "10000", ToString: "Done"}}},
-		{func() (JiraHistory, error) { return s.Transition("A-1", "In Progress", "acc-bob", at.Add(time.Minute)) }, []JiraChangeItem{
+		{func() (History, error) { return s.Transition("A-1", "In Progress", "acc-bob", at.Add(time.Minute)) }, []ChangeItem{
 			{Field: "status", FieldType: "jira", FieldID: "status", From: "10001", FromString: "Done", To: "3", ToString: "In Progress"},
 			{Field: "resolution", FieldType: "jira", FieldID: "resolution", From: "10000", FromString: "Done"}}},
-		{func() (JiraHistory, error) { return s.AddFixVersion("A-1", "1.0", "acc-bob", at.Add(2*time.Minute)) }, []JiraChangeItem{
+		{func() (History, error) { return s.AddFixVersion("A-1", "1.0", "acc-bob", at.Add(2*time.Minute)) }, []ChangeItem{
 			{Field: "Fix Version", FieldType: "jira", FieldID: "fixVersions", To: "10001", ToString: "1.0"}}},
-		{func() (JiraHistory, error) { return s.AddComponent("A-1", "UX", "acc-bob", at.Add(3*time.Minute)) }, []JiraChangeItem{
+		{func() (History, error) { return s.AddComponent("A-1", "UX", "acc-bob", at.Add(3*time.Minute)) }, []ChangeItem{
 			{Field: "Component", FieldType: "jira", FieldID: "components", To: "10001", ToString: "UX"}}},
-		{func() (JiraHistory, error) { return s.RemoveComponent("A-1", "ux", "acc-bob", at.Add(4*time.Minute)) }, []JiraChangeItem{
+		{func() (History, error) { return s.RemoveComponent("A-1", "ux", "acc-bob", at.Add(4*time.Minute)) }, []ChangeItem{
 			{Field: "Component", FieldType: "jira", FieldID: "components", From: "10001", FromString: "UX"}}},
-		{func() (JiraHistory, error) { return s.AddLabel("A-1", "x", "acc-bob", at.Add(5*time.Minute)) }, []JiraChangeItem{
+		{func() (History, error) { return s.AddLabel("A-1", "x", "acc-bob", at.Add(5*time.Minute)) }, []ChangeItem{
 			{Field: "labels", FieldType: "jira", FieldID: "labels", FromString: "l0", ToString: "l0 x"}}},
-		{func() (JiraHistory, error) { return s.SetTeam("A-1", "Design", "acc-bob", at.Add(6*time.Minute)) }, []JiraChangeItem{
+		{func() (History, error) { return s.SetTeam("A-1", "Design", "acc-bob", at.Add(6*time.Minute)) }, []ChangeItem{
 			{Field: "Team", FieldType: "custom", FieldID: "customfield_10001", To: optionID("Design"), ToString: "Design"}}},
 	}
 	prev := int64(0)
@@ -790,20 +792,20 @@ func TestJiraComments(t *testing.T) {
 	}
 
 	t.Run("cloud", func(t *testing.T) {
-		api := cloudAPI(s, Faults{})
+		api := cloudAPI(s, fakeapi.Faults{})
 		c := newJiraClient(t, api, true)
 		if got := searchComments(t, c, "POST", "/rest/api/3/search/jql", map[string]any{"jql": "project = A", "fields": []string{"status"}}); len(got) != 0 {
 			t.Fatalf("comment field served without being asked: %v", got)
 		}
 		got := searchComments(t, c, "POST", "/rest/api/3/search/jql", map[string]any{"jql": "project = A", "fields": []string{"status", "comment"}})
 		a1, a2 := got["A-1"], got["A-2"]
-		if a1.Total != 25 || len(a1.Comments) != JiraCommentCap || a1.Comments[0].ID != "10001" || a1.Comments[19].ID != "10020" {
+		if a1.Total != 25 || len(a1.Comments) != CommentCap || a1.Comments[0].ID != "10001" || a1.Comments[19].ID != "10020" {
 			t.Fatalf("A-1 comment field: total %d, %d comments (%v..), want 25 and the first 20 (10001..10020)", a1.Total, len(a1.Comments), a1.Comments[0].ID)
 		}
 		if a2.Total != 1 || len(a2.Comments) != 1 || a2.Comments[0].Author["accountId"] != "acc-new" {
 			t.Fatalf("A-2 comment field = %+v", a2)
 		}
-		if tm, err := time.Parse(JiraTimeLayout, a1.Comments[3].Create); err != nil || !tm.Equal(c0.Add(3*time.Minute)) {
+		if tm, err := time.Parse(TimeLayout, a1.Comments[3].Create); err != nil || !tm.Equal(c0.Add(3*time.Minute)) {
 			t.Fatalf("created %q (%v), want %v", a1.Comments[3].Create, err, c0.Add(3*time.Minute))
 		}
 		if b := bodyText(t, a1.Comments[3].Body, true); b != "comment 3" {
@@ -835,12 +837,12 @@ func TestJiraComments(t *testing.T) {
 		if st, _, _ := c.do("GET", "/rest/api/3/issue/A-99/comment", nil); st != http.StatusNotFound {
 			t.Fatalf("comments of a missing issue: %d, want 404", st)
 		}
-		if n := api.CountByEndpoint()[EndpointJiraIssueComment+" 200"]; n != 4 {
-			t.Fatalf("request log: %d %s 200, want 4 (%v)", n, EndpointJiraIssueComment, api.CountByEndpoint())
+		if n := api.CountByEndpoint()[EndpointIssueComment+" 200"]; n != 4 {
+			t.Fatalf("request log: %d %s 200, want 4 (%v)", n, EndpointIssueComment, api.CountByEndpoint())
 		}
 	})
 	t.Run("datacenter", func(t *testing.T) {
-		api := NewJiraAPI(s, JiraOptions{Deployment: JiraDataCenter, Tokens: []string{"pat"}})
+		api := NewAPI(s, Options{Deployment: DataCenter, Tokens: []string{"pat"}})
 		c := newJiraClient(t, api, false)
 		got := searchComments(t, c, "GET", "/rest/api/2/search?jql=project%3DA&fields=comment", nil)
 		if a1 := got["A-1"]; a1.Total != 25 || len(a1.Comments) != 25 || a1.Comments[24].Author["name"] != "alice" {
@@ -854,8 +856,8 @@ func TestJiraComments(t *testing.T) {
 		if st, _, _ := c.do("GET", "/rest/api/3/issue/A-1/comment", nil); st != http.StatusNotFound {
 			t.Fatalf("DC v3 comment endpoint: %d, want 404", st)
 		}
-		if n := api.CountByEndpoint()[EndpointJiraIssueComment+" 200"]; n != 1 {
-			t.Fatalf("request log: %d %s 200, want 1 (%v)", n, EndpointJiraIssueComment, api.CountByEndpoint())
+		if n := api.CountByEndpoint()[EndpointIssueComment+" 200"]; n != 1 {
+			t.Fatalf("request log: %d %s 200, want 1 (%v)", n, EndpointIssueComment, api.CountByEndpoint())
 		}
 	})
 }
@@ -866,7 +868,7 @@ func TestJiraComments(t *testing.T) {
 func TestJiraCommentsSearchLag(t *testing.T) {
 	s, clock := newJiraTestSite(t, 1)
 	clock.Set(jiraT0.Add(10 * time.Hour))
-	api := NewJiraAPI(s, JiraOptions{Users: map[string]string{"bot@example.com": "tok"}, SearchLag: 2 * time.Minute})
+	api := NewAPI(s, Options{Users: map[string]string{"bot@example.com": "tok"}, SearchLag: 2 * time.Minute})
 	c := newJiraClient(t, api, true)
 	if _, err := s.AddComment("A-1", "acc-bob", "on it", clock.Now()); err != nil {
 		t.Fatal(err)
@@ -906,7 +908,7 @@ func TestJiraCommentsSearchLag(t *testing.T) {
 func TestJiraCommentShapeMatchesFixture(t *testing.T) {
 	dir := filepath.Join("..", "..", "shared", "fixtures", "jira")
 	if _, err := os.Stat(dir); err != nil {
-		dir = filepath.Join("testdata", "jira")
+		dir = filepath.Join("testdata")
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "atlassian-openapi-examples", "search-legacy-deprecated.GET.200.json"))
 	if err != nil {
@@ -927,7 +929,7 @@ func TestJiraCommentShapeMatchesFixture(t *testing.T) {
 	if _, err := s.AddComment("A-1", "acc-bob", "hello", jiraT0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	c := newJiraClient(t, cloudAPI(s, Faults{}), true)
+	c := newJiraClient(t, cloudAPI(s, fakeapi.Faults{}), true)
 	var got struct {
 		Comments []map[string]any `json:"comments"`
 	}

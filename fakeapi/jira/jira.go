@@ -1,4 +1,4 @@
-package fakeapi
+package jira
 
 import (
 	"encoding/base64"
@@ -14,24 +14,26 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crossteam/crossteam/fakeapi"
 )
 
-// Jira deployments served by JiraAPI.
+// Jira deployments served by API.
 const (
-	JiraCloud      = "cloud"
-	JiraDataCenter = "datacenter"
+	Cloud      = "cloud"
+	DataCenter = "datacenter"
 )
 
-// Endpoint names of the Jira handler in the request log (Request.Endpoint).
+// Endpoint names of the Jira handler in the request log (fakeapi.Request.Endpoint).
 const (
-	EndpointJiraSearchJQL      = "jira_search_jql"          // GET|POST /rest/api/{2,3}/search/jql (Cloud)
-	EndpointJiraSearch         = "jira_search"              // GET|POST /rest/api/{2,3}/search (DC; 410 on Cloud)
-	EndpointJiraBulkChangelog  = "jira_changelog_bulkfetch" // POST /rest/api/3/changelog/bulkfetch (Cloud)
-	EndpointJiraIssueChangelog = "jira_issue_changelog"     // GET /rest/api/3/issue/{key}/changelog (Cloud)
-	EndpointJiraIssueComment   = "jira_issue_comment"       // GET /rest/api/{2,3}/issue/{key}/comment
-	EndpointJiraField          = "jira_field"               // GET /rest/api/{2,3}/field
-	EndpointJiraStatus         = "jira_status"              // GET /rest/api/{2,3}/status
-	EndpointJiraMyself         = "jira_myself"              // GET /rest/api/{2,3}/myself
+	EndpointSearchJQL      = "jira_search_jql"          // GET|POST /rest/api/{2,3}/search/jql (Cloud)
+	EndpointSearch         = "jira_search"              // GET|POST /rest/api/{2,3}/search (DC; 410 on Cloud)
+	EndpointBulkChangelog  = "jira_changelog_bulkfetch" // POST /rest/api/3/changelog/bulkfetch (Cloud)
+	EndpointIssueChangelog = "jira_issue_changelog"     // GET /rest/api/3/issue/{key}/changelog (Cloud)
+	EndpointIssueComment   = "jira_issue_comment"       // GET /rest/api/{2,3}/issue/{key}/comment
+	EndpointField          = "jira_field"               // GET /rest/api/{2,3}/field
+	EndpointStatus         = "jira_status"              // GET /rest/api/{2,3}/status
+	EndpointMyself         = "jira_myself"              // GET /rest/api/{2,3}/myself
 )
 
 // MsgJiraSearchRemoved is the verbatim body Jira Cloud answers (410 Gone) on
@@ -40,8 +42,8 @@ const MsgJiraSearchRemoved = `{"errorMessages":["The requested API has been remo
 
 // Jira limits the fake enforces.
 const (
-	JiraChangelogCap          = 40    // histories embedded by search/jql expand=changelog (the newest)
-	JiraCommentCap            = 20    // comments in search/jql's comment field (the first, oldest first)
+	ChangelogCap              = 40    // histories embedded by search/jql expand=changelog (the newest)
+	CommentCap                = 20    // comments in search/jql's comment field (the first, oldest first)
 	jiraIssueCommentMax       = 100   // issue comment page (maxResults cap and default)
 	jiraSearchJQLDefault      = 50    // search/jql maxResults default
 	jiraSearchJQLMaxFields    = 100   // search/jql page cap when fields other than id/key are requested
@@ -54,9 +56,9 @@ const (
 	jiraIssueChangelogDefault = 100   // issue changelog page
 )
 
-// JiraOptions configure a JiraAPI handler.
-type JiraOptions struct {
-	// Deployment is JiraCloud (default) or JiraDataCenter.
+// Options configure a API handler.
+type Options struct {
+	// Deployment is Cloud (default) or DataCenter.
 	Deployment string
 	// Users are HTTP Basic credentials: on Cloud email -> API token, on
 	// Data Center user name -> password (still accepted there unless an
@@ -88,11 +90,11 @@ type JiraOptions struct {
 	// SpikeRate, TruncateRate, MalformedRate and Seed as for GitHub;
 	// NearLimit sends X-RateLimit-NearLimit: true. The GitHub-only knobs are
 	// ignored.
-	Faults Faults
+	Faults fakeapi.Faults
 }
 
-// JiraAPI is an http.Handler serving a JiraSite as the Jira REST API of
-// one deployment (Cloud or Data Center). Create it with NewJiraAPI; all
+// API is an http.Handler serving a Site as the Jira REST API of
+// one deployment (Cloud or Data Center). Create it with NewAPI; all
 // methods are safe for concurrent use while serving.
 //
 // Cloud: GET|POST /rest/api/{2,3}/search/jql (nextPageToken, isLast, no
@@ -114,8 +116,8 @@ type JiraOptions struct {
 // search/jql, bulkfetch and /rest/api/3 answer 404. Changelog items
 // carry no fieldId and assignee from/to are user names. Auth: Bearer PAT
 // (or Basic user:password from Users).
-type JiraAPI struct {
-	site *JiraSite
+type API struct {
+	site *Site
 
 	mu        sync.Mutex
 	cloud     bool
@@ -125,11 +127,11 @@ type JiraAPI struct {
 	lag       time.Duration
 	limit     int
 	window    time.Duration
-	faults    Faults
+	faults    fakeapi.Faults
 	rng       *rand.Rand
 	nearLimit bool
 	windows   map[string]*jiraWindow
-	requestLog
+	fakeapi.RequestLog
 	// The last search's result, reused by the next page of the same walk.
 	cacheKey  string
 	cacheHits []jiraHit
@@ -141,10 +143,10 @@ type jiraWindow struct {
 	reset time.Time
 }
 
-// NewJiraAPI returns a handler serving site.
-func NewJiraAPI(site *JiraSite, opts JiraOptions) *JiraAPI {
-	j := &JiraAPI{
-		site: site, cloud: opts.Deployment != JiraDataCenter, users: map[string]string{}, tokens: map[string]bool{},
+// NewAPI returns a handler serving site.
+func NewAPI(site *Site, opts Options) *API {
+	j := &API{
+		site: site, cloud: opts.Deployment != DataCenter, users: map[string]string{}, tokens: map[string]bool{},
 		noAuth: opts.NoAuth, lag: min(max(opts.SearchLag, 0), maxSearchLag), limit: opts.RateLimit, window: opts.RateWindow,
 		windows: map[string]*jiraWindow{},
 	}
@@ -160,9 +162,9 @@ func NewJiraAPI(site *JiraSite, opts JiraOptions) *JiraAPI {
 	if j.window <= 0 {
 		j.window = time.Minute
 	}
-	j.requestLog.max = opts.MaxLog
-	if j.requestLog.max <= 0 {
-		j.requestLog.max = 100000
+	j.RequestLog.Max = opts.MaxLog
+	if j.RequestLog.Max <= 0 {
+		j.RequestLog.Max = 100000
 	}
 	j.SetFaults(opts.Faults)
 	if j.lag > 0 {
@@ -172,10 +174,10 @@ func NewJiraAPI(site *JiraSite, opts JiraOptions) *JiraAPI {
 }
 
 // Site returns the site served.
-func (j *JiraAPI) Site() *JiraSite { return j.site }
+func (j *API) Site() *Site { return j.site }
 
 // SetFaults replaces the fault knobs and reseeds the fault RNG with f.Seed.
-func (j *JiraAPI) SetFaults(f Faults) {
+func (j *API) SetFaults(f fakeapi.Faults) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.faults = f
@@ -183,14 +185,14 @@ func (j *JiraAPI) SetFaults(f Faults) {
 }
 
 // Faults returns the current fault knobs.
-func (j *JiraAPI) Faults() Faults {
+func (j *API) Faults() fakeapi.Faults {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.faults
 }
 
-// SetSearchLag changes the search lag (see JiraOptions.SearchLag).
-func (j *JiraAPI) SetSearchLag(d time.Duration) {
+// SetSearchLag changes the search lag (see Options.SearchLag).
+func (j *API) SetSearchLag(d time.Duration) {
 	if d > 0 {
 		j.site.trackSearchLag()
 	}
@@ -201,14 +203,14 @@ func (j *JiraAPI) SetSearchLag(d time.Duration) {
 
 // SetNearLimit forces X-RateLimit-NearLimit: true on every answer (it is
 // also sent when less than 20% of a window's budget remains).
-func (j *JiraAPI) SetNearLimit(on bool) {
+func (j *API) SetNearLimit(on bool) {
 	j.mu.Lock()
 	j.nearLimit = on
 	j.mu.Unlock()
 }
 
 // SetRateLimit changes the budget per credential and window.
-func (j *JiraAPI) SetRateLimit(limit int) {
+func (j *API) SetRateLimit(limit int) {
 	j.mu.Lock()
 	if limit > 0 {
 		j.limit = limit
@@ -217,7 +219,7 @@ func (j *JiraAPI) SetRateLimit(limit int) {
 }
 
 func jiraErrorBody(msgs ...string) []byte {
-	return marshal(map[string]any{"errorMessages": msgs, "errors": map[string]string{}})
+	return fakeapi.Marshal(map[string]any{"errorMessages": msgs, "errors": map[string]string{}})
 }
 
 // jiraRoute is a parsed Jira REST path.
@@ -229,7 +231,7 @@ type jiraRoute struct {
 
 func parseJiraRoute(path string) jiraRoute {
 	seg := strings.Split(strings.Trim(path, "/"), "/")
-	rt := jiraRoute{endpoint: EndpointUnknown}
+	rt := jiraRoute{endpoint: fakeapi.EndpointUnknown}
 	if len(seg) < 4 || seg[0] != "rest" || seg[1] != "api" || (seg[2] != "2" && seg[2] != "3") {
 		return rt
 	}
@@ -237,41 +239,41 @@ func parseJiraRoute(path string) jiraRoute {
 	tail := seg[3:]
 	switch {
 	case len(tail) == 1 && tail[0] == "search":
-		rt.endpoint = EndpointJiraSearch
+		rt.endpoint = EndpointSearch
 	case len(tail) == 2 && tail[0] == "search" && tail[1] == "jql":
-		rt.endpoint = EndpointJiraSearchJQL
+		rt.endpoint = EndpointSearchJQL
 	case len(tail) == 2 && tail[0] == "changelog" && tail[1] == "bulkfetch":
-		rt.endpoint = EndpointJiraBulkChangelog
+		rt.endpoint = EndpointBulkChangelog
 	case len(tail) == 3 && tail[0] == "issue" && tail[2] == "changelog" && tail[1] != "":
-		rt.endpoint, rt.key = EndpointJiraIssueChangelog, tail[1]
+		rt.endpoint, rt.key = EndpointIssueChangelog, tail[1]
 	case len(tail) == 3 && tail[0] == "issue" && tail[2] == "comment" && tail[1] != "":
-		rt.endpoint, rt.key = EndpointJiraIssueComment, tail[1]
+		rt.endpoint, rt.key = EndpointIssueComment, tail[1]
 	case len(tail) == 1 && tail[0] == "field":
-		rt.endpoint = EndpointJiraField
+		rt.endpoint = EndpointField
 	case len(tail) == 1 && tail[0] == "status":
-		rt.endpoint = EndpointJiraStatus
+		rt.endpoint = EndpointStatus
 	case len(tail) == 1 && tail[0] == "myself":
-		rt.endpoint = EndpointJiraMyself
+		rt.endpoint = EndpointMyself
 	}
 	return rt
 }
 
 // allowed reports whether the deployment serves the route with the method.
-func (j *JiraAPI) allowed(rt jiraRoute, method string) bool {
+func (j *API) allowed(rt jiraRoute, method string) bool {
 	get, post := method == http.MethodGet || method == http.MethodHead, method == http.MethodPost
 	if !j.cloud && rt.version == "3" {
 		return false
 	}
 	switch rt.endpoint {
-	case EndpointJiraSearchJQL:
+	case EndpointSearchJQL:
 		return j.cloud && (get || post)
-	case EndpointJiraSearch:
+	case EndpointSearch:
 		return get || post
-	case EndpointJiraBulkChangelog:
+	case EndpointBulkChangelog:
 		return j.cloud && rt.version == "3" && post
-	case EndpointJiraIssueChangelog:
+	case EndpointIssueChangelog:
 		return j.cloud && rt.version == "3" && get
-	case EndpointJiraField, EndpointJiraStatus, EndpointJiraMyself, EndpointJiraIssueComment:
+	case EndpointField, EndpointStatus, EndpointMyself, EndpointIssueComment:
 		return get
 	}
 	return false
@@ -279,7 +281,7 @@ func (j *JiraAPI) allowed(rt jiraRoute, method string) bool {
 
 // authenticate returns the credential's identity (email or PAT) and whether
 // it is valid.
-func (j *JiraAPI) authenticate(r *http.Request) (string, bool) {
+func (j *API) authenticate(r *http.Request) (string, bool) {
 	h := strings.TrimSpace(r.Header.Get("Authorization"))
 	if h == "" {
 		return "", j.noAuth
@@ -301,9 +303,9 @@ func (j *JiraAPI) authenticate(r *http.Request) (string, bool) {
 	return "", j.noAuth
 }
 
-// ServeHTTP answers one request; see the JiraAPI documentation.
-func (j *JiraAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
+// ServeHTTP answers one request; see the API documentation.
+func (j *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := fakeapi.Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
 	var body []byte
 	if r.Body != nil {
 		body, _ = io.ReadAll(io.LimitReader(r.Body, 8<<20))
@@ -312,7 +314,7 @@ func (j *JiraAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := j.faults
 	spikeDraw, rateDraw, errDraw, bodyDraw := j.rng.Float64(), j.rng.Float64(), j.rng.Float64(), j.rng.Float64()
 	j.mu.Unlock()
-	fault, ok := f.delay(r.Context(), spikeDraw)
+	fault, ok := f.Delay(r.Context(), spikeDraw)
 	rec.Fault = fault
 	if !ok {
 		return
@@ -334,7 +336,8 @@ func (j *JiraAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f Faults) jiraRetryAfter() (time.Duration, bool) {
+// retryAfter is Faults.RetryAfter with Jira's default (5 s; < 0: no header).
+func retryAfter(f fakeapi.Faults) (time.Duration, bool) {
 	switch {
 	case f.RetryAfter == 0:
 		return 5 * time.Second, true
@@ -344,7 +347,14 @@ func (f Faults) jiraRetryAfter() (time.Duration, bool) {
 	return f.RetryAfter, true
 }
 
-func (j *JiraAPI) decide(r *http.Request, body []byte, rec *Request, base string, rateDraw, errDraw, bodyDraw float64) (rep reply) {
+// reply is a fully decided answer.
+type reply struct {
+	status int
+	body   []byte
+	header http.Header
+}
+
+func (j *API) decide(r *http.Request, body []byte, rec *fakeapi.Request, base string, rateDraw, errDraw, bodyDraw float64) (rep reply) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	now := j.site.now()
@@ -355,7 +365,7 @@ func (j *JiraAPI) decide(r *http.Request, body []byte, rec *Request, base string
 	rep.header.Set("X-Content-Type-Options", "nosniff")
 	defer func() {
 		rec.Status = rep.status
-		j.record(*rec)
+		j.Record(*rec)
 	}()
 	rt := parseJiraRoute(r.URL.Path)
 	rec.Endpoint = rt.endpoint
@@ -388,7 +398,7 @@ func (j *JiraAPI) decide(r *http.Request, body []byte, rec *Request, base string
 		}
 	}
 	defer setRate()
-	retry, withHeader := f.jiraRetryAfter()
+	retry, withHeader := retryAfter(f)
 	tooMany := func(wait time.Duration, reason string) reply {
 		rec.Fault = "429"
 		rep.status = http.StatusTooManyRequests
@@ -417,7 +427,7 @@ func (j *JiraAPI) decide(r *http.Request, body []byte, rec *Request, base string
 		return rep
 	}
 
-	if rt.endpoint == EndpointJiraSearch && j.cloud {
+	if rt.endpoint == EndpointSearch && j.cloud {
 		rep.status, rep.body = http.StatusGone, []byte(MsgJiraSearchRemoved)
 		return rep
 	}
@@ -505,39 +515,39 @@ func splitList(s string) []string {
 	return out
 }
 
-func (j *JiraAPI) serve(r *http.Request, body []byte, rt jiraRoute, base string, now time.Time) (int, []byte) {
+func (j *API) serve(r *http.Request, body []byte, rt jiraRoute, base string, now time.Time) (int, []byte) {
 	s := j.site
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	rn := &jiraRenderer{s: s, base: base, version: rt.version, cloud: j.cloud, tz: s.tz()}
 	bad := func(msg string) (int, []byte) { return http.StatusBadRequest, jiraErrorBody(msg) }
 	switch rt.endpoint {
-	case EndpointJiraField:
+	case EndpointField:
 		out := make([]map[string]any, 0, len(s.fields))
 		for _, f := range s.fields {
 			out = append(out, rn.field(f))
 		}
-		return http.StatusOK, marshal(out)
-	case EndpointJiraStatus:
+		return http.StatusOK, fakeapi.Marshal(out)
+	case EndpointStatus:
 		out := make([]map[string]any, 0, len(s.statuses))
 		for _, st := range s.statuses {
 			out = append(out, rn.status(st))
 		}
-		return http.StatusOK, marshal(out)
-	case EndpointJiraMyself:
-		u := &JiraUser{AccountID: "fake-api-user", DisplayName: "API user", Name: "api-user", Key: "api-user"}
+		return http.StatusOK, fakeapi.Marshal(out)
+	case EndpointMyself:
+		u := &User{AccountID: "fake-api-user", DisplayName: "API user", Name: "api-user", Key: "api-user"}
 		m := rn.user(u)
 		m["timeZone"] = s.tz().String()
-		return http.StatusOK, marshal(m)
-	case EndpointJiraSearchJQL, EndpointJiraSearch:
+		return http.StatusOK, fakeapi.Marshal(m)
+	case EndpointSearchJQL, EndpointSearch:
 		p, err := parseSearchParams(r, body)
 		if err != nil {
 			return bad(err.Error())
 		}
-		return j.search(rn, p, rt.endpoint == EndpointJiraSearchJQL, now)
-	case EndpointJiraBulkChangelog:
+		return j.search(rn, p, rt.endpoint == EndpointSearchJQL, now)
+	case EndpointBulkChangelog:
 		return j.bulkChangelog(rn, body)
-	case EndpointJiraIssueChangelog:
+	case EndpointIssueChangelog:
 		is := s.issueByKeyOrID(rt.key)
 		if is == nil {
 			return http.StatusNotFound, jiraErrorBody("Issue does not exist or you do not have permission to see it.")
@@ -553,8 +563,8 @@ func (j *JiraAPI) serve(r *http.Request, body []byte, rt jiraRoute, base string,
 		if end < len(is.histories) {
 			out["nextPage"] = fmt.Sprintf("%s/rest/api/3/issue/%s/changelog?&startAt=%d&maxResults=%d", base, is.cur.Key, end, maxR)
 		}
-		return http.StatusOK, marshal(out)
-	case EndpointJiraIssueComment:
+		return http.StatusOK, fakeapi.Marshal(out)
+	case EndpointIssueComment:
 		is := s.issueByKeyOrID(rt.key)
 		if is == nil {
 			return http.StatusNotFound, jiraErrorBody("Issue does not exist or you do not have permission to see it.")
@@ -564,7 +574,7 @@ func (j *JiraAPI) serve(r *http.Request, body []byte, rt jiraRoute, base string,
 		for _, c := range is.comments[start:end] {
 			list = append(list, rn.comment(is, c))
 		}
-		return http.StatusOK, marshal(map[string]any{"startAt": start, "maxResults": maxR, "total": len(is.comments), "comments": list})
+		return http.StatusOK, fakeapi.Marshal(map[string]any{"startAt": start, "maxResults": maxR, "total": len(is.comments), "comments": list})
 	}
 	return http.StatusNotFound, jiraErrorBody("null for uri: " + base + r.URL.Path)
 }
@@ -593,7 +603,7 @@ func parsePageToken(tok, kind, fingerprint string) (int, bool) {
 	return n, true
 }
 
-func (j *JiraAPI) search(rn *jiraRenderer, p searchParams, jql bool, now time.Time) (int, []byte) {
+func (j *API) search(rn *jiraRenderer, p searchParams, jql bool, now time.Time) (int, []byte) {
 	s := j.site
 	q, err := parseJQL(p.JQL, s.tz())
 	if err != nil {
@@ -705,15 +715,15 @@ func (j *JiraAPI) search(rn *jiraRenderer, p searchParams, jql bool, now time.Ti
 		if end < len(hits) {
 			out["nextPageToken"] = pageToken("s", end, fp)
 		}
-		return http.StatusOK, marshal(out)
+		return http.StatusOK, fakeapi.Marshal(out)
 	}
-	return http.StatusOK, marshal(map[string]any{"expand": "schema,names", "startAt": start, "maxResults": n,
+	return http.StatusOK, fakeapi.Marshal(map[string]any{"expand": "schema,names", "startAt": start, "maxResults": n,
 		"total": len(hits), "issues": issues})
 }
 
 // unknownProject returns the first project value of the query that is not a
 // project of the site (Jira rejects those with a 400), or "".
-func unknownProject(n jqlNode, s *JiraSite) string {
+func unknownProject(n jqlNode, s *Site) string {
 	switch n := n.(type) {
 	case jqlAnd:
 		if v := unknownProject(n.a, s); v != "" {
@@ -742,7 +752,7 @@ func unknownProject(n jqlNode, s *JiraSite) string {
 // jiraHit is an issue a search matched, in the state the search saw.
 type jiraHit struct {
 	is    *jiraIssue
-	st    *JiraIssue
+	st    *Issue
 	nHist int
 	nComm int
 }
@@ -778,7 +788,7 @@ type bulkRequest struct {
 	NextPageToken  string   `json:"nextPageToken"`
 }
 
-func (j *JiraAPI) bulkChangelog(rn *jiraRenderer, body []byte) (int, []byte) {
+func (j *API) bulkChangelog(rn *jiraRenderer, body []byte) (int, []byte) {
 	s := j.site
 	var req bulkRequest
 	if err := json.Unmarshal(body, &req); err != nil {
@@ -851,7 +861,7 @@ func (j *JiraAPI) bulkChangelog(rn *jiraRenderer, body []byte) (int, []byte) {
 	if end < len(refs) {
 		out["nextPageToken"] = pageToken("c", end, fp)
 	}
-	return http.StatusOK, marshal(out)
+	return http.StatusOK, fakeapi.Marshal(out)
 }
 
 func nonNilMaps(l []map[string]any) []map[string]any {
@@ -861,7 +871,7 @@ func nonNilMaps(l []map[string]any) []map[string]any {
 	return l
 }
 
-func historyHas(h *JiraHistory, fields map[string]bool) bool {
+func historyHas(h *History, fields map[string]bool) bool {
 	for _, it := range h.Items {
 		if fields[it.FieldID] {
 			return true
@@ -873,7 +883,7 @@ func historyHas(h *JiraHistory, fields map[string]bool) bool {
 // jiraRenderer renders site objects in one deployment's JSON shapes. It is
 // used under the site read lock.
 type jiraRenderer struct {
-	s       *JiraSite
+	s       *Site
 	base    string
 	version string
 	cloud   bool
@@ -886,16 +896,16 @@ func (rn *jiraRenderer) time(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
-	return t.In(rn.tz).Format(JiraTimeLayout)
+	return t.In(rn.tz).Format(TimeLayout)
 }
 
 var jiraCategories = map[string]map[string]any{
-	JiraCategoryNew:           {"id": 2, "key": "new", "colorName": "blue-gray", "name": "To Do"},
-	JiraCategoryIndeterminate: {"id": 4, "key": "indeterminate", "colorName": "yellow", "name": "In Progress"},
-	JiraCategoryDone:          {"id": 3, "key": "done", "colorName": "green", "name": "Done"},
+	CategoryNew:           {"id": 2, "key": "new", "colorName": "blue-gray", "name": "To Do"},
+	CategoryIndeterminate: {"id": 4, "key": "indeterminate", "colorName": "yellow", "name": "In Progress"},
+	CategoryDone:          {"id": 3, "key": "done", "colorName": "green", "name": "Done"},
 }
 
-func (rn *jiraRenderer) status(st *JiraStatus) map[string]any {
+func (rn *jiraRenderer) status(st *Status) map[string]any {
 	c := jiraCategories[st.Category]
 	cat := map[string]any{"self": fmt.Sprintf("%s/statuscategory/%v", rn.api(), c["id"])}
 	for k, v := range c {
@@ -907,7 +917,7 @@ func (rn *jiraRenderer) status(st *JiraStatus) map[string]any {
 	}
 }
 
-func (rn *jiraRenderer) field(f *JiraField) map[string]any {
+func (rn *jiraRenderer) field(f *Field) map[string]any {
 	schema := map[string]any{"type": f.SchemaType}
 	if f.Custom {
 		schema["custom"] = f.SchemaCustom
@@ -925,7 +935,7 @@ func (rn *jiraRenderer) field(f *JiraField) map[string]any {
 		"navigable": true, "searchable": true, "clauseNames": clause, "schema": schema}
 }
 
-func (rn *jiraRenderer) user(u *JiraUser) map[string]any {
+func (rn *jiraRenderer) user(u *User) map[string]any {
 	m := map[string]any{"displayName": u.DisplayName, "active": true, "timeZone": "UTC"}
 	if u.Email != "" {
 		m["emailAddress"] = u.Email
@@ -949,7 +959,7 @@ func (rn *jiraRenderer) userRef(accountID string) any {
 	if u := rn.s.users[accountID]; u != nil {
 		return rn.user(u)
 	}
-	return rn.user(&JiraUser{AccountID: accountID, DisplayName: accountID, Name: accountID, Key: accountID})
+	return rn.user(&User{AccountID: accountID, DisplayName: accountID, Name: accountID, Key: accountID})
 }
 
 // userName is what a Data Center changelog shows for a user in from/to.
@@ -969,14 +979,14 @@ func nullable(s string) any {
 
 // history renders a changelog history; epoch renders `created` as epoch
 // milliseconds (bulkfetch), only keeps items of the given fields when set.
-func (rn *jiraRenderer) history(h *JiraHistory, epoch bool, only map[string]bool) map[string]any {
+func (rn *jiraRenderer) history(h *History, epoch bool, only map[string]bool) map[string]any {
 	items := make([]map[string]any, 0, len(h.Items))
 	for _, it := range h.Items {
 		if len(only) > 0 && !only[it.FieldID] {
 			continue
 		}
 		from, to := it.From, it.To
-		if !rn.cloud && it.FieldID == JiraFieldAssignee {
+		if !rn.cloud && it.FieldID == FieldAssignee {
 			if from != "" {
 				from = rn.userName(from)
 			}
@@ -1005,7 +1015,7 @@ func (rn *jiraRenderer) history(h *JiraHistory, epoch bool, only map[string]bool
 
 // comment renders a comment; the body is a plain string on v2 and an
 // Atlassian Document Format document on v3, as Jira serves them.
-func (rn *jiraRenderer) comment(is *jiraIssue, c *JiraComment) map[string]any {
+func (rn *jiraRenderer) comment(is *jiraIssue, c *Comment) map[string]any {
 	var body any = c.Body
 	if rn.version == "3" {
 		body = map[string]any{"type": "doc", "version": 1, "content": []any{
@@ -1030,7 +1040,7 @@ func (rn *jiraRenderer) issueType(name string) map[string]any {
 
 // issue renders an issue in state sn. idOnly renders just {"id"} (Cloud
 // search/jql without fields).
-func (rn *jiraRenderer) issue(is *jiraIssue, st *JiraIssue, nHist, nComm int, fields map[string]bool, changelog, idOnly bool) map[string]any {
+func (rn *jiraRenderer) issue(is *jiraIssue, st *Issue, nHist, nComm int, fields map[string]bool, changelog, idOnly bool) map[string]any {
 	if idOnly {
 		return map[string]any{"id": st.ID}
 	}
@@ -1097,7 +1107,7 @@ func (rn *jiraRenderer) issue(is *jiraIssue, st *JiraIssue, nHist, nComm int, fi
 	if want("fixVersions") {
 		vs := make([]map[string]any, 0, len(st.FixVersions))
 		for _, name := range st.FixVersions {
-			var v *JiraVersion
+			var v *Version
 			if p != nil {
 				v = p.version(name)
 			}
@@ -1137,8 +1147,8 @@ func (rn *jiraRenderer) issue(is *jiraIssue, st *JiraIssue, nHist, nComm int, fi
 	if fields["comment"] || fields["*all"] {
 		cs := is.comments[:min(nComm, len(is.comments))]
 		total := len(cs)
-		if rn.cloud && len(cs) > JiraCommentCap {
-			cs = cs[:JiraCommentCap]
+		if rn.cloud && len(cs) > CommentCap {
+			cs = cs[:CommentCap]
 		}
 		list := make([]map[string]any, 0, len(cs))
 		for _, c := range cs {
@@ -1151,8 +1161,8 @@ func (rn *jiraRenderer) issue(is *jiraIssue, st *JiraIssue, nHist, nComm int, fi
 	if changelog {
 		hs := is.histories[:min(nHist, len(is.histories))]
 		total := len(hs)
-		if rn.cloud && len(hs) > JiraChangelogCap {
-			hs = hs[len(hs)-JiraChangelogCap:]
+		if rn.cloud && len(hs) > ChangelogCap {
+			hs = hs[len(hs)-ChangelogCap:]
 		}
 		list := make([]map[string]any, 0, len(hs))
 		for _, h := range hs {

@@ -1,9 +1,7 @@
-package fakeapi
+package github
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -268,17 +266,6 @@ type wError struct {
 	Errors           []map[string]any `json:"errors,omitempty"`
 	DocumentationURL string           `json:"documentation_url"`
 	Status           string           `json:"status"`
-}
-
-// marshal encodes v like GitHub (no HTML escaping, no trailing newline).
-func marshal(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic(fmt.Sprintf("fakeapi: encoding %T: %v", v, err))
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n")
 }
 
 // renderer turns Org records into wire objects; the Org read lock is held.

@@ -1,4 +1,4 @@
-package fakeapi_test
+package github_test
 
 import (
 	"bytes"
@@ -13,9 +13,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-github/v60/github"
+	gh "github.com/google/go-github/v60/github"
 
-	"github.com/crossteam/crossteam/fakeapi"
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
 )
 
 // The shape test: for each endpoint, a real or documented GitHub payload from
@@ -91,7 +91,7 @@ func (e *env) getJSON(t *testing.T, path string) (any, http.Header) {
 	return v, resp.Header
 }
 
-var timestampType = reflect.TypeOf(github.Timestamp{})
+var timestampType = reflect.TypeOf(gh.Timestamp{})
 
 // jsonFields maps each JSON key go-github decodes for struct type typ to
 // the field's type.
@@ -225,18 +225,18 @@ func TestShapesMatchGitHubFixtures(t *testing.T) {
 	org, clock := seedOrg(t)
 	// Extra history so every event type of the recorded cassette has a
 	// counterpart on the same kind of item (issue vs PR).
-	pr4 := must[fakeapi.Issue](t)(org.AddIssue("acme/web", fakeapi.Issue{Title: "Spike", User: "dave", PullRequest: true}))
-	must[fakeapi.Event](t)(org.AddEvent("acme/web", fakeapi.Event{Issue: pr4.Number, Type: fakeapi.EventClosed, Actor: "dave"}))
-	must[fakeapi.Event](t)(org.AddEvent("acme/web", fakeapi.Event{Issue: pr4.Number, Type: fakeapi.EventReopened, Actor: "dave"}))
-	must[fakeapi.Event](t)(org.AddEvent("acme/web", fakeapi.Event{Issue: 1, Type: fakeapi.EventReferenced, Actor: "dave"}))
-	e := newEnv(t, org, clock, fakeapi.GitHubOptions{})
+	pr4 := must[fakegithub.Issue](t)(org.AddIssue("acme/web", fakegithub.Issue{Title: "Spike", User: "dave", PullRequest: true}))
+	must[fakegithub.Event](t)(org.AddEvent("acme/web", fakegithub.Event{Issue: pr4.Number, Type: fakegithub.EventClosed, Actor: "dave"}))
+	must[fakegithub.Event](t)(org.AddEvent("acme/web", fakegithub.Event{Issue: pr4.Number, Type: fakegithub.EventReopened, Actor: "dave"}))
+	must[fakegithub.Event](t)(org.AddEvent("acme/web", fakegithub.Event{Issue: 1, Type: fakegithub.EventReferenced, Actor: "dave"}))
+	e := newEnv(t, org, clock, fakegithub.GitHubOptions{})
 
-	issueT := reflect.TypeOf(github.Issue{})
-	eventT := reflect.TypeOf(github.IssueEvent{})
-	milestoneT := reflect.TypeOf(github.Milestone{})
-	reviewT := reflect.TypeOf(github.PullRequestReview{})
-	teamT := reflect.TypeOf(github.Team{})
-	ratesT := reflect.TypeOf(github.RateLimits{})
+	issueT := reflect.TypeOf(gh.Issue{})
+	eventT := reflect.TypeOf(gh.IssueEvent{})
+	milestoneT := reflect.TypeOf(gh.Milestone{})
+	reviewT := reflect.TypeOf(gh.PullRequestReview{})
+	teamT := reflect.TypeOf(gh.Team{})
+	ratesT := reflect.TypeOf(gh.RateLimits{})
 	compared := 0
 
 	// Issues list: the documented example is a PR with labels, assignee,
@@ -334,7 +334,7 @@ func TestShapesMatchGitHubFixtures(t *testing.T) {
 // TestHeadersMatchRecording compares the fake's list headers and Link
 // layout with octokit's recording of a 5-page issues walk.
 func TestHeadersMatchRecording(t *testing.T) {
-	e := newEnv(t, nil, nil, fakeapi.GitHubOptions{})
+	e := newEnv(t, nil, nil, fakegithub.GitHubOptions{})
 	manyIssues(t, e.org, e.clock, "acme/p", 15)
 	octo := readFixture(t, "paginate-issues.normalized-fixture.json").([]any)
 	for i, page := range []string{"1", "2", "5"} {

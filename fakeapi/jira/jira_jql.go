@@ -1,4 +1,4 @@
-package fakeapi
+package jira
 
 import (
 	"fmt"
@@ -103,7 +103,7 @@ type jqlOrder struct {
 }
 
 type jqlNode interface {
-	eval(env *jqlEnv, is *JiraIssue) bool
+	eval(env *jqlEnv, is *Issue) bool
 }
 
 type jqlEnv struct {
@@ -115,9 +115,9 @@ type jqlAnd struct{ a, b jqlNode }
 type jqlOr struct{ a, b jqlNode }
 type jqlNot struct{ a jqlNode }
 
-func (n jqlAnd) eval(e *jqlEnv, is *JiraIssue) bool { return n.a.eval(e, is) && n.b.eval(e, is) }
-func (n jqlOr) eval(e *jqlEnv, is *JiraIssue) bool  { return n.a.eval(e, is) || n.b.eval(e, is) }
-func (n jqlNot) eval(e *jqlEnv, is *JiraIssue) bool { return !n.a.eval(e, is) }
+func (n jqlAnd) eval(e *jqlEnv, is *Issue) bool { return n.a.eval(e, is) && n.b.eval(e, is) }
+func (n jqlOr) eval(e *jqlEnv, is *Issue) bool  { return n.a.eval(e, is) || n.b.eval(e, is) }
+func (n jqlNot) eval(e *jqlEnv, is *Issue) bool { return !n.a.eval(e, is) }
 
 // jqlSet is field (=|!=|in|not in) values.
 type jqlSet struct {
@@ -126,7 +126,7 @@ type jqlSet struct {
 	negate bool
 }
 
-func (n jqlSet) eval(_ *jqlEnv, is *JiraIssue) bool {
+func (n jqlSet) eval(_ *jqlEnv, is *Issue) bool {
 	var have []string
 	switch n.field {
 	case "project":
@@ -166,7 +166,7 @@ type jqlDate struct {
 	isRel bool
 }
 
-func (n jqlDate) eval(e *jqlEnv, is *JiraIssue) bool {
+func (n jqlDate) eval(e *jqlEnv, is *Issue) bool {
 	t := n.abs
 	if n.isRel {
 		t = e.now.Add(n.rel)
