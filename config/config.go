@@ -31,6 +31,9 @@ type Config struct {
 	Ownership Ownership `yaml:"ownership"`
 	// Handoffs holds stall thresholds, per-pair overrides and bounce detection.
 	Handoffs Handoffs `yaml:"handoffs"`
+	// Agreements between teams, keyed "from->to" (see Agreement); nil
+	// means DefaultAgreements.
+	Agreements map[string]Agreement `yaml:"agreements,omitempty"`
 	// Calendar is the default working calendar of teams that set none. When
 	// absent, working time equals calendar time for those teams.
 	Calendar *Calendar `yaml:"calendar,omitempty"`
@@ -46,10 +49,11 @@ type Config struct {
 	Sync Sync `yaml:"sync"`
 
 	// Resolved at validation.
-	teamNames []string
-	ids       identityIndex
-	markers   markerIndex
-	pairs     map[pairKey]PairOverride
+	teamNames  []string
+	ids        identityIndex
+	markers    markerIndex
+	pairs      map[pairKey]PairOverride
+	agreements map[pairKey]Agreement
 }
 
 // Team is one team: who is in it and what marks an item as its own.

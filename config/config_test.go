@@ -105,6 +105,12 @@ func schemaKeys(t reflect.Type, seen map[reflect.Type]bool, keys map[string][]st
 // Load returns for it, less the "config <path>: " prefix.
 func TestBadConfigs(t *testing.T) {
 	tests := []struct{ file, want string }{
+		{"bad-agreement-clock.yml", "agreements[\"design->*\"].pickup.clock: unknown clock \"office\" (want working or calendar)"},
+		{"bad-agreement-no-pickup.yml", "agreements[\"*->backend\"].pickup: must be set (objective and within)"},
+		{"bad-agreement-objective.yml", "agreements[\"design->backend\"].pickup.objective: 1.5 must be in (0, 1], e.g. 0.9 for 90%"},
+		{"bad-agreement-team.yml", "agreements[\"design->ops\"]: unknown team \"ops\""},
+		{"bad-agreement-window-short.yml", "agreements[\"design->backend\"].cycle.within: 10d is longer than the window 1w"},
+		{"bad-agreement-within.yml", "line 6: agreements[\"design->backend\"].pickup.within: not a valid duration string: \"soon\""},
 		{"bad-bounce-window-negative.yml", "line 5: handoffs.bounce.window: not a valid duration string: \"-1h\""},
 		{"bad-calendar-day.yml", "calendar.working_days[1]: unknown day \"tues\" (want mon, tue, wed, thu, fri, sat or sun)"},
 		{"bad-calendar-days-empty.yml", "calendar.working_days: must list at least one day"},

@@ -77,6 +77,7 @@ func (c *Config) validate() error {
 	if c.Calendar != nil {
 		validateCalendar(&e, "calendar", c.Calendar)
 	}
+	c.validateAgreements(&e)
 	c.validateSources(&e)
 	c.validateMilestones(&e)
 	c.validateSignals(&e)
