@@ -67,6 +67,25 @@
 //     counted on the pair of the original handoff, A->B, so
 //     bounces/handoffs of a pair is the share of its handoffs that came back.
 //
+// # Working agreements
+//
+//   - A pair's agreement is the most specific of agreements["from->to"],
+//     ["from->*"], ["*->to"], ["*->*"] (config.AgreementOf); without the
+//     agreements key every pair gets the default *->* (90% picked up
+//     within 48 calendar hours over 28 days).
+//   - PickupsWithin counts the pair's pickups whose pickup time is at most
+//     the pickup target, measured on the objective's clock (working: the
+//     receiving team's calendar, as PickupWorking; calendar: as Pickup). Its
+//     denominator is the pickup histogram's count, so attainment over a
+//     window is increase(within) / increase(count), exact, not a bucket
+//     estimate. A target met exactly counts as within.
+//   - CyclesWithin is the same for handoff cycle times against the cycle
+//     target, counted only when the agreement has a cycle objective.
+//   - Handoffs not yet picked up (done) count in neither numerator nor
+//     denominator until they are; the stalled-handoff alert covers them.
+//   - Only pairs with at least one handoff have figures, so agreements add
+//     series per pair that ever had a handoff, not per pair of teams.
+//
 // # Items, milestones and signals
 //
 //   - Item cycle time: creation to the last close, observed for items closed

@@ -33,6 +33,7 @@ type Engine struct {
 	ghTeams      map[string]int // lower("org/slug") -> team
 	clocks       []*workClock   // per team; nil = calendar time
 	stallAfter   [][]time.Duration
+	agreements   [][]*Agreement // [from][to]; nil: no agreement
 	stallWorking bool
 	sigLabels    map[string][]int // lower(label) -> signal indexes
 	sigNames     map[string]int
@@ -69,10 +70,13 @@ func New(cfg *config.Config, members []model.TeamMember, opts Options) *Engine {
 	}
 	n := len(e.teams)
 	e.stallAfter = make([][]time.Duration, n)
+	e.agreements = make([][]*Agreement, n)
 	for i := range e.stallAfter {
 		e.stallAfter[i] = make([]time.Duration, n)
+		e.agreements[i] = make([]*Agreement, n)
 		for j := range e.stallAfter[i] {
 			e.stallAfter[i][j] = cfg.StallAfter(e.teams[i], e.teams[j])
+			e.agreements[i][j] = agreementOf(cfg, e.teams[i], e.teams[j])
 		}
 	}
 	for i, s := range cfg.Signals {
@@ -223,10 +227,37 @@ func (c *computation) pair(source string, from, to int) *PairStats {
 	k := PairKey{Source: source, From: c.e.teams[from], To: c.e.teams[to]}
 	p := c.pairs[k]
 	if p == nil {
-		p = &PairStats{PairKey: k}
+		p = &PairStats{PairKey: k, Agreement: c.e.agreements[from][to]}
 		c.pairs[k] = p
 	}
 	return p
+}
+
+// agreementOf resolves the agreement of a pair, nil when none applies.
+func agreementOf(cfg *config.Config, from, to string) *Agreement {
+	a, key, ok := cfg.AgreementOf(from, to)
+	if !ok {
+		return nil
+	}
+	obj := func(o *config.Objective) Objective {
+		return Objective{Ratio: o.Ratio, Target: time.Duration(o.Within), Working: o.Clock == config.ClockWorking}
+	}
+	out := &Agreement{Key: key, Pickup: obj(a.Pickup), Window: time.Duration(a.Window)}
+	if a.Cycle != nil {
+		c := obj(a.Cycle)
+		out.Cycle = &c
+	}
+	return out
+}
+
+// within reports whether a time from start to end meets an objective's
+// target, on the clock the objective names.
+func within(o Objective, clock *workClock, start, end time.Time) bool {
+	d := end.Sub(start)
+	if o.Working {
+		d = clock.between(start, end)
+	}
+	return d <= o.Target
 }
 
 // record folds one item's handoffs into the pair figures.
@@ -242,12 +273,18 @@ func (c *computation) record(it *model.Item, hs []handoff) {
 		if !h.pickup.IsZero() {
 			p.Pickup.Observe(h.pickup.Sub(h.start))
 			p.PickupWorking.Observe(clock.between(h.start, h.pickup))
+			if a := p.Agreement; a != nil && within(a.Pickup, clock, h.start, h.pickup) {
+				p.PickupsWithin++
+			}
 		}
 		var idle, idleW time.Duration
 		stalled := false
 		if !h.done.IsZero() {
 			p.Cycle.Observe(h.done.Sub(h.start))
 			p.CycleWorking.Observe(clock.between(h.start, h.done))
+			if a := p.Agreement; a != nil && a.Cycle != nil && within(*a.Cycle, clock, h.start, h.done) {
+				p.CyclesWithin++
+			}
 		} else {
 			if h.pickup.IsZero() {
 				p.OpenWaiting++

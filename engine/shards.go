@@ -35,10 +35,12 @@ func MergeShards(cfg *config.Config, shards ...*Snapshot) *Snapshot {
 		for _, p := range s.Pairs {
 			m := pairs[p.PairKey]
 			if m == nil {
-				m = &PairStats{PairKey: p.PairKey}
+				m = &PairStats{PairKey: p.PairKey, Agreement: p.Agreement}
 				pairs[p.PairKey] = m
 			}
 			m.Handoffs += p.Handoffs
+			m.PickupsWithin += p.PickupsWithin
+			m.CyclesWithin += p.CyclesWithin
 			m.Bounces += p.Bounces
 			m.Pickup.add(&p.Pickup)
 			m.PickupWorking.add(&p.PickupWorking)

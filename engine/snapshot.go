@@ -62,6 +62,30 @@ type PairStats struct {
 	OpenInProgress int       // open, picked up
 	Stalled        int       // open and idle past the pair's stall threshold
 	OldestWaiting  time.Duration
+	// Agreement is the working agreement that applies to the pair, nil
+	// when none does.
+	Agreement *Agreement
+	// PickupsWithin counts the pickups within the agreement's pickup
+	// target; CyclesWithin the handoffs done within its cycle target.
+	// Their denominators are Pickup.Count and Cycle.Count.
+	PickupsWithin uint64
+	CyclesWithin  uint64
+}
+
+// Agreement is a resolved working agreement (config.Agreement).
+type Agreement struct {
+	Key    string     // the configured key, e.g. "design->backend" or "*->*"
+	Pickup Objective  // required
+	Cycle  *Objective // nil: no cycle objective
+	Window time.Duration
+}
+
+// Objective is one side of an agreement: Ratio of handoffs within Target,
+// on the receiving team's working clock when Working.
+type Objective struct {
+	Ratio   float64
+	Target  time.Duration
+	Working bool
 }
 
 // Handoff kinds.

@@ -94,6 +94,16 @@ func (c *SnapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		hist("handoff_pickup_working_seconds", &ps.PickupWorking, l...)
 		hist("handoff_cycle_seconds", &ps.Cycle, l...)
 		hist("handoff_cycle_working_seconds", &ps.CycleWorking, l...)
+		if a := ps.Agreement; a != nil {
+			counter("handoff_pickups_within_agreement_total", float64(ps.PickupsWithin), l...)
+			gauge("handoff_agreement_objective_ratio", a.Pickup.Ratio, ps.Source, ps.From, ps.To, "pickup")
+			gauge("handoff_agreement_target_seconds", a.Pickup.Target.Seconds(), ps.Source, ps.From, ps.To, "pickup")
+			if a.Cycle != nil {
+				counter("handoff_cycles_within_agreement_total", float64(ps.CyclesWithin), l...)
+				gauge("handoff_agreement_objective_ratio", a.Cycle.Ratio, ps.Source, ps.From, ps.To, "cycle")
+				gauge("handoff_agreement_target_seconds", a.Cycle.Target.Seconds(), ps.Source, ps.From, ps.To, "cycle")
+			}
+		}
 		gauge("handoffs_open", float64(ps.OpenWaiting), ps.Source, ps.From, ps.To, "waiting")
 		gauge("handoffs_open", float64(ps.OpenInProgress), ps.Source, ps.From, ps.To, "in_progress")
 		gauge("handoffs_stalled", float64(ps.Stalled), l...)

@@ -35,6 +35,10 @@ teams:
       jira_statuses: [{name: "Ready for Dev", waiting: true}, {name: "In Dev"}]
 handoffs:
   stall_after: 24h
+agreements:
+  "design->backend":
+    pickup: {objective: 0.9, within: 4h}
+    cycle: {objective: 0.5, within: 1d, clock: calendar}
 signals:
   - name: decision
     github_labels: [decision]

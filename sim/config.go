@@ -25,6 +25,7 @@ func q(s string) string { return fmt.Sprintf("%q", s) }
 // their members (GitHub login, Jira account id, email), GitHub teams,
 // label and Jira status markers (a waiting and an active status per team),
 // calendars; a 72h stall threshold with one looser pair; bounce detection;
+// working agreements (a lenient default and one demanding pair);
 // milestones merged across sources (the at-risk release is both a GitHub
 // milestone and a Jira fix version); the decision and postmortem_action
 // signals; and the sources.
@@ -68,6 +69,14 @@ func (w *World) Config(o ConfigOptions) string {
 		stalled += w.Params.JiraStalledNow
 	}
 	p("  max_stalled_exported: %d", max(1, stalled-1))
+	// Working agreements: a lenient default every pair meets most weeks,
+	// and one demanding pair whose long-tailed pickups burn its budget.
+	p("agreements:")
+	p("  \"*->*\":")
+	p("    pickup: {objective: 0.8, within: 2d}")
+	p("    cycle: {objective: 0.7, within: 5d, clock: calendar}")
+	p("  %s:", q(w.Teams[1].Name+"->"+w.Teams[0].Name))
+	p("    pickup: {objective: 0.95, within: 4h}")
 	p("calendar:")
 	p("  timezone: UTC")
 	p("sources:")
