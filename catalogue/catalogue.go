@@ -77,7 +77,7 @@ var Metrics = []Metric{
 	m("handoff_cycle_working_seconds", Histogram, Handoffs, "Handoff cycle time in the receiving team's working hours.", pair...),
 	m("handoff_pickups_within_agreement_total", Counter, Handoffs, "Pickups within the pickup target of the pair's working agreement (its denominator: handoff_pickup_seconds_count), on the agreement's clock.", pair...),
 	m("handoff_cycles_within_agreement_total", Counter, Handoffs, "Handoffs done within the cycle target of the pair's working agreement (its denominator: handoff_cycle_seconds_count); only for agreements with a cycle objective.", pair...),
-	m("handoff_agreement_objective_ratio", Gauge, Handoffs, "The share of handoffs the pair's working agreement expects within its target, by kind (pickup, cycle).", with(pair, "kind")...),
+	m("handoff_agreement_objective_ratio", Gauge, Handoffs, "The share of handoffs the pair's working agreement expects within its target, by kind (pickup, cycle); notify_sender says whether the sending team is copied when the budget burns.", with(pair, "kind", "notify_sender")...),
 	m("handoff_agreement_target_seconds", Gauge, Handoffs, "The target time of the pair's working agreement, by kind (pickup, cycle).", with(pair, "kind")...),
 	m("handoffs_open", Gauge, Handoffs, "Open handoffs: waiting (not picked up yet) or in_progress.", with(pair, "state")...),
 	m("handoffs_stalled", Gauge, Handoffs, "Open handoffs with no activity by the receiving team for longer than the pair's stall_after.", pair...),

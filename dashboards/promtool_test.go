@@ -44,7 +44,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
 	}
-	want := []string{"SUCCESS: 13 rules found", "SUCCESS: 6 rules found"}
+	want := []string{"SUCCESS: 29 rules found", "SUCCESS: 9 rules found"}
 	for _, w := range want {
 		if !strings.Contains(out, w) {
 			t.Errorf("promtool output lacks %q:\n%s", w, out)
@@ -80,7 +80,7 @@ func TestPromtoolTestsCatchAChangedThreshold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken := strings.Replace(string(alerts), "> 172800", "> 300000", 1)
+	broken := strings.Replace(string(alerts), "> 4 and", "> 6 and", 1)
 	if broken == string(alerts) {
 		t.Fatal("fixture: threshold not found")
 	}
@@ -88,7 +88,7 @@ func TestPromtoolTestsCatchAChangedThreshold(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := runTool(t, dir, promtool, "test", "rules", "crossteam.alerts.test.yml")
-	if err == nil || !strings.Contains(out, "alertname: CrossteamPickupSlow") {
+	if err == nil || !strings.Contains(out, "alertname: CrossteamHandoffAgreementBurn") {
 		t.Errorf("promtool test rules passed with a moved threshold (err %v):\n%s", err, out)
 	}
 }
@@ -194,8 +194,8 @@ func TestEveryAlertHasFiringAndQuietTests(t *testing.T) {
 			}
 		}
 	}
-	if n != 6 {
-		t.Errorf("%d alerts, want 6", n)
+	if n != 9 {
+		t.Errorf("%d alerts, want 9", n)
 	}
 }
 
@@ -213,8 +213,8 @@ func TestEveryRecordingRuleNameIsTested(t *testing.T) {
 			names[r.Record] = true
 		}
 	}
-	if len(names) != 13 {
-		t.Errorf("%d recording rules, want 13 (p50/p90 x 7d/28d x pickup/cycle, 5 milestone aggregates)", len(names))
+	if len(names) != 29 {
+		t.Errorf("%d recording rules, want 29 (p50/p90 x 7d/28d x pickup/cycle, agreements: objective, target, (5 error windows, attainment, budget) x pickup/cycle, 5 milestone aggregates)", len(names))
 	}
 	for _, e := range tested {
 		if !names[e] {

@@ -11,9 +11,13 @@ const RunbookBase = "https://github.com/crossteam/crossteam/blob/main/RUNBOOK.md
 // Alert thresholds. They are constants of the generated rules: change them
 // here and regenerate (`go test ./dashboards -update`).
 const (
-	// PickupSlowSeconds: p90 pickup time over 28 days above which a team
-	// pair's handoffs are called slow (2 days).
-	PickupSlowSeconds = 2 * 86400
+	// Burn-rate alerts on working agreements (multi-window, in the style
+	// of the SRE workbook, scaled to handoffs that come a few a day): the
+	// budget is 1 - objective over 28 days; a burn rate of 4 spends it in
+	// 7 days, 2 in 14. Each needs the long window and the short one above
+	// the rate, so an alert ends soon after the burning stops.
+	BurnFastRate, BurnFastLong, BurnFastShort = 4, "3d", "1d"
+	BurnSlowRate, BurnSlowLong, BurnSlowShort = 2, "7d", "2d"
 	// DataStaleSeconds: no successful sync for this long (12 default
 	// sync intervals) means the numbers on the boards are stale.
 	DataStaleSeconds = 3600
@@ -83,8 +87,100 @@ func RecordingRules() RuleGroups {
 	}
 	return RuleGroups{Groups: []RuleGroup{
 		{Name: "crossteam.handoffs.rules", Interval: "5m", Rules: rules},
+		{Name: "crossteam.agreements.rules", Interval: "5m", Rules: agreementRules()},
 		{Name: "crossteam.milestones.rules", Rules: milestones},
 	}}
+}
+
+// agreementKinds pairs each side of a working agreement with its counter
+// of handoffs within the target and the histogram counting them all.
+var agreementKinds = []struct{ kind, within, all string }{
+	{"pickup", "handoff_pickups_within_agreement_total", "handoff_pickup_seconds_count"},
+	{"cycle", "handoff_cycles_within_agreement_total", "handoff_cycle_seconds_count"},
+}
+
+// agreementWindows are the windows error ratios are recorded over: the
+// burn alerts' long and short windows and the 28-day budget period.
+var agreementWindows = []string{"1d", "2d", "3d", "7d", "28d"}
+
+// Recorded agreement series, per (source, from_team, to_team) summed over
+// exporter instances.
+func agreementObjective() string { return "source_from_team_to_team:handoff_agreement_objective:ratio" }
+func agreementErrors(kind, w string) string {
+	return fmt.Sprintf("source_from_team_to_team:handoff_agreement_%s_errors:ratio_%s", kind, w)
+}
+func agreementAttainment(kind string) string {
+	return fmt.Sprintf("source_from_team_to_team:handoff_agreement_%s_attainment:ratio_28d", kind)
+}
+func agreementBudget(kind string) string {
+	return fmt.Sprintf("source_from_team_to_team:handoff_agreement_%s_budget_remaining:ratio_28d", kind)
+}
+
+// agreementRules record, per pair with an agreement: its objective and
+// target, the
+// share of handoffs outside the target over each window (exact: counted
+// handoffs, not bucket estimates), the attainment and the error budget left
+// over 28 days (1 = untouched, 0 = spent, below 0 = overspent).
+func agreementRules() []Rule {
+	by := "source, from_team, to_team"
+	rules := []Rule{
+		{Record: agreementObjective(),
+			Expr: fmt.Sprintf("max by (%s, kind, notify_sender) (%s)", by, rsel("handoff_agreement_objective_ratio"))},
+		{Record: "source_from_team_to_team:handoff_agreement_target:seconds",
+			Expr: fmt.Sprintf("max by (%s, kind) (%s)", by, rsel("handoff_agreement_target_seconds"))},
+	}
+	for _, k := range agreementKinds {
+		for _, w := range agreementWindows {
+			rules = append(rules, Rule{Record: agreementErrors(k.kind, w),
+				Expr: fmt.Sprintf("1 - sum by (%[1]s) (increase(%[2]s[%[4]s])) / sum by (%[1]s) (increase(%[3]s[%[4]s]))",
+					by, rsel(k.within), rsel(k.all), w)})
+		}
+		rules = append(rules,
+			Rule{Record: agreementAttainment(k.kind), Expr: "1 - " + agreementErrors(k.kind, "28d")},
+			Rule{Record: agreementBudget(k.kind), Expr: fmt.Sprintf("1 - %s / on (%s) group_left () (1 - %s{kind=%q})",
+				agreementErrors(k.kind, "28d"), by, agreementObjective(), k.kind)})
+	}
+	return rules
+}
+
+// burnRate is the burn rate of a pair's error budget over window w: the
+// error ratio over w divided by the budget (1 - objective), with the
+// objective's notify_sender label brought along for routing.
+//
+// The agreement rules are evaluated every 5m (their windows are days
+// long); the alerts, evaluated more often, read their last value within
+// 10m so that a sample falling just out of the lookback between two rule
+// evaluations never resets an alert's for: clock.
+func burnRate(kind, w string) string {
+	return fmt.Sprintf("(last_over_time(%s[10m]) / on (source, from_team, to_team) group_left (notify_sender) (1 - last_over_time(%s{kind=%q}[10m])))",
+		agreementErrors(kind, w), agreementObjective(), kind)
+}
+
+// burnAlerts are CrossteamHandoffAgreementBurn, fast and slow, for each
+// side of an agreement: the long and the short window both above the rate.
+func burnAlerts() []Rule {
+	var out []Rule
+	for _, k := range agreementKinds {
+		for _, b := range []struct {
+			speed, severity string
+			rate            int
+			long, short     string
+			days            int
+		}{
+			{"fast", "warning", BurnFastRate, BurnFastLong, BurnFastShort, 28 / BurnFastRate},
+			{"slow", "info", BurnSlowRate, BurnSlowLong, BurnSlowShort, 28 / BurnSlowRate},
+		} {
+			r := alert("CrossteamHandoffAgreementBurn",
+				fmt.Sprintf("%s > %d and on (source, from_team, to_team) %s > %d", burnRate(k.kind, b.long), b.rate, burnRate(k.kind, b.short), b.rate),
+				"1h", b.severity,
+				fmt.Sprintf("{{ $labels.to_team }} is burning the %s budget of its agreement with {{ $labels.from_team }}.", k.kind),
+				fmt.Sprintf("Over the last %s, handoffs from {{ $labels.from_team }} to {{ $labels.to_team }} ({{ $labels.source }}) missed the agreed %s target {{ $value | printf \"%%.1f\" }} times as often as the agreement allows (also over the last %s): at this rate the 28-day error budget is gone in %d days.", b.long, k.kind, b.short, b.days))
+			r.Labels["speed"] = b.speed
+			r.Labels["kind"] = k.kind
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // alert builds an alerting rule with the labels and annotations every
@@ -102,8 +198,9 @@ func alert(name, expr, forDur, severity, summary, description string) Rule {
 }
 
 // AlertingRules are crossteam's alerts: the domain ones (a stalled handoff,
-// slow pickups, a milestone at risk) are tickets for the teams, routed by
-// to_team; the health ones are for whoever runs the exporter.
+// a milestone at risk, a working agreement's budget burning) are tickets
+// for the teams, routed by to_team (and from_team for agreements with
+// notify_sender); the health ones are for whoever runs the exporter.
 func AlertingRules() RuleGroups {
 	domain := []Rule{
 		alert("CrossteamHandoffStalled",
@@ -111,11 +208,6 @@ func AlertingRules() RuleGroups {
 			"10m", "warning",
 			"A handoff is stalled waiting on {{ $labels.to_team }}.",
 			"{{ $labels.key }} ({{ $labels.title }}) was handed from {{ $labels.from_team }} to {{ $labels.to_team }}, and {{ $labels.to_team }} has not acted on it for {{ $value | humanizeDuration }}, longer than the pair's stall_after. Open it: {{ $labels.url }}"),
-		alert("CrossteamPickupSlow",
-			pairQuantile(0.9, rsel("handoff_pickup_seconds_bucket"), "28d", "from_team", "to_team")+fmt.Sprintf(" > %d", PickupSlowSeconds),
-			"1h", "info",
-			"Handoffs from {{ $labels.from_team }} to {{ $labels.to_team }} wait long for pickup.",
-			fmt.Sprintf("Over the last 28 days, 90%% of handoffs from {{ $labels.from_team }} to {{ $labels.to_team }} were picked up within {{ $value | humanizeDuration }}, above the %s threshold (p90 of calendar time from handoff to the first activity by {{ $labels.to_team }}).", humanDays(PickupSlowSeconds))),
 		alert("CrossteamMilestoneAtRisk",
 			milestoneRecorded().atRisk(),
 			"1h", "warning",
@@ -139,18 +231,13 @@ func AlertingRules() RuleGroups {
 			"crossteam is close to the {{ $labels.source }} API rate limit.",
 			"Only {{ $value }} API requests are left in the current rate-limit window for {{ $labels.source }} target {{ $labels.target }}; syncs will pause until the window resets."),
 	}
+	domain = append(domain, burnAlerts()...)
 	return RuleGroups{Groups: []RuleGroup{
 		{Name: "crossteam.handoffs.alerts", Rules: domain},
 		{Name: "crossteam.health.alerts", Rules: health},
 	}}
 }
 
-func humanDays(s int) string {
-	if s%86400 == 0 {
-		return fmt.Sprintf("%dd", s/86400)
-	}
-	return fmt.Sprintf("%ds", s)
-}
 
 // RuleFiles renders the recording and alerting rule files.
 func RuleFiles() (files []File, err error) {
@@ -164,7 +251,7 @@ func RuleFiles() (files []File, err error) {
 		}
 	}()
 	return []File{
-		{Path: RecordingRulesFile, Data: yamlFile("Recording rules: p50/p90 handoff pickup and cycle time per team pair over 7d and 28d; joint milestone aggregates across exporter shards.", RecordingRules())},
+		{Path: RecordingRulesFile, Data: yamlFile("Recording rules: p50/p90 handoff pickup and cycle time per team pair over 7d and 28d; working agreements' objectives, error ratios, attainment and budget; joint milestone aggregates across exporter shards.", RecordingRules())},
 		{Path: AlertingRulesFile, Data: yamlFile("Alerting rules; each alert's runbook_url points at its section of RUNBOOK.md.", AlertingRules())},
 	}, nil
 }

@@ -394,7 +394,7 @@ func runTool(t *testing.T, tool string, args ...string) string {
 func TestPromtoolCheckConfig(t *testing.T) {
 	promtool := requireTool(t, "promtool", "prometheus")
 	out := runTool(t, promtool, "check", "config", "deploy/prometheus/prometheus.yml")
-	for _, want := range []string{"SUCCESS: 2 rule files found", "SUCCESS: 13 rules found", "SUCCESS: 6 rules found"} {
+	for _, want := range []string{"SUCCESS: 2 rule files found", "SUCCESS: 29 rules found", "SUCCESS: 9 rules found"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("promtool output lacks %q:\n%s", want, out)
 		}
@@ -414,7 +414,11 @@ func TestAmtoolCheckConfigAndRoutes(t *testing.T) {
 	}{
 		{[]string{"alertname=CrossteamHandoffStalled", "to_team=backend"}, "team-backend"},
 		{[]string{"alertname=CrossteamHandoffStalled", "to_team=web"}, "teams"},
-		{[]string{"alertname=CrossteamPickupSlow", "from_team=web", "to_team=backend"}, "team-backend"},
+		// Agreement burns: the receiving team, and the sending team copied
+		// when the agreement says notify_sender.
+		{[]string{"alertname=CrossteamHandoffAgreementBurn", "from_team=web", "to_team=backend", "notify_sender=true"}, "teams,team-backend"},
+		{[]string{"alertname=CrossteamHandoffAgreementBurn", "from_team=backend", "to_team=web", "notify_sender=true"}, "team-backend,teams"},
+		{[]string{"alertname=CrossteamHandoffAgreementBurn", "from_team=backend", "to_team=web", "notify_sender=false"}, "teams"},
 		{[]string{"alertname=CrossteamMilestoneAtRisk", "milestone=v2.0"}, "teams"},
 		{[]string{"alertname=CrossteamSourceDown", "source=github"}, "crossteam-operators"},
 	}

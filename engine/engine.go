@@ -242,7 +242,7 @@ func agreementOf(cfg *config.Config, from, to string) *Agreement {
 	obj := func(o *config.Objective) Objective {
 		return Objective{Ratio: o.Ratio, Target: time.Duration(o.Within), Working: o.Clock == config.ClockWorking}
 	}
-	out := &Agreement{Key: key, Pickup: obj(a.Pickup), Window: time.Duration(a.Window)}
+	out := &Agreement{Key: key, Pickup: obj(a.Pickup), Window: time.Duration(a.Window), NotifySender: a.NotifySender}
 	if a.Cycle != nil {
 		c := obj(a.Cycle)
 		out.Cycle = &c

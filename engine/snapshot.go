@@ -78,6 +78,8 @@ type Agreement struct {
 	Pickup Objective  // required
 	Cycle  *Objective // nil: no cycle objective
 	Window time.Duration
+	// NotifySender: copy the sending team when the budget burns.
+	NotifySender bool
 }
 
 // Objective is one side of an agreement: Ratio of handoffs within Target,

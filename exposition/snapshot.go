@@ -6,6 +6,7 @@
 package exposition
 
 import (
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -96,11 +97,11 @@ func (c *SnapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		hist("handoff_cycle_working_seconds", &ps.CycleWorking, l...)
 		if a := ps.Agreement; a != nil {
 			counter("handoff_pickups_within_agreement_total", float64(ps.PickupsWithin), l...)
-			gauge("handoff_agreement_objective_ratio", a.Pickup.Ratio, ps.Source, ps.From, ps.To, "pickup")
+			gauge("handoff_agreement_objective_ratio", a.Pickup.Ratio, ps.Source, ps.From, ps.To, "pickup", strconv.FormatBool(a.NotifySender))
 			gauge("handoff_agreement_target_seconds", a.Pickup.Target.Seconds(), ps.Source, ps.From, ps.To, "pickup")
 			if a.Cycle != nil {
 				counter("handoff_cycles_within_agreement_total", float64(ps.CyclesWithin), l...)
-				gauge("handoff_agreement_objective_ratio", a.Cycle.Ratio, ps.Source, ps.From, ps.To, "cycle")
+				gauge("handoff_agreement_objective_ratio", a.Cycle.Ratio, ps.Source, ps.From, ps.To, "cycle", strconv.FormatBool(a.NotifySender))
 				gauge("handoff_agreement_target_seconds", a.Cycle.Target.Seconds(), ps.Source, ps.From, ps.To, "cycle")
 			}
 		}
