@@ -211,9 +211,8 @@ func FirstStored(ds *model.Dataset) (time.Time, bool) {
 // must not end before the stored history begins.
 func Check(cfg *config.Config, ds *model.Dataset, week Week, now time.Time) error {
 	loc := Location(cfg)
-	if end := week.End(loc); end.After(now) {
-		return fmt.Errorf("week %s is not complete yet (it ends %s); the last complete week is %s",
-			week, end.Format(time.RFC3339), LastComplete(now, loc))
+	if err := CheckComplete(week, now, loc); err != nil {
+		return err
 	}
 	first, ok := FirstStored(ds)
 	if !ok {
@@ -222,6 +221,15 @@ func Check(cfg *config.Config, ds *model.Dataset, week Week, now time.Time) erro
 	if !week.End(loc).After(first) {
 		return fmt.Errorf("week %s is before the stored history, whose first week is %s (first stored event %s)",
 			week, WeekOf(first, loc), first.In(loc).Format(time.RFC3339))
+	}
+	return nil
+}
+
+// CheckComplete says whether week has ended at now in loc.
+func CheckComplete(week Week, now time.Time, loc *time.Location) error {
+	if end := week.End(loc); end.After(now) {
+		return fmt.Errorf("week %s is not complete yet (it ends %s); the last complete week is %s",
+			week, end.Format(time.RFC3339), LastComplete(now, loc))
 	}
 	return nil
 }
