@@ -362,12 +362,18 @@ func milestoneWins(w *Window) []Win {
 	return out
 }
 
+// MinPickups is how many pickups a pair needs this week and in the
+// previous weeks before a faster median counts as a win: one handoff
+// picked up quickly is luck, not a trend.
+const MinPickups = 2
+
 // fasterPairWins: pairs whose median pickup this week is below their
 // median over the previous weeks (both from the same histograms).
 func fasterPairWins(w *Window) []Win {
 	var out []Win
 	for _, p := range w.Pairs {
-		if !p.Median.OK || !p.PrevMedian.OK || p.Median.Inf || p.Median.Seconds >= p.PrevMedian.Seconds {
+		if p.PickedUp < MinPickups || p.PrevPickedUp < MinPickups ||
+			!p.Median.OK || !p.PrevMedian.OK || p.Median.Inf || p.Median.Seconds >= p.PrevMedian.Seconds {
 			continue
 		}
 		out = append(out, Win{Kind: WinFasterPair, Title: p.From + " → " + p.To + " (" + p.Source + ")",
