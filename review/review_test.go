@@ -349,3 +349,26 @@ func TestRender(t *testing.T) {
 		}
 	}
 }
+
+func TestFasterPairWins(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		picked, prev   uint64
+		median, before Quantile
+		win            bool
+	}{
+		{"faster", 3, 2, q(600), q(3600), true},
+		{"one pickup this week is luck", 1, 5, q(600), q(3600), false},
+		{"one pickup before is no baseline", 4, 1, q(600), q(3600), false},
+		{"slower", 3, 3, q(7200), q(3600), false},
+		{"as fast", 3, 3, q(3600), q(3600), false},
+		{"in +Inf", 3, 3, Quantile{Seconds: 30 * 86400, OK: true, Inf: true}, Quantile{Seconds: 30 * 86400, OK: true, Inf: true}, false},
+		{"no pickups before", 3, 0, q(600), Quantile{}, false},
+	} {
+		w := &Window{Pairs: []PairWeek{{PairKey: engine.PairKey{Source: "github", From: "a", To: "b"},
+			PickedUp: tc.picked, PrevPickedUp: tc.prev, Median: tc.median, PrevMedian: tc.before}}}
+		if got := len(fasterPairWins(w)) == 1; got != tc.win {
+			t.Errorf("%s: win %v, want %v", tc.name, got, tc.win)
+		}
+	}
+}
