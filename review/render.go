@@ -18,6 +18,9 @@ var Headings = []string{
 	"What changed in the numbers",
 }
 
+// MaxListed caps each list of signal items in the review.
+const MaxListed = 20
+
 // Short prints 3d4h, 5h12m or 42m.
 func Short(d time.Duration) string {
 	d = d.Round(time.Minute)
@@ -117,6 +120,24 @@ func (r *Review) Markdown(w io.Writer) error {
 		for _, s := range r.Signals {
 			fmt.Fprintf(&b, "| %s | %d | %d | %+d | %s | %s |\n", s.Signal, s.OpenStart, s.OpenEnd, s.OpenEnd-s.OpenStart, oldestText(s), sharesText(s.TeamsAtEnd))
 		}
+		for _, s := range r.Signals {
+			for _, l := range []struct {
+				what  string
+				items []SignalItem
+			}{{"opened", s.Opened}, {"closed or resolved", s.Resolved}} {
+				if len(l.items) == 0 {
+					continue
+				}
+				fmt.Fprintf(&b, "\n%s %s this week (%d):\n", s.Signal, l.what, len(l.items))
+				for i, it := range l.items {
+					if i == MaxListed {
+						fmt.Fprintf(&b, "- and %d more\n", len(l.items)-MaxListed)
+						break
+					}
+					fmt.Fprintf(&b, "- %s %s (%s)\n", linkMD(it.Key, it.URL), mdEscape(it.Title), it.Team)
+				}
+			}
+		}
 	}
 
 	fmt.Fprintf(&b, "\n## %s\n\n", Headings[4])
@@ -207,7 +228,8 @@ func (r *Review) HTML(w io.Writer) error {
 		Headings []string
 		Charts   []template.HTML
 		Prev     int
-	}{r, Headings, charts, PreviousWeeks})
+		Max      int
+	}{r, Headings, charts, PreviousWeeks, MaxListed})
 	if err != nil {
 		return err
 	}
@@ -263,7 +285,9 @@ td.n{text-align:right}.charts{display:flex;flex-wrap:wrap;gap:1em}.chart{border:
 {{if not .R.Signals}}<p>No signal items (decisions, post-mortem actions) are configured or open.</p>{{else}}
 <table><tr><th>signal</th><th>open at start</th><th>open at end</th><th>change</th><th>oldest open</th><th>teams at end</th></tr>
 {{range .R.Signals}}<tr><td>{{.Signal}}</td><td class="n">{{.OpenStart}}</td><td class="n">{{.OpenEnd}}</td><td class="n">{{sub .OpenEnd .OpenStart}}</td><td class="n">{{oldest .}}</td><td>{{shares .TeamsAtEnd}}</td></tr>
-{{end}}</table>{{end}}
+{{end}}</table>
+{{range .R.Signals}}{{$s := .}}{{if .Opened}}<p>{{.Signal}} opened this week ({{len .Opened}}):</p><ul>{{range $i, $it := .Opened}}{{if lt $i $.Max}}<li><a href="{{$it.URL}}">{{$it.Key}}</a> {{$it.Title}} ({{$it.Team}})</li>{{end}}{{end}}{{if gt (len .Opened) $.Max}}<li>and {{sub (len .Opened) $.Max}} more</li>{{end}}</ul>{{end}}
+{{if .Resolved}}<p>{{.Signal}} closed or resolved this week ({{len .Resolved}}):</p><ul>{{range $i, $it := .Resolved}}{{if lt $i $.Max}}<li><a href="{{$it.URL}}">{{$it.Key}}</a> {{$it.Title}} ({{$it.Team}})</li>{{end}}{{end}}{{if gt (len .Resolved) $.Max}}<li>and {{sub (len .Resolved) $.Max}} more</li>{{end}}</ul>{{end}}{{end}}{{end}}
 </section>
 <section id="changes"><h2>{{index .Headings 4}}</h2>
 <ul><li>Configuration fingerprint {{.R.Changes.ConfigFingerprint}} (when it differs from last week's, history was re-derived with the new mapping).</li>

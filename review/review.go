@@ -168,6 +168,16 @@ type SignalWeek struct {
 	Oldest     time.Duration // oldest open at the end
 	OldestTeam string
 	TeamsAtEnd []TeamShare
+	// Opened: open at the end and not at the start (a decision taken, an
+	// action opened); Resolved: open at the start and not at the end
+	// (closed, or its label removed).
+	Opened, Resolved []SignalItem
+}
+
+// SignalItem is an item of a signal with the team owning it.
+type SignalItem struct {
+	engine.SignalItem
+	Team string
 }
 
 // Changes is the "what changed in the numbers" section.
@@ -249,7 +259,9 @@ func Compute(cfg *config.Config, ds *model.Dataset, o Options) (*Review, error) 
 		w.Bounds = append(w.Bounds, wk.Start(loc))
 	}
 	w.Bounds = append(w.Bounds, r.End)
-	eng := engine.New(cfg, ds.Members, o.Engine)
+	opts := o.Engine
+	opts.KeepSignalItems = true
+	eng := engine.New(cfg, ds.Members, opts)
 	for _, b := range w.Bounds {
 		w.Snaps = append(w.Snaps, eng.Compute(ds, b))
 	}
@@ -416,6 +428,17 @@ func signalWeeks(start, end *engine.Snapshot) []SignalWeek {
 		names = append(names, n)
 		return s
 	}
+	type itemKey struct{ signal, source, key string }
+	items := func(snap *engine.Snapshot) map[itemKey]SignalItem {
+		m := map[itemKey]SignalItem{}
+		for _, s := range snap.Signals {
+			for _, it := range s.Items {
+				m[itemKey{s.Signal, it.Source, it.Key}] = SignalItem{SignalItem: it, Team: s.Team}
+			}
+		}
+		return m
+	}
+	before, after := items(start), items(end)
 	for _, s := range start.Signals {
 		get(s.Signal).OpenStart += s.Open
 	}
@@ -425,6 +448,26 @@ func signalWeeks(start, end *engine.Snapshot) []SignalWeek {
 		g.TeamsAtEnd = append(g.TeamsAtEnd, TeamShare{Team: s.Team, Items: s.Open})
 		if s.Oldest > g.Oldest {
 			g.Oldest, g.OldestTeam = s.Oldest, s.Team
+		}
+	}
+	for k, it := range after {
+		if _, ok := before[k]; !ok {
+			get(k.signal).Opened = append(get(k.signal).Opened, it)
+		}
+	}
+	for k, it := range before {
+		if _, ok := after[k]; !ok {
+			get(k.signal).Resolved = append(get(k.signal).Resolved, it)
+		}
+	}
+	for _, g := range by {
+		for _, list := range [][]SignalItem{g.Opened, g.Resolved} {
+			sort.Slice(list, func(i, j int) bool {
+				if list[i].Source != list[j].Source {
+					return list[i].Source < list[j].Source
+				}
+				return list[i].Key < list[j].Key
+			})
 		}
 	}
 	sort.Strings(names)

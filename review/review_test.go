@@ -102,6 +102,11 @@ func testData(t *testing.T) (*config.Config, *model.Dataset) {
 	b.item("acme/app#a", "alice", "2026-03-04T10:00")
 	b.ev("acme/app#a", "2026-03-04T10:00", "alice", model.EventLabeled, "team:design")
 	b.ev("acme/app#a", "2026-03-04T10:00", "alice", model.EventLabeled, "decision")
+	// A decision open since W08 and closed in W10: resolved this week.
+	b.item("acme/app#b", "alice", "2026-02-21T10:00")
+	b.ev("acme/app#b", "2026-02-21T10:00", "alice", model.EventLabeled, "team:design")
+	b.ev("acme/app#b", "2026-02-21T10:00", "alice", model.EventLabeled, "decision")
+	b.ev("acme/app#b", "2026-03-05T12:00", "alice", model.EventClosed, "")
 	b.ds.Milestones = []model.Milestone{
 		// v1 completed on time in W10; v2 due two days after the week: at risk.
 		{Source: model.SourceGitHub, Key: "acme/app/milestones/1", Title: "v1", Due: ts("2026-03-07T00:00"), Closed: ts("2026-03-06T12:00"), URL: "https://example.test/m/1"},
@@ -289,15 +294,27 @@ func TestReview(t *testing.T) {
 	if len(r.AtRisk) != 1 || r.AtRisk[0].Title != "v2" || r.AtRisk[0].Progress != 0 || abs(r.AtRisk[0].Expected-(1-37.0/672)) > 1e-9 {
 		t.Errorf("at risk %+v", r.AtRisk)
 	}
-	// Decisions: 1 open at the start, 2 at the end, the oldest since 2026-02-20T10:00.
-	if len(r.Signals) != 1 || fmt.Sprint(r.Signals[0]) != fmt.Sprint(SignalWeek{Signal: "decision", OpenStart: 1, OpenEnd: 2,
-		Oldest: ts("2026-03-08T23:00").Sub(ts("2026-02-20T10:00")), OldestTeam: "design", TeamsAtEnd: []TeamShare{{"design", 2}}}) {
-		t.Errorf("signals %+v", r.Signals)
+	// Decisions: #9 and #b open at the start, #9 and #a at the end (#a
+	// opened, #b resolved), the oldest since 2026-02-20T10:00.
+	if len(r.Signals) != 1 {
+		t.Fatalf("signals %+v", r.Signals)
+	}
+	sg := r.Signals[0]
+	keys := func(items []SignalItem) (out []string) {
+		for _, it := range items {
+			out = append(out, it.Key+" "+it.Team)
+		}
+		return out
+	}
+	if got := fmt.Sprint(sg.Signal, sg.OpenStart, sg.OpenEnd, sg.Oldest, sg.OldestTeam, sg.TeamsAtEnd, keys(sg.Opened), keys(sg.Resolved)); got !=
+		fmt.Sprint("decision", 2, 2, ts("2026-03-08T23:00").Sub(ts("2026-02-20T10:00")), "design", []TeamShare{{"design", 2}},
+			[]string{"acme/app#a design"}, []string{"acme/app#b design"}) {
+		t.Errorf("signal: %s", got)
 	}
 	// Changes: items and events stored by the week's end and its start.
 	c := r.Changes
-	if len(c.Sources) != 1 || c.Sources[0].ItemsEnd != 10 || c.Sources[0].ItemsStart != 5 ||
-		c.Sources[0].Newest != ts("2026-03-05T10:00") || c.ConfigFingerprint == "" || c.HealthKnown {
+	if len(c.Sources) != 1 || c.Sources[0].ItemsEnd != 11 || c.Sources[0].ItemsStart != 6 ||
+		c.Sources[0].Newest != ts("2026-03-05T12:00") || c.ConfigFingerprint == "" || c.HealthKnown {
 		t.Errorf("changes %+v", c)
 	}
 }
@@ -332,7 +349,9 @@ func TestRender(t *testing.T) {
 		"| github | design | backend | 4 | 3 | 49m | 3h6m | 12h0m / 21h36m | faster |",
 		"- [acme/app#5](https://example.test/acme/app#5) title of acme/app#5: design → backend (owner), idle 3d13h",
 		"- **[v1](https://example.test/m/1)**: completed Fri 6 Mar (github), on time; 2 items. Thanks to backend (2 items), design (1 items), qa (1 items).",
-		"| decision | 1 | 2 | +1 | 16d13h (design) |",
+		"| decision | 2 | 2 | +0 | 16d13h (design) |",
+		"decision opened this week (1):\n- [acme/app#a](https://example.test/acme/app#a) title of acme/app#a (design)\n",
+		"decision closed or resolved this week (1):\n- [acme/app#b](https://example.test/acme/app#b) title of acme/app#b (design)\n",
 		"- Source github/acme is failing; last successful sync 2026-03-08T10:00:00Z.",
 	} {
 		if !strings.Contains(md.String(), want) {
