@@ -142,6 +142,9 @@ func (r *Review) Markdown(w io.Writer) error {
 
 	fmt.Fprintf(&b, "\n## %s\n\n", Headings[4])
 	fmt.Fprintf(&b, "- Configuration fingerprint %s (when it differs from last week's, history was re-derived with the new mapping).\n", r.Changes.ConfigFingerprint)
+	if t := configText(r.Changes); t != "" {
+		fmt.Fprintf(&b, "- %s\n", t)
+	}
 	for _, s := range r.Changes.Sources {
 		fmt.Fprintf(&b, "- %s: %d items (%+d), %d events (%+d) this week; newest stored event %s before the week's end.\n",
 			s.Source, s.ItemsEnd, s.ItemsEnd-s.ItemsStart, s.EventsEnd, s.EventsEnd-s.EventsStart, Short(s.Age))
@@ -149,6 +152,18 @@ func (r *Review) Markdown(w io.Writer) error {
 	b.WriteString(healthText(r.Changes))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// configText says when the running configuration was loaded, when known.
+func configText(c Changes) string {
+	if c.ConfigLoaded.IsZero() {
+		return ""
+	}
+	t := "Configuration loaded " + c.ConfigLoaded.UTC().Format(time.RFC3339)
+	if !c.ConfigLoaded.Before(c.Start) {
+		return t + ": during or after this week, so every figure here, earlier weeks included, was re-derived with it."
+	}
+	return t + ", before this week: the week's figures were derived with it throughout."
 }
 
 func healthText(c Changes) string {
@@ -247,6 +262,7 @@ var pageTmpl = template.Must(template.New("review").Funcs(template.FuncMap{
 	"day":    func(t time.Time, loc *time.Location) string { return t.In(loc).Format("Mon 2 Jan") },
 	"sub":    func(a, b int) int { return a - b },
 	"health": healthText,
+	"config": configText,
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -291,6 +307,7 @@ td.n{text-align:right}.charts{display:flex;flex-wrap:wrap;gap:1em}.chart{border:
 </section>
 <section id="changes"><h2>{{index .Headings 4}}</h2>
 <ul><li>Configuration fingerprint {{.R.Changes.ConfigFingerprint}} (when it differs from last week's, history was re-derived with the new mapping).</li>
+{{with config .R.Changes}}<li>{{.}}</li>{{end}}
 {{range .R.Changes.Sources}}<li>{{.Source}}: {{.ItemsEnd}} items ({{sub .ItemsEnd .ItemsStart}} new), {{.EventsEnd}} events ({{sub .EventsEnd .EventsStart}} new) this week; newest stored event {{short .Age}} before the week's end.</li>
 {{end}}</ul>
 <pre class="muted">{{health .R.Changes}}</pre>

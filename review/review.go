@@ -49,6 +49,11 @@ type Options struct {
 	// Sources is the health of the sources as the caller knows it (the
 	// running exporter does; the command line does not and leaves it nil).
 	Sources []SourceHealth
+	// ConfigLoaded is when the running configuration was loaded (the
+	// exporter knows; zero: unknown). Every number is derived with it, so
+	// a load inside or after the week means earlier figures were
+	// re-derived.
+	ConfigLoaded time.Time
 }
 
 // SourceHealth is one source target's last sync, as the exporter saw it.
@@ -190,6 +195,8 @@ type Changes struct {
 	Health            []SourceHealth
 	HealthKnown       bool
 	FirstStored       time.Time
+	ConfigLoaded      time.Time // zero: unknown
+	Start, End        time.Time // the week's boundaries
 }
 
 // SourceChange is one source's stored data at the week's boundaries.
@@ -479,7 +486,7 @@ func signalWeeks(start, end *engine.Snapshot) []SignalWeek {
 }
 
 func changes(cfg *config.Config, ds *model.Dataset, start, end *engine.Snapshot, o Options) Changes {
-	c := Changes{Health: o.Sources, HealthKnown: o.Sources != nil}
+	c := Changes{Health: o.Sources, HealthKnown: o.Sources != nil, ConfigLoaded: o.ConfigLoaded, Start: start.AsOf, End: end.AsOf}
 	if s, err := cfg.Redacted(); err == nil {
 		sum := sha256.Sum256([]byte(s))
 		c.ConfigFingerprint = hex.EncodeToString(sum[:6])

@@ -391,3 +391,20 @@ func TestFasterPairWins(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigText(t *testing.T) {
+	end := ts("2026-03-08T23:00")
+	for _, tc := range []struct {
+		loaded time.Time
+		want   string
+	}{
+		{time.Time{}, ""},
+		{ts("2026-02-01T10:00"), "Configuration loaded 2026-02-01T10:00:00Z, before this week: the week's figures were derived with it throughout."},
+		{ts("2026-03-05T10:00"), "Configuration loaded 2026-03-05T10:00:00Z: during or after this week, so every figure here, earlier weeks included, was re-derived with it."},
+		{ts("2026-03-10T10:00"), "Configuration loaded 2026-03-10T10:00:00Z: during or after this week, so every figure here, earlier weeks included, was re-derived with it."},
+	} {
+		if got := configText(Changes{ConfigLoaded: tc.loaded, Start: ts("2026-03-01T23:00"), End: end}); got != tc.want {
+			t.Errorf("loaded %s: %q, want %q", tc.loaded, got, tc.want)
+		}
+	}
+}

@@ -105,7 +105,8 @@ func (p *reviewPages) page(ctx context.Context, week string) ([]byte, int, error
 		p.pages[wk] = cachedPage{err: err}
 		return nil, http.StatusNotFound, err
 	}
-	rv, err := review.Compute(cfg, ds, review.Options{Week: wk, Now: snap.AsOf, Engine: p.engine, Sources: p.sources()})
+	sources, loaded := p.sources()
+	rv, err := review.Compute(cfg, ds, review.Options{Week: wk, Now: snap.AsOf, Engine: p.engine, Sources: sources, ConfigLoaded: loaded})
 	if err != nil {
 		return nil, http.StatusInternalServerError, err
 	}
@@ -117,13 +118,14 @@ func (p *reviewPages) page(ctx context.Context, week string) ([]byte, int, error
 	return buf.Bytes(), http.StatusOK, nil
 }
 
-// sources reads the sources' health from the health metrics (the same
-// figures the boards and alerts show).
-func (p *reviewPages) sources() []review.SourceHealth {
+// sources reads the sources' health and the configuration's load time
+// from the health metrics (the same figures the boards and alerts show).
+func (p *reviewPages) sources() ([]review.SourceHealth, time.Time) {
+	var loaded time.Time
 	mfs, err := p.health.Gather()
 	if err != nil {
 		p.logger.Warn("review: reading source health failed", "err", err)
-		return nil
+		return nil, loaded
 	}
 	type key struct{ source, target string }
 	by := map[key]*review.SourceHealth{}
@@ -147,6 +149,10 @@ func (p *reviewPages) sources() []review.SourceHealth {
 			switch mf.GetName() {
 			case catalogue.Namespace + "_source_up":
 				get(labels).Up = m.GetGauge().GetValue() == 1
+			case catalogue.Namespace + "_config_last_reload_success_timestamp_seconds":
+				if v := m.GetGauge().GetValue(); v > 0 {
+					loaded = time.Unix(0, int64(v*1e9))
+				}
 			case catalogue.Namespace + "_last_sync_success_timestamp_seconds":
 				if v := m.GetGauge().GetValue(); v > 0 {
 					get(labels).LastSuccess = time.Unix(0, int64(v*1e9))
@@ -158,5 +164,5 @@ func (p *reviewPages) sources() []review.SourceHealth {
 	for _, k := range order {
 		out = append(out, *by[k])
 	}
-	return out
+	return out, loaded
 }

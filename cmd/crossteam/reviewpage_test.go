@@ -41,6 +41,7 @@ func TestReviewPages(t *testing.T) {
 	health := collectors.NewHealth("test")
 	health.Register("github", "acme")
 	health.SyncDone("github", "acme", time.Second, io.ErrUnexpectedEOF, time.Now())
+	health.SetReload(true, time.Date(2026, 3, 5, 8, 0, 0, 0, time.UTC))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(health)
 	p := &reviewPages{logger: slog.New(slog.DiscardHandler), snapshot: snap.Load, config: func() *config.Config { return cfg },
@@ -60,6 +61,7 @@ func TestReviewPages(t *testing.T) {
 		{"/review", 200, "Cross-team review, week 2026-W10", 1},
 		{"/review/2026-W10", 200, "Cross-team review, week 2026-W10", 1}, // cached
 		{"/review/2026-W10", 200, "github/acme is failing; last successful sync never", 1},
+		{"/review/2026-W10", 200, "Configuration loaded 2026-03-05T08:00:00Z: during or after this week", 1},
 		{"/review/2026-W11", 404, "week 2026-W11 is not complete yet", 1},
 		{"/review/2026-W09", 404, "week 2026-W09 is before the stored history, whose first week is 2026-W10", 2},
 		{"/review/2026-W09", 404, "week 2026-W09 is before the stored history", 2}, // cached
