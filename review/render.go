@@ -149,7 +149,9 @@ func (r *Review) Markdown(w io.Writer) error {
 		fmt.Fprintf(&b, "- %s: %d items (%+d), %d events (%+d) this week; newest stored event %s before the week's end.\n",
 			s.Source, s.ItemsEnd, s.ItemsEnd-s.ItemsStart, s.EventsEnd, s.EventsEnd-s.EventsStart, Short(s.Age))
 	}
-	b.WriteString(healthText(r.Changes))
+	for _, l := range healthLines(r.Changes) {
+		fmt.Fprintf(&b, "- %s\n", l)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -166,26 +168,25 @@ func configText(c Changes) string {
 	return t + ", before this week: the week's figures were derived with it throughout."
 }
 
-func healthText(c Changes) string {
+// healthLines are the sources' health, one line each.
+func healthLines(c Changes) []string {
 	if !c.HealthKnown {
-		return "- Source health: computed offline from the store; failed syncs are shown by crossteam_source_up on the boards.\n"
+		return []string{"Source health: computed offline from the store; failed syncs are shown by crossteam_source_up on the boards."}
 	}
-	var b strings.Builder
-	failed := 0
+	var out []string
 	for _, h := range c.Health {
 		if !h.Up {
-			failed++
 			last := "never"
 			if !h.LastSuccess.IsZero() {
 				last = h.LastSuccess.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(&b, "- Source %s/%s is failing; last successful sync %s.\n", h.Source, h.Target, last)
+			out = append(out, fmt.Sprintf("Source %s/%s is failing; last successful sync %s.", h.Source, h.Target, last))
 		}
 	}
-	if failed == 0 {
-		fmt.Fprintf(&b, "- All %d sources synced successfully at their last attempt.\n", len(c.Health))
+	if len(out) == 0 {
+		out = append(out, fmt.Sprintf("All %d sources synced successfully at their last attempt.", len(c.Health)))
 	}
-	return b.String()
+	return out
 }
 
 func oldestText(s SignalWeek) string {
@@ -261,7 +262,7 @@ var pageTmpl = template.Must(template.New("review").Funcs(template.FuncMap{
 	"pct":    func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
 	"day":    func(t time.Time, loc *time.Location) string { return t.In(loc).Format("Mon 2 Jan") },
 	"sub":    func(a, b int) int { return a - b },
-	"health": healthText,
+	"health": healthLines,
 	"config": configText,
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -309,8 +310,8 @@ td.n{text-align:right}.charts{display:flex;flex-wrap:wrap;gap:1em}.chart{border:
 <ul><li>Configuration fingerprint {{.R.Changes.ConfigFingerprint}} (when it differs from last week's, history was re-derived with the new mapping).</li>
 {{with config .R.Changes}}<li>{{.}}</li>{{end}}
 {{range .R.Changes.Sources}}<li>{{.Source}}: {{.ItemsEnd}} items ({{sub .ItemsEnd .ItemsStart}} new), {{.EventsEnd}} events ({{sub .EventsEnd .EventsStart}} new) this week; newest stored event {{short .Age}} before the week's end.</li>
+{{end}}{{range health .R.Changes}}<li>{{.}}</li>
 {{end}}</ul>
-<pre class="muted">{{health .R.Changes}}</pre>
 </section>
 </body></html>
 `))
