@@ -174,6 +174,28 @@ func checkReviewEqualsPromQL(ctx context.Context, t *testing.T, prom *promAPI, d
 			t.Errorf("%v: %g handoffs in the window by PromQL, missing from the review", k, v-handoffsFirst[k])
 		}
 	}
+	// Stalled at the week's end, and joint milestones completed in it (the
+	// small wins), from the gauges and the counter at the boundaries.
+	scalar := func(expr string) float64 {
+		ss, err := prom.query(ctx, expr)
+		if err != nil || len(ss) != 1 {
+			t.Fatalf("%s: %v %v", expr, ss, err)
+		}
+		return ss[0].float()
+	}
+	if got, want := float64(r.StalledTotal), scalar(fmt.Sprintf("sum(crossteam_handoffs_stalled%s @ %d)", sel, end)); got != want {
+		t.Errorf("stalled at the end of %s: review %g, PromQL %g", w, got, want)
+	}
+	wins := 0
+	for _, win := range r.Wins {
+		if win.Kind == review.WinMilestone {
+			wins++
+		}
+	}
+	completed := fmt.Sprintf("sum(crossteam_joint_milestones_completed_total%s @ %%d) or vector(0)", sel)
+	if got, want := float64(wins), scalar(fmt.Sprintf(completed, end))-scalar(fmt.Sprintf(completed, start)); got != want {
+		t.Errorf("joint milestones completed in %s: review %g small wins, PromQL %g", w, got, want)
+	}
 	if checked == 0 {
 		t.Fatalf("week %s has no pair with a pickup: the comparison compared nothing", w)
 	}
