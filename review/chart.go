@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
+
+	"gonum.org/v1/gonum/stat"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -12,7 +15,8 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// pairChart draws a pair's weekly median pickup (hours) as inline SVG.
+// pairChart draws a pair's weekly median pickup (hours) as inline SVG, with
+// a dashed least-squares trend line when two or more weeks have a median.
 // Fonts are referenced by family name, never embedded or fetched: the
 // browser falls back to a local sans-serif.
 func pairChart(p PairWeek) ([]byte, error) {
@@ -39,6 +43,22 @@ func pairChart(p PairWeek) ([]byte, error) {
 		points.Shape = draw.CircleGlyph{}
 		points.Color = line.Color
 		pl.Add(line, points)
+		if len(pts) >= 2 {
+			// The trend: a least-squares line through the weekly medians.
+			xs, ys := make([]float64, len(pts)), make([]float64, len(pts))
+			for i, pt := range pts {
+				xs[i], ys[i] = pt.X, pt.Y
+			}
+			alpha, beta := stat.LinearRegression(xs, ys, nil, false)
+			x0, x1 := pts[0].X, pts[len(pts)-1].X
+			trend, err := plotter.NewLine(plotter.XYs{{X: x0, Y: math.Max(0, alpha+beta*x0)}, {X: x1, Y: math.Max(0, alpha+beta*x1)}})
+			if err != nil {
+				return nil, err
+			}
+			trend.Color = color.RGBA{R: 0x99, G: 0x99, B: 0x99, A: 0xff}
+			trend.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			pl.Add(trend)
+		}
 	} else {
 		pl.Y.Max = 1
 	}

@@ -408,3 +408,28 @@ func TestConfigText(t *testing.T) {
 		}
 	}
 }
+
+func TestPairChart(t *testing.T) {
+	week := func(n int, med Quantile) WeekPoint { return WeekPoint{Week: Week{2026, n}, Median: med} }
+	for _, tc := range []struct {
+		name   string
+		weekly []WeekPoint
+		trend  bool
+	}{
+		{"two medians: a trend", []WeekPoint{week(9, q(3600)), week(10, q(1800))}, true},
+		{"one median: no trend", []WeekPoint{week(9, Quantile{}), week(10, q(1800))}, false},
+		{"no median", []WeekPoint{week(9, Quantile{}), week(10, Quantile{})}, false},
+	} {
+		svg, err := pairChart(PairWeek{PairKey: engine.PairKey{Source: "github", From: "a", To: "b"}, Weekly: tc.weekly})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(svg)
+		if !strings.HasPrefix(s, "<svg") || !strings.Contains(s, "W09") || !strings.Contains(s, "a → b (github)") {
+			t.Errorf("%s: not an inline SVG chart of the weeks: %.200s", tc.name, s)
+		}
+		if got := strings.Contains(s, "stroke-dasharray"); got != tc.trend {
+			t.Errorf("%s: dashed trend line %v, want %v", tc.name, got, tc.trend)
+		}
+	}
+}
