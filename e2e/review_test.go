@@ -356,7 +356,13 @@ func checkReviewInChromium(ctx context.Context, t *testing.T, root, demoURL stri
 	if err != nil || len(png) < 8 || string(png[1:4]) != "PNG" {
 		t.Fatalf("screenshot %s: %v", shot, err)
 	}
-	t.Logf("review page: %d sections, %d charts, screenshot %s (%d bytes)", len(headings), len(charts), shot, len(png))
+	// Kept after the test (the temporary directory is not) for a person
+	// to look at.
+	kept := filepath.Join(os.TempDir(), "crossteam-e2e-review.png")
+	if err := os.WriteFile(kept, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("review page: %d sections, %d charts, screenshot %s (%d bytes)", len(headings), len(charts), kept, len(png))
 	if os.Getenv("CROSSTEAM_UPDATE_SCREENSHOT") == "1" {
 		if err := os.WriteFile(filepath.Join(root, "docs", "review.png"), png, 0o644); err != nil {
 			t.Fatal(err)
