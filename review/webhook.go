@@ -14,6 +14,18 @@ import (
 	"github.com/crossteam/crossteam/config"
 )
 
+// CheckWebhook says whether hook is an http(s) URL, without showing it.
+func CheckWebhook(hook config.Secret) error {
+	u, err := url.Parse(string(hook))
+	if err != nil {
+		return errors.New("webhook: the URL in the webhook file is not a valid URL")
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return errors.New("webhook: the URL in the webhook file must be http or https")
+	}
+	return nil
+}
+
 // Post sends the Markdown digest to a Slack-compatible incoming webhook
 // (Slack, Mattermost, a Teams workflow) as {"text": ...}. The URL is a
 // secret (its path is the credential): errors never include it.
@@ -24,12 +36,12 @@ func Post(ctx context.Context, client *http.Client, hook config.Secret, text str
 	if err != nil {
 		return err
 	}
+	if err := CheckWebhook(hook); err != nil {
+		return err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, string(hook), bytes.NewReader(body))
 	if err != nil {
 		return errors.New("webhook: the URL in the webhook file is not a valid URL")
-	}
-	if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
-		return errors.New("webhook: the URL in the webhook file must be http or https")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)

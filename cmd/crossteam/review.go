@@ -80,6 +80,9 @@ func (c *reviewCommand) review(e *env) error {
 			return fmt.Errorf("--review.webhook-url-file: %w", err)
 		}
 		hook = config.Secret(v)
+		if err := review.CheckWebhook(hook); err != nil {
+			return fmt.Errorf("--review.webhook-url-file %s: %w", c.webhookFile, err)
+		}
 	}
 	if _, err := os.Stat(cfg.Store.Path); err != nil {
 		return fmt.Errorf("store %s: %w (run serve first: review reads what it stored)", cfg.Store.Path, err)

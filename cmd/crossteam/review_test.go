@@ -138,22 +138,31 @@ func TestReviewCommandErrors(t *testing.T) {
 	dir, cfgPath := syncedServeConfig(t)
 	hook, hookFile := newHookReceiver(t, http.StatusOK)
 	failing, failingFile := newHookReceiver(t, http.StatusInternalServerError)
+	dead, deadFile := newHookReceiver(t, http.StatusOK)
+	dead.Close() // connection refused
+	badURL := filepath.Join(dir, "bad-url")
+	if err := os.WriteFile(badURL, []byte("hooks.example.com/"+hookSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	at := "--review.at=2026-03-10T00:00:00Z"
 	for _, tc := range []struct {
-		name string
-		args []string
-		want string
+		name    string
+		args    []string
+		want    string
+		written bool // the review was computed and written before the failure
 	}{
-		{"malformed week", []string{"--review.week=2026-10"}, `--review.week: week "2026-10": want an ISO week like 2026-W48`},
-		{"unknown week", []string{"--review.week=2026-W54"}, `--review.week: week "2026-W54": 2026 has weeks 01 to 53`},
+		{"malformed week", []string{"--review.week=2026-10"}, `--review.week: week "2026-10": want an ISO week like 2026-W48`, false},
+		{"unknown week", []string{"--review.week=2026-W54"}, `--review.week: week "2026-W54": 2026 has weeks 01 to 53`, false},
 		{"future week", []string{"--review.week=2026-W11", "--review.webhook-url-file=" + hookFile},
-			"week 2026-W11 is not complete yet (it ends 2026-03-16T00:00:00Z); the last complete week is 2026-W10"},
+			"week 2026-W11 is not complete yet (it ends 2026-03-16T00:00:00Z); the last complete week is 2026-W10", false},
 		{"before the history", []string{"--review.week=2026-W09", "--review.webhook-url-file=" + hookFile},
-			"week 2026-W09 is before the stored history, whose first week is 2026-W10 (first stored event 2026-03-02T09:00:00Z)"},
+			"week 2026-W09 is before the stored history, whose first week is 2026-W10 (first stored event 2026-03-02T09:00:00Z)", false},
 		{"unreadable webhook file", []string{"--review.webhook-url-file=" + filepath.Join(dir, "missing")},
-			"--review.webhook-url-file: secret file: stat " + filepath.Join(dir, "missing") + ": no such file or directory"},
-		{"webhook fails", []string{"--review.webhook-url-file=" + failingFile}, "answered 500 Internal Server Error: ok"},
-		{"bad instant", []string{"--review.at=tomorrow"}, `--review.at "tomorrow": want an RFC 3339 time`},
+			"--review.webhook-url-file: secret file: stat " + filepath.Join(dir, "missing") + ": no such file or directory", false},
+		{"webhook fails", []string{"--review.webhook-url-file=" + failingFile}, "answered 500 Internal Server Error: ok", true},
+		{"webhook down", []string{"--review.webhook-url-file=" + deadFile}, "webhook: posting the digest to host " + strings.TrimPrefix(dead.URL, "http://") + ": ", true},
+		{"webhook not a URL", []string{"--review.webhook-url-file=" + badURL}, "--review.webhook-url-file " + badURL + ": webhook: the URL in the webhook file must be http or https", false},
+		{"bad instant", []string{"--review.at=tomorrow"}, `--review.at "tomorrow": want an RFC 3339 time`, false},
 	} {
 		args := []string{"review", "--config.file=" + cfgPath, "--review.out=" + filepath.Join(dir, "out-"+tc.name)}
 		if !strings.HasPrefix(tc.args[0], "--review.at") {
@@ -166,6 +175,10 @@ func TestReviewCommandErrors(t *testing.T) {
 		}
 		if strings.Contains(stderr, hookSecret) {
 			t.Errorf("%s: stderr shows the webhook URL: %q", tc.name, stderr)
+		}
+		// A review that failed before posting wrote nothing.
+		if _, err := os.Stat(filepath.Join(dir, "out-"+tc.name, "review.md")); (err == nil) != tc.written {
+			t.Errorf("%s: review.md written: %v, want %v", tc.name, err == nil, tc.written)
 		}
 	}
 	if n := len(hook.received()); n != 0 {
