@@ -80,11 +80,7 @@ func (r *Review) Markdown(w io.Writer) error {
 		b.WriteString("No joint milestone completed and no pair got faster this week.\n")
 	}
 	for _, win := range r.Wins {
-		title := win.Title
-		if win.URL != "" {
-			title = fmt.Sprintf("[%s](%s)", win.Title, win.URL)
-		}
-		fmt.Fprintf(&b, "- **%s**: %s. Thanks to %s.\n", title, win.Detail, teamsText(win))
+		fmt.Fprintf(&b, "- **%s**: %s. Thanks to %s.\n", linkMD(win.Title, win.URL), win.Detail, teamsText(win))
 	}
 
 	fmt.Fprintf(&b, "\n## %s\n\n", Headings[1])

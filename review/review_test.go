@@ -433,3 +433,15 @@ func TestPairChart(t *testing.T) {
 		}
 	}
 }
+
+func TestLinkMD(t *testing.T) {
+	for _, tc := range []struct{ title, url, want string }{
+		{"v1", "", "v1"},
+		{"v1", "https://example.test/m/1", "[v1](https://example.test/m/1)"},
+		{"fix [login] | *now* _x_", "https://e.test/1", `[fix \[login\] \| \*now\* \_x\_](https://e.test/1)`},
+	} {
+		if got := linkMD(tc.title, tc.url); got != tc.want {
+			t.Errorf("linkMD(%q, %q) = %q, want %q", tc.title, tc.url, got, tc.want)
+		}
+	}
+}
