@@ -1,5 +1,5 @@
 # Everyday targets. `make test` is the README's test command: it installs
-# Prometheus, promtool and amtool when missing (scripts/install-tools.sh) and
+# Prometheus, promtool, amtool and Chromium when missing (scripts/install-tools.sh) and
 # runs the whole suite with them required. Long runs live in other targets.
 GO ?= go
 

@@ -108,7 +108,9 @@
 //     all of them.
 //   - Signals: open items matching a signal (a watched GitHub label active at
 //     asOf, or the collector's JQL tag), by owning team ("none" when no team
-//     owns the item), with the age of the oldest.
+//     owns the item), with the age of the oldest; with
+//     Options.KeepSignalItems also the open items themselves (the weekly
+//     review lists what opened and closed between two instants).
 //
 // # Sharding
 //

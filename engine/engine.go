@@ -14,6 +14,9 @@ type Options struct {
 	// KeepHandoffs fills Snapshot.Handoffs with every derived handoff (for
 	// tests, the demo's ground-truth check and debugging).
 	KeepHandoffs bool
+	// KeepSignalItems fills SignalStats.Items with the open items of each
+	// signal (for the weekly review, which lists what changed).
+	KeepSignalItems bool
 	// Sharded: this exporter holds one shard of the items (--shard=i/n).
 	// Milestone groups are then exported whatever their number of teams
 	// and however long ago they completed here, because joint-ness and

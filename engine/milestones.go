@@ -113,6 +113,9 @@ func (r *replay) finishItem(created time.Time) {
 			if age > s.Oldest {
 				s.Oldest = age
 			}
+			if c.e.opts.KeepSignalItems {
+				s.Items = append(s.Items, SignalItem{Source: it.Source, Key: it.Key, URL: it.URL, Title: it.Title, Created: created})
+			}
 		}
 		var matched []int
 		for _, l := range r.sigLabels {

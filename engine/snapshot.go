@@ -159,6 +159,15 @@ type SignalStats struct {
 	Signal, Team string
 	Open         int
 	Oldest       time.Duration // age of the oldest open item
+	// Items are the open items, in dataset order; filled only with
+	// Options.KeepSignalItems.
+	Items []SignalItem
+}
+
+// SignalItem is one open item of a signal.
+type SignalItem struct {
+	Source, Key, URL, Title string
+	Created                 time.Time
 }
 
 // Snapshot is everything in the metric catalogue's domain part, as of AsOf.

@@ -277,6 +277,7 @@ func (d demoInfo) print(s *engine.Snapshot, ready time.Duration) {
 		w.Params.Org, w.Params.Seed, d.size, len(w.Teams), len(w.Repos), w.Params.JiraProjects, w.Params.Months)
 	fmt.Fprintf(out, "  metrics       %s%s\n", base, d.metricsPath)
 	fmt.Fprintf(out, "  landing page  %s/\n", base)
+	fmt.Fprintf(out, "  review        %s/review\n", base)
 	fmt.Fprintf(out, "  fake GitHub   %s  (REST API; token in the generated config)\n", d.githubURL)
 	if d.jiraURL != "" {
 		fmt.Fprintf(out, "  fake Jira     %s  (Cloud REST API)\n", d.jiraURL)

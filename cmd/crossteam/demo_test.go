@@ -80,6 +80,7 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"metrics       http://" + addr + "/metrics",
 		"landing page  http://" + addr + "/",
+		"review        http://" + addr + "/review\n",
 		"fake GitHub   http://127.0.0.1:",
 		"fake Jira     http://127.0.0.1:",
 		"Stalled handoffs now: " + strconv.Itoa(stalled),

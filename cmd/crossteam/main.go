@@ -68,6 +68,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	demo := newDemoCommand(app)
 	backfillCmd := newBackfillCommand(app)
 	benchCmd := newBenchCommand(app)
+	reviewCmd := newReviewCommand(app)
 
 	selected, code, err := parse(app, args)
 	if code >= 0 {
@@ -92,6 +93,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return backfillCmd.run(e)
 	case benchCmd.FullCommand():
 		return benchCmd.run(e)
+	case reviewCmd.FullCommand():
+		return reviewCmd.run(e)
 	}
 	fmt.Fprintf(stderr, "%s: error: command %q is not implemented\n", programName, selected)
 	return exitUsage

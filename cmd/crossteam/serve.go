@@ -204,6 +204,13 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, s)
 	})
+	healthReg := prometheus.NewRegistry()
+	healthReg.MustRegister(health)
+	reviews := &reviewPages{logger: logger, snapshot: snap.Snapshot, load: st.Load, health: healthReg,
+		engine: engine.Options{Sharded: o.shard.Sharded()},
+		config: func() *config.Config { x.mu.Lock(); defer x.mu.Unlock(); return x.cfg }}
+	mux.Handle("/review", reviews)
+	mux.Handle("/review/", reviews)
 	if o.metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        programName,
@@ -211,6 +218,7 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 			Version:     version.Info(),
 			Links: append([]web.LandingLinks{
 				{Address: o.metricsPath, Text: "Metrics"},
+				{Address: "/review", Text: "Weekly cross-team review (last complete week)"},
 				{Address: "/config", Text: "Configuration (secrets masked)"},
 				{Address: "/-/healthy", Text: "Health"},
 				{Address: "/-/ready", Text: "Readiness"},

@@ -195,7 +195,7 @@ func TestServe(t *testing.T) {
 	if code, body := get(t, base+"/-/healthy"); code != 200 || !strings.Contains(body, "Healthy") {
 		t.Errorf("/-/healthy = %d %q", code, body)
 	}
-	if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "/metrics") {
+	if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "/metrics") || !strings.Contains(body, `href="/review"`) {
 		t.Errorf("landing page = %d", code)
 	}
 	if code, _ := get(t, base+"/-/reload"); code != http.StatusMethodNotAllowed {

@@ -145,6 +145,9 @@ func TestServeTLSAndBasicAuth(t *testing.T) {
 		{"GET", "/-/reload", "prometheus", password, http.StatusMethodNotAllowed},
 		{"POST", "/-/reload", "prometheus", password, http.StatusOK},
 		{"GET", "/config", "", "", http.StatusUnauthorized},
+		{"GET", "/review", "", "", http.StatusUnauthorized},
+		{"GET", "/review/2026-W10", "prometheus", "wrong", http.StatusUnauthorized},
+		{"GET", "/review/2026-W10", "prometheus", password, http.StatusOK},
 	}
 	for _, tc := range cases {
 		if code, body := do(tc.method, tc.path, tc.user, tc.pass); code != tc.want {
