@@ -238,7 +238,6 @@ func AlertingRules() RuleGroups {
 	}}
 }
 
-
 // RuleFiles renders the recording and alerting rule files.
 func RuleFiles() (files []File, err error) {
 	defer func() {

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/crossteam/crossteam/collectors"
 	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/store"
 )
@@ -37,7 +37,7 @@ func syncedServeConfig(t *testing.T) (dir, cfgPath string) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	targets, err := newTargets(cfg, st, collectors.NewHealth("test"), logger, nil, shard.Spec{})
+	targets, err := newTargets(cfg, st, exposition.NewHealth(), logger, nil, shard.Spec{})
 	if err != nil {
 		t.Fatal(err)
 	}

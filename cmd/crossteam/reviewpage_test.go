@@ -13,9 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/crossteam/crossteam/collectors"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/store"
 )
@@ -38,7 +38,7 @@ func TestReviewPages(t *testing.T) {
 	var snap atomic.Pointer[engine.Snapshot]
 	snap.Store(&engine.Snapshot{AsOf: time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)})
 	var loads atomic.Int32
-	health := collectors.NewHealth("test")
+	health := exposition.NewHealth()
 	health.Register("github", "acme")
 	health.SyncDone("github", "acme", time.Second, io.ErrUnexpectedEOF, time.Now())
 	health.SetReload(true, time.Date(2026, 3, 5, 8, 0, 0, 0, time.UTC))
