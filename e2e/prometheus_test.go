@@ -371,7 +371,13 @@ func checkRulesLoaded(t *testing.T, groups []ruleGroup, records, alerts []string
 			t.Errorf("alert %s not loaded by Prometheus", a)
 		}
 	}
-	if want := len(records) + len(alerts); len(loaded) != want {
+	// Alerts are counted by name: CrossteamHandoffAgreementBurn is four
+	// rules (fast and slow, pickup and cycle).
+	names := map[string]bool{}
+	for _, a := range alerts {
+		names[a] = true
+	}
+	if want := len(records) + len(names); len(loaded) != want {
 		t.Errorf("Prometheus loaded %d rules, the shipped files have %d", len(loaded), want)
 	}
 }
@@ -689,6 +695,14 @@ func checkDashboards(ctx context.Context, t *testing.T, p *promAPI, dir string, 
 	t.Logf("%d panel queries in %d dashboards returned series; %d of them only NaN", total, len(boards), nan)
 }
 
+// windowWithinStep reports whether a recording rule's name ends in a
+// window (_1d, _2d, ...) no longer than backfillStep.
+func windowWithinStep(record string) bool {
+	i := strings.LastIndex(record, "_")
+	d, err := model.ParseDuration(record[i+1:])
+	return i >= 0 && err == nil && time.Duration(d) <= backfillStep
+}
+
 func checkRecordingRules(ctx context.Context, t *testing.T, p *promAPI, records []string) {
 	for _, r := range records {
 		res, err := p.query(ctx, r)
@@ -707,8 +721,11 @@ func checkRecordingRules(ctx context.Context, t *testing.T, p *promAPI, records 
 			}
 		}
 		// With the backfilled months, some team pair had pickups and
-		// completions in every window.
-		if nan == len(res) {
+		// completions in every window — except windows no longer than the
+		// backfill step: the history has a sample every backfillStep and
+		// the demo's clock is frozen, so increase() over 1d or 2d sees no
+		// new handoff (the promtool unit tests cover those windows).
+		if nan == len(res) && !windowWithinStep(r) {
 			t.Errorf("recording rule %s: every one of its %d series is NaN", r, len(res))
 		}
 		t.Logf("%s: %d series (%d NaN)", r, len(res), nan)
