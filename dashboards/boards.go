@@ -145,6 +145,31 @@ func handoffsBoard(self Board) *dashboard.DashboardBuilder {
 		"s", 24, 8,
 		q{expr: pairQuantile(0.5, sel("item_cycle_seconds_bucket"), "28d", "teams"), legend: "{{teams}} team(s)"}))
 
+	b.WithRow(dashboard.NewRowBuilder("Working agreements"))
+	within := func(kind, w string) string {
+		k := map[string][2]string{"pickup": {"handoff_pickups_within_agreement_total", "handoff_pickup_seconds_count"},
+			"cycle": {"handoff_cycles_within_agreement_total", "handoff_cycle_seconds_count"}}[kind]
+		return fmt.Sprintf("sum by (from_team, to_team) (increase(%s[%s]))\n/\nsum by (from_team, to_team) (increase(%s[%s]))",
+			sel(k[0], pairM...), w, sel(k[1], pairM...), w)
+	}
+	objective := func(kind string) string {
+		return fmt.Sprintf("max by (from_team, to_team) (%s)", sel("handoff_agreement_objective_ratio", with(pairM, fmt.Sprintf("kind=%q", kind))...))
+	}
+	b.WithPanel(tablePanel("Pickup agreements, last 28d",
+		"One row per team pair with a working agreement (agreements in the config; by default 90% picked up within 2 calendar days): the agreed share of handoffs picked up within the target, the share that was (exact counts of the last 28 days, not bucket estimates), and the error budget left: 1 = untouched, 0 = spent, below 0 = overspent. Pairs with no pickup in the window are empty.",
+		"percentunit", 24, 8,
+		q{expr: objective("pickup")},
+		q{expr: within("pickup", "28d")},
+		q{expr: fmt.Sprintf("1 - (1 - (%s)) / on (from_team, to_team) (1 - %s)", within("pickup", "28d"), objective("pickup"))}).
+		WithTransformation(merge()).
+		WithTransformation(organize([]string{"Time"}, map[string]string{"Value #A": "agreed", "Value #B": "attained", "Value #C": "budget left"},
+			[]string{"from_team", "to_team", "agreed", "attained", "budget left"})).
+		SortBy(sortAsc("budget left")))
+	b.WithPanel(timeseriesPanel("Pickup budget burn rate, 7d window",
+		"How fast each pair spends its pickup error budget: the share of the last 7 days' pickups that missed the agreed target, divided by the share the agreement allows to miss. 1 spends the 28-day budget in exactly 28 days; above 2 (the slow CrossteamHandoffAgreementBurn alert, with the last 2 days above 2 too) it is gone within two weeks.",
+		"short", 24, 8,
+		q{expr: fmt.Sprintf("(1 - (%s)) / on (from_team, to_team) (1 - %s)", within("pickup", "7d"), objective("pickup")), legend: pair}))
+
 	b.WithRow(dashboard.NewRowBuilder("Calendar vs working time"))
 	for _, h := range []struct{ short, what string }{{"handoff_pickup", "Pickup time"}, {"handoff_cycle", "Cycle time"}} {
 		b.WithPanel(timeseriesPanel(fmt.Sprintf("%s p50: calendar vs working hours, 28d window", h.what),
