@@ -119,7 +119,7 @@ const (
 type WinFinder func(w *Window) []Win
 
 // Finders run in order; their wins are listed in that order.
-var Finders = []WinFinder{milestoneWins, fasterPairWins}
+var Finders = []WinFinder{milestoneWins, fasterPairWins, agreementWins}
 
 // Window is what finders read: engine snapshots at the boundaries
 // Bounds[0..PreviousWeeks+1] (Bounds[PreviousWeeks] is the week's start,

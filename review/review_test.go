@@ -282,6 +282,9 @@ func TestReview(t *testing.T) {
 	wantWins := []string{
 		"milestone v1: completed Fri 6 Mar (github), on time; 2 items; backend (2 items), design (1 items), qa (1 items)",
 		"faster_pair design → backend (github): median pickup 49m, down from 12h0m over the previous 4 weeks (3 picked up this week); design, backend",
+		// The default agreement (90% within 48 calendar hours): the week's
+		// three pickups were all within it.
+		"agreement_kept design → backend (github): agreement kept: 3 of 3 handoffs picked up within 48h0m0s (calendar time), 90% agreed; design, backend",
 	}
 	if strings.Join(wins, "\n") != strings.Join(wantWins, "\n") {
 		t.Errorf("wins:\n%s\nwant\n%s", strings.Join(wins, "\n"), strings.Join(wantWins, "\n"))
