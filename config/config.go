@@ -34,6 +34,9 @@ type Config struct {
 	// Agreements between teams, keyed "from->to" (see Agreement); nil
 	// means DefaultAgreements.
 	Agreements map[string]Agreement `yaml:"agreements,omitempty"`
+	// Flow: the markers that make a handed-off item's time count as
+	// blocked; nil means DefaultFlow.
+	Flow *Flow `yaml:"flow,omitempty"`
 	// Calendar is the default working calendar of teams that set none. When
 	// absent, working time equals calendar time for those teams.
 	Calendar *Calendar `yaml:"calendar,omitempty"`
@@ -54,6 +57,7 @@ type Config struct {
 	markers    markerIndex
 	pairs      map[pairKey]PairOverride
 	agreements map[pairKey]Agreement
+	blocked    blockedIndex
 }
 
 // Team is one team: who is in it and what marks an item as its own.

@@ -111,6 +111,7 @@ func TestBadConfigs(t *testing.T) {
 		{"bad-agreement-team.yml", "agreements[\"design->ops\"]: unknown team \"ops\""},
 		{"bad-agreement-window-short.yml", "agreements[\"design->backend\"].cycle.within: 10d is longer than the window 1w"},
 		{"bad-agreement-within.yml", "line 6: agreements[\"design->backend\"].pickup.within: not a valid duration string: \"soon\""},
+		{"bad-flow-label-empty.yml", "flow.blocked_labels[1]: must not be empty"},
 		{"bad-bounce-window-negative.yml", "line 5: handoffs.bounce.window: not a valid duration string: \"-1h\""},
 		{"bad-calendar-day.yml", "calendar.working_days[1]: unknown day \"tues\" (want mon, tue, wed, thu, fri, sat or sun)"},
 		{"bad-calendar-days-empty.yml", "calendar.working_days: must list at least one day"},

@@ -78,6 +78,7 @@ func (c *Config) validate() error {
 		validateCalendar(&e, "calendar", c.Calendar)
 	}
 	c.validateAgreements(&e)
+	c.validateFlow(&e)
 	c.validateSources(&e)
 	c.validateMilestones(&e)
 	c.validateSignals(&e)

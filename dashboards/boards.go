@@ -140,6 +140,21 @@ func handoffsBoard(self Board) *dashboard.DashboardBuilder {
 		"short", 24, 8,
 		q{expr: fmt.Sprintf("sum by (from_team, to_team) (%s)", sel("handoffs_stalled", pairM...)), legend: pair}))
 
+	flowSum := func(short string) string {
+		return fmt.Sprintf("sum by (from_team, to_team) (increase(%s[28d]))", sel(short+"_seconds_sum", pairM...))
+	}
+	b.WithPanel(timeseriesPanel("Where the time goes, 28d window",
+		"For the handoffs done in the 28 days before each point, all selected pairs together: the time they waited for the receiving team, were active with it, and were blocked (a blocked label or Jira status, flow in the config). The three add up to the handoffs' cycle time. Calendar time.",
+		"s", 12, 8,
+		q{expr: fmt.Sprintf("sum(increase(%s[28d]))", sel("handoff_waiting_seconds_sum", pairM...)), legend: "waiting"},
+		q{expr: fmt.Sprintf("sum(increase(%s[28d]))", sel("handoff_active_seconds_sum", pairM...)), legend: "active"},
+		q{expr: fmt.Sprintf("sum(increase(%s[28d]))", sel("handoff_blocked_seconds_sum", pairM...)), legend: "blocked"}).
+		Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal).Group("A")))
+	b.WithPanel(timeseriesPanel("Flow efficiency, 28d window",
+		"Per team pair, of the time handoffs done in the last 28 days spent between handoff and done, the share the receiving team was actively on them: active / (active + waiting + blocked). Low: work mostly waits in a queue or is blocked, not worked on.",
+		"percentunit", 12, 8,
+		q{expr: fmt.Sprintf("%s\n/\n(%s + %s + %s)", flowSum("handoff_active"), flowSum("handoff_active"), flowSum("handoff_waiting"), flowSum("handoff_blocked")), legend: pair}))
+
 	b.WithPanel(timeseriesPanel("Item cycle time p50 by number of teams involved, 28d window",
 		"Median time from creation to close of the items closed in the 28 days before each point, split by how many teams owned or acted on them (1, 2, 3, 4+): what it costs when work crosses team lines. Not filtered by the team variables (items have no team pair).",
 		"s", 24, 8,

@@ -62,3 +62,36 @@ agreements:
 		})
 	}
 }
+
+// TestFlowTime: a done handoff's time splits into waiting, active and
+// blocked. design->backend at 1h; blocked 2h-4h (waiting); backend picks
+// it up at 5h; blocked again from 6h; closed at 8h, still blocked.
+// waiting = 4h - 2h blocked = 2h; active = 3h - 2h blocked = 1h;
+// blocked = 4h; together the 7h cycle time.
+func TestFlowTime(t *testing.T) {
+	I := model.SourceGitHub
+	items := []model.Item{item(I, "acme/web#1", "alice", "0s")}
+	ev := gh("acme/web#1").add("0s", "alice", L, "team:design").
+		add("1h", "alice", UL, "team:design").add("1h", "alice", L, "team:backend").
+		add("2h", "alice", L, "Blocked").add("4h", "alice", UL, "blocked").
+		add("5h", "bob", CM, "").
+		add("6h", "bob", L, "blocked").
+		add("8h", "bob", CL, "")
+	for _, c := range []struct {
+		name, extra                      string
+		waiting, active, blocked, cycles float64
+	}{
+		{"default blocked label", "", 2 * 3600, 3600, 4 * 3600, 7 * 3600},
+		{"no blocked markers", "flow: {blocked_labels: [], blocked_statuses: []}\n", 4 * 3600, 3 * 3600, 0, 7 * 3600},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			snap := Compute(dataset(items, ev), mustConfig(t, c.extra), at("20h"))
+			p := snap.Pairs[0]
+			if p.Waiting.Sum != c.waiting || p.Active.Sum != c.active || p.Blocked.Sum != c.blocked || p.Cycle.Sum != c.cycles ||
+				p.Waiting.Count != 1 || p.Blocked.Count != 1 {
+				t.Errorf("waiting %v active %v blocked %v (cycle %v); want %v %v %v (%v)", p.Waiting.Sum, p.Active.Sum, p.Blocked.Sum, p.Cycle.Sum,
+					c.waiting, c.active, c.blocked, c.cycles)
+			}
+		})
+	}
+}

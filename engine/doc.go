@@ -86,6 +86,20 @@
 //   - Only pairs with at least one handoff have figures, so agreements add
 //     series per pair that ever had a handoff, not per pair of teams.
 //
+// # Flow time
+//
+//   - An item is blocked while it carries a GitHub label in
+//     flow.blocked_labels or is in a Jira status in flow.blocked_statuses
+//     (defaults: blocked, Blocked; case-insensitive); labels and statuses on
+//     the item record that no event changed count from creation, like
+//     every current value.
+//   - A done handoff's cycle time splits into waiting (start to pickup, or
+//     to done when never picked up), active (pickup to done) and blocked
+//     (the blocked part of either, taken out of them), observed in
+//     calendar time when the handoff is done. Waiting + active + blocked =
+//     the cycle time, so flow efficiency over a window is the increase of
+//     the active sum over the increase of the three sums.
+//
 // # Items, milestones and signals
 //
 //   - Item cycle time: creation to the last close, observed for items closed

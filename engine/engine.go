@@ -288,6 +288,15 @@ func (c *computation) record(it *model.Item, hs []handoff) {
 			if a := p.Agreement; a != nil && a.Cycle != nil && within(*a.Cycle, clock, h.start, h.done) {
 				p.CyclesWithin++
 			}
+			pk := h.pickup
+			if pk.IsZero() || pk.After(h.done) {
+				pk = h.done
+			}
+			blockedWaiting := c.r.blockedBetween(h.start, pk)
+			blocked := c.r.blockedBetween(h.start, h.done)
+			p.Waiting.Observe(pk.Sub(h.start) - blockedWaiting)
+			p.Active.Observe(h.done.Sub(pk) - (blocked - blockedWaiting))
+			p.Blocked.Observe(blocked)
 		} else {
 			if h.pickup.IsZero() {
 				p.OpenWaiting++

@@ -62,6 +62,11 @@ type replay struct {
 	sigLabels  []string // active labels that some signal watches (lower-cased)
 	milestones []string // active milestone titles
 	handoffs   []handoff
+	// Blocked: the active blocked labels, whether the status is a blocked
+	// one, and the item's blocked spans (end zero: still blocked).
+	blockedLabels []string
+	blockedStatus bool
+	spans         []span
 	// scratch
 	actTeams []int
 	changed  []changedValue
@@ -159,6 +164,7 @@ func (r *replay) statusTeam(status string) (int, bool) {
 
 func (r *replay) setStatus(status string) {
 	r.status = status
+	r.blockedStatus = r.c.e.cfg.Blocked(model.SourceJira, status)
 	t, _ := r.statusTeam(status)
 	r.setMarker(mkStatus, "", t)
 }
@@ -186,12 +192,51 @@ func (r *replay) addLabel(label string) {
 	if _, ok := r.c.e.sigLabels[l]; ok {
 		r.sigLabels = addString(r.sigLabels, l)
 	}
+	if r.c.e.cfg.Blocked(model.SourceGitHub, l) {
+		r.blockedLabels = addString(r.blockedLabels, l)
+	}
 }
 
 func (r *replay) removeLabel(label string) {
 	l := strings.ToLower(label)
 	r.dropMarker(mkLabel, l)
 	r.sigLabels = dropString(r.sigLabels, l)
+	r.blockedLabels = dropString(r.blockedLabels, l)
+}
+
+// span is a time the item was blocked; a zero end: still blocked.
+type span struct{ start, end time.Time }
+
+// markBlocked opens or closes the item's blocked span at an instant after
+// its state changed.
+func (r *replay) markBlocked(at time.Time) {
+	blocked := r.blockedStatus || len(r.blockedLabels) > 0
+	open := len(r.spans) > 0 && r.spans[len(r.spans)-1].end.IsZero()
+	switch {
+	case blocked && !open:
+		r.spans = append(r.spans, span{start: at})
+	case !blocked && open:
+		r.spans[len(r.spans)-1].end = at
+	}
+}
+
+// blockedBetween is how long the item was blocked within [from, to).
+func (r *replay) blockedBetween(from, to time.Time) time.Duration {
+	var d time.Duration
+	for _, s := range r.spans {
+		end := s.end
+		if end.IsZero() || end.After(to) {
+			end = to
+		}
+		start := s.start
+		if start.Before(from) {
+			start = from
+		}
+		if end.After(start) {
+			d += end.Sub(start)
+		}
+	}
+	return d
 }
 
 func (r *replay) assign(id string) {
@@ -308,12 +353,14 @@ func (c *computation) item(it *model.Item, evs []model.Event) {
 		c: c, it: it,
 		markers: r.markers[:0], assignees: r.assignees[:0], touched: r.touched[:0],
 		sigLabels: r.sigLabels[:0], milestones: r.milestones[:0], handoffs: r.handoffs[:0],
+		blockedLabels: r.blockedLabels[:0], spans: r.spans[:0],
 		actTeams: r.actTeams[:0], changed: r.changed[:0], curOwner: -1, lastOwner: -1,
 	}
 	c.snap.Items[it.Source]++
 	r.authorTeam = c.actorTeam(it.Source, it.Author)
 	r.touch(r.authorTeam)
 	r.initial(evs)
+	r.markBlocked(created)
 	r.curOwner = r.owner()
 	r.lastOwner = r.curOwner
 	r.touch(r.curOwner)
@@ -330,6 +377,7 @@ func (c *computation) item(it *model.Item, evs []model.Event) {
 		if r.group(evs[i:j], at) {
 			hasCloseEvents = true
 		}
+		r.markBlocked(at)
 		c.snap.Events[it.Source] += j - i
 		i = j
 	}

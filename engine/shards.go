@@ -46,6 +46,9 @@ func MergeShards(cfg *config.Config, shards ...*Snapshot) *Snapshot {
 			m.PickupWorking.add(&p.PickupWorking)
 			m.Cycle.add(&p.Cycle)
 			m.CycleWorking.add(&p.CycleWorking)
+			m.Waiting.add(&p.Waiting)
+			m.Active.add(&p.Active)
+			m.Blocked.add(&p.Blocked)
 			m.OpenWaiting += p.OpenWaiting
 			m.OpenInProgress += p.OpenInProgress
 			m.Stalled += p.Stalled

@@ -52,12 +52,17 @@ type PairKey struct {
 // Counters and histograms cover the whole stored history up to AsOf.
 type PairStats struct {
 	PairKey
-	Handoffs       uint64    // handoffs started
-	Bounces        uint64    // handoffs From->To that To later handed back to From
-	Pickup         Histogram // pickup time, calendar
-	PickupWorking  Histogram // pickup time, receiving team's working time
-	Cycle          Histogram // handoff cycle time, calendar
-	CycleWorking   Histogram // handoff cycle time, working time
+	Handoffs      uint64    // handoffs started
+	Bounces       uint64    // handoffs From->To that To later handed back to From
+	Pickup        Histogram // pickup time, calendar
+	PickupWorking Histogram // pickup time, receiving team's working time
+	Cycle         Histogram // handoff cycle time, calendar
+	CycleWorking  Histogram // handoff cycle time, working time
+	// Flow time of done handoffs (calendar): Waiting + Active + Blocked
+	// is the cycle time.
+	Waiting        Histogram // before the pickup, not blocked
+	Active         Histogram // after the pickup, not blocked
+	Blocked        Histogram // while the item was blocked
 	OpenWaiting    int       // open, not picked up
 	OpenInProgress int       // open, picked up
 	Stalled        int       // open and idle past the pair's stall threshold

@@ -95,6 +95,9 @@ func (c *SnapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		hist("handoff_pickup_working_seconds", &ps.PickupWorking, l...)
 		hist("handoff_cycle_seconds", &ps.Cycle, l...)
 		hist("handoff_cycle_working_seconds", &ps.CycleWorking, l...)
+		hist("handoff_waiting_seconds", &ps.Waiting, l...)
+		hist("handoff_active_seconds", &ps.Active, l...)
+		hist("handoff_blocked_seconds", &ps.Blocked, l...)
 		if a := ps.Agreement; a != nil {
 			counter("handoff_pickups_within_agreement_total", float64(ps.PickupsWithin), l...)
 			gauge("handoff_agreement_objective_ratio", a.Pickup.Ratio, ps.Source, ps.From, ps.To, "pickup", strconv.FormatBool(a.NotifySender))
