@@ -94,6 +94,12 @@ func overviewBoard(self Board) *dashboard.DashboardBuilder {
 		"percentunit", 4, 9, thresholds(0.5, "yellow", 0.8, "blue"),
 		q{expr: fmt.Sprintf("(count(%s) or vector(0))\n/\ncount(%s)", milestoneWinsWithDue(true, sel), milestoneWinsWithDue(false, sel))}).
 		TimeFrom("now/fQ").ColorMode(common.BigValueColorModeValue))
+	b.WithPanel(tablePanel("Faster handoffs: small wins, last 28d vs the 28d before",
+		fmt.Sprintf("Team pairs whose median pickup time over the last 28 days is at least %.0f%% below the 28 days before (with %d or more pickups in each window): a streamlined handoff is a win for both teams. Faster = 1 - median now / median before; calendar time, estimated from histogram buckets.", 100*FasterMargin, FasterMinPickups),
+		"percentunit", 24, 7,
+		q{expr: fasterPairs(sel, pairM...)}).
+		WithTransformation(organize([]string{"Time"}, map[string]string{"Value": "faster"}, []string{"from_team", "to_team", "faster"})).
+		SortBy(sortDesc("faster")))
 	return b
 }
 

@@ -36,7 +36,7 @@ func runTool(t *testing.T, dir, tool string, args ...string) (string, error) {
 	return string(out), err
 }
 
-var ruleTestFiles = []string{"crossteam.alerts.test.yml", "crossteam.rules.test.yml"}
+var ruleTestFiles = []string{"crossteam.alerts.test.yml", "crossteam.rules.test.yml", "crossteam.wins.test.yml"}
 
 func TestPromtoolCheckRules(t *testing.T) {
 	promtool := requireTool(t, "promtool", "prometheus")
@@ -44,7 +44,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
 	}
-	want := []string{"SUCCESS: 29 rules found", "SUCCESS: 9 rules found"}
+	want := []string{"SUCCESS: 31 rules found", "SUCCESS: 9 rules found"}
 	for _, w := range want {
 		if !strings.Contains(out, w) {
 			t.Errorf("promtool output lacks %q:\n%s", w, out)
@@ -200,11 +200,12 @@ func TestEveryAlertHasFiringAndQuietTests(t *testing.T) {
 }
 
 func TestEveryRecordingRuleNameIsTested(t *testing.T) {
-	pt := readPromtoolTests(t, "crossteam.rules.test.yml")
 	var tested []string
-	for _, tc := range pt.Tests {
-		for _, e := range tc.PromQLExprTest {
-			tested = append(tested, e.Expr)
+	for _, f := range []string{"crossteam.rules.test.yml", "crossteam.wins.test.yml"} {
+		for _, tc := range readPromtoolTests(t, f).Tests {
+			for _, e := range tc.PromQLExprTest {
+				tested = append(tested, e.Expr)
+			}
 		}
 	}
 	names := map[string]bool{}
@@ -213,8 +214,8 @@ func TestEveryRecordingRuleNameIsTested(t *testing.T) {
 			names[r.Record] = true
 		}
 	}
-	if len(names) != 29 {
-		t.Errorf("%d recording rules, want 29 (p50/p90 x 7d/28d x pickup/cycle, agreements: objective, target, (5 error windows, attainment, budget) x pickup/cycle, 5 milestone aggregates)", len(names))
+	if len(names) != 31 {
+		t.Errorf("%d recording rules, want 31 (p50/p90 x 7d/28d x pickup/cycle, agreements: objective, target, (5 error windows, attainment, budget) x pickup/cycle, 2 faster-handoff wins, 5 milestone aggregates)", len(names))
 	}
 	for _, e := range tested {
 		if !names[e] {

@@ -18,6 +18,12 @@ const (
 	// the rate, so an alert ends soon after the burning stops.
 	BurnFastRate, BurnFastLong, BurnFastShort = 4, "3d", "1d"
 	BurnSlowRate, BurnSlowLong, BurnSlowShort = 2, "7d", "2d"
+	// FasterMargin: a pair whose median pickup over the last 28 days is
+	// at least this much below the 28 days before counts as a small win
+	// for both teams; FasterMinPickups pickups are needed in each window
+	// so that one lucky handoff is no win.
+	FasterMargin     = 0.2
+	FasterMinPickups = 5
 	// DataStaleSeconds: no successful sync for this long (12 default
 	// sync intervals) means the numbers on the boards are stale.
 	DataStaleSeconds = 3600
@@ -88,8 +94,34 @@ func RecordingRules() RuleGroups {
 	return RuleGroups{Groups: []RuleGroup{
 		{Name: "crossteam.handoffs.rules", Interval: "5m", Rules: rules},
 		{Name: "crossteam.agreements.rules", Interval: "5m", Rules: agreementRules()},
+		{Name: "crossteam.wins.rules", Interval: "5m", Rules: []Rule{
+			{Record: fasterRecorded, Expr: fasterPairs(rsel)},
+			{Record: "team:handoff_pickup_faster_wins:count_28d", Expr: teamsOfPairs(fasterRecorded)},
+		}},
 		{Name: "crossteam.milestones.rules", Rules: milestones},
 	}}
+}
+
+// fasterRecorded is the recorded fasterPairs.
+const fasterRecorded = "from_team_to_team:handoff_pickup_p50_faster:ratio_28d"
+
+// fasterPairs is, per pair whose median pickup over the last 28 days is at
+// least FasterMargin below the median of the 28 days before (with
+// FasterMinPickups pickups in each), how much faster it got: 1 - now /
+// before. Summed over sources and exporter shards, like the quantile rules.
+func fasterPairs(selFn func(string, ...string) string, matchers ...string) string {
+	by := "from_team, to_team"
+	bucket, count := selFn("handoff_pickup_seconds_bucket", matchers...), selFn("handoff_pickup_seconds_count", matchers...)
+	now := fmt.Sprintf("histogram_quantile(0.5, sum by (le, %s) (increase(%s[28d])))", by, bucket)
+	before := fmt.Sprintf("histogram_quantile(0.5, sum by (le, %s) (increase(%s[28d] offset 28d)))", by, bucket)
+	return fmt.Sprintf("(1 - %s / %s) >= %g\nand on (%s) sum by (%s) (increase(%s[28d])) >= %d\nand on (%s) sum by (%s) (increase(%s[28d] offset 28d)) >= %d",
+		now, before, FasterMargin, by, by, count, FasterMinPickups, by, by, count, FasterMinPickups)
+}
+
+// teamsOfPairs counts, per team, the pairs of a per-pair series the team is
+// part of on either side: a win for both teams.
+func teamsOfPairs(series string) string {
+	return fmt.Sprintf("count by (team) (label_replace(%[1]s, \"team\", \"$1\", \"from_team\", \"(.+)\") or label_replace(%[1]s, \"team\", \"$1\", \"to_team\", \"(.+)\"))", series)
 }
 
 // agreementKinds pairs each side of a working agreement with its counter
