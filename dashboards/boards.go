@@ -166,31 +166,6 @@ func handoffsBoard(self Board) *dashboard.DashboardBuilder {
 		"s", 24, 8,
 		q{expr: pairQuantile(0.5, sel("item_cycle_seconds_bucket"), "28d", "teams"), legend: "{{teams}} team(s)"}))
 
-	b.WithRow(dashboard.NewRowBuilder("Working agreements"))
-	within := func(kind, w string) string {
-		k := map[string][2]string{"pickup": {"handoff_pickups_within_agreement_total", "handoff_pickup_seconds_count"},
-			"cycle": {"handoff_cycles_within_agreement_total", "handoff_cycle_seconds_count"}}[kind]
-		return fmt.Sprintf("sum by (from_team, to_team) (increase(%s[%s]))\n/\nsum by (from_team, to_team) (increase(%s[%s]))",
-			sel(k[0], pairM...), w, sel(k[1], pairM...), w)
-	}
-	objective := func(kind string) string {
-		return fmt.Sprintf("max by (from_team, to_team) (%s)", sel("handoff_agreement_objective_ratio", with(pairM, fmt.Sprintf("kind=%q", kind))...))
-	}
-	b.WithPanel(tablePanel("Pickup agreements, last 28d",
-		"One row per team pair with a working agreement (agreements in the config; by default 90% picked up within 2 calendar days): the agreed share of handoffs picked up within the target, the share that was (exact counts of the last 28 days, not bucket estimates), and the error budget left: 1 = untouched, 0 = spent, below 0 = overspent. Pairs with no pickup in the window are empty.",
-		"percentunit", 24, 8,
-		q{expr: objective("pickup")},
-		q{expr: within("pickup", "28d")},
-		q{expr: fmt.Sprintf("1 - (1 - (%s)) / on (from_team, to_team) (1 - %s)", within("pickup", "28d"), objective("pickup"))}).
-		WithTransformation(merge()).
-		WithTransformation(organize([]string{"Time"}, map[string]string{"Value #A": "agreed", "Value #B": "attained", "Value #C": "budget left"},
-			[]string{"from_team", "to_team", "agreed", "attained", "budget left"})).
-		SortBy(sortAsc("budget left")))
-	b.WithPanel(timeseriesPanel("Pickup budget burn rate, 7d window",
-		"How fast each pair spends its pickup error budget: the share of the last 7 days' pickups that missed the agreed target, divided by the share the agreement allows to miss. 1 spends the 28-day budget in exactly 28 days; above 2 (the slow CrossteamHandoffAgreementBurn alert, with the last 2 days above 2 too) it is gone within two weeks.",
-		"short", 24, 8,
-		q{expr: fmt.Sprintf("(1 - (%s)) / on (from_team, to_team) (1 - %s)", within("pickup", "7d"), objective("pickup")), legend: pair}))
-
 	b.WithRow(dashboard.NewRowBuilder("Calendar vs working time"))
 	for _, h := range []struct{ short, what string }{{"handoff_pickup", "Pickup time"}, {"handoff_cycle", "Cycle time"}} {
 		b.WithPanel(timeseriesPanel(fmt.Sprintf("%s p50: calendar vs working hours, 28d window", h.what),
@@ -269,6 +244,63 @@ func milestonesBoard(self Board) *dashboard.DashboardBuilder {
 	return b
 }
 
+// agreementWithin is the share of a pair's handoffs within its agreement's
+// target over window w (exact counters), per pair, with matchers.
+func agreementWithin(kind, w string, matchers ...string) string {
+	k := map[string][2]string{"pickup": {"handoff_pickups_within_agreement_total", "handoff_pickup_seconds_count"},
+		"cycle": {"handoff_cycles_within_agreement_total", "handoff_cycle_seconds_count"}}[kind]
+	return fmt.Sprintf("sum by (from_team, to_team) (increase(%s[%s]))\n/\nsum by (from_team, to_team) (increase(%s[%s]))",
+		sel(k[0], matchers...), w, sel(k[1], matchers...), w)
+}
+
+// agreementObjectiveQ is the agreed share per pair for one kind.
+func agreementObjectiveQ(kind string, matchers ...string) string {
+	return fmt.Sprintf("max by (from_team, to_team) (%s)", sel("handoff_agreement_objective_ratio", with(matchers, fmt.Sprintf("kind=%q", kind))...))
+}
+
+// agreementTable lists, per pair with an agreement, the agreed share, the
+// share attained over 28 days and the budget left.
+func agreementTable(title, desc, kind string, w, h uint32, matchers ...string) *tableBuilder {
+	att, obj := agreementWithin(kind, "28d", matchers...), agreementObjectiveQ(kind, matchers...)
+	return tablePanel(title, desc, "percentunit", w, h,
+		q{expr: obj},
+		q{expr: att},
+		q{expr: fmt.Sprintf("1 - (1 - (%s)) / on (from_team, to_team) (1 - %s)", att, obj)}).
+		WithTransformation(merge()).
+		WithTransformation(organize([]string{"Time"}, map[string]string{"Value #A": "agreed", "Value #B": "attained", "Value #C": "budget left"},
+			[]string{"from_team", "to_team", "agreed", "attained", "budget left"})).
+		SortBy(sortAsc("budget left"))
+}
+
+func agreementsBoard(self Board) *dashboard.DashboardBuilder {
+	b := newBoard(self, "The working agreements between teams (agreements in the config): what share of handoffs each receiving team agreed to pick up and finish within a target, whether it is kept over 28 days, and how fast each pair is spending its error budget. Counted exactly from stored events, not estimated.", pairVars()...)
+	pair := "{{from_team}} → {{to_team}}"
+	b.WithRow(dashboard.NewRowBuilder("Kept or not, last 28d"))
+	b.WithPanel(agreementTable("Pickup agreements",
+		"One row per team pair with a working agreement (by default every pair: 90% picked up within 2 calendar days): the agreed share of handoffs picked up within the target, the share that was in the last 28 days, and the error budget left: 1 = untouched, 0 = spent, below 0 = overspent. Pairs with no pickup in the window are empty.",
+		"pickup", 12, 9, pairM...))
+	b.WithPanel(agreementTable("Cycle agreements",
+		"The same for agreements with a cycle objective: the share of handoffs the receiving team was done with (passed on, closed, approved) within the target.",
+		"cycle", 12, 9, pairM...))
+	b.WithRow(dashboard.NewRowBuilder("Budget burn"))
+	for _, k := range []string{"pickup", "cycle"} {
+		b.WithPanel(timeseriesPanel(fmt.Sprintf("%s budget burn rate, 7d window", map[string]string{"pickup": "Pickup", "cycle": "Cycle"}[k]),
+			fmt.Sprintf("How fast each pair spends its %s error budget: the share of the last 7 days' handoffs that missed the agreed target, divided by the share the agreement allows to miss. 1 spends the 28-day budget in exactly 28 days; above %d (the slow CrossteamHandoffAgreementBurn alert, with the last %s above it too) it is gone within two weeks.", k, BurnSlowRate, BurnSlowShort),
+			"short", 12, 8,
+			q{expr: fmt.Sprintf("(1 - (%s)) / on (from_team, to_team) (1 - %s)", agreementWithin(k, "7d", pairM...), agreementObjectiveQ(k, pairM...)), legend: pair}))
+	}
+	b.WithPanel(timeseriesPanel("Pickups within the agreement, 28d window",
+		"Per pair, the share of the last 28 days' pickups that met the agreed target, against the objective (dashed in the legend as 'agreed'). A line under its objective is an agreement not kept.",
+		"percentunit", 24, 8,
+		q{expr: agreementWithin("pickup", "28d", pairM...), legend: pair},
+		q{expr: agreementObjectiveQ("pickup", pairM...), legend: pair + " agreed"}))
+	b.WithRow(dashboard.NewRowBuilder("Waiting now"))
+	b.WithPanel(stalledTable("Stalled handoffs",
+		"The handoffs of the selected pairs that wait longest right now (stalled past stall_after), which are the ones about to miss their agreement: click the key to open the item.",
+		pairM...))
+	return b
+}
+
 // teamQuery lists every team that sent or received a handoff.
 func teamQuery() string {
 	h := metric("handoffs_total")
@@ -311,6 +343,12 @@ func teamBoard(self Board) *dashboard.DashboardBuilder {
 	b.WithPanel(timeseriesPanel("Pickup time p90 of work $team sent, 28d window",
 		"How long each other team took to first act on handoffs from $team: 90% of pickups in the 28 days before each point were faster. Calendar time, from histogram buckets.",
 		"s", 12, 8, q{expr: pairQuantile(0.9, sel("handoff_pickup_seconds_bucket", from), "28d", "to_team"), legend: "to {{to_team}}"}))
+	b.WithPanel(agreementTable("Agreements $team keeps (work sent to $team), last 28d",
+		"The working agreements on handoffs $team receives: agreed share picked up within the target, the share attained in the last 28 days, and the budget left (below 0: overspent).",
+		"pickup", 12, 8, to))
+	b.WithPanel(agreementTable("Agreements others keep with $team (work $team sent), last 28d",
+		"The working agreements on handoffs $team sends: how the receiving teams keep them.",
+		"pickup", 12, 8, from))
 	b.WithPanel(tablePanel("Signals owned by $team",
 		"Open items matching each configured signal (for example decision log entries or post-mortem actions) that $team owns, and the age of the oldest.",
 		"short", 24, 7,

@@ -44,6 +44,7 @@ var Boards = []Board{
 	{UID: "crossteam-overview", Title: "Cross-team overview", File: "overview.json", build: overviewBoard},
 	{UID: "crossteam-handoffs", Title: "Cross-team handoffs", File: "handoffs.json", build: handoffsBoard},
 	{UID: "crossteam-milestones", Title: "Joint milestones", File: "milestones.json", build: milestonesBoard},
+	{UID: "crossteam-agreements", Title: "Working agreements", File: "agreements.json", build: agreementsBoard},
 	{UID: "crossteam-team", Title: "Team view", File: "team.json", build: teamBoard},
 	{UID: "crossteam-health", Title: "crossteam health", File: "health.json", build: healthBoard},
 }
