@@ -40,20 +40,51 @@ type Syncer struct {
 	// --shard).
 	Engine engine.Options
 
-	mu      sync.Mutex
-	loader  *store.Loader // created on the first Recompute
-	cfg     *config.Config
-	eng     *engine.Engine
-	ready   bool
+	mu     sync.Mutex
+	loader *store.Loader // created on the first Recompute
+	cfg    *config.Config
+	eng    *engine.Engine
+	ready  bool
+	// synced: a sync of some target succeeded since the start; failed:
+	// the last recomputation's error (nil when it succeeded).
+	synced  bool
+	failed  error
 	trigger chan struct{}
 }
 
-// Ready reports whether a snapshot is being served (after the first
-// successful computation, from stored data or a sync).
+// Ready reports whether a snapshot worth serving is published: the last
+// recomputation succeeded, and it saw stored data or followed a successful
+// sync. A fresh store that no sync has filled yet is not ready: a new
+// install that cannot reach its sources must not look healthy.
 func (s *Syncer) Ready() bool {
+	ok, _ := s.Readiness()
+	return ok
+}
+
+// Readiness is Ready with the reason when not ready: "first sync running"
+// or "recomputation failing: <error naming the store file>".
+func (s *Syncer) Readiness() (bool, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.ready
+	switch {
+	case s.failed != nil:
+		return false, "recomputation failing: " + s.failed.Error()
+	case !s.ready:
+		return false, "first sync running"
+	}
+	return true, ""
+}
+
+// recomputed records the outcome of a recomputation in the readiness
+// state and the health metrics.
+func (s *Syncer) recomputed(err error, ready bool) {
+	s.mu.Lock()
+	s.failed = err
+	if ready {
+		s.ready = true
+	}
+	s.mu.Unlock()
+	s.Health.SetSnapshot(err == nil, s.now())
 }
 
 func (s *Syncer) now() time.Time {
@@ -76,13 +107,18 @@ func (s *Syncer) Recompute(ctx context.Context) error {
 		s.loader = s.Store.NewLoader()
 	}
 	loader := s.loader
+	synced := s.synced
 	s.mu.Unlock()
 	start := time.Now()
 	// Incremental: only the events stored since the last computation are
 	// read (a full Load of a million events took 2.9 s).
 	ds, err := loader.Load(ctx)
 	if err != nil {
-		return fmt.Errorf("load store: %w", err)
+		err = fmt.Errorf("load store %s: %w", s.Store.Path(), err)
+		if ctx.Err() == nil {
+			s.recomputed(err, false)
+		}
+		return err
 	}
 	eng := engine.New(cfg, ds.Members, s.Engine)
 	snap := eng.Compute(ds, s.now())
@@ -96,9 +132,7 @@ func (s *Syncer) Recompute(ctx context.Context) error {
 	}
 	s.Health.SetStored(counts)
 	s.Snapshot.Set(snap, took)
-	s.mu.Lock()
-	s.ready = true
-	s.mu.Unlock()
+	s.recomputed(nil, synced || len(ds.Items) > 0 || len(ds.Events) > 0 || len(ds.Milestones) > 0)
 	s.Logger.Debug("snapshot published", "items", sum(snap.Items), "events", sum(snap.Events), "stalled", snap.StalledTotal, "took", time.Since(start))
 	return nil
 }
@@ -178,6 +212,9 @@ func (s *Syncer) loop(ctx context.Context, t Target, interval time.Duration, tri
 			wait = backoff(failures, interval)
 		} else {
 			failures = 0
+			s.mu.Lock()
+			s.synced = true
+			s.mu.Unlock()
 			s.Logger.Debug("sync done", "source", t.Source(), "target", t.Name(), "took", d)
 			select {
 			case trigger <- struct{}{}:

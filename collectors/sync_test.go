@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -194,4 +195,89 @@ func TestBackoff(t *testing.T) {
 			}
 		}
 	}
+}
+
+// switchTarget syncs with the error in err (nil: success, storing nothing).
+type switchTarget struct {
+	n   atomic.Int32
+	err atomic.Pointer[error]
+}
+
+func (s *switchTarget) Source() string { return "github" }
+func (s *switchTarget) Name() string   { return "acme" }
+func (s *switchTarget) Sync(context.Context) error {
+	s.n.Add(1)
+	if e := s.err.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// TestReadiness: a fresh store is not ready until a sync succeeded (a new
+// install that cannot reach GitHub must not look ready), and a failing
+// recomputation makes the exporter unready with the store file named and
+// crossteam_snapshot_up 0, keeping the last success time.
+func TestReadiness(t *testing.T) {
+	cfg, _, asOf := scenario(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "fresh.db")
+	st, err := store.Open(ctx, path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Syncer{Store: st, Logger: slog.New(slog.DiscardHandler), Snapshot: NewSnapshotCollector(), Health: NewHealth("test"),
+		Now: func() time.Time { return asOf }}
+	target := &switchTarget{}
+	unreachable := errors.New("github/acme: dial tcp: connection refused")
+	target.err.Store(&unreachable)
+
+	run := func(until func() bool) {
+		t.Helper()
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { s.Run(runCtx, cfg, []Target{target}); close(done) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for !until() {
+			if time.Now().After(deadline) {
+				t.Fatal("timed out")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		<-done
+	}
+	snapshotUp := func(want string) {
+		t.Helper()
+		exp := "# HELP crossteam_snapshot_up 1 if the last recomputation of the snapshot from the store succeeded, else 0 (the boards then show an older snapshot, or nothing).\n" +
+			"# TYPE crossteam_snapshot_up gauge\ncrossteam_snapshot_up " + want + "\n" +
+			"# HELP crossteam_snapshot_last_success_timestamp_seconds When a snapshot was last computed from the store successfully.\n" +
+			"# TYPE crossteam_snapshot_last_success_timestamp_seconds gauge\n" +
+			fmt.Sprintf("crossteam_snapshot_last_success_timestamp_seconds %d\n", asOf.Unix())
+		if err := testutil.CollectAndCompare(s.Health, strings.NewReader(exp), "crossteam_snapshot_up", "crossteam_snapshot_last_success_timestamp_seconds"); err != nil {
+			t.Error(err)
+		}
+	}
+
+	// The empty store is computed at once, the sync fails: not ready.
+	run(func() bool { return target.n.Load() >= 1 })
+	if ok, why := s.Readiness(); ok || why != "first sync running" {
+		t.Errorf("fresh store, failing sync: Readiness = %v %q, want false \"first sync running\"", ok, why)
+	}
+	snapshotUp("1")
+
+	// A sync succeeds (nothing new upstream): ready.
+	target.err.Store(nil)
+	run(func() bool { return s.Ready() })
+
+	// The store breaks under the running exporter: unready, file named.
+	st.Close()
+	err = s.Recompute(ctx)
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Recompute on a broken store = %v, want an error naming %s", err, path)
+	}
+	ok, why := s.Readiness()
+	if want := "recomputation failing: load store " + path + ": "; ok || !strings.HasPrefix(why, want) {
+		t.Errorf("Readiness = %v %q, want false and a reason starting %q", ok, why, want)
+	}
+	snapshotUp("0")
 }

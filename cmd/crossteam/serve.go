@@ -167,8 +167,8 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 		fmt.Fprintln(w, "Healthy")
 	})
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !x.syncer.Ready() {
-			http.Error(w, "Not ready: no snapshot yet (first sync running)", http.StatusServiceUnavailable)
+		if ok, why := x.syncer.Readiness(); !ok {
+			http.Error(w, "Not ready: "+why, http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "Ready")
