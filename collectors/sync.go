@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/resilience"
 	"github.com/crossteam/crossteam/store"
 )
 
@@ -243,13 +243,5 @@ func (s *Syncer) syncSafely(ctx context.Context, t Target) (err error) {
 }
 
 func backoff(failures int, max time.Duration) time.Duration {
-	d := 5 * time.Second
-	for i := 1; i < failures && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	// Full jitter in [d/2, d].
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return resilience.HalfJitter(resilience.Exponential(failures, 5*time.Second, max))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/fakeapi"
 	"github.com/crossteam/crossteam/model"
+	"github.com/crossteam/crossteam/resilience"
 	"github.com/crossteam/crossteam/store"
 )
 
@@ -851,7 +852,7 @@ func TestRetryAfterParsing(t *testing.T) {
 		{"soon", 0, false},
 		{"", 0, false},
 	} {
-		d, ok := retryAfter(tc.in, now)
+		d, ok := resilience.RetryAfter(tc.in, now)
 		if d != tc.want || ok != tc.ok {
 			t.Errorf("%q: %v %v", tc.in, d, ok)
 		}
