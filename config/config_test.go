@@ -123,6 +123,8 @@ func TestBadConfigs(t *testing.T) {
 		{"bad-duration-pair.yml", "line 6: handoffs.pairs[\"design->backend\"].stall_after: not a valid duration string: \"soon\""},
 		{"bad-duration.yml", "line 4: handoffs.stall_after: unknown unit \"days\" in duration \"3days\""},
 		{"bad-empty.yml", "empty configuration: at least one team is required"},
+		{"bad-github-base-url-query.yml", "sources.github[0].base_url: \"https://ghe.example.com/api/v3/?...\" must not have a query string or fragment (put credentials in token, token_file or token_env)"},
+		{"bad-jira-url-fragment.yml", "sources.jira[0].url: \"https://acme.atlassian.net/?...\" must not have a query string or fragment (put credentials in token, token_file or token_env)"},
 		{"bad-github-app-and-token.yml", "sources.github[0]: set either app or one of token, token_file, token_env, not both"},
 		{"bad-github-app-id.yml", "sources.github[0].app.app_id: must be a positive number"},
 		{"bad-github-app-installation-id.yml", "sources.github[0].app.installation_id: must be a positive number"},

@@ -324,7 +324,13 @@ func checkURL(raw string, insecure bool) error {
 		return errors.New("credentials must not be part of the URL (use token, token_file or token_env)")
 	}
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("%q is not an absolute http(s) URL", withoutUserinfo(raw))
+		return fmt.Errorf("%q is not an absolute http(s) URL", withoutQuery(withoutUserinfo(raw)))
+	}
+	// A token in the query string (?access_token=...) would be printed by
+	// check-config and /config and logged with every request error: refuse
+	// it, and do not repeat it.
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
+		return fmt.Errorf("%q must not have a query string or fragment (put credentials in token, token_file or token_env)", withoutQuery(raw))
 	}
 	if u.Scheme == "http" && !insecure && !isLoopback(u.Hostname()) {
 		return fmt.Errorf("%q uses plain http; use https, or set insecure_http: true", raw)
@@ -346,6 +352,14 @@ func withoutUserinfo(raw string) string {
 	}
 	if at := strings.LastIndex(raw[start:end], "@"); at >= 0 {
 		return raw[:start] + "xxxxx" + raw[start+at:]
+	}
+	return raw
+}
+
+// withoutQuery drops anything from the first "?" or "#" on.
+func withoutQuery(raw string) string {
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		return raw[:i] + "?..."
 	}
 	return raw
 }
