@@ -39,6 +39,11 @@ type Syncer struct {
 	// Engine are the engine options of every snapshot (Sharded with
 	// --shard).
 	Engine engine.Options
+	// SyncContext, when set, is the context syncs run under instead of
+	// Run's: ending Run (a configuration reload) then lets a sync in
+	// flight finish and Run returns after it, so reloads never cancel a
+	// sync. Only SyncContext's end (shutdown) cancels one.
+	SyncContext context.Context
 
 	mu     sync.Mutex
 	loader *store.Loader // created on the first Recompute
@@ -194,8 +199,12 @@ func (s *Syncer) loop(ctx context.Context, t Target, interval time.Duration, tri
 	failures := 0
 	for {
 		start := time.Now()
-		err := s.syncSafely(ctx, t)
-		if ctx.Err() != nil {
+		syncCtx := ctx
+		if s.SyncContext != nil {
+			syncCtx = s.SyncContext
+		}
+		err := s.syncSafely(syncCtx, t)
+		if ctx.Err() != nil || syncCtx.Err() != nil {
 			return
 		}
 		d := time.Since(start)

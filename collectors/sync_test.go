@@ -281,3 +281,58 @@ func TestReadiness(t *testing.T) {
 	}
 	snapshotUp("0")
 }
+
+// blockingTarget's sync waits for release and records whether its
+// context was cancelled meanwhile.
+type blockingTarget struct {
+	started   chan struct{}
+	release   chan struct{}
+	cancelled atomic.Bool
+}
+
+func (b *blockingTarget) Source() string { return "jira" }
+func (b *blockingTarget) Name() string   { return "slow" }
+func (b *blockingTarget) Sync(ctx context.Context) error {
+	close(b.started)
+	select {
+	case <-b.release:
+		return nil
+	case <-ctx.Done():
+		b.cancelled.Store(true)
+		return ctx.Err()
+	}
+}
+
+// TestReloadLetsSyncFinish: ending Run (what a reload does) does not
+// cancel a sync in flight when SyncContext is set; Run returns once the
+// sync is done.
+func TestReloadLetsSyncFinish(t *testing.T) {
+	cfg, _, asOf := scenario(t)
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := &Syncer{Store: st, Logger: slog.New(slog.DiscardHandler), Snapshot: NewSnapshotCollector(), Health: NewHealth("test"),
+		Now: func() time.Time { return asOf }, SyncContext: context.Background()}
+	target := &blockingTarget{started: make(chan struct{}), release: make(chan struct{})}
+	runCtx, reload := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(runCtx, cfg, []Target{target}); close(done) }()
+	<-target.started
+	reload()
+	select {
+	case <-done:
+		t.Fatal("Run returned while the sync was still in flight")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(target.release)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after the sync finished")
+	}
+	if target.cancelled.Load() {
+		t.Error("the reload cancelled the sync in flight")
+	}
+}

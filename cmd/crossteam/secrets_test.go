@@ -105,7 +105,7 @@ sync:
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- runContext(ctx, []string{"serve", "--config.file=" + cfgPath, "--web.listen-address=" + addr, "--log.level=debug"}, io.Discard, logs)
+		done <- runContext(ctx, []string{"serve", "--config.file=" + cfgPath, "--web.listen-address=" + addr, "--log.level=debug", "--web.enable-lifecycle"}, io.Discard, logs)
 	}()
 	var shown []string // every text a user or a scraper can see
 	waitFor(t, "all three targets down", func() bool {
