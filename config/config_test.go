@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -720,5 +721,30 @@ handoffs.pairs["x->a"]: unknown team "x"`
 		if err == nil || err.Error() != want {
 			t.Fatalf("Parse error:\n%v\nwant:\n%s", err, want)
 		}
+	}
+}
+
+// TestLoadRefusesHugeFile: a file over MaxFileSize is refused by size,
+// before parsing, naming the file.
+func TestLoadRefusesHugeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "huge.yml")
+	b := append([]byte("teams:\n  design: {}\n# "), bytes.Repeat([]byte("x"), MaxFileSize)...)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if want := "config " + path + ": the file is larger than 4 MiB; is it the right file?"; err == nil || err.Error() != want {
+		t.Errorf("Load = %v, want %q", err, want)
+	}
+}
+
+// TestLongValuesAreCut: a huge value is repeated in the error only cut,
+// with its length.
+func TestLongValuesAreCut(t *testing.T) {
+	long := strings.Repeat("é", 1<<20) // 2 MiB
+	_, err := Parse([]byte("teams:\n  design:\n    members: [{email: \"" + long + "\"}]\n"))
+	want := "teams.design.members[0].email: \"" + strings.Repeat("é", 50) + "... (2097152 bytes)\" is not an email address"
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %.300v, want %q", err, want)
 	}
 }

@@ -124,11 +124,24 @@ func (c *Calendar) UnmarshalYAML(unmarshal func(any) error) error {
 	return unmarshal((*plain)(c))
 }
 
+// MaxFileSize bounds a configuration file: a real one is a few hundred
+// kB even for thousands of teams; a larger file is a mistake (or an
+// attack on the parser) and is refused before it is parsed.
+const MaxFileSize = 4 << 20
+
 // Load reads, decodes and validates the file at path.
 func Load(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if len(b) > MaxFileSize {
+		return nil, fmt.Errorf("config %s: the file is larger than %d MiB; is it the right file?", path, MaxFileSize>>20)
 	}
 	c, err := Parse(b)
 	if err != nil {

@@ -53,8 +53,30 @@ var (
 // errs collects validation errors in a stable order.
 type errs []error
 
+// maxQuoted bounds how much of a value from the file an error repeats: a
+// 64 MB value must not come back whole in the message.
+const maxQuoted = 100
+
 func (e *errs) add(path, format string, args ...any) {
-	*e = append(*e, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) > maxQuoted {
+			args[i] = cutValue(s)
+		}
+	}
+	*e = append(*e, fmt.Errorf("%s: %s", cutValue(path), fmt.Sprintf(format, args...)))
+}
+
+// cutValue cuts s to maxQuoted bytes at a rune boundary, saying how long
+// it was.
+func cutValue(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	n := maxQuoted
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return fmt.Sprintf("%s... (%d bytes)", s[:n], len(s))
 }
 
 func (c *Config) validate() error {
