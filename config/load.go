@@ -193,7 +193,16 @@ func cleanYAMLError(doc []byte, err error) error {
 		if i := strings.Index(m, ": field "); i >= 0 && strings.Contains(m, " not found in type ") {
 			key := m[i+len(": field "):]
 			key = key[:strings.Index(key, " not found in type ")]
-			m = fmt.Sprintf("%s: unknown key %q", m[:i], key)
+			var line int
+			fmt.Sscanf(m[:i], "line %d", &line)
+			path, suggestion := unknownKeyContext(doc, line, key)
+			if path != "" {
+				path += ": "
+			}
+			m = fmt.Sprintf("%s: %sunknown key %q", m[:i], path, key)
+			if suggestion != "" {
+				m += fmt.Sprintf(" (did you mean %q?)", suggestion)
+			}
 		} else if i := strings.LastIndex(m, " into "); i >= 0 && strings.Contains(m, "cannot unmarshal ") {
 			m = m[:i+len(" into ")] + yamlKind(m[i+len(" into "):])
 		}
