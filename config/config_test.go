@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -746,5 +747,44 @@ func TestLongValuesAreCut(t *testing.T) {
 	want := "teams.design.members[0].email: \"" + strings.Repeat("é", 50) + "... (2097152 bytes)\" is not an email address"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %.300v, want %q", err, want)
+	}
+}
+
+// TestErrorsCapped: every error is reported up to 50, then a count.
+func TestErrorsCapped(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("teams:\n")
+	for i := 0; i < 80; i++ {
+		fmt.Fprintf(&b, "  t%02d: {members: [{email: nomail%d}]}\n", i, i)
+	}
+	_, err := Parse([]byte(b.String()))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != 51 || lines[0] != `teams.t00.members[0].email: "nomail0" is not an email address` || lines[50] != "... and 30 more errors" {
+		t.Errorf("%d lines, first %q, last %q", len(lines), lines[0], lines[len(lines)-1])
+	}
+}
+
+// BenchmarkParseTeams parses configurations with many teams (each with a
+// member and a label marker), to watch how parse time grows with size:
+//
+//	go test ./config -run '^$' -bench ParseTeams -benchtime 1x
+func BenchmarkParseTeams(b *testing.B) {
+	for _, n := range []int{2000, 20000} {
+		var sb strings.Builder
+		sb.WriteString("teams:\n")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&sb, "  team%d: {members: [user%d], markers: {github_labels: [\"team:%d\"]}}\n", i, i, i)
+		}
+		doc := []byte(sb.String())
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := Parse(doc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -113,8 +113,15 @@ func (c *Config) validate() error {
 			e.add("sync.since", "%v", err)
 		}
 	}
+	if len(e) > maxErrors {
+		// Every error of a file at once, but not 200,000 of them.
+		e = append(e[:maxErrors], fmt.Errorf("... and %d more errors", len(e)-maxErrors))
+	}
 	return errors.Join(e...)
 }
+
+// maxErrors bounds the errors one validation reports.
+const maxErrors = 50
 
 func validName(name string) error {
 	switch {
