@@ -942,3 +942,36 @@ func TestOpenRefusesCorruptStore(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkOpen measures Open of an existing store of 200,000 events,
+// most of which is PRAGMA quick_check reading the whole file:
+//
+//	go test ./store -run '^$' -bench Open -benchtime 3x
+func BenchmarkOpen(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "crossteam.db")
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for p := 0; p < 200; p++ {
+		events := make([]model.Event, 0, 1000)
+		for i := 0; i < 1000; i++ {
+			events = append(events, ev("github", fmt.Sprintf("%d-%d", p, i), fmt.Sprintf("acme/web#%d", (p*1000+i)%5000), at(1, p%60, i%60), model.EventCommented))
+		}
+		mustApply(b, s, Page{Source: "github", Target: "acme", Events: events})
+	}
+	s.Close()
+	fi, _ := os.Stat(path)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := Open(ctx, path, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(fi.Size())/(1<<20), "MiB")
+}
