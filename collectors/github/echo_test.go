@@ -70,3 +70,24 @@ func TestEchoedSecretsAreScrubbed(t *testing.T) {
 		}
 	}
 }
+
+// TestTransportErrorNamesURL: a transport error names the request's URL
+// (without its query), so the log says which API could not be reached.
+func TestTransportErrorNamesURL(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := New(Options{Store: st, Target: &config.GitHubSource{Name: "acme", BaseURL: srv.URL + "/", Repos: []string{"acme/web"}, Token: "ghp_0123456789abcdefABCDEF0123456789abcd"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Sync(context.Background())
+	want := "github/acme: repo acme/web: list issues: Get " + srv.URL + "/repos/acme/web/issues: dial tcp "
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error = %v, want it to start %q", err, want)
+	}
+}

@@ -567,7 +567,14 @@ func describe(err error, what string) error {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err) // drop the URL (no secrets there, but shorter)
+		// Name the URL, without its query (paging and since: noise; a
+		// base_url cannot carry one, config refuses it).
+		where := ue.URL
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.RawQuery, u.Fragment, u.User = "", "", nil
+			where = u.String()
+		}
+		return fmt.Errorf("%s %s: %w", ue.Op, where, ue.Err)
 	}
 	return err
 }
