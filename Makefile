@@ -34,15 +34,18 @@ bench-engine:
 bench-store:
 	$(GO) test ./store -run '^$$' -bench . -benchtime 3x -benchmem
 
-# Fuzzing: each target for FUZZTIME (default 2m). The default test run
-# replays only the seed corpora (fixtures, testdata, found crashers).
+# Fuzzing: each target for FUZZTIME (default 2m), minimisation capped at 2 s
+# per input, and failing when a target ran fewer than FUZZMINEXECS inputs
+# (scripts/fuzz.sh). The default test run replays only the seed corpora
+# (fixtures, testdata, found crashers).
 FUZZTIME ?= 2m
+FUZZMINEXECS ?= 5000
 fuzz:
-	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./collectors/github -run '^$$' -fuzz '^FuzzMapIssueEvents$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./collectors/github -run '^$$' -fuzz '^FuzzMapIssues$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./collectors/jira -run '^$$' -fuzz '^FuzzSearchPage$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./collectors/jira -run '^$$' -fuzz '^FuzzBulkfetchPage$$' -fuzztime $(FUZZTIME)
+	bash scripts/fuzz.sh ./config FuzzParse $(FUZZTIME) $(FUZZMINEXECS)
+	bash scripts/fuzz.sh ./collectors/github FuzzMapIssueEvents $(FUZZTIME) $(FUZZMINEXECS)
+	bash scripts/fuzz.sh ./collectors/github FuzzMapIssues $(FUZZTIME) $(FUZZMINEXECS)
+	bash scripts/fuzz.sh ./collectors/jira FuzzSearchPage $(FUZZTIME) $(FUZZMINEXECS)
+	bash scripts/fuzz.sh ./collectors/jira FuzzBulkfetchPage $(FUZZTIME) $(FUZZMINEXECS)
 
 # Crash recovery with 40 SIGKILLs of a real exporter process (the default
 # test run does 8).

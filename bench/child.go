@@ -49,7 +49,7 @@ func startChild(ctx context.Context, exe, cfgPath, logPath string, extraEnv []st
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "serve", "--config.file="+cfgPath, "--web.listen-address="+addr, "--web.max-requests=0")
+	cmd := exec.Command(exe, "serve", "--config.file="+cfgPath, "--web.listen-address="+addr, "--web.enable-lifecycle") // the default --web.max-requests (40), as users run it
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), extraEnv...)
 	c := &child{cmd: cmd, base: "http://" + addr, logPath: logPath, done: make(chan error, 1)}

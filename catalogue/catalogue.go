@@ -100,6 +100,8 @@ var Metrics = []Metric{
 
 	m("snapshot_timestamp_seconds", Gauge, Health, "The instant the served snapshot was computed for (asOf)."),
 	m("snapshot_compute_seconds", Gauge, Health, "How long computing the served snapshot took."),
+	m("snapshot_up", Gauge, Health, "1 if the last recomputation of the snapshot from the store succeeded, else 0 (the boards then show an older snapshot, or nothing)."),
+	m("snapshot_last_success_timestamp_seconds", Gauge, Health, "When a snapshot was last computed from the store successfully."),
 	m("source_up", Gauge, Health, "1 if the last sync of the target succeeded, else 0.", "source", "target"),
 	m("sync_duration_seconds", Gauge, Health, "Duration of the last sync of the target.", "source", "target"),
 	m("last_sync_success_timestamp_seconds", Gauge, Health, "When the target last synced successfully.", "source", "target"),

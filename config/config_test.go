@@ -1,7 +1,9 @@
 package config
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -130,6 +132,8 @@ func TestBadConfigs(t *testing.T) {
 		{"bad-duration-pair.yml", "line 6: handoffs.pairs[\"design->backend\"].stall_after: not a valid duration string: \"soon\""},
 		{"bad-duration.yml", "line 4: handoffs.stall_after: unknown unit \"days\" in duration \"3days\""},
 		{"bad-empty.yml", "empty configuration: at least one team is required"},
+		{"bad-github-base-url-query.yml", "sources.github[0].base_url: \"https://ghe.example.com/api/v3/?...\" must not have a query string or fragment (put credentials in token, token_file or token_env)"},
+		{"bad-jira-url-fragment.yml", "sources.jira[0].url: \"https://acme.atlassian.net/?...\" must not have a query string or fragment (put credentials in token, token_file or token_env)"},
 		{"bad-github-app-and-token.yml", "sources.github[0]: set either app or one of token, token_file, token_env, not both"},
 		{"bad-github-app-id.yml", "sources.github[0].app.app_id: must be a positive number"},
 		{"bad-github-app-installation-id.yml", "sources.github[0].app.installation_id: must be a positive number"},
@@ -208,25 +212,25 @@ func TestBadConfigs(t *testing.T) {
 		{"bad-team-null.yml", "teams.design: team has no settings (write {} for an empty team)"},
 		{"bad-team-value-duplicate.yml", "teams.design.markers.jira_team_values[0]: team field value \"Design\" already marks team \"backend\""},
 		{"bad-two-documents.yml", "line 3: only one YAML document is allowed"},
-		{"bad-unknown-key-app.yml", "line 11: unknown key \"key_id\""},
-		{"bad-unknown-key-bounce.yml", "line 6: unknown key \"windw\""},
-		{"bad-unknown-key-calendar.yml", "line 5: unknown key \"time_zone\""},
-		{"bad-unknown-key-github.yml", "line 8: unknown key \"tokens_file\""},
-		{"bad-unknown-key-handoffs.yml", "line 4: unknown key \"stall_afer\""},
-		{"bad-unknown-key-jira-status.yml", "line 6: unknown key \"wait\""},
-		{"bad-unknown-key-jira.yml", "line 10: unknown key \"project\""},
-		{"bad-unknown-key-markers.yml", "line 4: unknown key \"labels\""},
-		{"bad-unknown-key-member.yml", "line 5: unknown key \"slack\""},
-		{"bad-unknown-key-milestones.yml", "line 4: unknown key \"min_team\""},
-		{"bad-unknown-key-org.yml", "line 8: unknown key \"includes\""},
-		{"bad-unknown-key-ownership.yml", "line 4: unknown key \"order\""},
-		{"bad-unknown-key-pair.yml", "line 8: unknown key \"stall_clock\""},
-		{"bad-unknown-key-signal.yml", "line 5: unknown key \"labels\""},
-		{"bad-unknown-key-store.yml", "line 4: unknown key \"file\""},
-		{"bad-unknown-key-sync.yml", "line 4: unknown key \"every\""},
+		{"bad-unknown-key-app.yml", "line 11: sources.github[0].app: unknown key \"key_id\""},
+		{"bad-unknown-key-bounce.yml", "line 6: handoffs.bounce: unknown key \"windw\" (did you mean \"window\"?)"},
+		{"bad-unknown-key-calendar.yml", "line 5: teams.design.calendar: unknown key \"time_zone\" (did you mean \"timezone\"?)"},
+		{"bad-unknown-key-github.yml", "line 8: sources.github[0]: unknown key \"tokens_file\" (did you mean \"token_file\"?)"},
+		{"bad-unknown-key-handoffs.yml", "line 4: handoffs: unknown key \"stall_afer\" (did you mean \"stall_after\"?)"},
+		{"bad-unknown-key-jira-status.yml", "line 6: teams.design.markers.jira_statuses[0]: unknown key \"wait\" (did you mean \"waiting\"?)"},
+		{"bad-unknown-key-jira.yml", "line 10: sources.jira[0]: unknown key \"project\" (did you mean \"projects\"?)"},
+		{"bad-unknown-key-markers.yml", "line 4: teams.design.markers: unknown key \"labels\""},
+		{"bad-unknown-key-member.yml", "line 5: teams.design.members[0]: unknown key \"slack\""},
+		{"bad-unknown-key-milestones.yml", "line 4: milestones: unknown key \"min_team\" (did you mean \"min_teams\"?)"},
+		{"bad-unknown-key-org.yml", "line 8: sources.github[0].orgs[0]: unknown key \"includes\" (did you mean \"include\"?)"},
+		{"bad-unknown-key-ownership.yml", "line 4: ownership: unknown key \"order\""},
+		{"bad-unknown-key-pair.yml", "line 8: handoffs.pairs.design->backend: unknown key \"stall_clock\""},
+		{"bad-unknown-key-signal.yml", "line 5: signals[0]: unknown key \"labels\""},
+		{"bad-unknown-key-store.yml", "line 4: store: unknown key \"file\""},
+		{"bad-unknown-key-sync.yml", "line 4: sync: unknown key \"every\""},
 		{"bad-unknown-key-top.yml", "line 3: unknown key \"team_calendar\""},
-		{"bad-unknown-key-working-hours.yml", "line 4: unknown key \"stop\""},
-		{"bad-unknown-key.yml", "line 3: unknown key \"membrs\""},
+		{"bad-unknown-key-working-hours.yml", "line 4: calendar.working_hours: unknown key \"stop\""},
+		{"bad-unknown-key.yml", "line 3: teams.design: unknown key \"membrs\" (did you mean \"members\"?)"},
 		{"bad-wrong-type-bool.yml", "line 5: cannot unmarshal !!str `maybe` into a boolean (true or false)"},
 		{"bad-wrong-type-int.yml", "line 4: cannot unmarshal !!str `many` into an integer"},
 		{"bad-wrong-type-list.yml", "line 5: cannot unmarshal !!str `decision` into a list"},
@@ -725,5 +729,69 @@ handoffs.pairs["x->a"]: unknown team "x"`
 		if err == nil || err.Error() != want {
 			t.Fatalf("Parse error:\n%v\nwant:\n%s", err, want)
 		}
+	}
+}
+
+// TestLoadRefusesHugeFile: a file over MaxFileSize is refused by size,
+// before parsing, naming the file.
+func TestLoadRefusesHugeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "huge.yml")
+	b := append([]byte("teams:\n  design: {}\n# "), bytes.Repeat([]byte("x"), MaxFileSize)...)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if want := "config " + path + ": the file is larger than 4 MiB; is it the right file?"; err == nil || err.Error() != want {
+		t.Errorf("Load = %v, want %q", err, want)
+	}
+}
+
+// TestLongValuesAreCut: a huge value is repeated in the error only cut,
+// with its length.
+func TestLongValuesAreCut(t *testing.T) {
+	long := strings.Repeat("é", 1<<20) // 2 MiB
+	_, err := Parse([]byte("teams:\n  design:\n    members: [{email: \"" + long + "\"}]\n"))
+	want := "teams.design.members[0].email: \"" + strings.Repeat("é", 50) + "... (2097152 bytes)\" is not an email address"
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %.300v, want %q", err, want)
+	}
+}
+
+// TestErrorsCapped: every error is reported up to 50, then a count.
+func TestErrorsCapped(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("teams:\n")
+	for i := 0; i < 80; i++ {
+		fmt.Fprintf(&b, "  t%02d: {members: [{email: nomail%d}]}\n", i, i)
+	}
+	_, err := Parse([]byte(b.String()))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != 51 || lines[0] != `teams.t00.members[0].email: "nomail0" is not an email address` || lines[50] != "... and 30 more errors" {
+		t.Errorf("%d lines, first %q, last %q", len(lines), lines[0], lines[len(lines)-1])
+	}
+}
+
+// BenchmarkParseTeams parses configurations with many teams (each with a
+// member and a label marker), to watch how parse time grows with size:
+//
+//	go test ./config -run '^$' -bench ParseTeams -benchtime 1x
+func BenchmarkParseTeams(b *testing.B) {
+	for _, n := range []int{2000, 20000} {
+		var sb strings.Builder
+		sb.WriteString("teams:\n")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&sb, "  team%d: {members: [user%d], markers: {github_labels: [\"team:%d\"]}}\n", i, i, i)
+		}
+		doc := []byte(sb.String())
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := Parse(doc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -124,11 +124,24 @@ func (c *Calendar) UnmarshalYAML(unmarshal func(any) error) error {
 	return unmarshal((*plain)(c))
 }
 
+// MaxFileSize bounds a configuration file: a real one is a few hundred
+// kB even for thousands of teams; a larger file is a mistake (or an
+// attack on the parser) and is refused before it is parsed.
+const MaxFileSize = 4 << 20
+
 // Load reads, decodes and validates the file at path.
 func Load(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if len(b) > MaxFileSize {
+		return nil, fmt.Errorf("config %s: the file is larger than %d MiB; is it the right file?", path, MaxFileSize>>20)
 	}
 	c, err := Parse(b)
 	if err != nil {
@@ -180,7 +193,16 @@ func cleanYAMLError(doc []byte, err error) error {
 		if i := strings.Index(m, ": field "); i >= 0 && strings.Contains(m, " not found in type ") {
 			key := m[i+len(": field "):]
 			key = key[:strings.Index(key, " not found in type ")]
-			m = fmt.Sprintf("%s: unknown key %q", m[:i], key)
+			var line int
+			fmt.Sscanf(m[:i], "line %d", &line)
+			path, suggestion := unknownKeyContext(doc, line, key)
+			if path != "" {
+				path += ": "
+			}
+			m = fmt.Sprintf("%s: %sunknown key %q", m[:i], path, key)
+			if suggestion != "" {
+				m += fmt.Sprintf(" (did you mean %q?)", suggestion)
+			}
 		} else if i := strings.LastIndex(m, " into "); i >= 0 && strings.Contains(m, "cannot unmarshal ") {
 			m = m[:i+len(" into ")] + yamlKind(m[i+len(" into "):])
 		}

@@ -152,3 +152,44 @@ func (c *Config) Redacted() (string, error) {
 	}
 	return string(b), nil
 }
+
+// RedactedWithoutMembers is Redacted with every team's members left out:
+// /config is read by anyone who can reach the exporter, and members are
+// people's logins, Jira account ids and emails. Each team shows how many
+// members it has instead.
+func (c *Config) RedactedWithoutMembers() (string, error) {
+	cp := *c
+	cp.Teams = make(map[string]*Team, len(c.Teams))
+	for name, t := range c.Teams {
+		if t == nil {
+			cp.Teams[name] = nil
+			continue
+		}
+		tc := *t
+		tc.Members = nil
+		cp.Teams[name] = &tc
+	}
+	var doc yaml.Node
+	if err := doc.Encode(&cp); err != nil {
+		return "", fmt.Errorf("config: marshal: %w", err)
+	}
+	// Annotate each team mapping with its member count.
+	if root := &doc; root.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if root.Content[i].Value != "teams" {
+				continue
+			}
+			teams := root.Content[i+1]
+			for j := 0; j+1 < len(teams.Content); j += 2 {
+				if t := c.Teams[teams.Content[j].Value]; t != nil {
+					teams.Content[j].LineComment = fmt.Sprintf("%d members (not shown)", len(t.Members))
+				}
+			}
+		}
+	}
+	b, err := yaml.Marshal(&doc)
+	if err != nil {
+		return "", fmt.Errorf("config: marshal: %w", err)
+	}
+	return string(b), nil
+}

@@ -175,3 +175,40 @@ func formatMasked(f fmt.State, name string, v any) {
 		fmt.Fprintf(f, "%v", v)
 	}
 }
+
+// CheckSecretFiles reports every token_file and private_key_file that is
+// missing, a directory or unreadable, each with its field path. Load does
+// not check them (a file may appear later, and it is re-read at request
+// time); check-config does, so a typo is caught before the first sync.
+func (c *Config) CheckSecretFiles() error {
+	var e errs
+	check := func(path, file string) {
+		if file == "" {
+			return
+		}
+		fi, err := os.Stat(file)
+		switch {
+		case err != nil:
+			e.add(path, "%v", err)
+		case fi.IsDir():
+			e.add(path, "%s is a directory, not a file", file)
+		default:
+			f, err := os.Open(file)
+			if err != nil {
+				e.add(path, "%v", err)
+				return
+			}
+			f.Close()
+		}
+	}
+	for i, g := range c.Sources.GitHub {
+		check(fmt.Sprintf("sources.github[%d].token_file", i), g.TokenFile)
+		if g.App != nil {
+			check(fmt.Sprintf("sources.github[%d].app.private_key_file", i), g.App.PrivateKeyFile)
+		}
+	}
+	for i, j := range c.Sources.Jira {
+		check(fmt.Sprintf("sources.jira[%d].token_file", i), j.TokenFile)
+	}
+	return errors.Join(e...)
+}

@@ -335,3 +335,35 @@ func TestSecretSourceConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactedWithoutMembers: /config's view shows no login, Jira account
+// id or email of a member, and keeps the rest of the configuration.
+func TestRedactedWithoutMembers(t *testing.T) {
+	c, err := Parse([]byte(`
+teams:
+  design:
+    members: [alice-login, {jira: "5b10ac8d82e05b22cc7d4ef5"}, {email: carol@example.com}]
+    markers: {github_labels: ["team:design"]}
+  backend: {members: [bob-login]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.RedactedWithoutMembers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"alice-login", "5b10ac8d82e05b22cc7d4ef5", "carol@example.com", "bob-login"} {
+		if strings.Contains(s, id) {
+			t.Errorf("member identity %q shown:\n%s", id, s)
+		}
+	}
+	for _, want := range []string{"design: # 3 members (not shown)", "backend: # 1 members (not shown)", "team:design"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("view lacks %q:\n%s", want, s)
+		}
+	}
+	if len(c.Teams["design"].Members) != 3 {
+		t.Error("the running configuration lost its members")
+	}
+}

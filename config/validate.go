@@ -53,8 +53,30 @@ var (
 // errs collects validation errors in a stable order.
 type errs []error
 
+// maxQuoted bounds how much of a value from the file an error repeats: a
+// 64 MB value must not come back whole in the message.
+const maxQuoted = 100
+
 func (e *errs) add(path, format string, args ...any) {
-	*e = append(*e, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) > maxQuoted {
+			args[i] = cutValue(s)
+		}
+	}
+	*e = append(*e, fmt.Errorf("%s: %s", cutValue(path), fmt.Sprintf(format, args...)))
+}
+
+// cutValue cuts s to maxQuoted bytes at a rune boundary, saying how long
+// it was.
+func cutValue(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	n := maxQuoted
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return fmt.Sprintf("%s... (%d bytes)", s[:n], len(s))
 }
 
 func (c *Config) validate() error {
@@ -95,8 +117,15 @@ func (c *Config) validate() error {
 		}
 		c.Sync.since = t.UTC()
 	}
+	if len(e) > maxErrors {
+		// Every error of a file at once, but not 200,000 of them.
+		e = append(e[:maxErrors], fmt.Errorf("... and %d more errors", len(e)-maxErrors))
+	}
 	return errors.Join(e...)
 }
+
+// maxErrors bounds the errors one validation reports.
+const maxErrors = 50
 
 func validName(name string) error {
 	switch {
@@ -328,7 +357,13 @@ func checkURL(raw string, insecure bool) error {
 		return errors.New("credentials must not be part of the URL (use token, token_file or token_env)")
 	}
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("%q is not an absolute http(s) URL", withoutUserinfo(raw))
+		return fmt.Errorf("%q is not an absolute http(s) URL", withoutQuery(withoutUserinfo(raw)))
+	}
+	// A token in the query string (?access_token=...) would be printed by
+	// check-config and /config and logged with every request error: refuse
+	// it, and do not repeat it.
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
+		return fmt.Errorf("%q must not have a query string or fragment (put credentials in token, token_file or token_env)", withoutQuery(raw))
 	}
 	if u.Scheme == "http" && !insecure && !isLoopback(u.Hostname()) {
 		return fmt.Errorf("%q uses plain http; use https, or set insecure_http: true", raw)
@@ -350,6 +385,14 @@ func withoutUserinfo(raw string) string {
 	}
 	if at := strings.LastIndex(raw[start:end], "@"); at >= 0 {
 		return raw[:start] + "xxxxx" + raw[start+at:]
+	}
+	return raw
+}
+
+// withoutQuery drops anything from the first "?" or "#" on.
+func withoutQuery(raw string) string {
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		return raw[:i] + "?..."
 	}
 	return raw
 }

@@ -372,6 +372,10 @@ func healthBoard(self Board) *dashboard.DashboardBuilder {
 		"How old the numbers the exporter serves are: now minus the instant its last snapshot was computed for. Snapshots are recomputed after each sync.",
 		"s", 6, 5, thresholds(3600.0, "orange", 4*3600.0, "red"),
 		q{expr: fmt.Sprintf("time() - max(%s)", sel("snapshot_timestamp_seconds"))}))
+	b.WithPanel(statPanel("Last good recomputation",
+		"Time since the snapshot was last computed from the store successfully, on the worst exporter. It grows while recomputations fail (a damaged store file; alert CrossteamSnapshotFailing) even when syncs succeed.",
+		"s", 6, 5, thresholds(1800.0, "orange", 3600.0, "red"),
+		q{expr: fmt.Sprintf("time() - min(%s)", sel("snapshot_last_success_timestamp_seconds"))}))
 	b.WithPanel(statPanel("Stored events",
 		"Events held in the exporter's store, all sources together; every metric is computed from them.",
 		"short", 6, 5, nil, q{expr: fmt.Sprintf("sum(%s)", sel("store_events"))}))

@@ -26,6 +26,11 @@ type Health struct {
 		last time.Time
 		set  bool
 	}
+	// snapshot is the outcome of the last recomputation from the store.
+	snapshot struct {
+		ok, set bool
+		last    time.Time
+	}
 	requests *prometheus.CounterVec
 	descs    map[string]*prometheus.Desc
 }
@@ -131,6 +136,17 @@ func (h *Health) SetReload(ok bool, now time.Time) {
 	}
 }
 
+// SetSnapshot records the outcome of one recomputation of the snapshot
+// from the store (crossteam_snapshot_up and its last success time).
+func (h *Health) SetSnapshot(ok bool, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.snapshot.ok, h.snapshot.set = ok, true
+	if ok {
+		h.snapshot.last = now
+	}
+}
+
 // Transport wraps next so every response of this target is counted by
 // status code (client_golang's promhttp.InstrumentRoundTripperCounter) and
 // its rate-limit header read. Transport errors, which promhttp does not
@@ -200,6 +216,16 @@ func (h *Health) Collect(ch chan<- prometheus.Metric) {
 	}
 	for source, n := range h.stored {
 		g("store_events", float64(n), source)
+	}
+	if h.snapshot.set {
+		up := 0.0
+		if h.snapshot.ok {
+			up = 1
+		}
+		g("snapshot_up", up)
+		if !h.snapshot.last.IsZero() {
+			g("snapshot_last_success_timestamp_seconds", float64(h.snapshot.last.UnixNano())/1e9)
+		}
 	}
 	if h.reload.set {
 		ok := 0.0

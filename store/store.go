@@ -164,6 +164,10 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	if err := s.quickCheck(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -203,6 +207,46 @@ func createFile(path string) error {
 	}
 	return f.Close()
 }
+
+// ErrCorrupt is wrapped by the error Open returns when the file fails
+// SQLite's quick_check.
+var ErrCorrupt = errors.New("store is corrupt")
+
+// quickCheck runs PRAGMA quick_check (integrity_check without the index
+// cross-checks: linear in the file size) so a damaged file is refused at
+// start with what to do, instead of syncs "succeeding" into it while every
+// recomputation fails.
+func (s *Store) quickCheck(ctx context.Context) error {
+	var problems []string
+	rows, err := s.w.QueryContext(ctx, "PRAGMA quick_check")
+	if err == nil {
+		for rows.Next() {
+			var line string
+			if err = rows.Scan(&line); err != nil {
+				break
+			}
+			if line != "ok" && len(problems) < 5 {
+				problems = append(problems, line)
+			}
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		rows.Close()
+	}
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("store: open %s: %w (quick_check: %s): stop crossteam and restore the file from a backup, "+
+		"or move it (with its -wal and -shm files) aside and start again to resync everything from the APIs (RUNBOOK.md, \"Store corrupt\")",
+		s.path, ErrCorrupt, strings.Join(problems, "; "))
+}
+
+// Path is the store's file, for messages that must name it.
+func (s *Store) Path() string { return s.path }
 
 // Close closes the store. It is not safe to use the store afterwards.
 func (s *Store) Close() error {

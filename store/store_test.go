@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -928,4 +929,101 @@ func TestIdentities(t *testing.T) {
 	if !errors.Is(err, ErrInvalidPage) || !strings.Contains(err.Error(), `identity 0 (account "acc-x")`) {
 		t.Errorf("identity without value: err = %v, want ErrInvalidPage naming it", err)
 	}
+}
+
+// TestOpenRefusesCorruptStore: two overwritten pages in the middle of a
+// store (the probe that froze the boards) make Open refuse the file with
+// its name and what to do, and leave the file as it was.
+func TestOpenRefusesCorruptStore(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		fill byte
+	}{{"zeroed pages", 0x00}, {"garbage pages", 0xA5}} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "crossteam.db")
+			s, err := Open(ctx, path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for p := 0; p < 20; p++ {
+				var events []model.Event
+				for i := 0; i < 100; i++ {
+					events = append(events, ev("github", fmt.Sprintf("%d-%d", p, i), fmt.Sprintf("acme/web#%d", i), at(1, p, i%60), model.EventCommented))
+				}
+				mustApply(t, s, Page{Source: "github", Target: "acme", Events: events})
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const pageSize = 4096
+			if len(b) < 20*pageSize {
+				t.Fatalf("store is only %d bytes", len(b))
+			}
+			mid := len(b) / pageSize / 2
+			for i := mid * pageSize; i < (mid+2)*pageSize; i++ {
+				b[i] = tc.fill
+			}
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err = Open(ctx, path, nil)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open accepted a corrupt store")
+			}
+			if !errors.Is(err, ErrCorrupt) {
+				t.Errorf("error %v does not wrap ErrCorrupt", err)
+			}
+			for _, want := range []string{path, "restore the file from a backup", "resync everything", "RUNBOOK.md"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			after, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(after, b) {
+				t.Error("Open changed the corrupt file")
+			}
+		})
+	}
+}
+
+// BenchmarkOpen measures Open of an existing store of 200,000 events,
+// most of which is PRAGMA quick_check reading the whole file:
+//
+//	go test ./store -run '^$' -bench Open -benchtime 3x
+func BenchmarkOpen(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "crossteam.db")
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for p := 0; p < 200; p++ {
+		events := make([]model.Event, 0, 1000)
+		for i := 0; i < 1000; i++ {
+			events = append(events, ev("github", fmt.Sprintf("%d-%d", p, i), fmt.Sprintf("acme/web#%d", (p*1000+i)%5000), at(1, p%60, i%60), model.EventCommented))
+		}
+		mustApply(b, s, Page{Source: "github", Target: "acme", Events: events})
+	}
+	s.Close()
+	fi, _ := os.Stat(path)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := Open(ctx, path, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(fi.Size())/(1<<20), "MiB")
 }

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/exposition"
+	"github.com/crossteam/crossteam/resilience"
 	"github.com/crossteam/crossteam/store"
 )
 
@@ -46,20 +46,56 @@ type Syncer struct {
 	// Engine are the engine options of every snapshot (Sharded with
 	// --shard).
 	Engine engine.Options
+	// SyncContext, when set, is the context syncs run under instead of
+	// Run's: ending Run (a configuration reload) then lets a sync in
+	// flight finish and Run returns after it, so reloads never cancel a
+	// sync. Only SyncContext's end (shutdown) cancels one.
+	SyncContext context.Context
 
-	mu      sync.Mutex
-	loader  *store.Loader // created on the first Recompute
-	cfg     *config.Config
-	ready   bool
+	mu     sync.Mutex
+	loader *store.Loader // created on the first Recompute
+	cfg    *config.Config
+	ready  bool
+	// synced: a sync of some target succeeded since the start; failed:
+	// the last recomputation's error (nil when it succeeded).
+	synced  bool
+	failed  error
 	trigger chan struct{}
 }
 
-// Ready reports whether a snapshot is being served (after the first
-// successful computation, from stored data or a sync).
+// Ready reports whether a snapshot worth serving is published: the last
+// recomputation succeeded, and it saw stored data or followed a successful
+// sync. A fresh store that no sync has filled yet is not ready: a new
+// install that cannot reach its sources must not look healthy.
 func (s *Syncer) Ready() bool {
+	ok, _ := s.Readiness()
+	return ok
+}
+
+// Readiness is Ready with the reason when not ready: "first sync running"
+// or "recomputation failing: <error naming the store file>".
+func (s *Syncer) Readiness() (bool, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.ready
+	switch {
+	case s.failed != nil:
+		return false, "recomputation failing: " + s.failed.Error()
+	case !s.ready:
+		return false, "first sync running"
+	}
+	return true, ""
+}
+
+// recomputed records the outcome of a recomputation in the readiness
+// state and the health metrics.
+func (s *Syncer) recomputed(err error, ready bool) {
+	s.mu.Lock()
+	s.failed = err
+	if ready {
+		s.ready = true
+	}
+	s.mu.Unlock()
+	s.Health.SetSnapshot(err == nil, s.now())
 }
 
 func (s *Syncer) now() time.Time {
@@ -82,13 +118,18 @@ func (s *Syncer) Recompute(ctx context.Context) error {
 		s.loader = s.Store.NewLoader()
 	}
 	loader := s.loader
+	synced := s.synced
 	s.mu.Unlock()
 	start := time.Now()
 	// Incremental: only the events stored since the last computation are
 	// read (a full Load of a million events took 2.9 s).
 	ds, err := loader.Load(ctx)
 	if err != nil {
-		return fmt.Errorf("load store: %w", err)
+		err = fmt.Errorf("load store %s: %w", s.Store.Path(), err)
+		if ctx.Err() == nil {
+			s.recomputed(err, false)
+		}
+		return err
 	}
 	eng := engine.New(cfg, ds.Members, s.Engine)
 	snap := eng.Compute(ds, s.now())
@@ -102,9 +143,7 @@ func (s *Syncer) Recompute(ctx context.Context) error {
 	}
 	s.Health.SetStored(counts)
 	s.Snapshot.Set(snap, took)
-	s.mu.Lock()
-	s.ready = true
-	s.mu.Unlock()
+	s.recomputed(nil, synced || len(ds.Items) > 0 || len(ds.Events) > 0 || len(ds.Milestones) > 0)
 	s.Logger.Debug("snapshot published", "items", sum(snap.Items), "events", sum(snap.Events), "stalled", snap.StalledTotal, "took", time.Since(start))
 	return nil
 }
@@ -166,8 +205,12 @@ func (s *Syncer) loop(ctx context.Context, t Target, interval time.Duration, tri
 	failures := 0
 	for {
 		start := time.Now()
-		err := s.syncSafely(ctx, t)
-		if ctx.Err() != nil {
+		syncCtx := ctx
+		if s.SyncContext != nil {
+			syncCtx = s.SyncContext
+		}
+		err := s.syncSafely(syncCtx, t)
+		if ctx.Err() != nil || syncCtx.Err() != nil {
 			return
 		}
 		d := time.Since(start)
@@ -184,6 +227,9 @@ func (s *Syncer) loop(ctx context.Context, t Target, interval time.Duration, tri
 			wait = backoff(failures, interval)
 		} else {
 			failures = 0
+			s.mu.Lock()
+			s.synced = true
+			s.mu.Unlock()
 			s.Logger.Debug("sync done", "source", t.Source(), "target", t.Name(), "took", d)
 			select {
 			case trigger <- struct{}{}:
@@ -212,13 +258,5 @@ func (s *Syncer) syncSafely(ctx context.Context, t Target) (err error) {
 }
 
 func backoff(failures int, max time.Duration) time.Duration {
-	d := 5 * time.Second
-	for i := 1; i < failures && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	// Full jitter in [d/2, d].
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return resilience.HalfJitter(resilience.Exponential(failures, 5*time.Second, max))
 }

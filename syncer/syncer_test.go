@@ -164,3 +164,143 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// switchTarget syncs with the error in err (nil: success, storing nothing).
+type switchTarget struct {
+	n   atomic.Int32
+	err atomic.Pointer[error]
+}
+
+func (s *switchTarget) Source() string { return "github" }
+func (s *switchTarget) Name() string   { return "acme" }
+func (s *switchTarget) Sync(context.Context) error {
+	s.n.Add(1)
+	if e := s.err.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// TestReadiness: a fresh store is not ready until a sync succeeded (a new
+// install that cannot reach GitHub must not look ready), and a failing
+// recomputation makes the exporter unready with the store file named and
+// crossteam_snapshot_up 0, keeping the last success time.
+func TestReadiness(t *testing.T) {
+	cfg, _, asOf := scenario(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "fresh.db")
+	st, err := store.Open(ctx, path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Syncer{Store: st, Logger: slog.New(slog.DiscardHandler), Snapshot: exposition.NewSnapshotCollector(), Health: exposition.NewHealth(),
+		Now: func() time.Time { return asOf }}
+	target := &switchTarget{}
+	unreachable := errors.New("github/acme: dial tcp: connection refused")
+	target.err.Store(&unreachable)
+
+	run := func(until func() bool) {
+		t.Helper()
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { s.Run(runCtx, cfg, []Target{target}); close(done) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for !until() {
+			if time.Now().After(deadline) {
+				t.Fatal("timed out")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		<-done
+	}
+	snapshotUp := func(want string) {
+		t.Helper()
+		exp := "# HELP crossteam_snapshot_up 1 if the last recomputation of the snapshot from the store succeeded, else 0 (the boards then show an older snapshot, or nothing).\n" +
+			"# TYPE crossteam_snapshot_up gauge\ncrossteam_snapshot_up " + want + "\n" +
+			"# HELP crossteam_snapshot_last_success_timestamp_seconds When a snapshot was last computed from the store successfully.\n" +
+			"# TYPE crossteam_snapshot_last_success_timestamp_seconds gauge\n" +
+			fmt.Sprintf("crossteam_snapshot_last_success_timestamp_seconds %d\n", asOf.Unix())
+		if err := testutil.CollectAndCompare(s.Health, strings.NewReader(exp), "crossteam_snapshot_up", "crossteam_snapshot_last_success_timestamp_seconds"); err != nil {
+			t.Error(err)
+		}
+	}
+
+	// The empty store is computed at once, the sync fails: not ready.
+	run(func() bool { return target.n.Load() >= 1 })
+	if ok, why := s.Readiness(); ok || why != "first sync running" {
+		t.Errorf("fresh store, failing sync: Readiness = %v %q, want false \"first sync running\"", ok, why)
+	}
+	snapshotUp("1")
+
+	// A sync succeeds (nothing new upstream): ready.
+	target.err.Store(nil)
+	run(func() bool { return s.Ready() })
+
+	// The store breaks under the running exporter: unready, file named.
+	st.Close()
+	err = s.Recompute(ctx)
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Recompute on a broken store = %v, want an error naming %s", err, path)
+	}
+	ok, why := s.Readiness()
+	if want := "recomputation failing: load store " + path + ": "; ok || !strings.HasPrefix(why, want) {
+		t.Errorf("Readiness = %v %q, want false and a reason starting %q", ok, why, want)
+	}
+	snapshotUp("0")
+}
+
+// blockingTarget's sync waits for release and records whether its
+// context was cancelled meanwhile.
+type blockingTarget struct {
+	started   chan struct{}
+	release   chan struct{}
+	cancelled atomic.Bool
+}
+
+func (b *blockingTarget) Source() string { return "jira" }
+func (b *blockingTarget) Name() string   { return "slow" }
+func (b *blockingTarget) Sync(ctx context.Context) error {
+	close(b.started)
+	select {
+	case <-b.release:
+		return nil
+	case <-ctx.Done():
+		b.cancelled.Store(true)
+		return ctx.Err()
+	}
+}
+
+// TestReloadLetsSyncFinish: ending Run (what a reload does) does not
+// cancel a sync in flight when SyncContext is set; Run returns once the
+// sync is done.
+func TestReloadLetsSyncFinish(t *testing.T) {
+	cfg, _, asOf := scenario(t)
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := &Syncer{Store: st, Logger: slog.New(slog.DiscardHandler), Snapshot: exposition.NewSnapshotCollector(), Health: exposition.NewHealth(),
+		Now: func() time.Time { return asOf }, SyncContext: context.Background()}
+	target := &blockingTarget{started: make(chan struct{}), release: make(chan struct{})}
+	runCtx, reload := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(runCtx, cfg, []Target{target}); close(done) }()
+	<-target.started
+	reload()
+	select {
+	case <-done:
+		t.Fatal("Run returned while the sync was still in flight")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(target.release)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after the sync finished")
+	}
+	if target.cancelled.Load() {
+		t.Error("the reload cancelled the sync in flight")
+	}
+}

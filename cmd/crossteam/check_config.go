@@ -12,12 +12,14 @@ import (
 // what it resolves to, without contacting any source.
 type checkConfigCommand struct {
 	*kingpin.CmdClause
-	file string
+	file      string
+	skipFiles bool
 }
 
 func newCheckConfigCommand(app *kingpin.Application) *checkConfigCommand {
 	c := &checkConfigCommand{CmdClause: app.Command("check-config", "Check a configuration file and print a summary of it.")}
 	c.Flag("config.file", "Configuration file to check.").Default("crossteam.yml").StringVar(&c.file)
+	c.Flag("config.skip-secret-files", "Do not check that token_file and private_key_file exist (when checking a file for another machine).").BoolVar(&c.skipFiles)
 	return c
 }
 
@@ -27,6 +29,10 @@ func (c *checkConfigCommand) run(e *env) int {
 		// Load's error starts with "config FILE: "; a joined error gets
 		// that prefix on each of its lines.
 		printError(e.stderr, fmt.Sprintf("config %s: ", c.file), err)
+		return exitError
+	}
+	if err := cfg.CheckSecretFiles(); err != nil && !c.skipFiles {
+		printError(e.stderr, fmt.Sprintf("config %s: ", c.file), fmt.Errorf("config %s: %w", c.file, err))
 		return exitError
 	}
 	e.logger.Debug("configuration loaded", "file", c.file, "teams", len(cfg.TeamNames()))

@@ -17,7 +17,7 @@ func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 func TestCheckConfigExample(t *testing.T) {
 	path := filepath.Join("..", "..", "config", "example.yml")
-	code, stdout, stderr := runCmd(t, "check-config", "--config.file="+path)
+	code, stdout, stderr := runCmd(t, "check-config", "--config.file="+path, "--config.skip-secret-files")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
@@ -146,5 +146,27 @@ func TestUsageErrors(t *testing.T) {
 		if code != 2 || !strings.HasPrefix(stderr, "crossteam: error: ") {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and an error", args, code, stderr)
 		}
+	}
+}
+
+// TestCheckConfigSecretFiles: a token_file that is missing or a directory
+// fails check-config with the field path.
+func TestCheckConfigSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, tokenFile, want string }{
+		{"missing", filepath.Join(dir, "nope"), "sources.github[0].token_file: stat " + filepath.Join(dir, "nope") + ": no such file or directory"},
+		{"directory", dir, "sources.github[0].token_file: " + dir + " is a directory, not a file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, tc.name+".yml")
+			cfg := "teams:\n  design: {}\nsources:\n  github:\n    - name: gh\n      repos: [o/r]\n      token_file: " + tc.tokenFile + "\n"
+			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, stdout, stderr := runCmd(t, "check-config", "--config.file="+path)
+			if want := "config " + path + ": " + tc.want + "\n"; code != 1 || stderr != want {
+				t.Errorf("exit %d, stderr %q, stdout %q; want 1 and %q", code, stderr, stdout, want)
+			}
+		})
 	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -26,8 +28,11 @@ func TestSecretsNeverShown(t *testing.T) {
 		forbidden = "ghp_FORBIDDEN00000000000000000000000002"
 		deadTok   = "ghp_DEADAPI000000000000000000000000003"
 		inline    = "ghp_INLINEINBROKENCONFIG000000000000004"
+		jiraTok   = "jira-token-not-token-shaped-0000000005"
+		jiraEmail = "bot@example.com"
 	)
-	secrets := []string{refused, forbidden, deadTok, inline}
+	jiraBasic := base64.StdEncoding.EncodeToString([]byte(jiraEmail + ":" + jiraTok))
+	secrets := []string{refused, forbidden, deadTok, inline, jiraTok, jiraBasic}
 
 	api := fakeOrg(t) // accepts serveToken only: refused gets 401
 	var (
@@ -40,9 +45,18 @@ func TestSecretsNeverShown(t *testing.T) {
 		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(http.StatusForbidden)
-		io.WriteString(w, `{"message":"Resource not accessible by personal access token","documentation_url":"https://docs.github.com/rest","status":"403"}`)
+		// As a proxy or WAF in front of GitHub may, echo the credential.
+		fmt.Fprintf(w, `{"message":"Resource not accessible (request had Authorization: %s)","documentation_url":"https://docs.github.com/rest","status":"403"}`, r.Header.Get("Authorization"))
 	}))
 	defer forbid.Close()
+	// A Jira front-end that refuses every request with 400, echoing the
+	// Basic credential (base64 of email:token) in its error message.
+	jiraEcho := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"errorMessages":["bad request, headers: Authorization=%s"],"errors":{}}`, r.Header.Get("Authorization"))
+	}))
+	defer jiraEcho.Close()
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
 
@@ -70,6 +84,12 @@ sources:
       base_url: ` + dead.URL + `/
       repos: [acme/web]
       token: ` + deadTok + `
+  jira:
+    - name: echo
+      url: ` + jiraEcho.URL + `
+      email: ` + jiraEmail + `
+      token: ` + jiraTok + `
+      projects: [OPS]
 store:
   path: ` + filepath.Join(dir, "crossteam.db") + `
 sync:
@@ -85,14 +105,15 @@ sync:
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- runContext(ctx, []string{"serve", "--config.file=" + cfgPath, "--web.listen-address=" + addr, "--log.level=debug"}, io.Discard, logs)
+		done <- runContext(ctx, []string{"serve", "--config.file=" + cfgPath, "--web.listen-address=" + addr, "--log.level=debug", "--web.enable-lifecycle"}, io.Discard, logs)
 	}()
 	var shown []string // every text a user or a scraper can see
 	waitFor(t, "all three targets down", func() bool {
 		_, m := get(t, base+"/metrics")
 		return strings.Contains(m, `crossteam_source_up{source="github",target="refused"} 0`) &&
 			strings.Contains(m, `crossteam_source_up{source="github",target="forbidden"} 0`) &&
-			strings.Contains(m, `crossteam_source_up{source="github",target="dead"} 0`)
+			strings.Contains(m, `crossteam_source_up{source="github",target="dead"} 0`) &&
+			strings.Contains(m, `crossteam_source_up{source="jira",target="echo"} 0`)
 	})
 	for _, p := range []string{"/metrics", "/", "/config", "/-/ready", "/-/healthy"} {
 		_, body := get(t, base+p)
@@ -136,7 +157,7 @@ sync:
 	}
 	// The failures themselves are reported (the test would pass vacuously
 	// if nothing was logged).
-	for _, want := range []string{"401", "403", "connection refused"} {
+	for _, want := range []string{"401", "403", "connection refused", "Authorization: Bearer <secret>", "HTTP 400"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("logs do not report %q", want)
 		}

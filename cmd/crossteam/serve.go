@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +42,7 @@ type serveCommand struct {
 	metricsPath string
 	maxRequests int
 	shard       string
+	lifecycle   bool
 }
 
 func newServeCommand(app *kingpin.Application) *serveCommand {
@@ -49,6 +51,7 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 	c.web = kingpinflag.AddFlags(c.CmdClause, defaultListenAddress)
 	c.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
 	c.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").IntVar(&c.maxRequests)
+	c.Flag("web.enable-lifecycle", "Enable configuration reload via HTTP request (POST /-/reload). SIGHUP always reloads.").Default("false").BoolVar(&c.lifecycle)
 	c.Flag("shard", "Sync only this shard of the repositories and Jira projects, as i/n (e.g. 0/3); every shard runs its own store. Empty: everything.").
 		PlaceHolder("i/n").StringVar(&c.shard)
 	return c
@@ -77,6 +80,7 @@ type exporter struct {
 	targets targetBuilder
 	mu      sync.Mutex
 	cfg     *config.Config
+	loaded  [sha256.Size]byte // hash of the file the running configuration came from
 	cancel  context.CancelFunc
 	running sync.WaitGroup
 }
@@ -91,6 +95,7 @@ type exporterOptions struct {
 	web         *web.FlagConfig
 	metricsPath string
 	maxRequests int
+	lifecycle   bool               // POST /-/reload enabled (--web.enable-lifecycle)
 	now         func() time.Time   // asOf clock of snapshots; nil = time.Now
 	targets     targetBuilder      // nil = buildTargets (for shard)
 	shard       shard.Spec         // the part of the organisation synced here
@@ -107,13 +112,17 @@ func (c *serveCommand) serve(ctx context.Context, e *env, hup <-chan os.Signal) 
 	if err != nil {
 		return err
 	}
-	return runExporter(ctx, e, hup, exporterOptions{file: c.file, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests, shard: spec})
+	return runExporter(ctx, e, hup, exporterOptions{file: c.file, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests, shard: spec, lifecycle: c.lifecycle})
 }
 
 // runExporter loads the configuration file, syncs its targets in the
 // background and serves /metrics and the landing page until ctx ends.
 func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOptions) error {
 	logger := e.logger
+	raw, err := os.ReadFile(o.file)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	cfg, err := config.Load(o.file)
 	if err != nil {
 		return err
@@ -132,9 +141,9 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 	if o.shard.Sharded() {
 		logger.Info("syncing one shard of the organisation", "shard", o.shard.String())
 	}
-	x := &exporter{logger: logger, file: o.file, st: st, health: health, cfg: cfg, targets: o.targets,
+	x := &exporter{logger: logger, file: o.file, st: st, health: health, cfg: cfg, targets: o.targets, loaded: sha256.Sum256(raw),
 		syncer: &syncer.Syncer{Store: st, Logger: logger, Snapshot: snap, Health: health, Now: o.now,
-			Engine: engine.Options{Sharded: o.shard.Sharded()}}}
+			Engine: engine.Options{Sharded: o.shard.Sharded()}, SyncContext: ctx}}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(snap, health, exposition.BuildInfo(),
@@ -168,13 +177,19 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 		fmt.Fprintln(w, "Healthy")
 	})
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !x.syncer.Ready() {
-			http.Error(w, "Not ready: no snapshot yet (first sync running)", http.StatusServiceUnavailable)
+		if ok, why := x.syncer.Readiness(); !ok {
+			http.Error(w, "Not ready: "+why, http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "Ready")
 	})
 	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if !o.lifecycle {
+			// As Prometheus: reloading over HTTP is opt-in, since without a
+			// web config anyone who reaches the port could trigger it.
+			http.Error(w, "Lifecycle API is not enabled (start with --web.enable-lifecycle, or send SIGHUP).", http.StatusForbidden)
+			return
+		}
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, "This endpoint requires a POST request.", http.StatusMethodNotAllowed)
@@ -196,7 +211,7 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 		x.mu.Lock()
 		cfg := x.cfg
 		x.mu.Unlock()
-		s, err := cfg.Redacted()
+		s, err := cfg.RedactedWithoutMembers()
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -278,8 +293,26 @@ func (x *exporter) stop() {
 }
 
 // reload loads the configuration file again; on any error the running
-// configuration stays in place.
+// configuration stays in place. A file whose bytes did not change does
+// nothing (token files are re-read at request time anyway). Reloads run
+// one at a time (the caller's single goroutine), and the targets' syncs in
+// flight finish before the new configuration starts: they run under the
+// Syncer's SyncContext, which only shutdown cancels.
 func (x *exporter) reload(ctx context.Context) error {
+	raw, err := os.ReadFile(x.file)
+	if err != nil {
+		x.health.SetReload(false, time.Now())
+		return fmt.Errorf("config: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	x.mu.Lock()
+	unchanged := sum == x.loaded
+	x.mu.Unlock()
+	if unchanged {
+		x.health.SetReload(true, time.Now())
+		x.logger.Debug("configuration file unchanged; nothing reloaded", "file", x.file)
+		return nil
+	}
 	cfg, err := config.Load(x.file)
 	if err != nil {
 		x.health.SetReload(false, time.Now())
@@ -307,6 +340,9 @@ func (x *exporter) reload(ctx context.Context) error {
 		x.health.SetReload(false, time.Now())
 		return err
 	}
+	x.mu.Lock()
+	x.loaded = sum
+	x.mu.Unlock()
 	x.health.SetReload(true, time.Now())
 	x.logger.Info("configuration reloaded", "file", x.file)
 	return nil

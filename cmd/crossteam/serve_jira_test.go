@@ -91,7 +91,12 @@ store:`, 1)
 		_, metrics = get(t, base+"/metrics")
 		return strings.Contains(metrics, `crossteam_handoffs_total{from_team="design",source="jira",to_team="backend"} 1`) &&
 			strings.Contains(metrics, `crossteam_handoffs_total{from_team="design",source="github",to_team="backend"} 1`) &&
-			strings.Contains(metrics, `crossteam_source_up{source="jira",target="jira-broken"} 0`)
+			strings.Contains(metrics, `crossteam_source_up{source="jira",target="jira-broken"} 0`) &&
+			// The handoff series appear once a page is stored, before the
+			// sync is done and source_up set: wait for both (1 in 6 runs
+			// with -race failed without this).
+			strings.Contains(metrics, `crossteam_source_up{source="jira",target="jira-ok"} 1`) &&
+			strings.Contains(metrics, `crossteam_source_up{source="github",target="acme"} 1`)
 	})
 	for _, want := range []string{
 		`crossteam_source_up{source="jira",target="jira-ok"} 1`,

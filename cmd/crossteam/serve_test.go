@@ -116,12 +116,16 @@ func (s *syncBuffer) String() string {
 
 // startServe runs `crossteam serve` in-process until the returned stop is
 // called.
-func startServe(t *testing.T, cfgPath, addr string, logs io.Writer) (stop func()) {
+func startServe(t *testing.T, cfgPath, addr string, logs io.Writer, extra ...string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
+	args := []string{"serve", "--config.file=" + cfgPath, "--web.listen-address=" + addr, "--log.level=debug"}
+	if len(extra) == 0 {
+		extra = []string{"--web.enable-lifecycle"}
+	}
 	go func() {
-		done <- runContext(ctx, []string{"serve", "--config.file=" + cfgPath, "--web.listen-address=" + addr, "--log.level=debug"}, io.Discard, logs)
+		done <- runContext(ctx, append(args, extra...), io.Discard, logs)
 	}()
 	return func() {
 		cancel()
@@ -205,13 +209,30 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(cfgView, "token_file:") || strings.Contains(cfgView, serveToken) {
 		t.Errorf("/config view: %q", cfgView)
 	}
+	for _, member := range []string{"alice", "bob"} {
+		if strings.Contains(cfgView, member) {
+			t.Errorf("/config shows member %q: %q", member, cfgView)
+		}
+	}
+
+	// A reload of an unchanged file does nothing (no restart of the
+	// syncs, no recomputation).
+	resp, err := http.Post(base+"/-/reload", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Contains(logs.String(), "configuration reloaded") ||
+		!strings.Contains(logs.String(), "configuration file unchanged") {
+		t.Errorf("reload of an unchanged file = %d, want 200 and nothing reloaded", resp.StatusCode)
+	}
 
 	// A broken config is refused and the running one kept.
 	good, _ := os.ReadFile(cfgPath)
 	if err := os.WriteFile(cfgPath, []byte("teams: {}\nbogus: 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post(base+"/-/reload", "text/plain", nil)
+	resp, err = http.Post(base+"/-/reload", "text/plain", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,5 +281,33 @@ func TestServe(t *testing.T) {
 	_, metrics = get(t, "http://"+addr2+"/metrics")
 	if !strings.Contains(metrics, `crossteam_handoffs_total{from_team="design",source="github",to_team="backend"} 1`) {
 		t.Error("restart did not serve the stored snapshot")
+	}
+}
+
+// TestReloadNeedsLifecycle: without --web.enable-lifecycle, POST /-/reload
+// is refused (403) and changes nothing, as in Prometheus.
+func TestReloadNeedsLifecycle(t *testing.T) {
+	api := fakeOrg(t)
+	dir := t.TempDir()
+	cfgPath := writeServeConfig(t, dir, api.URL)
+	addr := freeAddr(t)
+	logs := &syncBuffer{}
+	stop := startServe(t, cfgPath, addr, logs, "--web.max-requests=40") // no --web.enable-lifecycle
+	defer stop()
+	waitFor(t, "serving", func() bool { code, _ := get(t, "http://"+addr+"/-/healthy"); return code == 200 })
+	if err := os.WriteFile(cfgPath, []byte("teams: {}\nbogus: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+addr+"/-/reload", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "--web.enable-lifecycle") {
+		t.Errorf("POST /-/reload without the flag = %d %q, want 403 naming the flag", resp.StatusCode, body)
+	}
+	if strings.Contains(logs.String(), "reload") {
+		t.Errorf("a reload was attempted:\n%s", logs.String())
 	}
 }

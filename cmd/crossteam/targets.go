@@ -6,11 +6,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/crossteam/crossteam/collectors"
 	ghcollector "github.com/crossteam/crossteam/collectors/github"
 	jiracollector "github.com/crossteam/crossteam/collectors/jira"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/exposition"
+	"github.com/crossteam/crossteam/resilience"
 	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/store"
 	"github.com/crossteam/crossteam/syncer"
@@ -46,7 +46,7 @@ func newTargets(cfg *config.Config, st *store.Store, health *exposition.Health, 
 			Store:     st,
 			Now:       now,
 			Owns:      owns,
-			Transport: health.Transport("github", g.Name, collectors.TimeoutTransport(nil, collectors.RequestTimeout)),
+			Transport: health.Transport("github", g.Name, resilience.TimeoutTransport(nil, resilience.RequestTimeout)),
 			Logger:    logger.With("source", "github", "target", g.Name),
 		})
 		if err != nil {
@@ -65,7 +65,7 @@ func newTargets(cfg *config.Config, st *store.Store, health *exposition.Health, 
 			Store:     st,
 			Now:       now,
 			Owns:      ownsProject,
-			Transport: health.Transport("jira", j.Name, collectors.TimeoutTransport(nil, collectors.RequestTimeout)),
+			Transport: health.Transport("jira", j.Name, resilience.TimeoutTransport(nil, resilience.RequestTimeout)),
 			Logger:    logger.With("source", "jira", "target", j.Name),
 		})
 		if errors.Is(err, jiracollector.ErrNotInShard) {

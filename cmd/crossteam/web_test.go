@@ -93,7 +93,7 @@ func TestServeTLSAndBasicAuth(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- runContext(ctx, []string{"serve", "--config.file=" + cfgPath, "--web.listen-address=" + addr,
-			"--web.config.file=" + webCfg, "--log.level=debug"}, io.Discard, logs)
+			"--web.config.file=" + webCfg, "--log.level=debug", "--web.enable-lifecycle"}, io.Discard, logs)
 	}()
 	defer func() {
 		cancel()

@@ -44,6 +44,7 @@ import (
 
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/model"
+	"github.com/crossteam/crossteam/resilience"
 	"github.com/crossteam/crossteam/store"
 )
 
@@ -70,6 +71,7 @@ type Collector struct {
 	store  *store.Store
 	client *gh.Client
 	rt     *rateTransport
+	scrub  *resilience.Scrubber // between every upstream body and every error
 	logger *slog.Logger
 	now    func() time.Time
 	since  time.Time // first-sync watermark from sync.since; zero = all
@@ -137,7 +139,7 @@ func New(o Options) (*Collector, error) {
 		return nil, fmt.Errorf("github/%s: base_url %q is not an absolute URL", name, o.Target.BaseURL)
 	}
 
-	c.rt = &rateTransport{next: base, now: o.Now, sleep: sleepCtx, remaining: -1}
+	c.rt = &rateTransport{next: base, now: o.Now, sleep: resilience.SleepCtx, remaining: -1}
 	var auth http.RoundTripper
 	if app := o.Target.App; app != nil {
 		key, err := app.PrivateKeySource().Value()
@@ -153,7 +155,8 @@ func New(o Options) (*Collector, error) {
 	} else {
 		auth = &tokenTransport{src: o.Target.TokenSource(), next: c.rt}
 	}
-	c.client = gh.NewClient(&http.Client{Transport: auth})
+	c.scrub = &resilience.Scrubber{Secrets: githubSecrets(o.Target)}
+	c.client = gh.NewClient(&http.Client{Transport: c.scrub.Transport(auth)})
 	c.client.BaseURL = u
 	return c, nil
 }
@@ -205,11 +208,35 @@ func (c *Collector) Sync(ctx context.Context) error {
 	return c.wrap(errors.Join(errs...))
 }
 
+// wrap names the target and scrubs the error: no secret an upstream
+// echoed (or a library repeated) leaves the collector.
 func (c *Collector) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("github/%s: %w", c.target.Name, err)
+	return c.scrub.Error(fmt.Errorf("github/%s: %w", c.target.Name, err))
+}
+
+// githubSecrets returns the target's current secrets for the scrubber.
+func githubSecrets(g *config.GitHubSource) func() []string {
+	return func() []string {
+		var out []string
+		if g.App != nil {
+			if k, err := g.App.PrivateKeySource().Value(); err == nil {
+				out = append(out, k)
+				for _, line := range strings.Split(k, "\n") {
+					if line = strings.TrimSpace(line); len(line) >= 16 && !strings.HasPrefix(line, "-----") {
+						out = append(out, line)
+					}
+				}
+			}
+			return out
+		}
+		if tok, err := g.TokenSource().Value(); err == nil {
+			out = append(out, tok)
+		}
+		return out
+	}
 }
 
 // repos lists the configured repositories plus the matching org
@@ -497,7 +524,14 @@ func describe(err error, what string) error {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err) // drop the URL (no secrets there, but shorter)
+		// Name the URL, without its query (paging and since: noise; a
+		// base_url cannot carry one, config refuses it).
+		where := ue.URL
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.RawQuery, u.Fragment, u.User = "", "", nil
+			where = u.String()
+		}
+		return fmt.Errorf("%s %s: %w", ue.Op, where, ue.Err)
 	}
 	return err
 }

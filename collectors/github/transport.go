@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/resilience"
 )
 
 // tokenTransport sets "Authorization: Bearer <token>" on every request,
@@ -102,11 +102,9 @@ func (t *rateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			if serverRetries > maxServerRetries {
 				return resp, nil
 			}
-			d := min(backoffBase<<(serverRetries-1), backoffCap)
-			wait = d/2 + rand.N(d/2+1) // jitter in [d/2, d]
+			wait = resilience.HalfJitter(resilience.Exponential(serverRetries, backoffBase, backoffCap))
 		}
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
+		resilience.Drain(resp)
 		if wait > 0 {
 			if err := t.sleep(ctx, wait); err != nil {
 				return nil, err
@@ -132,10 +130,8 @@ func (t *rateTransport) observe(resp *http.Response) {
 func (t *rateTransport) classify(resp *http.Response) (time.Duration, string) {
 	switch resp.StatusCode {
 	case http.StatusForbidden, http.StatusTooManyRequests:
-		if ra := resp.Header.Get("Retry-After"); ra != "" {
-			if secs, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil && secs >= 0 {
-				return time.Duration(secs) * time.Second, "rate"
-			}
+		if d, ok := resilience.RetryAfter(resp.Header.Get("Retry-After"), t.now()); ok {
+			return d, "rate"
 		}
 		if resp.Header.Get("X-RateLimit-Remaining") == "0" {
 			// Primary exhaustion: the pre-send check waits until reset.
@@ -158,16 +154,4 @@ func isSecondaryBody(resp *http.Response) bool {
 	resp.Body = io.NopCloser(strings.NewReader(string(b)))
 	s := string(b)
 	return strings.Contains(s, "secondary rate limit") || strings.Contains(s, "abuse")
-}
-
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -111,6 +111,7 @@ import (
 
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/model"
+	"github.com/crossteam/crossteam/resilience"
 	"github.com/crossteam/crossteam/store"
 )
 
@@ -162,6 +163,7 @@ type Collector struct {
 	store    *store.Store
 	client   *gojira.Client
 	rt       *rateTransport
+	scrub    *resilience.Scrubber // between every upstream body and every error
 	logger   *slog.Logger
 	now      func() time.Time
 	cloud    bool
@@ -270,20 +272,40 @@ func New(o Options) (*Collector, error) {
 		}
 	}
 	c.since = o.Config.Sync.SinceTime()
-	c.rt = &rateTransport{next: base, sleep: sleepCtx, backoff: defaultBackoff, pacing: nearLimitPacing}
+	c.rt = &rateTransport{next: base, sleep: resilience.SleepCtx, backoff: defaultBackoff, pacing: nearLimitPacing}
 	auth := &authTransport{email: o.Target.Email, src: o.Target.TokenSource(), next: c.rt}
-	c.client, err = newClient(o.Target.URL, auth)
+	c.scrub = &resilience.Scrubber{Secrets: jiraSecrets(o.Target)}
+	c.client, err = newClient(o.Target.URL, c.scrub.Transport(auth))
 	if err != nil {
 		return nil, fmt.Errorf("jira/%s: %w", name, err)
 	}
 	return c, nil
 }
 
+// wrap names the target and scrubs the error: no secret an upstream
+// echoed leaves the collector.
 func (c *Collector) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("jira/%s: %w", c.target.Name, err)
+	return c.scrub.Error(fmt.Errorf("jira/%s: %w", c.target.Name, err))
+}
+
+// jiraSecrets returns the site's current secrets for the scrubber: the
+// token and, with an email, the "email:token" pair whose base64 is the
+// Basic credential.
+func jiraSecrets(j *config.JiraSource) func() []string {
+	return func() []string {
+		tok, err := j.TokenSource().Value()
+		if err != nil {
+			return nil
+		}
+		out := []string{tok}
+		if j.Email != "" {
+			out = append(out, j.Email+":"+tok)
+		}
+		return out
+	}
 }
 
 // Sync fetches everything that changed since the last sync. See the package
@@ -298,7 +320,7 @@ func (c *Collector) Sync(ctx context.Context) error {
 	if err != nil && len(c.projects) > 1 && errors.Is(err, ErrJQL) && errors.As(err, &ae) &&
 		strings.Contains(strings.Join(ae.Messages, " "), "'project'") {
 		// One project is missing or invisible: sync each on its own.
-		c.logger.Warn("combined JQL rejected; syncing projects one by one", "err", err)
+		c.logger.Warn("combined JQL rejected; syncing projects one by one", "err", c.scrub.Error(err))
 		var errs []error
 		for _, p := range c.projects {
 			if ctx.Err() != nil {

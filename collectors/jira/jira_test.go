@@ -20,6 +20,7 @@ import (
 	"github.com/crossteam/crossteam/fakeapi"
 	fakejira "github.com/crossteam/crossteam/fakeapi/jira"
 	"github.com/crossteam/crossteam/model"
+	"github.com/crossteam/crossteam/resilience"
 	"github.com/crossteam/crossteam/store"
 )
 
@@ -908,7 +909,7 @@ func TestRetryAfterParsing(t *testing.T) {
 		{"soon", 0, false},
 		{"", 0, false},
 	} {
-		d, ok := retryAfter(tc.in, now)
+		d, ok := resilience.RetryAfter(tc.in, now)
 		if d != tc.want || ok != tc.ok {
 			t.Errorf("%q: %v %v", tc.in, d, ok)
 		}

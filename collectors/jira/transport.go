@@ -3,10 +3,7 @@ package jira
 import (
 	"context"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +11,7 @@ import (
 	gojira "github.com/andygrunwald/go-jira"
 
 	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/resilience"
 )
 
 // authTransport authenticates with go-jira's transports: Basic email:token
@@ -109,46 +107,15 @@ func (t *rateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		if attempt >= maxRetries {
 			return resp, nil
 		}
-		d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		d, ok := resilience.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		if !ok {
 			d = t.backoff << attempt
 		}
 		d = min(d, maxWait)
-		d += rand.N(d/10 + 1) // jitter so parallel clients do not return together
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
+		d = resilience.AddJitter(d, 0.1) // so parallel clients do not return together
+		resilience.Drain(resp)
 		if err := t.wait(ctx, d); err != nil {
 			return nil, err
 		}
-	}
-}
-
-// retryAfter parses a Retry-After value: delay seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now)), true
-	}
-	return 0, false
-}
-
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

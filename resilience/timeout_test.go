@@ -1,4 +1,4 @@
-package collectors
+package resilience
 
 import (
 	"context"
