@@ -37,8 +37,7 @@ func (s *Store) Load(ctx context.Context) (*model.Dataset, error) {
 		if err != nil {
 			return nil, err
 		}
-		events, _, err := readEvents(ctx, tx, in, n, orderedEventsSQL)
-		return events, err
+		return readEvents(ctx, tx, in, n, orderedEventsSQL)
 	})
 }
 
@@ -140,30 +139,31 @@ func decodeList(b []byte, in interner) ([]string, error) {
 }
 
 const (
-	eventColumns = `rowid, source, id, item_key, at, actor, kind, value, team, from_value, to_value`
+	// No rowid: boxing it for database/sql cost one allocation per event;
+	// the Loader asks for max(rowid) once instead.
+	eventColumns = `source, id, item_key, at, actor, kind, value, team, from_value, to_value`
 	// orderedEventsSQL is served by index events_by_item_at (source,
 	// item_key, at, rowid): no sort step, see TestLoadUsesIndex.
 	orderedEventsSQL = `SELECT ` + eventColumns + ` FROM events ORDER BY source, item_key, at, rowid`
 )
 
 // readEvents is the store's one event reader: the rows of q (selecting
-// eventColumns) into a slice of the given capacity, strings interned, with
-// the highest rowid read.
-func readEvents(ctx context.Context, tx *sql.Tx, in interner, capacity int, q string, args ...any) ([]model.Event, int64, error) {
+// eventColumns) into a slice of the given capacity, strings interned.
+func readEvents(ctx context.Context, tx *sql.Tx, in interner, capacity int, q string, args ...any) ([]model.Event, error) {
 	events := make([]model.Event, 0, capacity)
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	defer rows.Close()
 	var (
-		e             model.Event
-		kind          string
-		at, rowid, mx int64
+		e    model.Event
+		kind string
+		at   int64
 	)
 	for rows.Next() {
-		if err := rows.Scan(&rowid, &e.Source, &e.ID, &e.ItemKey, &at, &e.Actor, &kind, &e.Value, &e.Team, &e.From, &e.To); err != nil {
-			return nil, 0, err
+		if err := rows.Scan(&e.Source, &e.ID, &e.ItemKey, &at, &e.Actor, &kind, &e.Value, &e.Team, &e.From, &e.To); err != nil {
+			return nil, err
 		}
 		e.Source = in.get(e.Source)
 		e.ItemKey = in.get(e.ItemKey)
@@ -175,9 +175,8 @@ func readEvents(ctx context.Context, tx *sql.Tx, in interner, capacity int, q st
 		e.To = in.get(e.To)
 		e.At = fromMillis(sql.NullInt64{Int64: at, Valid: true})
 		events = append(events, e)
-		mx = max(mx, rowid)
 	}
-	return events, mx, rows.Err()
+	return events, rows.Err()
 }
 
 func loadMilestones(ctx context.Context, tx *sql.Tx, in interner) ([]model.Milestone, error) {

@@ -72,15 +72,22 @@ func (l *Loader) loadEvents(ctx context.Context, tx *sql.Tx) (_ []model.Event, _
 			full, l.events, l.maxRow, l.loaded = true, nil, 0, false
 		}
 	}
+	// The highest rowid of this read transaction: what the next load
+	// continues from.
+	var maxRow int64
+	if err = tx.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM events`).Scan(&maxRow); err != nil {
+		return nil, 0, err
+	}
 	if full {
 		// The first load reads in Load's order through the index.
 		if n, err = count(ctx, tx, "events"); err != nil {
 			return nil, 0, err
 		}
-		return readEvents(ctx, tx, l.in, n+headroom(n), orderedEventsSQL)
+		events, err := readEvents(ctx, tx, l.in, n+headroom(n), orderedEventsSQL)
+		return events, maxRow, err
 	}
 	// Then only new rows, by rowid (a range of the table's b-tree).
-	fresh, maxRow, err := readEvents(ctx, tx, l.in, n, `SELECT `+eventColumns+` FROM events WHERE rowid > ? ORDER BY rowid`, l.maxRow)
+	fresh, err := readEvents(ctx, tx, l.in, n, `SELECT `+eventColumns+` FROM events WHERE rowid > ? ORDER BY rowid`, l.maxRow)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -91,7 +98,7 @@ func (l *Loader) loadEvents(ctx context.Context, tx *sql.Tx) (_ []model.Event, _
 	// (source, item_key, at), and the merge puts kept events (lower
 	// rowids) first on ties: Load's order.
 	sort.SliceStable(fresh, func(i, j int) bool { return eventLess(&fresh[i], &fresh[j]) })
-	return mergeEvents(l.events, fresh), max(maxRow, l.maxRow), nil
+	return mergeEvents(l.events, fresh), maxRow, nil
 }
 
 // eventLess orders by (source, item_key, at), as the events index does
