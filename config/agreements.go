@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -90,23 +89,11 @@ func (c *Config) validateAgreements(e *errs) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		p := fmt.Sprintf("agreements[%q]", k)
-		from, to, ok := strings.Cut(k, "->")
-		from, to = strings.TrimSpace(from), strings.TrimSpace(to)
-		if !ok || from == "" || to == "" {
-			e.add(p, `key must be "from->to" (either side may be "*")`)
+		from, to, ok := c.pairKeyOf(e, p, k)
+		if from == "" {
 			continue
 		}
-		bad := false
-		for _, side := range []string{from, to} {
-			if side != "*" && c.Teams[side] == nil {
-				e.add(p, "unknown team %q", side)
-				bad = true
-			}
-		}
-		if !bad && from == to && from != "*" {
-			e.add(p, "a team does not hand off to itself")
-			bad = true
-		}
+		bad := !ok
 		a := src[k]
 		if a.Pickup == nil {
 			e.add(p+".pickup", "must be set (objective and within)")

@@ -271,23 +271,11 @@ func (c *Config) validateHandoffs(e *errs) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		p := fmt.Sprintf("handoffs.pairs[%q]", k)
-		from, to, ok := strings.Cut(k, "->")
-		from, to = strings.TrimSpace(from), strings.TrimSpace(to)
-		if !ok || from == "" || to == "" {
-			e.add(p, `key must be "from->to" (either side may be "*")`)
+		from, to, ok := c.pairKeyOf(e, p, k)
+		if from == "" {
 			continue
 		}
-		bad := false
-		for _, side := range []string{from, to} {
-			if side != "*" && c.Teams[side] == nil {
-				e.add(p, "unknown team %q", side)
-				bad = true
-			}
-		}
-		if !bad && from == to && from != "*" {
-			e.add(p, "a team does not hand off to itself")
-			bad = true
-		}
+		bad := !ok
 		o := h.Pairs[k]
 		if o.StallAfter <= 0 {
 			e.add(p+".stall_after", "must be greater than 0")
@@ -297,6 +285,31 @@ func (c *Config) validateHandoffs(e *errs) {
 			c.pairs[pairKey{from, to}] = o
 		}
 	}
+}
+
+// pairKeyOf parses a "from->to" key (either side "*") of handoffs.pairs or
+// agreements at field path p. It reports each problem on e; from is empty
+// when the key does not parse, ok false when it names an unknown team or a
+// team handing off to itself.
+func (c *Config) pairKeyOf(e *errs, p, k string) (from, to string, ok bool) {
+	from, to, cut := strings.Cut(k, "->")
+	from, to = strings.TrimSpace(from), strings.TrimSpace(to)
+	if !cut || from == "" || to == "" {
+		e.add(p, `key must be "from->to" (either side may be "*")`)
+		return "", "", false
+	}
+	ok = true
+	for _, side := range []string{from, to} {
+		if side != "*" && c.Teams[side] == nil {
+			e.add(p, "unknown team %q", side)
+			ok = false
+		}
+	}
+	if ok && from == to && from != "*" {
+		e.add(p, "a team does not hand off to itself")
+		ok = false
+	}
+	return from, to, ok
 }
 
 func validateCalendar(e *errs, p string, cal *Calendar) {

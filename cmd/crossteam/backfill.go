@@ -51,15 +51,34 @@ func (c *backfillCommand) run(e *env) int {
 	return exitOK
 }
 
+// loadStored is what backfill and review start with: the configuration,
+// the shard, and the store it names, which must exist (both only read what
+// serve stored). The caller closes the store.
+func loadStored(e *env, command, file, shardSpec string) (*config.Config, shard.Spec, *store.Store, error) {
+	cfg, err := config.Load(file)
+	if err != nil {
+		return nil, shard.Spec{}, nil, err
+	}
+	spec, err := shard.Parse(shardSpec)
+	if err != nil {
+		return nil, shard.Spec{}, nil, err
+	}
+	if _, err := os.Stat(cfg.Store.Path); err != nil {
+		return nil, shard.Spec{}, nil, fmt.Errorf("store %s: %w (run serve first: %s reads what it stored)", cfg.Store.Path, err, command)
+	}
+	st, err := store.Open(e.ctx, cfg.Store.Path, e.logger)
+	if err != nil {
+		return nil, shard.Spec{}, nil, err
+	}
+	return cfg, spec, st, nil
+}
+
 func (c *backfillCommand) backfill(e *env) error {
-	cfg, err := config.Load(c.file)
+	cfg, spec, st, err := loadStored(e, "backfill", c.file, c.shardSpec)
 	if err != nil {
 		return err
 	}
-	spec, err := shard.Parse(c.shardSpec)
-	if err != nil {
-		return err
-	}
+	defer st.Close()
 	to := time.Now()
 	if c.to != "" {
 		if to, err = time.Parse(time.RFC3339, c.to); err != nil {
@@ -70,14 +89,6 @@ func (c *backfillCommand) backfill(e *env) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(cfg.Store.Path); err != nil {
-		return fmt.Errorf("store %s: %w (run serve first: backfill reads what it stored)", cfg.Store.Path, err)
-	}
-	st, err := store.Open(e.ctx, cfg.Store.Path, e.logger)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	ds, err := st.Load(e.ctx)
 	if err != nil {
 		return err

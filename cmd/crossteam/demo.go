@@ -25,6 +25,7 @@ import (
 	"github.com/crossteam/crossteam/fakeapi"
 	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
 	fakejira "github.com/crossteam/crossteam/fakeapi/jira"
+	"github.com/crossteam/crossteam/review"
 	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/sim"
 	"github.com/crossteam/crossteam/store"
@@ -294,7 +295,7 @@ func (d demoInfo) print(s *engine.Snapshot, ready time.Duration) {
 	}
 	fmt.Fprintf(out, "Stalled handoffs now: %d\n", s.StalledTotal)
 	for _, h := range s.Stalled {
-		fmt.Fprintf(out, "  %-22s %-9s -> %-9s %-6s idle %-8s %s\n", h.Key, h.From, h.To, h.Kind, shortDuration(h.Idle), h.URL)
+		fmt.Fprintf(out, "  %-22s %-9s -> %-9s %-6s idle %-8s %s\n", h.Key, h.From, h.To, h.Kind, review.Short(h.Idle), h.URL)
 	}
 	fmt.Fprintln(out, "Slowest team pairs by p90 pickup time:")
 	for _, p := range slowestPairs(s.Pairs, 5) {
@@ -344,9 +345,9 @@ func p90Label(h engine.Histogram) string {
 	case !ok:
 		return "-"
 	case inf:
-		return ">" + shortDuration(d)
+		return ">" + review.Short(d)
 	}
-	return shortDuration(d)
+	return review.Short(d)
 }
 
 // slowestPairs are the pairs with the highest p90 pickup time.
@@ -366,20 +367,4 @@ func slowestPairs(pairs []engine.PairStats, n int) []engine.PairStats {
 		out = out[:n]
 	}
 	return out
-}
-
-// shortDuration prints 3d4h, 5h12m or 42m.
-func shortDuration(d time.Duration) string {
-	d = d.Round(time.Minute)
-	days := d / (24 * time.Hour)
-	d -= days * 24 * time.Hour
-	h := d / time.Hour
-	m := (d - h*time.Hour) / time.Minute
-	switch {
-	case days > 0:
-		return fmt.Sprintf("%dd%dh", days, h)
-	case h > 0:
-		return fmt.Sprintf("%dh%dm", h, m)
-	}
-	return fmt.Sprintf("%dm", m)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/crossteam/crossteam/catalogue"
 	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/review"
 	"github.com/crossteam/crossteam/sim"
 )
 
@@ -246,8 +247,8 @@ func TestShortDuration(t *testing.T) {
 		{5*time.Hour + 12*time.Minute + 20*time.Second, "5h12m"},
 		{76 * time.Hour, "3d4h"},
 	} {
-		if got := shortDuration(tc.d); got != tc.want {
-			t.Errorf("shortDuration(%s) = %q, want %q", tc.d, got, tc.want)
+		if got := review.Short(tc.d); got != tc.want {
+			t.Errorf("review.Short(%s) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
 }

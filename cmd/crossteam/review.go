@@ -13,8 +13,6 @@ import (
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/review"
-	"github.com/crossteam/crossteam/shard"
-	"github.com/crossteam/crossteam/store"
 )
 
 // reviewCommand writes the weekly cross-team review of one week, computed
@@ -50,14 +48,11 @@ func (c *reviewCommand) run(e *env) int {
 }
 
 func (c *reviewCommand) review(e *env) error {
-	cfg, err := config.Load(c.file)
+	cfg, spec, st, err := loadStored(e, "review", c.file, c.shardSpec)
 	if err != nil {
 		return err
 	}
-	spec, err := shard.Parse(c.shardSpec)
-	if err != nil {
-		return err
-	}
+	defer st.Close()
 	now := time.Now()
 	if c.at != "" {
 		if now, err = time.Parse(time.RFC3339, c.at); err != nil {
@@ -84,14 +79,6 @@ func (c *reviewCommand) review(e *env) error {
 			return fmt.Errorf("--review.webhook-url-file %s: %w", c.webhookFile, err)
 		}
 	}
-	if _, err := os.Stat(cfg.Store.Path); err != nil {
-		return fmt.Errorf("store %s: %w (run serve first: review reads what it stored)", cfg.Store.Path, err)
-	}
-	st, err := store.Open(e.ctx, cfg.Store.Path, e.logger)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	ds, err := st.Load(e.ctx)
 	if err != nil {
 		return err
