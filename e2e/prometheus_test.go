@@ -86,6 +86,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	backfillDemo(t, bin, promtool, tmp, dataDir, dw.cfgPath, dw.now, map[string]string{"job": jobName, "instance": demoAddr})
 	week := reviewWeek(dw)
 	backfillBoundaries(t, bin, promtool, tmp, dataDir, dw, week, map[string]string{"job": jobName, "instance": demoAddr})
+	backfillRecent(t, bin, promtool, tmp, dataDir, dw, map[string]string{"job": jobName, "instance": demoAddr})
 	records, alerts := writeTestRules(t, filepath.Join(root, "dashboards", "rules"), filepath.Join(tmp, "rules"))
 	promAddr := freeAddr(t)
 	cfgPath := filepath.Join(tmp, "prometheus.yml")
@@ -129,6 +130,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	t.Run("panel checks reject bad queries", func(t *testing.T) { checkPanelChecker(ctx, t, prom) })
 	t.Run("recording rules", func(t *testing.T) { checkRecordingRules(ctx, t, prom, records) })
 	t.Run("stalled alert", func(t *testing.T) { checkStalledAlert(ctx, t, prom, dw) })
+	t.Run("agreement burn alert", func(t *testing.T) { checkAgreementBurn(ctx, t, prom, dw) })
 	t.Run("review equals PromQL", func(t *testing.T) {
 		checkReviewEqualsPromQL(ctx, t, prom, dw, filepath.Join(tmp, "crossteam.db"), week)
 	})
