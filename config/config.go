@@ -110,6 +110,9 @@ type Markers struct {
 type JiraStatus struct {
 	Name    string `yaml:"name"`
 	Waiting bool   `yaml:"waiting"`
+	// Blocked: while an item is in this status its handoff time counts as
+	// blocked (flow time), the team still owning it.
+	Blocked bool `yaml:"blocked,omitempty"`
 }
 
 // Ownership precedence values.

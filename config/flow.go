@@ -7,7 +7,8 @@ import (
 
 // Flow configures where a handed-off item's time goes: waiting for the
 // receiving team, active with it, or blocked. An item is blocked while it
-// carries a blocked marker.
+// carries a blocked marker: a label or status listed here, or a team's
+// Jira status marked blocked: true.
 type Flow struct {
 	// BlockedLabels are GitHub labels that mark an item blocked
 	// (case-insensitive).
@@ -48,6 +49,17 @@ func (c *Config) validateFlow(e *errs) {
 				continue
 			}
 			l.into[strings.ToLower(v)] = true
+		}
+	}
+	// A team's own Jira statuses marked blocked: true.
+	for _, t := range c.Teams {
+		if t == nil {
+			continue
+		}
+		for _, st := range t.Markers.JiraStatuses {
+			if st.Blocked {
+				c.blocked.statuses[strings.ToLower(st.Name)] = true
+			}
 		}
 	}
 }

@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 
+	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/model"
 )
 
@@ -93,5 +95,34 @@ func TestFlowTime(t *testing.T) {
 					c.waiting, c.active, c.blocked, c.cycles)
 			}
 		})
+	}
+}
+
+// TestFlowTimeTeamBlockedStatus: a team's own Jira status marked
+// blocked: true keeps the team owning the item and counts as blocked.
+// design -> backend at 1h (Ready for Dev, waiting); In Dev at 2h (pickup);
+// "Dev Blocked" (backend's, blocked) 3h to 5h; Done at 6h.
+func TestFlowTimeTeamBlockedStatus(t *testing.T) {
+	J := model.SourceJira
+	items := []model.Item{item(J, "P-1", "alice", "0s")}
+	ev := jira("P-1").
+		status("0s", "alice", "", "Design Review").
+		status("1h", "alice", "Design Review", "Ready for Dev").
+		status("2h", "bob", "Ready for Dev", "In Dev").
+		status("3h", "bob", "In Dev", "Dev Blocked").
+		status("5h", "bob", "Dev Blocked", "In Dev").
+		add("6h", "bob", CL, "")
+	teams := strings.Replace(testTeams, `{name: "In Dev"}]`, `{name: "In Dev"}, {name: "Dev Blocked", blocked: true}]`, 1)
+	cfg, err := config.Parse([]byte(teams))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := Compute(dataset(items, ev), cfg, at("10h"))
+	if len(snap.Pairs) != 1 {
+		t.Fatalf("pairs = %+v, want design->backend only (a blocked status of backend keeps it backend's)", snap.Pairs)
+	}
+	p := snap.Pairs[0]
+	if p.Waiting.Sum != 3600 || p.Active.Sum != 2*3600 || p.Blocked.Sum != 2*3600 {
+		t.Errorf("waiting %v active %v blocked %v; want 1h, 2h, 2h", p.Waiting.Sum, p.Active.Sum, p.Blocked.Sum)
 	}
 }

@@ -90,7 +90,8 @@
 //
 //   - An item is blocked while it carries a GitHub label in
 //     flow.blocked_labels or is in a Jira status in flow.blocked_statuses
-//     (defaults: blocked, Blocked; case-insensitive); labels and statuses on
+//     (defaults: blocked, Blocked; case-insensitive) or in a team's own Jira
+//     status marked blocked: true (the team keeps owning it); labels and statuses on
 //     the item record that no event changed count from creation, like
 //     every current value.
 //   - A done handoff's cycle time splits into waiting (start to pickup, or
