@@ -47,7 +47,7 @@ func newTargets(cfg *config.Config, st *store.Store, health *exposition.Health, 
 			Now:       now,
 			Owns:      owns,
 			Transport: health.Transport("github", g.Name, resilience.TimeoutTransport(nil, resilience.RequestTimeout)),
-			Logger:    logger.With("source", "github", "target", g.Name),
+			Logger:    logger, // the collector adds source and target
 		})
 		if err != nil {
 			return nil, fmt.Errorf("github target %q: %w", g.Name, err)
@@ -66,7 +66,7 @@ func newTargets(cfg *config.Config, st *store.Store, health *exposition.Health, 
 			Now:       now,
 			Owns:      ownsProject,
 			Transport: health.Transport("jira", j.Name, resilience.TimeoutTransport(nil, resilience.RequestTimeout)),
-			Logger:    logger.With("source", "jira", "target", j.Name),
+			Logger:    logger, // the collector adds source and target
 		})
 		if errors.Is(err, jiracollector.ErrNotInShard) {
 			logger.Info("no project of this Jira target is in this shard; other shards sync it", "target", j.Name, "shard", spec.String())
