@@ -6,8 +6,13 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+# The version crossteam reports; `docker build --build-arg VERSION=1.2.3`.
+ARG VERSION=devel
+ARG REVISION=
 # modernc.org/sqlite is pure Go: CGO off gives a static binary.
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/crossteam ./cmd/crossteam \
+RUN CGO_ENABLED=0 go build -trimpath \
+      -ldflags="-s -w -X github.com/prometheus/common/version.Version=${VERSION} -X github.com/prometheus/common/version.Revision=${REVISION}" \
+      -o /out/crossteam ./cmd/crossteam \
  && mkdir -p /out/var/lib/crossteam
 
 FROM gcr.io/distroless/static-debian12:nonroot
