@@ -49,6 +49,11 @@ type crashWorld struct {
 	ghURL   string
 	jiraURL string
 	dir     string
+	// interval is sync.interval of the generated configurations.
+	interval string
+	// comment, when set, is appended to the generated configuration (a
+	// changed file, so that a reload is not skipped as unchanged).
+	comment string
 }
 
 func newCrashWorld(t *testing.T, items, jiraIssues int) *crashWorld {
@@ -63,7 +68,7 @@ func newCrashWorld(t *testing.T, items, jiraIssues int) *crashWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cw := &crashWorld{w: w, dir: t.TempDir()}
+	cw := &crashWorld{w: w, dir: t.TempDir(), interval: "1h"}
 	cw.gh = fakegithub.NewGitHub(w.Org, fakegithub.GitHubOptions{Tokens: []string{w.GitHubToken}})
 	srv := httptest.NewServer(cw.gh)
 	t.Cleanup(srv.Close)
@@ -86,7 +91,10 @@ func newCrashWorld(t *testing.T, items, jiraIssues int) *crashWorld {
 func (cw *crashWorld) config(t *testing.T, dbPath string) (string, *config.Config) {
 	t.Helper()
 	text := cw.w.Config(sim.ConfigOptions{GitHubURL: cw.ghURL, TokenFile: filepath.Join(cw.dir, "token"),
-		JiraURL: cw.jiraURL, JiraTokenFile: filepath.Join(cw.dir, "jira-token"), StorePath: dbPath, SyncInterval: "1h"})
+		JiraURL: cw.jiraURL, JiraTokenFile: filepath.Join(cw.dir, "jira-token"), StorePath: dbPath, SyncInterval: cw.interval})
+	if cw.comment != "" {
+		text += "# " + cw.comment + "\n"
+	}
 	path := filepath.Join(cw.dir, filepath.Base(dbPath)+".yml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
