@@ -65,7 +65,7 @@ func FuzzSearchPage(f *testing.F) {
 	rt := storetest.Open(f)
 	jiraSeeds(f, "atlassian-openapi-examples/search-jql.GET.200.json", "atlassian-openapi-examples/search-legacy-deprecated.GET.200.json",
 		"jira-cli/search.json", "go-jira-mocks/issues_in_sprint.json")
-	f.Add([]byte(`{"issues":[{"id":"1","key":"A-1","fields":{"created":"2026-03-02T09:00:00.000+0000","updated":1772442000000,"summary":"x\n\"y\"","status":{"id":"3","name":"In \u2603"},"customfield_10001":[{"title":"QA"}]},"changelog":{"total":41,"histories":[{"id":"7","created":1772442000000,"items":[{"field":"status","fieldId":"status","fromString":null,"toString":"Done"}]}]}}]}`))
+	f.Add([]byte(`{"issues":[{"id":"1","key":"A-1","fields":{"created":"2026-03-02T09:00:00.123+0000","updated":"2026-03-02T10:00:00.456+0000","summary":"x\n\"y\"","status":{"id":"3","name":"In \u2603"},"customfield_10001":[{"title":"QA"}]},"changelog":{"total":41,"histories":[{"id":"7","created":1772442000789,"items":[{"field":"status","fieldId":"status","fromString":null,"toString":"Done"}]}]}}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var page struct {
 			Issues []rawIssue `json:"issues"`
