@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -40,19 +41,10 @@ func (m *TeamMap) UnmarshalYAML(value *yaml.Node) error {
 		}
 		return nil
 	}
-	var errs []string
-	first := make(map[string]*yaml.Node, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		if f, ok := first[k.Value]; ok && f.Kind == k.Kind {
-			errs = append(errs, fmt.Sprintf("line %d: mapping key %#v already defined at line %d", k.Line, k.Value, f.Line))
-			continue
-		}
-		first[k.Value] = k
-	}
-	if len(errs) > 0 {
+	if errs := duplicateKeys(n); len(errs) > 0 {
 		return &yaml.TypeError{Errors: errs}
 	}
+	var errs []string
 	out := make(TeamMap, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -63,11 +55,14 @@ func (m *TeamMap) UnmarshalYAML(value *yaml.Node) error {
 			}
 			continue
 		}
-		errs = append(errs, unknownKeys(v, teamType)...)
+		teamErrs := unknownKeys(v, teamType)
 		var t *Team
-		if err := v.Decode(&t); err != nil && !addTypeErrors(&errs, err) {
+		if err := v.Decode(&t); err != nil && !addTypeErrors(&teamErrs, err) {
 			return err
 		}
+		// In document order, as one decoder would have found them.
+		sort.SliceStable(teamErrs, func(i, j int) bool { return errorLine(teamErrs[i]) < errorLine(teamErrs[j]) })
+		errs = append(errs, teamErrs...)
 		out[name] = t
 	}
 	*m = out
@@ -75,6 +70,44 @@ func (m *TeamMap) UnmarshalYAML(value *yaml.Node) error {
 		return &yaml.TypeError{Errors: errs}
 	}
 	return nil
+}
+
+// duplicateKeys reports keys given more than once in mapping n in
+// yaml.v3's words and order (every later occurrence against every earlier
+// one), with one map lookup per key instead of yaml.v3's comparison of
+// every pair.
+func duplicateKeys(n *yaml.Node) []string {
+	type at struct{ i, j int }
+	seen := make(map[string][]int, len(n.Content)/2)
+	var dups []at
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		for _, e := range seen[k.Value] {
+			if n.Content[e].Kind == k.Kind {
+				dups = append(dups, at{e, i})
+			}
+		}
+		seen[k.Value] = append(seen[k.Value], i)
+	}
+	sort.Slice(dups, func(a, b int) bool {
+		if dups[a].i != dups[b].i {
+			return dups[a].i < dups[b].i
+		}
+		return dups[a].j < dups[b].j
+	})
+	var errs []string
+	for _, d := range dups {
+		ni, nj := n.Content[d.i], n.Content[d.j]
+		errs = append(errs, fmt.Sprintf("line %d: mapping key %#v already defined at line %d", nj.Line, nj.Value, ni.Line))
+	}
+	return errs
+}
+
+// errorLine is N of a "line N: ..." decoder message (0 without one).
+func errorLine(m string) int {
+	var line int
+	fmt.Sscanf(m, "line %d:", &line)
+	return line
 }
 
 func addTypeErrors(errs *[]string, err error) bool {
@@ -88,11 +121,15 @@ func addTypeErrors(errs *[]string, err error) bool {
 
 func hasMergeKey(n *yaml.Node) bool {
 	for i := 0; i < len(n.Content); i += 2 {
-		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == "<<" && (k.Tag == "" || k.Tag == "!" || k.ShortTag() == "!!merge") {
+		if isMergeKey(n.Content[i]) {
 			return true
 		}
 	}
 	return false
+}
+
+func isMergeKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && (k.Tag == "" || k.Tag == "!" || k.ShortTag() == "!!merge")
 }
 
 // unknownKeys walks n against the Go type it decodes into and returns, for
@@ -125,6 +162,21 @@ func unknownKeys(n *yaml.Node, t reflect.Type) []string {
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
+			if isMergeKey(k) {
+				// The merged mapping(s) fill the same struct.
+				v := n.Content[i+1]
+				for v.Kind == yaml.AliasNode && v.Alias != nil {
+					v = v.Alias
+				}
+				if v.Kind == yaml.SequenceNode {
+					for _, c := range v.Content {
+						out = append(out, unknownKeys(c, t)...)
+					}
+				} else {
+					out = append(out, unknownKeys(v, t)...)
+				}
+				continue
+			}
 			ft, ok := fields[k.Value]
 			if !ok {
 				out = append(out, fmt.Sprintf("line %d: field %s not found in type %s", k.Line, k.Value, t.String()))
