@@ -125,6 +125,10 @@ func TestSoak(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
 		return &soakChild{cmd: cmd, started: time.Now()}
 	}
 	rng := rand.New(rand.NewPCG(20261203, uint64(dur)))
