@@ -12,6 +12,11 @@ PKGV      = github.com/prometheus/common/version
 LDFLAGS   = -X $(PKGV).Version=$(VERSION) -X $(PKGV).Revision=$(REVISION) -X $(PKGV).Branch=$(BRANCH) \
             -X $(PKGV).BuildUser=$(shell whoami 2>/dev/null)@$(shell hostname 2>/dev/null) -X $(PKGV).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
+.PHONY: build install test tools vet bench bench-engine bench-store bench-harness load fuzz crash soak ci
+
+test: tools
+	CROSSTEAM_REQUIRE_TOOLS=1 $(GO) test ./...
+
 # build: ./crossteam with the version stamped; install: the same into
 # $(go env GOPATH)/bin. The first build compiles modernc.org/sqlite (pure
 # Go) and takes a few minutes; later builds reuse Go's cache.
@@ -20,11 +25,6 @@ build:
 
 install:
 	CGO_ENABLED=0 $(GO) install -trimpath -ldflags "$(LDFLAGS)" ./cmd/crossteam
-
-.PHONY: build install test tools vet bench bench-engine bench-store bench-harness load fuzz crash ci
-
-test: tools
-	CROSSTEAM_REQUIRE_TOOLS=1 $(GO) test ./...
 
 tools:
 	bash scripts/install-tools.sh
@@ -69,6 +69,17 @@ fuzz:
 # test run does 8).
 crash:
 	CROSSTEAM_CRASH_KILLS=40 $(GO) test ./cmd/crossteam -run '^TestCrashRecovery$$' -count=1 -v
+
+# Soak: the demo's world on fake APIs with faults (SOAK_FAULTS, crossteam
+# demo --faults syntax; empty = the test's default) for SOAK_DURATION, the
+# exporter scraped, reloaded (SIGHUP) and killed at random; the store must
+# end equal to a fault-free run and no incarnation's RSS may grow by more
+# than SOAK_MAX_RSS_GROWTH MiB.
+SOAK_DURATION ?= 30m
+SOAK_FAULTS ?=
+SOAK_MAX_RSS_GROWTH ?= 64
+soak:
+	CROSSTEAM_SOAK_DURATION=$(SOAK_DURATION) CROSSTEAM_SOAK_FAULTS=$(SOAK_FAULTS) CROSSTEAM_SOAK_MAX_RSS_GROWTH=$(SOAK_MAX_RSS_GROWTH) $(GO) test ./cmd/crossteam -run '^TestSoak$$' -count=1 -v -timeout 0
 
 ci:
 	bash .ci/run

@@ -26,7 +26,7 @@ import (
 // Config is the whole configuration file.
 type Config struct {
 	// Teams by name. The name is the label value in every metric.
-	Teams map[string]*Team `yaml:"teams"`
+	Teams TeamMap `yaml:"teams"`
 	// Ownership decides which team owns an item at an instant.
 	Ownership Ownership `yaml:"ownership"`
 	// Handoffs holds stall thresholds, per-pair overrides and bounce detection.

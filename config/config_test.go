@@ -129,6 +129,7 @@ func TestBadConfigs(t *testing.T) {
 		{"bad-component-empty.yml", "teams.design.markers.jira_components[0]: component \"\" must not be empty"},
 		{"bad-duplicate-key-nested.yml", "line 5: mapping key \"stall_after\" already defined at line 4"},
 		{"bad-duplicate-key.yml", "line 5: mapping key \"store\" already defined at line 3"},
+		{"bad-duplicate-team.yml", "line 4: mapping key \"design\" already defined at line 2"},
 		{"bad-duration-pair.yml", "line 6: handoffs.pairs[\"design->backend\"].stall_after: not a valid duration string: \"soon\""},
 		{"bad-duration.yml", "line 4: handoffs.stall_after: unknown unit \"days\" in duration \"3days\""},
 		{"bad-empty.yml", "empty configuration: at least one team is required"},
@@ -779,7 +780,7 @@ func TestErrorsCapped(t *testing.T) {
 //
 //	go test ./config -run '^$' -bench ParseTeams -benchtime 1x
 func BenchmarkParseTeams(b *testing.B) {
-	for _, n := range []int{2000, 20000} {
+	for _, n := range []int{2000, 20000, 200000} {
 		var sb strings.Builder
 		sb.WriteString("teams:\n")
 		for i := 0; i < n; i++ {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -17,12 +16,15 @@ import (
 	"time"
 
 	ghcollector "github.com/crossteam/crossteam/collectors/github"
+	jiracollector "github.com/crossteam/crossteam/collectors/jira"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/exposition"
 	"github.com/crossteam/crossteam/fakeapi"
 	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
+	fakejira "github.com/crossteam/crossteam/fakeapi/jira"
 	"github.com/crossteam/crossteam/model"
+	"github.com/crossteam/crossteam/sim"
 	"github.com/crossteam/crossteam/store"
 )
 
@@ -37,72 +39,63 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// crashOrg is a GitHub org big enough that a sync spans many pages: 3 repos
-// x perRepo issues, each labelled, handed to another team, commented, and a
-// third of them closed; plus a milestone per repo.
-func crashOrg(t *testing.T, perRepo int) *fakegithub.GitHub {
+// crashWorld is the simulator's world sized so that a sync spans many pages
+// of both APIs: GitHub repositories with issues, pull requests (reviews),
+// GitHub teams (team members) and a Jira site whose users carry identities.
+type crashWorld struct {
+	w       *sim.World
+	gh      *fakegithub.GitHub
+	jira    *fakejira.API
+	ghURL   string
+	jiraURL string
+	dir     string
+	// interval is sync.interval of the generated configurations.
+	interval string
+	// comment, when set, is appended to the generated configuration (a
+	// changed file, so that a reload is not skipped as unchanged).
+	comment string
+}
+
+func newCrashWorld(t *testing.T, items, jiraIssues int) *crashWorld {
 	t.Helper()
-	org := fakegithub.NewOrg()
-	clock := fakeapi.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	org.Now = clock.Now
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
+	p := sim.Small()
+	// The exporter child runs on the real clock; a world ending now keeps
+	// every item inside sync.since for it and for the reference run alike.
+	p.Now = time.Now().UTC().Truncate(time.Minute)
+	p.ItemsPerRepo = items
+	p.JiraIssuesPerProject = jiraIssues
+	w, err := sim.Generate(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw := &crashWorld{w: w, dir: t.TempDir(), interval: "1h"}
+	cw.gh = fakegithub.NewGitHub(w.Org, fakegithub.GitHubOptions{Tokens: []string{w.GitHubToken}})
+	srv := httptest.NewServer(cw.gh)
+	t.Cleanup(srv.Close)
+	cw.ghURL = srv.URL + "/"
+	cw.jira = fakejira.NewAPI(w.JiraSite(), w.JiraOptions())
+	jsrv := httptest.NewServer(cw.jira)
+	t.Cleanup(jsrv.Close)
+	cw.jiraURL = jsrv.URL
+	w.SetJiraURL(jsrv.URL)
+	for f, v := range map[string]string{"token": w.GitHubToken, "jira-token": w.JiraToken()} {
+		if err := os.WriteFile(filepath.Join(cw.dir, f), []byte(v+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, repo := range []string{"acme/web", "acme/api", "acme/app"} {
-		must(org.AddRepo(repo))
-		ms, err := org.AddMilestone(repo, fakegithub.Milestone{Title: "v1"})
-		must(err)
-		for i := 0; i < perRepo; i++ {
-			is, err := org.AddIssue(repo, fakegithub.Issue{Title: fmt.Sprintf("%s item %d", repo, i), User: "alice"})
-			must(err)
-			_, err = org.AddEvent(repo, fakegithub.Event{Issue: is.Number, Type: "labeled", Actor: "alice", Label: "team:design"})
-			must(err)
-			clock.Advance(time.Minute)
-			_, err = org.AddEvent(repo, fakegithub.Event{Issue: is.Number, Type: "unlabeled", Actor: "alice", Label: "team:design"})
-			must(err)
-			_, err = org.AddEvent(repo, fakegithub.Event{Issue: is.Number, Type: "labeled", Actor: "alice", Label: "team:backend"})
-			must(err)
-			if i%4 == 0 {
-				_, err = org.AddEvent(repo, fakegithub.Event{Issue: is.Number, Type: "milestoned", Actor: "alice", Milestone: ms.Title})
-				must(err)
-			}
-			clock.Advance(time.Duration(i%7+1) * time.Hour)
-			_, err = org.AddComment(repo, fakegithub.Comment{Issue: is.Number, User: "bob", Body: "on it"})
-			must(err)
-			if i%3 == 0 {
-				_, err = org.AddEvent(repo, fakegithub.Event{Issue: is.Number, Type: "closed", Actor: "bob"})
-				must(err)
-			}
-		}
-	}
-	return fakegithub.NewGitHub(org, fakegithub.GitHubOptions{Tokens: []string{serveToken}})
+	return cw
 }
 
-func crashConfig(t *testing.T, dir, apiURL, dbPath string) (string, *config.Config) {
+// config writes the world's configuration for a store file and returns its
+// path and the parsed configuration.
+func (cw *crashWorld) config(t *testing.T, dbPath string) (string, *config.Config) {
 	t.Helper()
-	tokenFile := filepath.Join(dir, "token")
-	if err := os.WriteFile(tokenFile, []byte(serveToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
+	text := cw.w.Config(sim.ConfigOptions{GitHubURL: cw.ghURL, TokenFile: filepath.Join(cw.dir, "token"),
+		JiraURL: cw.jiraURL, JiraTokenFile: filepath.Join(cw.dir, "jira-token"), StorePath: dbPath, SyncInterval: cw.interval})
+	if cw.comment != "" {
+		text += "# " + cw.comment + "\n"
 	}
-	text := `
-teams:
-  design: {members: [alice], markers: {github_labels: ["team:design"]}}
-  backend: {members: [bob], markers: {github_labels: ["team:backend"]}}
-sources:
-  github:
-    - name: acme
-      base_url: ` + apiURL + `/
-      repos: [acme/web, acme/api, acme/app]
-      token_file: ` + tokenFile + `
-store:
-  path: ` + dbPath + `
-sync:
-  interval: 1h
-`
-	path := filepath.Join(dir, filepath.Base(dbPath)+".yml")
+	path := filepath.Join(cw.dir, filepath.Base(dbPath)+".yml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +106,21 @@ sync:
 	return path, cfg
 }
 
-// syncToEnd syncs the configured target in-process until a sync succeeds.
+// requests is the number of requests both fake APIs answered.
+func (cw *crashWorld) requests() int { return cw.gh.Count(nil) + cw.jira.Count(nil) }
+
+func (cw *crashWorld) setFaults(f fakeapi.Faults) {
+	cw.gh.SetFaults(f)
+	cw.jira.SetFaults(f)
+}
+
+func (cw *crashWorld) resetRequests() {
+	cw.gh.ResetRequests()
+	cw.jira.ResetRequests()
+}
+
+// syncToEnd syncs every configured target in-process until a sync of each
+// succeeded.
 func syncToEnd(t *testing.T, cfg *config.Config, dbPath string) *store.Store {
 	t.Helper()
 	ctx := context.Background()
@@ -123,18 +130,27 @@ func syncToEnd(t *testing.T, cfg *config.Config, dbPath string) *store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	c, err := ghcollector.New(ghcollector.Options{Config: cfg, Target: cfg.Sources.GitHub[0], Store: st,
-		Transport: exposition.NewHealth().Transport("github", "acme", nil), Logger: logger})
+	h := exposition.NewHealth()
+	gc, err := ghcollector.New(ghcollector.Options{Config: cfg, Target: cfg.Sources.GitHub[0], Store: st,
+		Transport: h.Transport("github", cfg.Sources.GitHub[0].Name, nil), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; ; i++ {
-		if err := c.Sync(ctx); err == nil {
-			return st
-		} else if i == 5 {
-			t.Fatalf("sync never completed: %v", err)
+	jc, err := jiracollector.New(jiracollector.Options{Config: cfg, Target: cfg.Sources.Jira[0], Store: st,
+		Transport: h.Transport("jira", cfg.Sources.Jira[0].Name, nil), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []interface{ Sync(context.Context) error }{gc, jc} {
+		for i := 0; ; i++ {
+			if err := c.Sync(ctx); err == nil {
+				break
+			} else if i == 5 {
+				t.Fatalf("sync never completed: %v", err)
+			}
 		}
 	}
+	return st
 }
 
 func sortedDataset(t *testing.T, st *store.Store) *model.Dataset {
@@ -159,11 +175,31 @@ func paid(g *fakegithub.GitHub) int {
 	return g.Count(func(r fakeapi.Request) bool { return r.Cost })
 }
 
+// startChild starts the exporter as a child process (the test binary
+// running main, see TestMain).
+func startChild(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+strings.Join(args, "\x1f"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// A test that fails halfway leaves no exporter behind (after Wait,
+	// Kill is a no-op).
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
 // TestCrashRecovery kills a real exporter process (SIGKILL) at seeded
-// random points of its sync, restarts it each time, then finishes the sync
-// and checks: the SQLite file is sound after every kill; the final store
-// equals a run without kills; a further sync changes nothing and pays
-// nothing; and the kills cost at most a bounded number of re-fetched pages.
+// random points of its sync of a GitHub and a Jira target, restarts it
+// each time, lets the restarted exporter finish the sync, and checks: the
+// SQLite file is sound after every kill; the final store (items, events,
+// milestones, team members, identities) equals a run without kills; a
+// further sync changes nothing and pays nothing; and the kills cost at
+// most a bounded number of re-fetched pages.
 // CROSSTEAM_CRASH_KILLS sets the number of kills (default 8; make crash
 // runs 40).
 func TestCrashRecovery(t *testing.T) {
@@ -178,43 +214,46 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		kills = n
 	}
-	// About 7 requests per 100 issues of a repo; 2-8 requests per kill.
-	gh := crashOrg(t, max(120, 40*kills))
-	api := httptest.NewServer(gh)
-	defer api.Close()
-	dir := t.TempDir()
+	cw := newCrashWorld(t, max(100, 12*kills), max(150, 25*kills))
+	dir := cw.dir
 
 	// Reference: one uninterrupted sync.
-	_, refCfg := crashConfig(t, dir, api.URL, filepath.Join(dir, "ref.db"))
+	_, refCfg := cw.config(t, filepath.Join(dir, "ref.db"))
 	want := sortedDataset(t, syncToEnd(t, refCfg, filepath.Join(dir, "ref.db")))
-	refPaid := paid(gh)
-	if len(want.Events) < 1000 {
-		t.Fatalf("reference run stored %d events; the org is too small to crash mid-sync", len(want.Events))
+	refPaid, refJira := paid(cw.gh), cw.jira.Count(nil)
+	if len(want.Events) < 1000 || len(want.Members) == 0 || len(want.Identities) == 0 {
+		t.Fatalf("reference run stored %d events, %d members, %d identities; the world is too small to crash mid-sync",
+			len(want.Events), len(want.Members), len(want.Identities))
 	}
-	// Each request waits a little, so that a sync takes about a second
+	var jiraItems int
+	for _, it := range want.Items {
+		if it.Source == model.SourceJira {
+			jiraItems++
+		}
+	}
+	if jiraItems == 0 {
+		t.Fatal("reference run stored no Jira item")
+	}
+	// Each request waits a little, so that a sync takes a few seconds
 	// and kills land in the middle of it.
-	gh.SetFaults(fakeapi.Faults{Latency: 10 * time.Millisecond})
-	gh.ResetRequests()
+	cw.setFaults(fakeapi.Faults{Latency: 10 * time.Millisecond})
+	cw.resetRequests()
 
 	dbPath := filepath.Join(dir, "crash.db")
-	cfgPath, cfg := crashConfig(t, dir, api.URL, dbPath)
+	cfgPath, cfg := cw.config(t, dbPath)
 	rng := rand.New(rand.NewPCG(20261125, uint64(kills)))
-	args := strings.Join([]string{"serve", "--config.file=" + cfgPath, "--web.listen-address=127.0.0.1:0", "--log.level=error"}, "\x1f")
+	args := []string{"serve", "--config.file=" + cfgPath, "--web.listen-address=127.0.0.1:0", "--log.level=error"}
 	midSync := 0
 	for k := 0; k < kills; k++ {
-		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), childArgsEnv+"="+args)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Kill after 2 to 8 more answered requests: inside the sync, at a
-		// different page each time. If the sync finishes first (the API
-		// goes quiet), kill it anyway and count that.
-		before := len(gh.Requests())
+		cmd := startChild(t, args...)
+		// Kill after 2 to 8 more answered requests (of either API): inside
+		// the sync, at a different page each time. If the sync finishes
+		// first (the APIs go quiet), kill it anyway and count that.
+		before := cw.requests()
 		n := 2 + rng.IntN(7)
 		last, lastChange := before, time.Now()
 		for {
-			cur := len(gh.Requests())
+			cur := cw.requests()
 			if cur >= before+n {
 				midSync++
 				break
@@ -244,8 +283,38 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		st.Close()
 	}
-	gh.SetFaults(fakeapi.Faults{})
-	got := sortedDataset(t, syncToEnd(t, cfg, dbPath))
+	killedJira := cw.jira.Count(nil)
+
+	// The restarted exporter finishes the sync: both targets up.
+	cw.setFaults(fakeapi.Faults{})
+	addr := freeAddr(t)
+	cmd := startChild(t, "serve", "--config.file="+cfgPath, "--web.listen-address="+addr, "--log.level=error")
+	func() {
+		defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			_, m := get(t, "http://"+addr+"/metrics")
+			if strings.Contains(m, `crossteam_source_up{source="github",target="`+sim.GitHubTarget+`"} 1`) &&
+				strings.Contains(m, `crossteam_source_up{source="jira",target="`+sim.JiraTarget+`"} 1`) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the restarted exporter did not finish a sync of both targets in 60 s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	if cmd.ProcessState == nil || !cmd.ProcessState.Exited() {
+		t.Errorf("the restarted exporter did not exit on SIGINT: %v", cmd.ProcessState)
+	}
+	crashPaid := paid(cw.gh)
+
+	st, err := store.Open(context.Background(), dbPath, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sortedDataset(t, st)
+	st.Close()
 	if !reflect.DeepEqual(got.Items, want.Items) {
 		t.Errorf("items differ after %d kills: %d vs %d", kills, len(got.Items), len(want.Items))
 	}
@@ -255,24 +324,30 @@ func TestCrashRecovery(t *testing.T) {
 	if !reflect.DeepEqual(got.Milestones, want.Milestones) {
 		t.Errorf("milestones differ after %d kills", kills)
 	}
+	if !reflect.DeepEqual(got.Members, want.Members) {
+		t.Errorf("team members differ after %d kills: %d vs %d\n got %+v\nwant %+v", kills, len(got.Members), len(want.Members), got.Members, want.Members)
+	}
+	if !reflect.DeepEqual(got.Identities, want.Identities) {
+		t.Errorf("identities differ after %d kills: %d vs %d", kills, len(got.Identities), len(want.Identities))
+	}
 	// Metrics are a pure function of the store: the same snapshot.
-	asOf := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	asOf := cw.w.Now.Add(24 * time.Hour)
 	if a, b := engine.Compute(got, cfg, asOf), engine.Compute(want, cfg, asOf); !reflect.DeepEqual(a.Pairs, b.Pairs) || a.StalledTotal != b.StalledTotal {
 		t.Errorf("snapshots differ after %d kills: pairs %+v vs %+v", kills, a.Pairs, b.Pairs)
 	}
-	crashPaid := paid(gh)
 
 	// Nothing is left half-done: one more sync is all 304s.
-	gh.ResetRequests()
+	cw.resetRequests()
 	syncToEnd(t, cfg, dbPath)
-	if p := paid(gh); p != 0 {
+	if p := paid(cw.gh); p != 0 {
 		t.Errorf("a sync after recovery paid %d requests, want 0 (everything was stored)", p)
 	}
 	// Each kill loses at most the one page in flight (the collector walks
 	// sequentially and every page is stored with its cursors, including an
 	// events walk's progress), so kills may cost at most one paid request
 	// each. Before walks resumed, this measured +3.7 per kill.
-	t.Logf("%d kills (%d mid-sync): %d paid requests vs %d without kills (+%.1f per kill)", kills, midSync, crashPaid, refPaid, float64(crashPaid-refPaid)/float64(kills))
+	t.Logf("%d kills (%d mid-sync), %d events, %d members, %d identities, %d Jira items: GitHub %d paid requests vs %d without kills (+%.1f per kill); Jira %d requests during the kills vs %d for a whole sync",
+		kills, midSync, len(want.Events), len(want.Members), len(want.Identities), jiraItems, crashPaid, refPaid, float64(crashPaid-refPaid)/float64(kills), killedJira, refJira)
 	if midSync < kills/2 {
 		t.Errorf("only %d of %d kills hit a sync in progress", midSync, kills)
 	}

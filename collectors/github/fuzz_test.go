@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/model"
+	"github.com/crossteam/crossteam/store/storetest"
 )
 
 // fuzzSeeds adds GitHub's own example payloads (fakeapi/github/testdata, copied from
@@ -41,52 +43,52 @@ func fuzzRepoSync() *repoSync {
 }
 
 // FuzzMapIssueEvents decodes a page of repository issue events as go-github
-// does and normalises it: no input may panic, and every event kept must be
-// one the store accepts (id, item, UTC instant, kind) for the item it names.
+// does and maps it as the events walk does: no input may panic, every event
+// kept names the item of its issue, and the page of events, written to a
+// real store (ApplyPage) and loaded back, reads back equal (or the store
+// refuses it as invalid and stores none of it).
 func FuzzMapIssueEvents(f *testing.F) {
 	fuzzSeeds(f, "issue-event-items.json", "Repository_issue_events.json", "issue-event-for-issue-items.json")
+	rt := storetest.Open(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var evs []*gh.IssueEvent
 		if json.Unmarshal(b, &evs) != nil {
 			return
 		}
 		rs := fuzzRepoSync()
-		for _, ev := range evs {
-			if ev == nil {
-				continue
-			}
-			n := ev.GetIssue().GetNumber()
-			e, ok := rs.mapEvent(ev, n)
-			if !ok {
-				continue
-			}
+		m := rs.mapEventsPage(evs, 0, walkState{})
+		for _, e := range m.events {
+			n, _ := strconv.Atoi(e.ItemKey[strings.LastIndexByte(e.ItemKey, '#')+1:])
 			switch {
-			case e.ID == "" || e.ID == "0":
-				t.Errorf("kept event without id: %+v", e)
 			case e.ItemKey != rs.itemKey(n) || n == 0:
-				t.Errorf("event %s: item %q for issue %d", e.ID, e.ItemKey, n)
-			case e.At.IsZero() || e.At.Location() != time.UTC:
-				t.Errorf("event %s: instant %v not a UTC instant", e.ID, e.At)
-			case e.Kind == "" || e.Source != model.SourceGitHub:
-				t.Errorf("event %s: kind %q source %q", e.ID, e.Kind, e.Source)
+				t.Errorf("event %s: item %q not an issue of %s", e.ID, e.ItemKey, rs.full)
+			case e.At.Location() != time.UTC:
+				t.Errorf("event %s: instant %v not in UTC", e.ID, e.At)
 			case (e.Kind == model.EventReviewRequested || e.Kind == model.EventReviewRequestRemoved) && e.Team != "" && !strings.HasPrefix(e.Team, "acme/"):
 				t.Errorf("event %s: team %q not scoped to the owner", e.ID, e.Team)
 			}
 		}
+		p := rs.page()
+		p.Events = m.events
+		rt.Check(t, p)
 	})
 }
 
-// FuzzMapIssues decodes a page of issues and normalises each into an item:
-// no panic; keys name the repository and number; times are UTC; no empty
-// label or assignee is kept.
+// FuzzMapIssues decodes a page of issues and maps it as the issues walk
+// does (items and their created events): no panic; keys name the repository
+// and number; no empty label or assignee is kept; titles are kept; and the
+// page written to a real store reads back equal (or is refused as invalid
+// with nothing stored).
 func FuzzMapIssues(f *testing.F) {
 	fuzzSeeds(f, "issue-items.json")
+	rt := storetest.Open(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var issues []*gh.Issue
 		if json.Unmarshal(b, &issues) != nil {
 			return
 		}
 		rs := fuzzRepoSync()
+		p := rs.page()
 		for _, is := range issues {
 			if is == nil {
 				continue
@@ -94,11 +96,6 @@ func FuzzMapIssues(f *testing.F) {
 			it := rs.item(is)
 			if it.Key != rs.itemKey(is.GetNumber()) || it.Source != model.SourceGitHub || it.Target != "fuzz" {
 				t.Errorf("item %q source %q target %q", it.Key, it.Source, it.Target)
-			}
-			for _, ts := range []time.Time{it.Created, it.Closed, it.Updated} {
-				if !ts.IsZero() && ts.Location() != time.UTC {
-					t.Errorf("item %s: time %v not UTC", it.Key, ts)
-				}
 			}
 			for _, l := range append(append([]string(nil), it.Labels...), it.Assignees...) {
 				if l == "" {
@@ -108,6 +105,11 @@ func FuzzMapIssues(f *testing.F) {
 			if utf8.ValidString(is.GetTitle()) && it.Title != is.GetTitle() {
 				t.Errorf("item %s: title changed", it.Key)
 			}
+			p.Items = append(p.Items, it)
+			if e, ok := createdEvent(it); ok {
+				p.Events = append(p.Events, e)
+			}
 		}
+		rt.Check(t, p)
 	})
 }

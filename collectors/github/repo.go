@@ -205,11 +205,8 @@ func (rs *repoSync) issues(ctx context.Context) error {
 			for _, is := range list {
 				it := rs.item(is)
 				p.Items = append(p.Items, it)
-				if !it.Created.IsZero() {
-					p.Events = append(p.Events, model.Event{
-						Source: model.SourceGitHub, ID: "created:" + it.Key, ItemKey: it.Key,
-						At: it.Created, Actor: it.Author, Kind: model.EventCreated,
-					})
+				if e, ok := createdEvent(it); ok {
+					p.Events = append(p.Events, e)
 				}
 				rs.seen[is.GetNumber()] = seenIssue{created: it.Created, updated: it.Updated, pr: it.Kind == model.KindPullRequest}
 				if it.Kind == model.KindPullRequest {
@@ -224,6 +221,18 @@ func (rs *repoSync) issues(ctx context.Context) error {
 			}
 			return last
 		})
+}
+
+// createdEvent is the created event an issue page stores for each item
+// with a creation instant.
+func createdEvent(it model.Item) (model.Event, bool) {
+	if it.Created.IsZero() {
+		return model.Event{}, false
+	}
+	return model.Event{
+		Source: model.SourceGitHub, ID: "created:" + it.Key, ItemKey: it.Key,
+		At: it.Created, Actor: it.Author, Kind: model.EventCreated,
+	}, true
 }
 
 func (rs *repoSync) item(is *gh.Issue) model.Item {

@@ -10,6 +10,7 @@ import (
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/store"
+	"github.com/crossteam/crossteam/store/storetest"
 )
 
 // fuzzCollector is a Cloud collector with a team field, never synced: the
@@ -39,25 +40,32 @@ func jiraSeeds(f *testing.F, names ...string) {
 	}
 }
 
-// checkEvents fails t for an event the store would refuse or one that
-// names another issue.
-func checkEvents(t *testing.T, key string, evs []model.Event) {
+// checkEvents fails t for an event that names another issue or source.
+func checkEvents(t *testing.T, page store.Page) {
 	t.Helper()
-	for _, e := range evs {
-		if e.ID == "" || e.ItemKey != key || e.At.IsZero() || e.Kind == "" || e.Source != model.SourceJira {
-			t.Errorf("issue %s: unstorable event %+v", key, e)
+	keys := map[string]bool{}
+	for _, it := range page.Items {
+		keys[it.Key] = true
+	}
+	for _, e := range page.Events {
+		if !keys[e.ItemKey] || e.Source != model.SourceJira {
+			t.Errorf("event %s names item %q (source %q), not an issue of the page", e.ID, e.ItemKey, e.Source)
 		}
 	}
 }
 
 // FuzzSearchPage decodes a search page (Cloud search/jql or Data Center
-// search, with embedded changelogs) and maps every issue: no input may
-// panic, and whatever is mapped must be storable.
+// search, with embedded changelogs) and maps it into one store page as a
+// sync does (mapBatch: items, milestones, events, identities): no input may
+// panic, events name the page's issues, and the page written to a real
+// store (ApplyPage) and loaded back reads back equal (or the store refuses
+// it as invalid and stores none of it).
 func FuzzSearchPage(f *testing.F) {
 	c := fuzzCollector(f)
+	rt := storetest.Open(f)
 	jiraSeeds(f, "atlassian-openapi-examples/search-jql.GET.200.json", "atlassian-openapi-examples/search-legacy-deprecated.GET.200.json",
 		"jira-cli/search.json", "go-jira-mocks/issues_in_sprint.json")
-	f.Add([]byte(`{"issues":[{"id":"1","key":"A-1","fields":{"created":"2026-03-02T09:00:00.000+0000","updated":1772442000000,"summary":"x\n\"y\"","status":{"id":"3","name":"In \u2603"},"customfield_10001":[{"title":"QA"}]},"changelog":{"total":41,"histories":[{"id":"7","created":1772442000000,"items":[{"field":"status","fieldId":"status","fromString":null,"toString":"Done"}]}]}}]}`))
+	f.Add([]byte(`{"issues":[{"id":"1","key":"A-1","fields":{"created":"2026-03-02T09:00:00.123+0000","updated":"2026-03-02T10:00:00.456+0000","summary":"x\n\"y\"","status":{"id":"3","name":"In \u2603"},"customfield_10001":[{"title":"QA"}]},"changelog":{"total":41,"histories":[{"id":"7","created":1772442000789,"items":[{"field":"status","fieldId":"status","fromString":null,"toString":"Done"}]}]}}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var page struct {
 			Issues []rawIssue `json:"issues"`
@@ -65,6 +73,7 @@ func FuzzSearchPage(f *testing.F) {
 		if json.Unmarshal(b, &page) != nil {
 			return
 		}
+		fe := &fetched{hist: map[string][]history{}}
 		for i := range page.Issues {
 			p, err := c.decodeIssue(&page.Issues[i])
 			if err != nil {
@@ -73,27 +82,31 @@ func FuzzSearchPage(f *testing.F) {
 				}
 				continue
 			}
-			it, _ := c.mapItem(p, nil)
-			if it.Key != p.key || it.Source != model.SourceJira {
-				t.Errorf("item %q from issue %q", it.Key, p.key)
-			}
-			var hs []history
+			fe.issues = append(fe.issues, p)
 			if p.changelog != nil {
-				hs = p.changelog.Histories
+				fe.hist[p.id] = p.changelog.Histories
 			}
-			evs, err := c.mapEvents(p, hs)
-			if err != nil {
-				continue
-			}
-			checkEvents(t, p.key, evs)
 		}
+		sp, err := c.mapBatch(fe)
+		if err != nil {
+			return
+		}
+		for i, it := range sp.Items {
+			if it.Key != fe.issues[i].key || it.Source != model.SourceJira {
+				t.Errorf("item %q from issue %q", it.Key, fe.issues[i].key)
+			}
+		}
+		checkEvents(t, sp)
+		rt.Check(t, sp)
 	})
 }
 
 // FuzzBulkfetchPage decodes a changelog bulkfetch page (created as an ISO
-// string or epoch number) and maps its histories onto one issue.
+// string or epoch number), maps its histories onto one issue as a sync
+// does (mapBatch), and writes the page to a real store and reads it back.
 func FuzzBulkfetchPage(f *testing.F) {
 	c := fuzzCollector(f)
+	rt := storetest.Open(f)
 	jiraSeeds(f, "atlassian-openapi-examples/changelog-bulkfetch.POST.200.json", "atlassian-openapi-examples/issue-changelog.GET.200.json")
 	f.Add([]byte(`{"issueChangeLogs":[{"issueId":"1","changeHistories":[{"id":"9","created":"2026-03-02T09:00:00.000+0100","author":{"accountId":""},"items":[{"field":"assignee","fieldId":"assignee","from":null,"to":"acc-1"},{"field":"Fix Version","fieldId":"fixVersions","to":"10","toString":"2.0"}]}]}]}`))
 	base := &rawIssue{ID: "1", Key: "A-1", Fields: map[string]json.RawMessage{
@@ -108,11 +121,12 @@ func FuzzBulkfetchPage(f *testing.F) {
 			t.Fatal(err)
 		}
 		for _, l := range page.IssueChangeLogs {
-			evs, err := c.mapEvents(p, l.ChangeHistories)
+			sp, err := c.mapBatch(&fetched{issues: []*parsed{p}, hist: map[string][]history{p.id: l.ChangeHistories}})
 			if err != nil {
 				continue
 			}
-			checkEvents(t, p.key, evs)
+			checkEvents(t, sp)
+			rt.Check(t, sp)
 		}
 	})
 }
