@@ -114,6 +114,9 @@ func TestBadConfigs(t *testing.T) {
 		{"bad-agreement-window-short.yml", "agreements[\"design->backend\"].cycle.within: 10d is longer than the window 1w"},
 		{"bad-agreement-within.yml", "line 6: agreements[\"design->backend\"].pickup.within: not a valid duration string: \"soon\""},
 		{"bad-flow-label-empty.yml", "flow.blocked_labels[1]: must not be empty"},
+		// Every decoding problem at once: two bad durations (the second
+		// quoted) and the unknown keys decoding stopped before.
+		{"bad-several-decode-errors.yml", "line 4: handoffs.stall_after: not a valid duration string: \"3\"\nline 5: handoffs.bounce.window: not a valid duration string: \"soon\"\nline 2: teams.design: unknown key \"membrs\" (did you mean \"members\"?); line 6: sync: unknown key \"intervall\" (did you mean \"interval\"?)"},
 		{"bad-bounce-window-negative.yml", "line 5: handoffs.bounce.window: not a valid duration string: \"-1h\""},
 		{"bad-calendar-day.yml", "calendar.working_days[1]: unknown day \"tues\" (want mon, tue, wed, thu, fri, sat or sun)"},
 		{"bad-calendar-days-empty.yml", "calendar.working_days: must list at least one day"},

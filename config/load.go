@@ -162,7 +162,7 @@ func Parse(b []byte) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("empty configuration: at least one team is required")
 		}
-		return nil, cleanYAMLError(b, err)
+		return nil, allDecodeErrors(b, err)
 	}
 	// A second document in the same file is almost certainly a mistake.
 	var extra yaml.Node
@@ -173,6 +173,36 @@ func Parse(b []byte) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// allDecodeErrors reports every decoding problem of doc at once. yaml.v3
+// stops at the first value whose own UnmarshalYAML fails (a malformed
+// duration) and so hides the unknown keys and other bad values after it:
+// the bad durations are found by walking the document, blanked to 0 in
+// place (lines and columns unchanged) and the document decoded again for
+// the rest.
+func allDecodeErrors(doc []byte, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return cleanYAMLError(doc, err)
+	}
+	bad := badDurations(doc)
+	if len(bad) == 0 {
+		return cleanYAMLError(doc, err)
+	}
+	errs := make([]error, 0, len(bad)+1)
+	for _, b := range bad {
+		errs = append(errs, b.err)
+	}
+	if patched, ok := withDurationsBlanked(doc, bad); ok {
+		c := defaultConfig()
+		dec := yaml.NewDecoder(bytes.NewReader(patched))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			errs = append(errs, cleanYAMLError(patched, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // cleanYAMLError turns yaml.v3's "yaml: unmarshal errors:\n  line 3: field x
@@ -235,14 +265,32 @@ var durationType = reflect.TypeOf(model.Duration(0))
 // locateValueError finds the first duration in doc that does not parse and
 // returns "line N: path: reason", or nil.
 func locateValueError(doc []byte) error {
+	bad := badDurations(doc)
+	if len(bad) == 0 {
+		return nil
+	}
+	return bad[0].err
+}
+
+// badValue is a duration that does not parse, with its node.
+type badValue struct {
+	err  error
+	node *yaml.Node
+}
+
+// badDurations finds every duration in doc that does not parse, in
+// document order.
+func badDurations(doc []byte) []badValue {
 	var root yaml.Node
 	if err := yaml.Unmarshal(doc, &root); err != nil || len(root.Content) == 0 {
 		return nil
 	}
-	return findBadDuration(root.Content[0], reflect.TypeOf(Config{}), "")
+	var out []badValue
+	findBadDurations(root.Content[0], reflect.TypeOf(Config{}), "", &out)
+	return out
 }
 
-func findBadDuration(n *yaml.Node, t reflect.Type, path string) error {
+func findBadDurations(n *yaml.Node, t reflect.Type, path string, out *[]badValue) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -259,7 +307,7 @@ func findBadDuration(n *yaml.Node, t reflect.Type, path string) error {
 	case t == durationType:
 		if n.Kind == yaml.ScalarNode && n.ShortTag() != "!!null" {
 			if _, err := model.ParseDuration(n.Value); err != nil {
-				return fmt.Errorf("line %d: %s: %w", n.Line, path, err)
+				*out = append(*out, badValue{fmt.Errorf("line %d: %s: %w", n.Line, path, err), n})
 			}
 		}
 	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
@@ -268,24 +316,46 @@ func findBadDuration(n *yaml.Node, t reflect.Type, path string) error {
 			for j := 0; j < t.NumField(); j++ {
 				f := t.Field(j)
 				if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name == key && f.IsExported() {
-					if err := findBadDuration(n.Content[i+1], f.Type, join(key)); err != nil {
-						return err
-					}
+					findBadDurations(n.Content[i+1], f.Type, join(key), out)
 				}
 			}
 		}
 	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if err := findBadDuration(n.Content[i+1], t.Elem(), fmt.Sprintf("%s[%q]", path, n.Content[i].Value)); err != nil {
-				return err
-			}
+			findBadDurations(n.Content[i+1], t.Elem(), fmt.Sprintf("%s[%q]", path, n.Content[i].Value), out)
 		}
 	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
 		for i, c := range n.Content {
-			if err := findBadDuration(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
+			findBadDurations(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), out)
 		}
 	}
-	return nil
+}
+
+// withDurationsBlanked returns doc with each bad duration's text replaced
+// by 0, padded to its length so every line and column stays where it was;
+// false when a value's text is not where its node says (then the caller
+// reports what it has).
+func withDurationsBlanked(doc []byte, bad []badValue) ([]byte, bool) {
+	lines := strings.SplitAfter(string(doc), "\n")
+	for _, b := range bad {
+		n := b.node
+		if n.Line < 1 || n.Line > len(lines) || n.Column < 1 {
+			return nil, false
+		}
+		l := lines[n.Line-1]
+		at := n.Column - 1
+		raw := n.Value
+		if n.Style == yaml.DoubleQuotedStyle {
+			raw = `"` + n.Value + `"`
+		} else if n.Style == yaml.SingleQuotedStyle {
+			raw = "'" + n.Value + "'"
+		}
+		if raw == "" || at+len(raw) > len(l) || l[at:at+len(raw)] != raw {
+			return nil, false
+		}
+		// "0" is a duration (model.ParseDuration accepts it) and fits any
+		// value's place.
+		lines[n.Line-1] = l[:at] + "0" + strings.Repeat(" ", len(raw)-1) + l[at+len(raw):]
+	}
+	return []byte(strings.Join(lines, "")), true
 }
