@@ -117,6 +117,10 @@ func TestBadConfigs(t *testing.T) {
 		// Every decoding problem at once: two bad durations (the second
 		// quoted) and the unknown keys decoding stopped before.
 		{"bad-several-decode-errors.yml", "line 4: handoffs.stall_after: not a valid duration string: \"3\"\nline 5: handoffs.bounce.window: not a valid duration string: \"soon\"\nline 2: teams.design: unknown key \"membrs\" (did you mean \"members\"?); line 6: sync: unknown key \"intervall\" (did you mean \"interval\"?)"},
+		// yaml.v3 names the 0-based line of the enclosing block for parser
+		// errors (line 3 here, the flow sequence opens on line 4).
+		{"bad-syntax-flow-sequence.yml", "line 4: did not find expected ',' or ']' (in the block that starts on that line)"},
+		{"bad-syntax-flow-mapping.yml", "line 3: did not find expected ',' or '}' (in the block that starts on that line)"},
 		{"bad-bounce-window-negative.yml", "line 5: handoffs.bounce.window: not a valid duration string: \"-1h\""},
 		{"bad-calendar-day.yml", "calendar.working_days[1]: unknown day \"tues\" (want mon, tue, wed, thu, fri, sat or sun)"},
 		{"bad-calendar-days-empty.yml", "calendar.working_days: must list at least one day"},

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -175,6 +177,37 @@ func Parse(b []byte) (*Config, error) {
 	return c, nil
 }
 
+// parserProblems are the syntax errors yaml.v3's parser (not its scanner)
+// reports; for them it prints the 0-based line where the enclosing block
+// or flow collection starts.
+var parserProblems = []string{
+	"did not find expected key",
+	"did not find expected node content",
+	"did not find expected '-' indicator",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"did not find expected <document start>",
+}
+
+var lineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// syntaxError corrects yaml.v3's line for parser errors (one less than the
+// 1-based line of the block the problem is in) and says that the line is
+// where that block starts; scanner errors already name their own line.
+func syntaxError(msg string) error {
+	m := lineRE.FindStringSubmatch(msg)
+	if m == nil {
+		return errors.New(msg)
+	}
+	for _, p := range parserProblems {
+		if m[2] == p {
+			n, _ := strconv.Atoi(m[1])
+			return fmt.Errorf("line %d: %s (in the block that starts on that line)", n+1, p)
+		}
+	}
+	return errors.New(msg)
+}
+
 // allDecodeErrors reports every decoding problem of doc at once. yaml.v3
 // stops at the first value whose own UnmarshalYAML fails (a malformed
 // duration) and so hides the unknown keys and other bad values after it:
@@ -216,7 +249,7 @@ func cleanYAMLError(doc []byte, err error) error {
 		if located := locateValueError(doc); located != nil {
 			return located
 		}
-		return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return syntaxError(strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	msgs := make([]string, 0, len(te.Errors))
 	for _, m := range te.Errors {
