@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -13,8 +11,6 @@ import (
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/exposition"
-	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
-	fakejira "github.com/crossteam/crossteam/fakeapi/jira"
 	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/sim"
@@ -30,25 +26,9 @@ import (
 func TestShardsAddUpToOneInstance(t *testing.T) {
 	p := sim.Small()
 	p.Repos, p.ItemsPerRepo, p.JiraProjects, p.JiraIssuesPerProject = 6, 40, 3, 40
-	w, err := sim.Generate(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gh := fakegithub.NewGitHub(w.Org, fakegithub.GitHubOptions{Tokens: []string{w.GitHubToken}})
-	ghSrv := httptest.NewServer(gh)
-	defer ghSrv.Close()
-	jira := fakejira.NewAPI(w.JiraSite(), w.JiraOptions())
-	jiraSrv := httptest.NewServer(jira)
-	defer jiraSrv.Close()
-	w.SetJiraURL(jiraSrv.URL)
+	srv := serveSim(t, p)
+	w := srv.w
 	dir := t.TempDir()
-	tok, jtok := filepath.Join(dir, "token"), filepath.Join(dir, "jira-token")
-	if err := os.WriteFile(tok, []byte(w.GitHubToken), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(jtok, []byte(w.JiraToken()), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	asOf := w.Clock.Now()
 	logger := slog.New(slog.DiscardHandler)
 
@@ -58,11 +38,7 @@ func TestShardsAddUpToOneInstance(t *testing.T) {
 		if spec.Sharded() {
 			name = strings.ReplaceAll(spec.String(), "/", "of")
 		}
-		cfg, err := config.Parse([]byte(w.Config(sim.ConfigOptions{GitHubURL: ghSrv.URL + "/", TokenFile: tok,
-			JiraURL: jiraSrv.URL, JiraTokenFile: jtok, StorePath: filepath.Join(dir, name+".db")})))
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg := srv.Config(t, filepath.Join(dir, name+".db"))
 		cfg.Milestones.MaxExported = 1000 // sharded exporters list every group; see README
 		st, err := store.Open(context.Background(), cfg.Store.Path, logger)
 		if err != nil {
@@ -105,7 +81,7 @@ func TestShardsAddUpToOneInstance(t *testing.T) {
 				key, _, _ = strings.Cut(it.Key, "#")
 			} else {
 				project, _, _ := strings.Cut(it.Key, "-")
-				key = shard.JiraKey(jiraSrv.URL, project)
+				key = shard.JiraKey(srv.jiraURL, project)
 			}
 			if !spec.Owns(key) {
 				t.Errorf("shard %s stored %s %s, which another shard owns", spec, it.Source, it.Key)

@@ -19,33 +19,56 @@ import (
 	"github.com/crossteam/crossteam/store"
 )
 
-// TestTargetLogsNameTargetOnce: the collectors' log lines carry source and
-// target once each (newTargets used to add them a second time).
-func TestTargetLogsNameTargetOnce(t *testing.T) {
-	p := sim.Small()
-	p.Repos, p.ItemsPerRepo, p.JiraProjects, p.JiraIssuesPerProject = 1, 10, 1, 10
+// simServed is a simulated world served by the fake GitHub and Jira on
+// loopback, with its tokens in files: Config renders a configuration of it
+// with the store at storePath.
+type simServed struct {
+	w              *sim.World
+	ghURL, jiraURL string
+	tok, jtok      string
+}
+
+func serveSim(t *testing.T, p sim.Params) *simServed {
+	t.Helper()
 	w, err := sim.Generate(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ghSrv := httptest.NewServer(fakegithub.NewGitHub(w.Org, fakegithub.GitHubOptions{Tokens: []string{w.GitHubToken}}))
-	defer ghSrv.Close()
+	t.Cleanup(ghSrv.Close)
 	jiraSrv := httptest.NewServer(fakejira.NewAPI(w.JiraSite(), w.JiraOptions()))
-	defer jiraSrv.Close()
+	t.Cleanup(jiraSrv.Close)
 	w.SetJiraURL(jiraSrv.URL)
 	dir := t.TempDir()
-	tok, jtok := filepath.Join(dir, "token"), filepath.Join(dir, "jira-token")
-	if err := os.WriteFile(tok, []byte(w.GitHubToken), 0o600); err != nil {
+	s := &simServed{w: w, ghURL: ghSrv.URL, jiraURL: jiraSrv.URL, tok: filepath.Join(dir, "token"), jtok: filepath.Join(dir, "jira-token")}
+	if err := os.WriteFile(s.tok, []byte(w.GitHubToken), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(jtok, []byte(w.JiraToken()), 0o600); err != nil {
+	if err := os.WriteFile(s.jtok, []byte(w.JiraToken()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse([]byte(w.Config(sim.ConfigOptions{GitHubURL: ghSrv.URL + "/", TokenFile: tok,
-		JiraURL: jiraSrv.URL, JiraTokenFile: jtok, StorePath: filepath.Join(dir, "s.db")})))
+	return s
+}
+
+// Config is the world's configuration with the store at storePath.
+func (s *simServed) Config(t *testing.T, storePath string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(s.w.Config(sim.ConfigOptions{GitHubURL: s.ghURL + "/", TokenFile: s.tok,
+		JiraURL: s.jiraURL, JiraTokenFile: s.jtok, StorePath: storePath})))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// TestTargetLogsNameTargetOnce: the collectors' log lines carry source and
+// target once each (newTargets used to add them a second time).
+func TestTargetLogsNameTargetOnce(t *testing.T) {
+	p := sim.Small()
+	p.Repos, p.ItemsPerRepo, p.JiraProjects, p.JiraIssuesPerProject = 1, 10, 1, 10
+	srv := serveSim(t, p)
+	cfg := srv.Config(t, filepath.Join(t.TempDir(), "s.db"))
+	w := srv.w
 	st, err := store.Open(context.Background(), cfg.Store.Path, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
