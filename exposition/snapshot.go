@@ -7,6 +7,7 @@ package exposition
 
 import (
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,9 @@ type SnapshotCollector struct {
 type published struct {
 	s       *engine.Snapshot
 	compute time.Duration
+	// encoded caches the snapshot's exposition per format (*encoded by
+	// expfmt.Format), filled by the first scrape in that format.
+	encoded sync.Map
 }
 
 // NewSnapshotCollector builds the descriptors of every non-health metric in

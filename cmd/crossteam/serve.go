@@ -16,7 +16,6 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
@@ -145,8 +144,10 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 		syncer: &syncer.Syncer{Store: st, Logger: logger, Snapshot: snap, Health: health, Now: o.now,
 			Engine: engine.Options{Sharded: o.shard.Sharded()}, SyncContext: ctx}}
 
+	// The live families, encoded per scrape; the snapshot's are encoded
+	// once per snapshot by the handler.
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(snap, health, exposition.BuildInfo(),
+	reg.MustRegister(health, exposition.BuildInfo(),
 		promcollectors.NewGoCollector(),
 		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
 
@@ -172,7 +173,7 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 	}()
 
 	mux := http.NewServeMux()
-	mux.Handle(o.metricsPath, metricsHandler(reg, logger, o.maxRequests))
+	mux.Handle(o.metricsPath, metricsHandler(snap, reg, logger, o.maxRequests))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})
@@ -348,10 +349,11 @@ func (x *exporter) reload(ctx context.Context) error {
 	return nil
 }
 
-// metricsHandler serves reg; more than maxRequests concurrent scrapes (0:
-// no limit) are answered 503 at once instead of queueing behind a slow one.
-func metricsHandler(reg prometheus.Gatherer, logger *slog.Logger, maxRequests int) http.Handler {
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+// metricsHandler serves the snapshot and the live families of reg; more
+// than maxRequests concurrent scrapes (0: no limit) are answered 503 at once
+// instead of queueing behind a slow one.
+func metricsHandler(snap *exposition.SnapshotCollector, reg prometheus.Gatherer, logger *slog.Logger, maxRequests int) http.Handler {
+	return exposition.NewHandler(snap, reg, exposition.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		MaxRequestsInFlight: maxRequests,
 	})

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossteam/crossteam/exposition"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -192,7 +193,7 @@ func TestMaxRequestsLimitsScrapes(t *testing.T) {
 	b := &blockingCollector{entered: make(chan struct{}, 10), release: make(chan struct{})}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(b)
-	srv := httptest.NewServer(metricsHandler(reg, slog.New(slog.DiscardHandler), 2))
+	srv := httptest.NewServer(metricsHandler(exposition.NewSnapshotCollector(), reg, slog.New(slog.DiscardHandler), 2))
 	defer srv.Close()
 	codes := make(chan int, 2)
 	for i := 0; i < 2; i++ {
