@@ -47,25 +47,25 @@ func (s *Store) Load(ctx context.Context) (*model.Dataset, error) {
 func (s *Store) load(ctx context.Context, in interner, events func(*sql.Tx) ([]model.Event, error)) (*model.Dataset, error) {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("store: load: begin: %w", err)
+		return nil, fmt.Errorf("store %s: load: begin: %w", s.path, err)
 	}
 	defer tx.Rollback()
 
 	ds := &model.Dataset{}
 	if ds.Items, err = loadItems(ctx, tx, in); err != nil {
-		return nil, fmt.Errorf("store: load items: %w", err)
+		return nil, fmt.Errorf("store %s: load items: %w", s.path, err)
 	}
 	if ds.Events, err = events(tx); err != nil {
-		return nil, fmt.Errorf("store: load events: %w", err)
+		return nil, fmt.Errorf("store %s: load events: %w", s.path, err)
 	}
 	if ds.Milestones, err = loadMilestones(ctx, tx, in); err != nil {
-		return nil, fmt.Errorf("store: load milestones: %w", err)
+		return nil, fmt.Errorf("store %s: load milestones: %w", s.path, err)
 	}
 	if ds.Members, err = loadMembers(ctx, tx, in); err != nil {
-		return nil, fmt.Errorf("store: load team members: %w", err)
+		return nil, fmt.Errorf("store %s: load team members: %w", s.path, err)
 	}
 	if ds.Identities, err = loadIdentities(ctx, tx, in); err != nil {
-		return nil, fmt.Errorf("store: load identities: %w", err)
+		return nil, fmt.Errorf("store %s: load identities: %w", s.path, err)
 	}
 	return ds, nil
 }
