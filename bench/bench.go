@@ -58,11 +58,13 @@ import (
 )
 
 // Sizes are the organisation sizes the harness knows.
-var Sizes = []string{"small", "medium", "large"}
+var Sizes = []string{"small", "medium", "large", "xlarge"}
 
 // SizeParams returns the simulator parameters of a size: large is
 // sim.Large (20 repositories, 100,000 items, about a million issue events,
-// 50,000 Jira issues), medium a fifth of it, small sim.Small.
+// 50,000 Jira issues), medium a fifth of it, small sim.Small, xlarge 2.5
+// times large's items over 30 months (about 5.4 million events): how memory
+// and recomputation grow with history.
 func SizeParams(size string) (sim.Params, error) {
 	switch size {
 	case "small":
@@ -75,6 +77,12 @@ func SizeParams(size string) (sim.Params, error) {
 		return p, nil
 	case "large":
 		return sim.Large(), nil
+	case "xlarge":
+		p := sim.Large()
+		p.Months = 30
+		p.ItemsPerRepo = 12500
+		p.JiraIssuesPerProject = 25000
+		return p, nil
 	}
 	return sim.Params{}, fmt.Errorf("bench: size %q: want one of %s", size, strings.Join(Sizes, ", "))
 }
@@ -134,7 +142,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		p.Seed = o.Seed
 	}
 	if o.SampleStride <= 0 {
-		o.SampleStride = map[string]int{"small": 1, "medium": 4, "large": 16}[o.Size]
+		o.SampleStride = map[string]int{"small": 1, "medium": 4, "large": 16, "xlarge": 40}[o.Size]
 	}
 	if o.Exe == "" {
 		return nil, errors.New("bench: no exporter binary (Options.Exe)")
@@ -152,6 +160,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	r := &Result{Size: o.Size, Machine: DescribeMachine(), Scrapers: o.Scrapers, ScrapeInterval: o.ScrapeInterval}
 	say := func(format string, a ...any) { fmt.Fprintf(o.Progress, "bench: "+format+"\n", a...) }
+	r.LoadAverageStart = LoadAverage()
+	// fail keeps the figures measured so far: the caller prints them with
+	// the phase that failed.
+	phase := "generate"
+	fail := func(err error) (*Result, error) {
+		r.Failed = phase
+		r.LoadAverage = LoadAverage()
+		return r, fmt.Errorf("%s: %w", phase, err)
+	}
 
 	// The world.
 	realStart := time.Now().UTC().Truncate(time.Second)
@@ -159,7 +176,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	began := time.Now()
 	w, err := sim.Generate(p)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	r.Generate = time.Since(began)
 	site := w.JiraSite()
@@ -174,7 +191,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	ghRec := newRecorder(gh, o.SampleStride, budget/2)
 	ghURL, stopGH, err := fakeapi.ServeLoopback(ghRec, o.Logger)
 	if err != nil {
-		return nil, fmt.Errorf("fake GitHub: %w", err)
+		return fail(fmt.Errorf("fake GitHub: %w", err))
 	}
 	defer stopGH()
 	storePath := filepath.Join(dir, "crossteam.db")
@@ -183,7 +200,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	tokenFile := filepath.Join(dir, "github-token")
 	if err := os.WriteFile(tokenFile, []byte(w.GitHubToken+"\n"), 0o600); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	co := sim.ConfigOptions{GitHubURL: ghURL, TokenFile: tokenFile, StorePath: storePath, SyncInterval: "24h"}
 	var jira *fakejira.API
@@ -196,23 +213,23 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		jiraRec = newRecorder(jira, o.SampleStride, budget/2)
 		u, stopJira, err := fakeapi.ServeLoopback(jiraRec, o.Logger)
 		if err != nil {
-			return nil, fmt.Errorf("fake Jira: %w", err)
+			return fail(fmt.Errorf("fake Jira: %w", err))
 		}
 		defer stopJira()
 		co.JiraURL = strings.TrimRight(u, "/")
 		w.SetJiraURL(co.JiraURL)
 		co.JiraTokenFile = filepath.Join(dir, "jira-token")
 		if err := os.WriteFile(co.JiraTokenFile, []byte(w.JiraToken()+"\n"), 0o600); err != nil {
-			return nil, err
+			return fail(err)
 		}
 	}
 	cfgPath := filepath.Join(dir, "crossteam.yml")
 	if err := os.WriteFile(cfgPath, []byte(w.Config(co)), 0o600); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
-		return nil, fmt.Errorf("generated configuration: %w", err)
+		return fail(fmt.Errorf("generated configuration: %w", err))
 	}
 	r.Targets = len(cfg.Sources.GitHub) + len(cfg.Sources.Jira)
 	r.Teams = len(cfg.Teams)
@@ -251,6 +268,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}()
 
 	// Phase 1: full sync, with scrapers.
+	phase = "full sync"
 	ghRec.start()
 	if jiraRec != nil {
 		jiraRec.start()
@@ -258,20 +276,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	phaseStart := time.Now()
 	ch, err := startChild(ctx, o.Exe, cfgPath, filepath.Join(dir, "exporter.log"), o.ChildEnv)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	defer ch.kill()
+	anon := ch.sampleRSS()
 	sc := startScrapers(ctx, ch.base+"/metrics", o.Scrapers, o.ScrapeInterval)
 	done, err := waitSynced(ctx, ch, nil, phaseStart, r.Targets, o.Timeout)
 	sc.stop()
 	if err != nil {
-		return nil, fmt.Errorf("full sync: %w", err)
+		return fail(err)
 	}
 	cpu, err := ch.cpuTime()
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	r.Full = phaseFrom(logs(), done, phaseStart)
+	r.reached.full = true
 	r.Full.CPU = cpu
 	r.Full.Bytes = ghRec.total()
 	var ghSamples, jiraSamples []sample
@@ -292,9 +312,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		r.Full.Wall.Round(time.Millisecond), r.Full.CPU.Round(time.Millisecond), r.Full.GitHub.Requests, r.Full.Jira.Requests, r.Full.StoredEvents)
 
 	// The decode reference, on the pages just received.
+	phase = "decode reference"
 	r.Decode, err = decodeReference(append(ghSamples, jiraSamples...), 2*time.Second)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	ghSamples, jiraSamples = nil, nil
 	say("decode reference: %d pages, %.1f MB/s", r.Decode.Pages, r.Decode.BytesPerSec()/1e6)
@@ -304,29 +325,32 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// which fetch Jira's metadata again): the configuration is rewritten
 	// with a short interval and reloaded once; the first sync after the
 	// reload is a warm-up, the next one is measured.
+	phase = "warm-up sync after the reload"
 	co.SyncInterval = o.Interval.String()
 	if err := os.WriteFile(cfgPath, []byte(w.Config(co)), 0o600); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	reloaded := time.Now()
 	if err := ch.reload(ctx); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	warm, err := waitSynced(ctx, ch, nil, reloaded, r.Targets, o.Timeout)
 	if err != nil {
-		return nil, fmt.Errorf("warm-up sync after the reload: %w", err)
+		return fail(err)
 	}
 
 	// Phase 2: nothing changed.
+	phase = "incremental sync, nothing changed"
 	resetLogs()
 	if jiraRec != nil {
 		jiraRec.captureBodies(true)
 	}
 	done, err = waitSynced(ctx, ch, warm.successes, reloaded, r.Targets, o.Timeout)
 	if err != nil {
-		return nil, fmt.Errorf("incremental sync, nothing changed: %w", err)
+		return fail(err)
 	}
 	r.NoChange = phaseFrom(logs(), done, time.Time{})
+	r.reached.noChange = true
 	if jiraRec != nil {
 		r.NoChangeJira = jiraRec.captureBodies(false)
 	}
@@ -334,29 +358,70 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	// Phase 3: ChangedShare of the items change, right after the last
 	// sync (the next starts an interval later).
+	phase = "incremental sync after changes"
 	resetLogs()
 	mutStart := time.Now().UTC().Truncate(time.Second).Add(-time.Second)
 	if err := changeShare(w, p.Seed, o.ChangedShare); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	r.Changed = CountChanged(w.Org, site, mutStart)
 	changed := r.Changed
 	done, err = waitSynced(ctx, ch, done.successes, reloaded, r.Targets, o.Timeout)
 	if err != nil {
-		return nil, fmt.Errorf("incremental sync after changes: %w", err)
+		return fail(err)
 	}
 	r.Incremental = phaseFrom(logs(), done, time.Time{})
 	r.SnapshotGaugeIncremental = done.computeSeconds
+	r.reached.incremental = true
 	say("1%% changed (%d GitHub items, %d Jira issues): %d GitHub + %d Jira requests, %s",
 		changed.GitHubItems, changed.JiraIssues, r.Incremental.GitHub.Requests, r.Incremental.Jira.Requests, r.Incremental.Wall.Round(time.Millisecond))
 
-	if rss, err := ch.peakRSS(); err == nil {
-		r.PeakRSS = rss
-	} else {
-		return nil, err
+	phase = "stopping the exporter"
+	if r.PeakRSS, err = ch.peakRSS(); err != nil {
+		return fail(err)
 	}
+	r.PeakRSSAnon = anon.stop()
 	if err := ch.stop(); err != nil {
-		return nil, fmt.Errorf("stopping the exporter: %w; log: %s", err, tail(ch.logPath))
+		return fail(fmt.Errorf("stopping the exporter: %w; log: %s", err, tail(ch.logPath)))
+	}
+
+	// Phase 4: a restart on the full store (the first snapshot is computed
+	// from the store alone), then the CPU of a scrape while idle.
+	phase = "restart"
+	co.SyncInterval = "24h"
+	if err := os.WriteFile(cfgPath, []byte(w.Config(co)), 0o600); err != nil {
+		return fail(err)
+	}
+	restart := time.Now()
+	ch, err = startChild(ctx, o.Exe, cfgPath, filepath.Join(dir, "exporter-restart.log"), o.ChildEnv)
+	if err != nil {
+		return fail(err)
+	}
+	defer ch.kill()
+	anon = ch.sampleRSS()
+	if r.RecomputeFirst, err = ch.firstSnapshot(ctx, o.Timeout); err != nil {
+		return fail(err)
+	}
+	r.reached.restart = true
+	say("restart: first snapshot computed in %.2f s (%s after the start)", r.RecomputeFirst, time.Since(restart).Round(time.Millisecond))
+	if _, err := waitSynced(ctx, ch, nil, restart, r.Targets, o.Timeout); err != nil {
+		return fail(err)
+	}
+	phase = "scrape CPU"
+	if r.ScrapeCPU, err = ch.scrapeCPU(ctx, 1000); err != nil {
+		return fail(err)
+	}
+	r.reached.scrapeCPU = true
+	say("scrape CPU: %.2f ms per scrape (idle CPU removed)", float64(r.ScrapeCPU)/1e6)
+	rss, err := ch.peakRSS()
+	if err != nil {
+		return fail(err)
+	}
+	r.PeakRSS = max(r.PeakRSS, rss)
+	r.PeakRSSAnon = max(r.PeakRSSAnon, anon.stop())
+	phase = "stopping the restarted exporter"
+	if err := ch.stop(); err != nil {
+		return fail(fmt.Errorf("stopping the exporter: %w; log: %s", err, tail(ch.logPath)))
 	}
 	for _, suffix := range []string{"", "-wal"} {
 		if fi, err := os.Stat(storePath + suffix); err == nil {
@@ -365,10 +430,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	// Snapshot computation in-process, on the store the exporter wrote.
+	phase = "in-process snapshot"
 	if err := r.measureSnapshot(ctx, cfg, storePath, o.Logger); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	r.Total = time.Since(began)
+	r.LoadAverage = LoadAverage()
 	return r, nil
 }
 

@@ -102,14 +102,17 @@ func (c *child) kill() {
 	_ = c.cmd.Process.Kill()
 }
 
-// procStatus reads the child's peak RSS (VmHWM) in bytes.
-func (c *child) peakRSS() (int64, error) {
+// peakRSS reads the child's peak RSS (VmHWM) in bytes.
+func (c *child) peakRSS() (int64, error) { return c.status("VmHWM:") }
+
+// status reads one kB field of the child's /proc status, in bytes.
+func (c *child) status(field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			f := strings.Fields(v)
 			if len(f) == 2 && f[1] == "kB" {
 				kb, err := strconv.ParseInt(f[0], 10, 64)
@@ -117,7 +120,7 @@ func (c *child) peakRSS() (int64, error) {
 			}
 		}
 	}
-	return 0, errors.New("no VmHWM in /proc status")
+	return 0, fmt.Errorf("no %s in /proc status", field)
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times (100 on Linux
@@ -163,6 +166,65 @@ func (c *child) reload(ctx context.Context) error {
 		return fmt.Errorf("reload: %s: %s", resp.Status, b)
 	}
 	return nil
+}
+
+// prometheusAccept is what Prometheus 3 sends when it scrapes.
+const prometheusAccept = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
+
+// fetch scrapes url as Prometheus does (its Accept header, gzip) and reads
+// the compressed body to the last byte without decoding or parsing it, so
+// the latency measured is the exporter's, not the scraper's.
+func fetch(ctx context.Context, client *http.Client, url string) (int, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req.Header.Set("Accept", prometheusAccept)
+	// Set explicitly, so net/http does not decompress the body itself.
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return int(n), nil
+}
+
+// rssSampler samples the child's RssAnon every 200 ms and keeps the peak.
+type rssSampler struct {
+	stopc chan struct{}
+	done  chan int64
+}
+
+func (c *child) sampleRSS() *rssSampler {
+	s := &rssSampler{stopc: make(chan struct{}), done: make(chan int64, 1)}
+	go func() {
+		var peak int64
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if v, err := c.status("RssAnon:"); err == nil && v > peak {
+				peak = v
+			}
+			select {
+			case <-s.stopc:
+				s.done <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// stop ends the sampling and returns the peak RssAnon in bytes.
+func (s *rssSampler) stop() int64 {
+	close(s.stopc)
+	return <-s.done
 }
 
 // samples are the values of one exposition, by series (name{labels}).
@@ -252,7 +314,6 @@ type scrapers struct {
 	mu        sync.Mutex
 	latencies []time.Duration
 	errors    int
-	last      samples
 	lastBytes int
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -278,7 +339,7 @@ func startScrapers(ctx context.Context, url string, n int, interval time.Duratio
 			}
 			for ctx.Err() == nil {
 				start := time.Now()
-				got, size, err := scrape(ctx, client, url)
+				size, err := fetch(ctx, client, url)
 				d := time.Since(start)
 				if ctx.Err() != nil {
 					return
@@ -288,7 +349,7 @@ func startScrapers(ctx context.Context, url string, n int, interval time.Duratio
 					s.errors++
 				} else {
 					s.latencies = append(s.latencies, d)
-					s.last, s.lastBytes = got, size
+					s.lastBytes = size
 				}
 				s.mu.Unlock()
 				if wait := interval - d; wait > 0 {
@@ -330,4 +391,70 @@ func tail(path string) string {
 		b = b[len(b)-2000:]
 	}
 	return string(b)
+}
+
+// firstSnapshot waits until the child is ready (its first snapshot is
+// published) and returns that snapshot's crossteam_snapshot_compute_seconds.
+func (c *child) firstSnapshot(ctx context.Context, timeout time.Duration) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: time.Minute}
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/-/ready", nil)
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				s, _, err := scrape(ctx, client, c.base+"/metrics")
+				if err != nil {
+					return 0, err
+				}
+				v, ok := s["crossteam_snapshot_compute_seconds"]
+				if !ok {
+					return 0, errors.New("ready, but no crossteam_snapshot_compute_seconds")
+				}
+				return v, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("not ready within %s: %w; log: %s", timeout, ctx.Err(), tail(c.logPath))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// scrapeCPU measures the child's CPU per scrape: n gzip scrapes back to
+// back on one connection, less the CPU the idle child spends in the same
+// wall time (measured just before over 3 s). /proc's 10 ms ticks make n
+// of several hundred necessary.
+func (c *child) scrapeCPU(ctx context.Context, n int) (time.Duration, error) {
+	idle0, err := c.cpuTime()
+	if err != nil {
+		return 0, err
+	}
+	idleStart := time.Now()
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-time.After(3 * time.Second):
+	}
+	idle1, err := c.cpuTime()
+	if err != nil {
+		return 0, err
+	}
+	idleRate := float64(idle1-idle0) / float64(time.Since(idleStart))
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: time.Minute}
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := fetch(ctx, client, c.base+"/metrics"); err != nil {
+			return 0, err
+		}
+	}
+	wall := time.Since(start)
+	busy, err := c.cpuTime()
+	if err != nil {
+		return 0, err
+	}
+	used := float64(busy-idle1) - idleRate*float64(wall)
+	return time.Duration(max(used, 0) / float64(n)), nil
 }

@@ -64,6 +64,14 @@ type encoded struct {
 	crc     uint32
 }
 
+// flatePool keeps the per-scrape compressors: a flate.Writer is about
+// 800 KB of tables, which allocating per scrape cost more than the
+// compression of the small live part itself.
+var flatePool = sync.Pool{New: func() any {
+	fw, _ := flate.NewWriter(nil, flate.BestSpeed)
+	return fw
+}}
+
 // gzipHeader is a gzip member header without name, time or extra fields
 // (RFC 1952 §2.3), as compress/gzip writes it: deflate, OS unknown.
 var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
@@ -162,7 +170,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	_, _ = w.Write(gzipHeader)
 	_, _ = w.Write(zsnap)
-	fw, _ := flate.NewWriter(w, flate.DefaultCompression)
+	fw := flatePool.Get().(*flate.Writer)
+	defer flatePool.Put(fw)
+	fw.Reset(w)
 	_, _ = fw.Write(lb.Bytes())
 	if err := fw.Close(); err != nil {
 		return

@@ -22,6 +22,7 @@ type benchCommand struct {
 	size           string
 	seed           uint64
 	out            string
+	json           string
 	dir            string
 	scrapers       int
 	scrapeInterval time.Duration
@@ -30,10 +31,11 @@ type benchCommand struct {
 
 func newBenchCommand(app *kingpin.Application) *benchCommand {
 	c := &benchCommand{CmdClause: app.Command("bench", "Benchmark the exporter against a simulated organisation and print (and record) the figures.")}
-	c.Flag("bench.size", "Organisation size: small (seconds), medium (a fifth of large) or large (20 repos, 100,000 items, ~1M issue events, 50,000 Jira issues).").
+	c.Flag("bench.size", "Organisation size: small (seconds), medium (a fifth of large), large (20 repos, 100,000 items, ~1M issue events, 50,000 Jira issues) or xlarge (2.5x large over 30 months, ~5M events).").
 		Default("large").EnumVar(&c.size, bench.Sizes...)
 	c.Flag("bench.seed", "Seed of the simulated organisation.").Default("1").Uint64Var(&c.seed)
 	c.Flag("bench.out", "Markdown file whose <!-- bench:begin --> ... <!-- bench:end --> section receives the table; empty: print only.").Default("BENCHMARKS.md").StringVar(&c.out)
+	c.Flag("bench.json", "File that receives every figure as one JSON object (null: a figure the run did not reach); empty: none.").StringVar(&c.json)
 	c.Flag("bench.dir", "Directory for the store, configuration and exporter log; default a temporary directory removed on exit.").StringVar(&c.dir)
 	c.Flag("bench.scrapers", "Concurrent /metrics scrapers during the full sync.").Default("10").IntVar(&c.scrapers)
 	c.Flag("bench.scrape-interval", "Interval of each scraper (0: back to back).").Default("1s").DurationVar(&c.scrapeInterval)
@@ -54,11 +56,30 @@ func (c *benchCommand) run(e *env) int {
 		ScrapeInterval: c.scrapeInterval, Timeout: c.timeout, Logger: e.logger, Progress: e.stderr})
 	if err != nil {
 		e.logger.Error("benchmark failed", "err", err)
+		if r == nil {
+			return exitError
+		}
+		// The figures measured before the failing phase are still figures.
+		fmt.Fprintf(e.stdout, "Partial figures (the %s phase failed):\n\n%s\n", r.Failed, r.Table())
+		if c.json != "" {
+			if err := bench.WriteJSON(c.json, r); err != nil {
+				e.logger.Error("writing the benchmark JSON failed", "err", err)
+			}
+		}
 		return exitError
 	}
+	if c.json != "" {
+		if err := bench.WriteJSON(c.json, r); err != nil {
+			e.logger.Error("writing the benchmark JSON failed", "err", err)
+			return exitError
+		}
+	}
 	command := "crossteam bench --bench.size=" + c.size
-	if c.size == "large" {
+	switch c.size {
+	case "large":
 		command = "make bench"
+	case "xlarge":
+		command = "make bench-xlarge"
 	}
 	section := r.Section(command, at)
 	fmt.Fprintln(e.stdout, section)
