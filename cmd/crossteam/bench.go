@@ -23,6 +23,7 @@ type benchCommand struct {
 	seed           uint64
 	out            string
 	json           string
+	exporter       string
 	dir            string
 	scrapers       int
 	scrapeInterval time.Duration
@@ -36,6 +37,7 @@ func newBenchCommand(app *kingpin.Application) *benchCommand {
 	c.Flag("bench.seed", "Seed of the simulated organisation.").Default("1").Uint64Var(&c.seed)
 	c.Flag("bench.out", "Markdown file whose <!-- bench:begin --> ... <!-- bench:end --> section receives the table; empty: print only.").Default("BENCHMARKS.md").StringVar(&c.out)
 	c.Flag("bench.json", "File that receives every figure as one JSON object (null: a figure the run did not reach); empty: none.").StringVar(&c.json)
+	c.Flag("bench.exporter", "Binary run as the exporter under measurement (default: this one); e.g. an older build, to compare before and after with the same harness.").StringVar(&c.exporter)
 	c.Flag("bench.dir", "Directory for the store, configuration and exporter log; default a temporary directory removed on exit.").StringVar(&c.dir)
 	c.Flag("bench.scrapers", "Concurrent /metrics scrapers during the full sync.").Default("10").IntVar(&c.scrapers)
 	c.Flag("bench.scrape-interval", "Interval of each scraper (0: back to back).").Default("1s").DurationVar(&c.scrapeInterval)
@@ -45,6 +47,9 @@ func newBenchCommand(app *kingpin.Application) *benchCommand {
 
 func (c *benchCommand) run(e *env) int {
 	exe, err := os.Executable()
+	if c.exporter != "" {
+		exe, err = c.exporter, nil
+	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "%s: error: cannot find this binary to run as the exporter: %v\n", programName, err)
 		return exitError
