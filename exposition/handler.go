@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 )
 
@@ -133,22 +134,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		snapPart = b
 	}
 	var lb bytes.Buffer
-	enc := expfmt.NewEncoder(&lb, format)
-	for _, mf := range liveMFs {
-		if filter != nil && !filter[mf.GetName()] {
-			continue
-		}
-		if err := enc.Encode(mf); err != nil {
-			h.logf("error encoding and sending metric family: %v", err)
-			http.Error(w, "An error has occurred while encoding metrics:\n\n"+err.Error(), http.StatusInternalServerError)
-			return
-		}
-	}
-	if c, ok := enc.(expfmt.Closer); ok {
-		// OpenMetrics' "# EOF" comes last, after the snapshot's families.
-		if err := c.Close(); err != nil {
-			h.logf("error encoding and sending metric family: %v", err)
-		}
+	// The live part closes the exposition: OpenMetrics' "# EOF" comes
+	// after the snapshot's families.
+	if err := encodeFamilies(&lb, format, liveMFs, filter, true); err != nil {
+		h.logf("error encoding and sending metric family: %v", err)
+		http.Error(w, "An error has occurred while encoding metrics:\n\n"+err.Error(), http.StatusInternalServerError)
+		return
 	}
 
 	w.Header().Add("Vary", "Accept")
@@ -222,16 +213,28 @@ func (h *handler) encodeSnapshot(format expfmt.Format, filter map[string]bool) (
 		return nil, err
 	}
 	var b bytes.Buffer
-	enc := expfmt.NewEncoder(&b, format)
+	if err := encodeFamilies(&b, format, mfs, filter, false); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// encodeFamilies writes the families in filter (all when nil) to b in
+// format, closing the exposition (OpenMetrics' "# EOF") when last.
+func encodeFamilies(b *bytes.Buffer, format expfmt.Format, mfs []*dto.MetricFamily, filter map[string]bool, last bool) error {
+	enc := expfmt.NewEncoder(b, format)
 	for _, mf := range mfs {
 		if filter != nil && !filter[mf.GetName()] {
 			continue
 		}
 		if err := enc.Encode(mf); err != nil {
-			return nil, fmt.Errorf("encoding %s: %w", mf.GetName(), err)
+			return fmt.Errorf("encoding %s: %w", mf.GetName(), err)
 		}
 	}
-	return b.Bytes(), nil
+	if c, ok := enc.(expfmt.Closer); ok && last {
+		return c.Close()
+	}
+	return nil
 }
 
 // acceptsGzip reports whether an Accept-Encoding header accepts gzip
