@@ -339,15 +339,19 @@ func (r *replay) initial(evs []model.Event) {
 	}
 }
 
-// item replays one item's events (ordered by time) up to asOf.
-func (c *computation) item(it *model.Item, evs []model.Event) {
+// item replays one item's events (ordered by time) up to the horizon and
+// returns what the item contributes, independent of the instant it is
+// evaluated at.
+func (c *computation) item(it *model.Item, evs []model.Event) *derived {
+	d := &derived{source: it.Source, key: it.Key, owner: -1}
 	created := it.Created
 	if created.IsZero() && len(evs) > 0 {
 		created = evs[0].At
 	}
-	if created.IsZero() || created.After(c.asOf) {
-		return
+	if created.IsZero() || created.After(c.horizon) {
+		return d
 	}
+	d.counted, d.created, d.maxAt = true, created, created
 	r := &c.r
 	*r = replay{
 		c: c, it: it,
@@ -356,7 +360,6 @@ func (c *computation) item(it *model.Item, evs []model.Event) {
 		blockedLabels: r.blockedLabels[:0], spans: r.spans[:0],
 		actTeams: r.actTeams[:0], changed: r.changed[:0], curOwner: -1, lastOwner: -1,
 	}
-	c.snap.Items[it.Source]++
 	r.authorTeam = c.actorTeam(it.Source, it.Author)
 	r.touch(r.authorTeam)
 	r.initial(evs)
@@ -367,7 +370,7 @@ func (c *computation) item(it *model.Item, evs []model.Event) {
 	hasCloseEvents := false
 	for i := 0; i < len(evs); {
 		at := evs[i].At
-		if at.After(c.asOf) {
+		if at.After(c.horizon) {
 			break
 		}
 		j := i + 1
@@ -378,17 +381,24 @@ func (c *computation) item(it *model.Item, evs []model.Event) {
 			hasCloseEvents = true
 		}
 		r.markBlocked(at)
-		c.snap.Events[it.Source] += j - i
+		d.events += int32(j - i)
+		if at.After(d.maxAt) {
+			d.maxAt = at
+		}
 		i = j
 	}
-	if !hasCloseEvents && !it.Closed.IsZero() && !it.Closed.After(c.asOf) {
+	if !hasCloseEvents && !it.Closed.IsZero() && !it.Closed.After(c.horizon) {
 		// No close events stored (e.g. beyond the history horizon): take
 		// the item's own close instant.
 		r.closed, r.closedAt = true, it.Closed
 		r.closeOpen(it.Closed)
+		if it.Closed.After(d.maxAt) {
+			d.maxAt = it.Closed
+		}
 	}
-	c.record(it, r.handoffs)
-	r.finishItem(created)
+	c.record(d, r.handoffs)
+	r.finishItem(d, created)
+	return d
 }
 
 // group applies the events that share one instant. Applying all state
