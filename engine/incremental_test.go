@@ -1,0 +1,234 @@
+package engine_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/engine"
+	"github.com/crossteam/crossteam/exposition"
+	"github.com/crossteam/crossteam/model"
+	"github.com/crossteam/crossteam/sim"
+)
+
+// exposed is the snapshot's exposition text, as /metrics serves it.
+func exposed(t *testing.T, s *engine.Snapshot) string {
+	t.Helper()
+	c := exposition.NewSnapshotCollector()
+	c.Set(s, time.Second)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.String()
+}
+
+// itemData is one item's stored record and events, as the store streams it.
+type itemData struct {
+	it  *model.Item
+	evs []model.Event
+}
+
+type ikey struct{ source, key string }
+
+// byItem groups a dataset the way the store's reader streams it.
+func byItem(ds *model.Dataset) map[ikey]itemData {
+	out := map[ikey]itemData{}
+	for i := range ds.Items {
+		it := &ds.Items[i]
+		out[ikey{it.Source, it.Key}] = itemData{it: it}
+	}
+	for start := 0; start < len(ds.Events); {
+		end := start + 1
+		for end < len(ds.Events) && ds.Events[end].Source == ds.Events[start].Source && ds.Events[end].ItemKey == ds.Events[start].ItemKey {
+			end++
+		}
+		k := ikey{ds.Events[start].Source, ds.Events[start].ItemKey}
+		d := out[k]
+		d.evs = ds.Events[start:end]
+		out[k] = d
+		start = end
+	}
+	return out
+}
+
+// variants are configuration reloads: thresholds, precedence, milestone
+// grouping, the stalled cap and a member leaving a team.
+var variants = []struct{ old, new string }{
+	{"stall_after: 72h", "stall_after: 20h"},
+	{"precedence: [marker, assignee]", "precedence: [assignee, marker, author]"},
+	{"github_by_title: true", "github_by_title: false"},
+	{"merge_sources: true", "merge_sources: false"},
+	{"max_stalled_exported: 7", "max_stalled_exported: 2"},
+	{"stall_clock: working", "stall_clock: calendar"},
+}
+
+func parse(t *testing.T, text string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(text))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// TestIncrementalMatchesScratch: over random simulated histories, syncs of
+// random sizes and configuration reloads, a State updated only with the
+// items that changed gives, at many instants, the exposition text (byte
+// for byte) and the snapshot (with handoffs and signal items) of a
+// computation from scratch over everything stored.
+func TestIncrementalMatchesScratch(t *testing.T) {
+	seeds := 6
+	if testing.Short() {
+		seeds = 2
+	}
+	checks := 0
+	for seed := 1; seed <= seeds; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewSource(int64(seed)))
+			p := sim.Small()
+			p.Seed = uint64(seed)
+			p.Months = 2
+			p.Repos = 2
+			p.ItemsPerRepo = 40 + rng.Intn(40)
+			p.JiraIssuesPerProject = 30 + rng.Intn(40)
+			p.StalledNow, p.JiraStalledNow = 3, 2
+			w, err := sim.Generate(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := w.Config(sim.ConfigOptions{GitHubURL: "https://github.test/", JiraURL: "https://jira.test", TokenFile: "token", JiraTokenFile: "token"})
+			cfg := parse(t, text)
+			opts := []engine.Options{{}, {KeepHandoffs: true, KeepSignalItems: true}, {Sharded: true}}
+			o := opts[seed%len(opts)]
+
+			// The exporter's state: built by streaming the first store
+			// content, then fed the items each sync changed.
+			var (
+				eng  *engine.Engine
+				st   *engine.State
+				prev map[ikey]itemData
+				ds   *model.Dataset
+			)
+			rebuild := func() {
+				eng = engine.New(cfg, ds.Members, o)
+				st = eng.NewState(ds.Identities, ds.Milestones)
+				for k, d := range byItem(ds) {
+					st.Update(k.source, k.key, d.it, d.evs)
+				}
+			}
+			check := func(step string, asOf time.Time) {
+				t.Helper()
+				checks++
+				got, err := st.Snapshot(asOf)
+				if err != nil {
+					t.Fatalf("%s: %v", step, err)
+				}
+				want := engine.New(cfg, ds.Members, o).Compute(ds, asOf)
+				if g, w := exposed(t, got), exposed(t, want); g != w {
+					t.Fatalf("%s at %s: incremental exposition differs from scratch:\n%s", step, asOf, firstDiff(g, w))
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s at %s: incremental snapshot differs from scratch", step, asOf)
+				}
+			}
+			ds = w.Dataset()
+			rebuild()
+			prev = byItem(ds)
+			now := w.Now
+			check("initial", now)
+			var latest time.Time
+			for i := range ds.Events {
+				if ds.Events[i].At.After(latest) {
+					latest = ds.Events[i].At
+				}
+			}
+			if _, err := st.Snapshot(latest.Add(-time.Second)); !errors.Is(err, engine.ErrBeforeHorizon) {
+				t.Errorf("snapshot before the latest stored event (%s): %v, want ErrBeforeHorizon", latest, err)
+			}
+			for step := 0; step < 8; step++ {
+				// A sync: time moves on by minutes to days, then only the
+				// items whose record or events changed are updated.
+				now = now.Add(time.Duration(1+rng.Intn(3*24*60)) * time.Minute)
+				if err := w.Advance(now); err != nil {
+					t.Fatal(err)
+				}
+				next := w.Dataset()
+				members := !reflect.DeepEqual(next.Members, ds.Members) || !reflect.DeepEqual(next.Identities, ds.Identities)
+				ds = next
+				cur := byItem(ds)
+				if members {
+					rebuild() // the syncer rebuilds when members or identities change
+				} else {
+					st.SetMilestones(ds.Milestones)
+					changed := 0
+					for k, d := range cur {
+						if old, ok := prev[k]; !ok || !reflect.DeepEqual(old.it, d.it) || len(old.evs) != len(d.evs) || rng.Intn(50) == 0 {
+							st.Update(k.source, k.key, d.it, d.evs)
+							changed++
+						}
+					}
+					if changed == 0 && step > 0 {
+						t.Logf("step %d: nothing changed", step)
+					}
+				}
+				prev = cur
+				name := fmt.Sprintf("sync %d", step)
+				check(name, now)
+				check(name, now.Add(time.Duration(rng.Intn(96*60))*time.Minute))
+				check(name, now.Add(40*24*time.Hour))
+				// Remove an item and put it back: the sums come back exactly.
+				for k, d := range cur {
+					st.Update(k.source, k.key, nil, nil)
+					st.Update(k.source, k.key, d.it, d.evs)
+					break
+				}
+				check(name+" remove+add", now)
+				if step%3 == 2 {
+					// A reload: new configuration, state rebuilt from the store.
+					v := variants[(seed+step)%len(variants)]
+					if !strings.Contains(text, v.old) {
+						v = variants[(seed+step+1)%len(variants)]
+					}
+					if !strings.Contains(text, v.old) {
+						t.Fatalf("variant %q not in the generated config", v.old)
+					}
+					text = strings.Replace(text, v.old, v.new, 1)
+					cfg = parse(t, text)
+					rebuild()
+					check(fmt.Sprintf("reload %q", v.new), now)
+				}
+			}
+		})
+	}
+	if checks < 20 {
+		t.Errorf("only %d comparisons", checks)
+	}
+}
+
+// firstDiff shows the first differing line of two texts.
+func firstDiff(a, b string) string {
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(la) && i < len(lb); i++ {
+		if la[i] != lb[i] {
+			return fmt.Sprintf("line %d:\n incremental: %s\n scratch:     %s", i+1, la[i], lb[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d vs %d lines", len(la), len(lb))
+}
