@@ -129,4 +129,23 @@ CREATE TABLE identities (
 	PRIMARY KEY (source, account, kind)
 ) WITHOUT ROWID;
 `,
+	// 4: the change sequence. item_changes holds, per item, the sequence
+	// number of the last page that changed its record or added one of its
+	// events, so a reader asks for the items changed since the sequence it
+	// last saw (Reader.Items) instead of reading everything. Every item
+	// and every item with events already stored gets sequence 1: the first
+	// read after the migration sees all of them as changed.
+	`
+CREATE TABLE item_changes (
+	source TEXT NOT NULL CHECK (source <> ''),
+	key    TEXT NOT NULL CHECK (key <> ''),
+	seq    INTEGER NOT NULL CHECK (typeof(seq) = 'integer' AND seq > 0),
+	PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+CREATE INDEX item_changes_by_seq ON item_changes (seq);
+INSERT INTO item_changes (source, key, seq)
+	SELECT source, key, 1 FROM items
+	UNION
+	SELECT DISTINCT source, item_key, 1 FROM events;
+`,
 }
