@@ -166,6 +166,13 @@ func (e *Engine) NewState(identities []model.Identity, milestones []model.Milest
 	return e.newState(identities, milestones, farFuture)
 }
 
+// NewStateAsOf returns an empty State whose derivation ignores everything
+// after asOf, for one Snapshot at exactly asOf: a computation from scratch
+// fed item by item (Engine.Compute without holding a Dataset).
+func (e *Engine) NewStateAsOf(identities []model.Identity, milestones []model.Milestone, asOf time.Time) *State {
+	return e.newState(identities, milestones, asOf)
+}
+
 func (e *Engine) newState(identities []model.Identity, milestones []model.Milestone, horizon time.Time) *State {
 	s := &State{
 		c: &computation{e: e, horizon: horizon, teamMemo: map[string]map[string]int{},
@@ -373,6 +380,9 @@ func (s *State) apply(d *derived, sign int) {
 // for the same stored items at asOf. asOf must not be before any stored
 // instant the State derived (ErrBeforeHorizon).
 func (s *State) Snapshot(asOf time.Time) (*Snapshot, error) {
+	if s.bounded && !asOf.Equal(s.c.horizon) {
+		return nil, fmt.Errorf("snapshot at %s of a state derived as of %s", asOf.UTC().Format(time.RFC3339), s.c.horizon.UTC().Format(time.RFC3339))
+	}
 	if asOf.Before(s.horizon) {
 		return nil, fmt.Errorf("snapshot at %s: %w (latest %s)", asOf.UTC().Format(time.RFC3339), ErrBeforeHorizon, s.horizon.UTC().Format(time.RFC3339))
 	}
