@@ -69,7 +69,7 @@ type Syncer struct {
 	lastUpdated   int
 	hasMilestones bool
 
-	ready  bool
+	ready bool
 	// synced: a sync of some target succeeded since the start; failed:
 	// the last recomputation's error (nil when it succeeded).
 	synced  bool
