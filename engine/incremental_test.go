@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -231,4 +232,86 @@ func firstDiff(a, b string) string {
 		}
 	}
 	return fmt.Sprintf("lengths %d vs %d lines", len(la), len(lb))
+}
+
+// TestSparsePairs: pair series exist only for the pairs that ever had a
+// handoff (or a bounce back), not for every pair of teams: 12 teams, 3
+// pairs with handoffs, 3 pairs' series. A pair whose only handoff goes
+// away (its item re-derived without it) is absent, not zero.
+func TestSparsePairs(t *testing.T) {
+	var cfgText strings.Builder
+	cfgText.WriteString("teams:\n")
+	for i := range 12 {
+		fmt.Fprintf(&cfgText, "  t%02d: {members: [m%02d], markers: {github_labels: [\"team:t%02d\"]}}\n", i, i, i)
+	}
+	cfgText.WriteString("handoffs:\n  bounce: {enabled: true}\n")
+	cfg := parse(t, cfgText.String())
+	b := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	h := func(n int) time.Time { return b.Add(time.Duration(n) * time.Hour) }
+	n := 0
+	ev := func(key string, hour int, actor string, kind model.EventKind, v string) model.Event {
+		n++
+		return model.Event{Source: model.SourceGitHub, ID: fmt.Sprint(n), ItemKey: key, At: h(hour), Actor: actor, Kind: kind, Value: v}
+	}
+	a := []model.Event{ // t00 -> t01, bounced back t01 -> t00
+		ev("acme/web#1", 0, "m00", model.EventLabeled, "team:t00"),
+		ev("acme/web#1", 1, "m00", model.EventUnlabeled, "team:t00"),
+		ev("acme/web#1", 1, "m00", model.EventLabeled, "team:t01"),
+		ev("acme/web#1", 3, "m01", model.EventUnlabeled, "team:t01"),
+		ev("acme/web#1", 3, "m01", model.EventLabeled, "team:t00"),
+	}
+	bEvs := []model.Event{ // t05 -> t09, closed
+		ev("acme/web#2", 0, "m05", model.EventLabeled, "team:t05"),
+		ev("acme/web#2", 2, "m05", model.EventUnlabeled, "team:t05"),
+		ev("acme/web#2", 2, "m05", model.EventLabeled, "team:t09"),
+		ev("acme/web#2", 4, "m09", model.EventClosed, ""),
+	}
+	items := []model.Item{
+		{Source: model.SourceGitHub, Key: "acme/web#1", Author: "m00", Created: h(0)},
+		{Source: model.SourceGitHub, Key: "acme/web#2", Author: "m05", Created: h(0)},
+	}
+	ds := &model.Dataset{Items: items, Events: append(append([]model.Event(nil), a...), bEvs...)}
+	asOf := h(48)
+	pairsIn := func(text string) []string {
+		seen := map[string]bool{}
+		var out []string
+		for _, line := range strings.Split(text, "\n") {
+			i := strings.Index(line, `from_team="`)
+			if strings.HasPrefix(line, "#") || i < 0 {
+				continue
+			}
+			from := line[i+len(`from_team="`):]
+			from = from[:strings.IndexByte(from, '"')]
+			j := strings.Index(line, `to_team="`)
+			to := line[j+len(`to_team="`):]
+			to = to[:strings.IndexByte(to, '"')]
+			if k := from + "->" + to; !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	text := exposed(t, engine.Compute(ds, cfg, asOf))
+	if got, want := pairsIn(text), []string{"t00->t01", "t01->t00", "t05->t09"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("pairs with series %v, want %v (of %d possible)", got, want, 12*11)
+	}
+	if got := strings.Count(text, "\ncrossteam_handoffs_total{"); got != 3 {
+		t.Errorf("%d crossteam_handoffs_total series, want 3", got)
+	}
+
+	// Item 2's handoff goes away (its label events re-derived as one
+	// team's): the pair t05->t09 disappears from the incremental state.
+	st := engine.New(cfg, nil, engine.Options{}).NewState(nil, nil)
+	st.Update(model.SourceGitHub, "acme/web#1", &items[0], a)
+	st.Update(model.SourceGitHub, "acme/web#2", &items[1], bEvs)
+	st.Update(model.SourceGitHub, "acme/web#2", &items[1], bEvs[:1])
+	snap, err := st.Snapshot(asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pairsIn(exposed(t, snap)), []string{"t00->t01", "t01->t00"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("after the handoff went away: pairs %v, want %v", got, want)
+	}
 }
