@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/crossteam/crossteam/model"
@@ -243,5 +244,43 @@ func TestMigrateChangeSequence(t *testing.T) {
 	mustApply(t, s, Page{Source: model.SourceJira, Events: []model.Event{ev(model.SourceJira, "j1", "P-1", at(2, 0, 0), model.EventCommented)}})
 	if got, _ := readAll(t, s, seq); !reflect.DeepEqual(keysOf(got), []string{"jira/P-1"}) || len(got[0].Events) != 1 || got[0].Item == nil {
 		t.Errorf("changed after a page: %+v", got)
+	}
+}
+
+// TestReaderPlans: the full walk reads events through events_by_item_at
+// with no sort of the whole table; the changed walk starts from the
+// sequence index.
+func TestReaderPlans(t *testing.T) {
+	s, _ := openTest(t)
+	plan := func(q string) string {
+		rows, err := s.r.Query(`EXPLAIN QUERY PLAN `+q, 1)
+		if err != nil {
+			rows, err = s.r.Query(`EXPLAIN QUERY PLAN ` + q)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, detail)
+		}
+		return strings.Join(out, "; ")
+	}
+	if p := plan(allEventsSQL); !strings.Contains(p, "events_by_item_at") || strings.Contains(p, "TEMP B-TREE FOR GROUP BY") || strings.Contains(p, "TEMP B-TREE FOR ORDER BY") {
+		t.Errorf("all events plan %q: want events_by_item_at and no temp b-tree for GROUP/ORDER BY", p)
+	}
+	if p := plan(allItemsSQL); strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("all items plan %q: want no sort", p)
+	}
+	for _, q := range []string{changedItemsSQL, changedEventsSQL} {
+		if p := plan(q); !strings.Contains(p, "item_changes_by_seq") {
+			t.Errorf("changed plan %q: want item_changes_by_seq", p)
+		}
 	}
 }
