@@ -111,35 +111,36 @@ const (
 	itemColumns = `source, key, target, kind, url, title, author,
 	created_at, closed_at, updated_at, milestones, labels, assignees, status, team_value, components, signals`
 	// packedEvent packs one event's columns into one string: at, then
-	// each text column as <byte length>:<bytes>. Reading one packed string
+	// each text column as <byte length>:<bytes>; an item's events are
+	// these concatenated (item_events.packed). Reading one packed string
 	// per item instead of nine columns per event is what makes a full
 	// read cheap: with the pure-Go SQLite driver each column read is a
 	// locked call and a fresh string (measured: 55% of a full read's
-	// time went to column reads). The event strings are then substrings
-	// of the item's one string: no garbage per event.
+	// time went to column reads), and packing at read time left the
+	// expression evaluation as the cost. The event strings are
+	// substrings of the item's one string: no garbage per event.
 	packedEvent = `at || ',' || octet_length(kind) || ':' || kind || octet_length(actor) || ':' || actor ||
 	octet_length(value) || ':' || value || octet_length(team) || ':' || team ||
 	octet_length(from_value) || ':' || from_value || octet_length(to_value) || ':' || to_value`
 	// allItemsSQL and allEventsSQL walk everything in (source, key)
-	// order; the events come grouped by item through events_by_item_at
-	// (no sort), in (at, insertion) order within an item.
+	// order, both in primary key order (no sort).
 	allItemsSQL  = `SELECT ` + itemColumns + ` FROM items ORDER BY source, key`
-	allEventsSQL = `SELECT source, item_key, group_concat(` + packedEvent + `, '' ORDER BY at, rowid)
-	FROM events GROUP BY source, item_key ORDER BY source, item_key`
+	allEventsSQL = `SELECT source, key, packed FROM item_events ORDER BY source, key`
 	// changedItemsSQL and changedEventsSQL: the same for the items marked
 	// in item_changes after a sequence number. CROSS JOIN keeps
-	// item_changes the outer loop (SQLite does not reorder it): without
-	// statistics the planner would otherwise scan every event.
+	// item_changes the outer loop (SQLite does not reorder it).
 	changedItemsSQL = `SELECT i.source, i.key, i.target, i.kind, i.url, i.title, i.author,
 	i.created_at, i.closed_at, i.updated_at, i.milestones, i.labels, i.assignees, i.status, i.team_value, i.components, i.signals
 	FROM item_changes c CROSS JOIN items i ON i.source = c.source AND i.key = c.key
 	WHERE c.seq > ? ORDER BY i.source, i.key`
-	changedEventsSQL = `SELECT e.source, e.item_key, group_concat(` + packedEventE + `, '' ORDER BY e.at, e.rowid)
-	FROM item_changes c CROSS JOIN events e ON e.source = c.source AND e.item_key = c.key
-	WHERE c.seq > ? GROUP BY e.source, e.item_key ORDER BY e.source, e.item_key`
-	packedEventE = `e.at || ',' || octet_length(e.kind) || ':' || e.kind || octet_length(e.actor) || ':' || e.actor ||
-	octet_length(e.value) || ':' || e.value || octet_length(e.team) || ':' || e.team ||
-	octet_length(e.from_value) || ':' || e.from_value || octet_length(e.to_value) || ':' || e.to_value`
+	changedEventsSQL = `SELECT e.source, e.key, e.packed
+	FROM item_changes c CROSS JOIN item_events e ON e.source = c.source AND e.key = c.key
+	WHERE c.seq > ? ORDER BY e.source, e.key`
+	// repackSQL rewrites one item's packed events from the events table.
+	repackSQL = `INSERT INTO item_events (source, key, n, packed)
+	SELECT source, item_key, count(*), group_concat(` + packedEvent + `, '' ORDER BY at, rowid)
+	FROM events WHERE source = ? AND item_key = ? GROUP BY source, item_key
+	ON CONFLICT (source, key) DO UPDATE SET n = excluded.n, packed = excluded.packed`
 )
 
 // itemScanner scans item rows into one reused model.Item.

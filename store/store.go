@@ -472,6 +472,7 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 	// only them. An upsert that changes nothing and an event already
 	// stored affect no row and mark nothing.
 	changed := map[[2]string]bool{}
+	newEvents := map[[2]string]bool{} // items whose packed events are rewritten
 
 	if len(p.Items) > 0 {
 		st, err := tx.PrepareContext(ctx, upsertItemSQL)
@@ -532,6 +533,20 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 				return fmt.Errorf("insert event %d (id %s): %w", i, e.ID, err)
 			} else if n > 0 {
 				changed[[2]string{e.Source, e.ItemKey}] = true
+				newEvents[[2]string{e.Source, e.ItemKey}] = true
+			}
+		}
+	}
+
+	if len(newEvents) > 0 {
+		st, err := tx.PrepareContext(ctx, repackSQL)
+		if err != nil {
+			return fmt.Errorf("prepare item events: %w", err)
+		}
+		defer st.Close()
+		for k := range newEvents {
+			if _, err := st.ExecContext(ctx, k[0], k[1]); err != nil {
+				return fmt.Errorf("pack events of item %s: %w", k[1], err)
 			}
 		}
 	}
