@@ -63,6 +63,9 @@ func m(name string, t Type, g Group, help string, labels ...string) Metric {
 
 var pair = []string{"source", "from_team", "to_team"}
 
+// stalledLabels identify one stalled handoff.
+var stalledLabels = []string{"source", "key", "url", "title", "kind", "from_team", "to_team"}
+
 func with(base []string, more ...string) []string {
 	return append(append([]string(nil), base...), more...)
 }
@@ -84,8 +87,10 @@ var Metrics = []Metric{
 	m("handoff_agreement_target_seconds", Gauge, Handoffs, "The target time of the pair's working agreement, by kind (pickup, cycle).", with(pair, "kind")...),
 	m("handoffs_open", Gauge, Handoffs, "Open handoffs: waiting (not picked up yet) or in_progress.", with(pair, "state")...),
 	m("handoffs_stalled", Gauge, Handoffs, "Open handoffs with no activity by the receiving team for longer than the pair's stall_after.", pair...),
-	m("handoff_oldest_waiting_seconds", Gauge, Handoffs, "Age of the oldest handoff still waiting for pickup, calendar time; 0 when none waits.", pair...),
-	m("stalled_handoff_idle_seconds", Gauge, Handoffs, "One series per stalled handoff (capped, longest idle first): calendar time since the receiving team last acted on it.", "source", "key", "url", "title", "kind", "from_team", "to_team"),
+	m("handoff_oldest_waiting_seconds", Gauge, Handoffs, "Deprecated, use handoff_oldest_waiting_timestamp_seconds: age of the oldest handoff still waiting for pickup, calendar time; 0 when none waits.", pair...),
+	m("handoff_oldest_waiting_timestamp_seconds", Gauge, Handoffs, "When the oldest handoff still waiting for pickup was made (Unix time; its age is time() minus this); absent when none waits.", pair...),
+	m("stalled_handoff_idle_seconds", Gauge, Handoffs, "Deprecated, use stalled_handoff_idle_since_timestamp_seconds: one series per stalled handoff (capped, longest idle first): calendar time since the receiving team last acted on it.", stalledLabels...),
+	m("stalled_handoff_idle_since_timestamp_seconds", Gauge, Handoffs, "One series per stalled handoff (capped, longest idle first): when the receiving team last acted on it, or the handoff if it never did (Unix time; idle time is time() minus this).", stalledLabels...),
 	m("stalled_handoffs_unexported", Gauge, Handoffs, "Stalled handoffs left out of stalled_handoff_idle_seconds by the handoffs.max_stalled_exported cap."),
 	m("item_cycle_seconds", Histogram, Items, "Creation to close of closed items, by how many teams owned or acted on them (1, 2, 3, 4+).", "source", "teams"),
 	m("jira_unmapped_status_items", Gauge, Items, "Open Jira items in a status that no team's jira_statuses maps; fix the mapping to count their handoffs.", "status"),
@@ -96,7 +101,8 @@ var Metrics = []Metric{
 	m("milestone_completed_timestamp_seconds", Gauge, Milestones, "When a joint milestone was completed (all its milestones closed); absent while open.", "source", "milestone"),
 	m("joint_milestones_completed_total", Counter, Milestones, "Joint milestones completed: the small wins, by whether they met their due date (true, false, none).", "source", "on_time"),
 	m("signal_items_open", Gauge, Signals, "Open items matching a signal (e.g. decision, postmortem_action), by owning team (none when unowned).", "signal", "team"),
-	m("signal_oldest_open_seconds", Gauge, Signals, "Age of the oldest open item matching a signal, by owning team.", "signal", "team"),
+	m("signal_oldest_open_seconds", Gauge, Signals, "Deprecated, use signal_oldest_open_timestamp_seconds: age of the oldest open item matching a signal, by owning team.", "signal", "team"),
+	m("signal_oldest_open_timestamp_seconds", Gauge, Signals, "When the oldest open item matching a signal was created, by owning team (Unix time; its age is time() minus this).", "signal", "team"),
 
 	m("snapshot_timestamp_seconds", Gauge, Health, "The instant the served snapshot was computed for (asOf)."),
 	m("snapshot_compute_seconds", Gauge, Health, "How long computing the served snapshot took."),
