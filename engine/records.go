@@ -866,3 +866,80 @@ func milestoneDue(records []model.Milestone) func(key, title string) int64 {
 		return due[[2]string{repo, title}]
 	}
 }
+
+// mergeRecords combines the record figures of shards (MergeShards): counts
+// and histograms sum, oldest ages take the max, lists are the union sorted
+// and capped again. Dependencies whose two items live in different shards
+// are in neither (doc.go, Records).
+func mergeRecords(cfg *config.Config, shards []*Snapshot) Records {
+	out := Records{InvalidDates: map[[2]string]int{}}
+	dec := map[RecordKey]*DecisionCounts{}
+	act := map[RecordKey]*ActionCounts{}
+	deps := map[DependencyKey]*DependencyStats{}
+	for _, s := range shards {
+		r := &s.Records
+		for _, d := range r.Decisions {
+			m := dec[d.RecordKey]
+			if m == nil {
+				m = &DecisionCounts{RecordKey: d.RecordKey}
+				dec[d.RecordKey] = m
+			}
+			m.Open += d.Open
+			m.Decided += d.Decided
+			m.RevisitDue += d.RevisitDue
+			m.Decide.add(&d.Decide)
+		}
+		for _, a := range r.Actions {
+			m := act[a.RecordKey]
+			if m == nil {
+				m = &ActionCounts{RecordKey: a.RecordKey}
+				act[a.RecordKey] = m
+			}
+			m.Open += a.Open
+			m.Overdue += a.Overdue
+			m.Close.add(&a.Close)
+		}
+		for _, d := range r.Dependencies {
+			m := deps[d.DependencyKey]
+			if m == nil {
+				m = &DependencyStats{DependencyKey: d.DependencyKey}
+				deps[d.DependencyKey] = m
+			}
+			m.Open += d.Open
+			m.Oldest = max(m.Oldest, d.Oldest)
+			m.Resolved.add(&d.Resolved)
+		}
+		out.DecisionList = append(out.DecisionList, r.DecisionList...)
+		out.DecisionTotal += r.DecisionTotal
+		out.OverdueList = append(out.OverdueList, r.OverdueList...)
+		out.OverdueTotal += r.OverdueTotal
+		out.DependencyList = append(out.DependencyList, r.DependencyList...)
+		out.DependencyTotal += r.DependencyTotal
+		for k, n := range r.InvalidDates {
+			out.InvalidDates[k] += n
+		}
+	}
+	for _, d := range dec {
+		out.Decisions = append(out.Decisions, *d)
+	}
+	sort.Slice(out.Decisions, func(i, j int) bool { return lessRecordKey(out.Decisions[i].RecordKey, out.Decisions[j].RecordKey) })
+	for _, a := range act {
+		out.Actions = append(out.Actions, *a)
+	}
+	sort.Slice(out.Actions, func(i, j int) bool { return lessRecordKey(out.Actions[i].RecordKey, out.Actions[j].RecordKey) })
+	for _, d := range deps {
+		out.Dependencies = append(out.Dependencies, *d)
+	}
+	sort.Slice(out.Dependencies, func(i, j int) bool {
+		return lessDependencyKey(out.Dependencies[i].DependencyKey, out.Dependencies[j].DependencyKey)
+	})
+	sortDecisionList(out.DecisionList)
+	out.DecisionList = capDecisions(cfg, out.DecisionList)
+	sortOverdue(out.OverdueList)
+	out.OverdueList = capOverdue(cfg, out.OverdueList)
+	sortDependencies(out.DependencyList)
+	if m := cfg.Dependencies.MaxExported; len(out.DependencyList) > m {
+		out.DependencyList = out.DependencyList[:m]
+	}
+	return out
+}

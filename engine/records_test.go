@@ -123,7 +123,7 @@ func TestRecords(t *testing.T) {
 		// D1 revisit due (decided 10h, revisit 47h59m59s < 100h); D2
 		// decided (revisit 200h); D4 decided. Decide times 10h, 60h, 1h.
 		{RecordKey: RecordKey{"decision", G, "backend"}, Decided: 2, RevisitDue: 1, Decide: obs("10h", "60h", "1h")},
-		{RecordKey: RecordKey{"decision", G, "frontend"}, Open: 1},               // D3
+		{RecordKey: RecordKey{"decision", G, "frontend"}, Open: 1},              // D3
 		{RecordKey: RecordKey{"decision", G, "qa"}, Open: 1, Decide: obs("5h")}, // D5
 		// J1: the status Accepted maps to no team; it counts for design,
 		// which had it when it was decided.
@@ -250,5 +250,31 @@ func TestRecordHelpers(t *testing.T) {
 		if got, ok := parseDay(tt.in); got != tt.want || ok != tt.ok {
 			t.Errorf("parseDay(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestRecordsMergeShards: with every dependency inside one shard (here:
+// one shard per source), the merged record figures equal one instance's.
+func TestRecordsMergeShards(t *testing.T) {
+	cfg := mustConfig(t, recordsConfig)
+	ds := recordsDataset()
+	var shards []*Snapshot
+	for _, src := range []string{model.SourceGitHub, model.SourceJira} {
+		part := &model.Dataset{Milestones: ds.Milestones}
+		for _, it := range ds.Items {
+			if it.Source == src {
+				part.Items = append(part.Items, it)
+			}
+		}
+		for _, ev := range ds.Events {
+			if ev.Source == src {
+				part.Events = append(part.Events, ev)
+			}
+		}
+		shards = append(shards, New(cfg, nil, Options{Sharded: true}).Compute(part, at("100h")))
+	}
+	want := compute(t, cfg, ds, at("100h")).Records
+	if got := MergeShards(cfg, shards...).Records; !reflect.DeepEqual(got, want) {
+		t.Errorf("merged records:\n got  %+v\n want %+v", got, want)
 	}
 }
