@@ -151,4 +151,5 @@ func (c *SnapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge("signal_items_open", float64(sg.Open), sg.Signal, sg.Team)
 		gauge("signal_oldest_open_seconds", sg.Oldest.Seconds(), sg.Signal, sg.Team)
 	}
+	c.collectRecords(ch, &s.Records)
 }
