@@ -104,6 +104,7 @@ func (c *Config) validate() error {
 	c.validateSources(&e)
 	c.validateMilestones(&e)
 	c.validateSignals(&e)
+	c.validateDependencies(&e)
 	if strings.TrimSpace(c.Store.Path) == "" {
 		e.add("store.path", "must not be empty")
 	}
@@ -577,6 +578,7 @@ func (c *Config) validateSignals(e *errs) {
 		if len(s.GitHubLabels) == 0 && strings.TrimSpace(s.JiraJQL) == "" {
 			e.add(p, "set github_labels or jira_jql")
 		}
+		c.validateRecord(e, p, s)
 	}
 }
 

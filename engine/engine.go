@@ -40,6 +40,7 @@ type Engine struct {
 	stallWorking bool
 	sigLabels    map[string][]int // lower(label) -> signal indexes
 	sigNames     map[string]int
+	recs         recordSignals
 }
 
 // New prepares an engine for cfg. members are the stored expansions of
@@ -82,6 +83,7 @@ func New(cfg *config.Config, members []model.TeamMember, opts Options) *Engine {
 			e.agreements[i][j] = agreementOf(cfg, e.teams[i], e.teams[j])
 		}
 	}
+	e.recs = newRecordSignals(cfg)
 	for i, s := range cfg.Signals {
 		e.sigNames[s.Name] = i
 		for _, l := range s.GitHubLabels {
@@ -114,6 +116,7 @@ func (e *Engine) Compute(ds *model.Dataset, asOf time.Time) *Snapshot {
 	for i := range ds.Items {
 		index[ikey{ds.Items[i].Source, ds.Items[i].Key}] = i
 	}
+	c.rset.targets = dependencyTargets(ds.Events)
 	seen := make([]bool, len(ds.Items))
 	evs := ds.Events
 	for start := 0; start < len(evs); {
@@ -154,7 +157,8 @@ type computation struct {
 	// epicTitles maps a Jira epic milestone value to the epic's summary.
 	epicTitles map[string]string
 	stalled    []StalledHandoff
-	r          replay // reused per item
+	rset       recordSet // decisions, actions, dependencies (records.go)
+	r          replay    // reused per item
 }
 
 func newComputation(e *Engine, asOf time.Time) *computation {
@@ -384,6 +388,7 @@ func (c *computation) finish(milestones []model.Milestone) *Snapshot {
 		})
 	}
 	c.finishMilestones(milestones)
+	s.Records = c.rset.evaluate(c.e, c.asOf, milestoneDue(milestones))
 	return s
 }
 
