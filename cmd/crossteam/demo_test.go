@@ -288,8 +288,10 @@ func TestDemoLive(t *testing.T) {
 		fams map[string]*dto.MetricFamily
 	}
 	read := func() scrape {
-		at := time.Now()
 		_, body := get(t, "http://"+addr+"/metrics")
+		// After the answer: a snapshot published while the request was
+		// on its way is served, so an earlier instant can precede asOf.
+		at := time.Now()
 		fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
