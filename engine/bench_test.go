@@ -106,7 +106,7 @@ func BenchmarkStateBuild(b *testing.B) {
 	b.ResetTimer()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		st := e.NewState(nil, nil)
+		st := e.NewState(nil, nil, false)
 		for j := range ds.Items {
 			it := &ds.Items[j]
 			st.Update(it.Source, it.Key, it, evs[it.Key])
@@ -125,7 +125,7 @@ func BenchmarkStateUpdate1pct(b *testing.B) {
 	evs := byItemIndex(ds)
 	e := New(cfg, nil, Options{})
 	asOf := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC) // after every synthetic event
-	st := e.NewState(nil, nil)
+	st := e.NewState(nil, nil, false)
 	for j := range ds.Items {
 		it := &ds.Items[j]
 		st.Update(it.Source, it.Key, it, evs[it.Key])

@@ -127,6 +127,47 @@
 //     Options.KeepSignalItems also the open items themselves (the weekly
 //     review lists what opened and closed between two instants).
 //
+// # Records: decisions, post-mortem actions, dependencies
+//
+// records.go; deriveRecords is per item and instant-free, evaluate runs at
+// asOf over the derived records (integer unix seconds throughout).
+//
+//   - A record is an item matching a signal of kind decision or postmortem
+//     at asOf (as for signals: a watched label active, or the JQL tag).
+//   - Team of a record: its owning team at asOf while open; once decided or
+//     closed, the team that owned it just before (closing often moves a Jira
+//     item to a status no team maps). "none" when no team owned it.
+//     Teams: every team that owned or acted on it (the author's counts).
+//   - Decision: decided while closed, in one of decided_statuses, or
+//     carrying one of decided_labels; Decided is the start of the current
+//     decided span (reopening makes it open again). Its date is the revisit
+//     date: Jira: jira_date_field (default duedate, from date_set events);
+//     GitHub: the newest label "<date_label_prefix>YYYY-MM-DD" (default
+//     revisit:), else the due date of its milestone in its repository. A
+//     date is met during its day (UTC). State: open; revisit_due when
+//     decided and asOf is after the revisit date; decided otherwise.
+//   - Time to decide: created -> first decided instant, observed once under
+//     the team of that instant, so the histogram never goes back when a
+//     decision is reopened. Post-mortem action: done when closed; overdue
+//     when open after its due date (same date rules, label prefix due:);
+//     time to close: created -> first close.
+//   - A date label or field value that does not parse is ignored (the
+//     record is kept and counted) and counted in InvalidDates.
+//   - Lists: decisions revisit due, open, or decided within keep_decided
+//     (default 14d): revisit due first, then by the instant decided (or
+//     opened while open), newest first, then signal, source, key; overdue
+//     actions longest overdue first, then signal, source, key; each capped
+//     per signal at max_exported.
+//   - Dependency: a blocked_by_added event on item X naming item Y (same
+//     source) opens a dependency X blocked by Y until blocked_by_removed, or
+//     either item closes. A link added while either item is closed blocks
+//     nothing. Only dependencies whose two items are owned by two different
+//     teams count: at asOf while open, just before the end once resolved
+//     (the time to resolve is then observed under that pair). The list: the
+//     oldest open first, then source, blocked key, blocking key; capped at
+//     dependencies.max_exported. An edge whose blocking item is not stored
+//     (not synced yet, or in another shard) is left out.
+//
 // # Sharding
 //
 // With --shard=i/n each exporter holds the items of its repositories and

@@ -40,6 +40,7 @@ type Engine struct {
 	stallWorking bool
 	sigLabels    map[string][]int // lower(label) -> signal indexes
 	sigNames     map[string]int
+	recs         recordSignals
 }
 
 // New prepares an engine for cfg. members are the stored expansions of
@@ -82,6 +83,7 @@ func New(cfg *config.Config, members []model.TeamMember, opts Options) *Engine {
 			e.agreements[i][j] = agreementOf(cfg, e.teams[i], e.teams[j])
 		}
 	}
+	e.recs = newRecordSignals(cfg)
 	for i, s := range cfg.Signals {
 		e.sigNames[s.Name] = i
 		for _, l := range s.GitHubLabels {
@@ -104,7 +106,7 @@ func Compute(ds *model.Dataset, cfg *config.Config, asOf time.Time) *Snapshot {
 // code path (derive every item, then evaluate at asOf) with the derivation
 // cut at asOf, so a State fed the same items gives the same snapshot.
 func (e *Engine) Compute(ds *model.Dataset, asOf time.Time) *Snapshot {
-	st := e.newState(ds.Identities, ds.Milestones, asOf)
+	st := e.newState(ds.Identities, ds.Milestones, asOf, dependencyTargets(ds.Events) != nil)
 	type ikey struct{ source, key string }
 	index := make(map[ikey]int, len(ds.Items))
 	for i := range ds.Items {
@@ -139,6 +141,7 @@ func (e *Engine) Compute(ds *model.Dataset, asOf time.Time) *Snapshot {
 type computation struct {
 	e        *Engine
 	horizon  time.Time                 // events after it are ignored
+	deps     bool                      // keep every item's dependency node (itemRecords)
 	teamMemo map[string]map[string]int // source -> actor -> team (-1 none)
 	aliases  map[[2]string][]string    // (source, account) -> stored aliases, key before email
 	r        replay                    // reused per item
@@ -226,7 +229,7 @@ func within(o Objective, clock *workClock, start, end time.Time) bool {
 func (c *computation) record(d *derived, hs []handoff) {
 	for i := range hs {
 		h := &hs[i]
-		o := obs{from: int16(h.from), to: int16(h.to)}
+		o := handoffObs{from: int16(h.from), to: int16(h.to)}
 		if h.bounce {
 			o.flags |= obsBounce
 		}

@@ -62,6 +62,7 @@ type replay struct {
 	sigLabels  []string // active labels that some signal watches (lower-cased)
 	milestones []string // active milestone titles
 	handoffs   []handoff
+	owners     []ownerAt // owner timeline (records.go)
 	// Blocked: the active blocked labels, whether the status is a blocked
 	// one, and the item's blocked spans (end zero: still blocked).
 	blockedLabels []string
@@ -359,6 +360,7 @@ func (c *computation) item(it *model.Item, evs []model.Event) *derived {
 		sigLabels: r.sigLabels[:0], milestones: r.milestones[:0], handoffs: r.handoffs[:0],
 		blockedLabels: r.blockedLabels[:0], spans: r.spans[:0],
 		actTeams: r.actTeams[:0], changed: r.changed[:0], curOwner: -1, lastOwner: -1,
+		owners: r.owners[:0],
 	}
 	r.authorTeam = c.actorTeam(it.Source, it.Author)
 	r.touch(r.authorTeam)
@@ -367,10 +369,13 @@ func (c *computation) item(it *model.Item, evs []model.Event) *derived {
 	r.curOwner = r.owner()
 	r.lastOwner = r.curOwner
 	r.touch(r.curOwner)
+	r.owners = append(r.owners, ownerAt{At: created.Unix(), Team: r.curOwner})
 	hasCloseEvents := false
+	cut := len(evs)
 	for i := 0; i < len(evs); {
 		at := evs[i].At
 		if at.After(c.horizon) {
+			cut = i
 			break
 		}
 		j := i + 1
@@ -381,23 +386,29 @@ func (c *computation) item(it *model.Item, evs []model.Event) *derived {
 			hasCloseEvents = true
 		}
 		r.markBlocked(at)
+		if r.curOwner != r.owners[len(r.owners)-1].Team {
+			r.owners = append(r.owners, ownerAt{At: at.Unix(), Team: r.curOwner})
+		}
 		d.events += int32(j - i)
 		if at.After(d.maxAt) {
 			d.maxAt = at
 		}
 		i = j
 	}
+	var fallbackClose time.Time
 	if !hasCloseEvents && !it.Closed.IsZero() && !it.Closed.After(c.horizon) {
 		// No close events stored (e.g. beyond the history horizon): take
 		// the item's own close instant.
 		r.closed, r.closedAt = true, it.Closed
 		r.closeOpen(it.Closed)
+		fallbackClose = it.Closed
 		if it.Closed.After(d.maxAt) {
 			d.maxAt = it.Closed
 		}
 	}
 	c.record(d, r.handoffs)
 	r.finishItem(d, created)
+	d.recs = c.itemRecords(evs, cut, fallbackClose)
 	return d
 }
 

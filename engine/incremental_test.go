@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +101,7 @@ func TestIncrementalMatchesScratch(t *testing.T) {
 	if testing.Short() {
 		seeds = 2
 	}
-	checks := 0
+	checks, withDeps, withDecisions := 0, 0, 0
 	for seed := 1; seed <= seeds; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewSource(int64(seed)))
@@ -115,6 +117,19 @@ func TestIncrementalMatchesScratch(t *testing.T) {
 				t.Fatal(err)
 			}
 			text := w.Config(sim.ConfigOptions{GitHubURL: "https://github.test/", JiraURL: "https://jira.test", TokenFile: "token", JiraTokenFile: "token"})
+			if seed%2 == 0 {
+				// The signals as records: decisions (decided by label) and
+				// post-mortem actions.
+				for _, r := range [][2]string{
+					{"  - name: decision\n", "  - name: decision\n    kind: decision\n    decided_labels: [decided]\n    keep_decided: 3d\n"},
+					{"  - name: postmortem_action\n", "  - name: postmortem_action\n    kind: postmortem\n"},
+				} {
+					if !strings.Contains(text, r[0]) {
+						t.Fatalf("no %q in the generated config", r[0])
+					}
+					text = strings.Replace(text, r[0], r[1], 1)
+				}
+			}
 			cfg := parse(t, text)
 			opts := []engine.Options{{}, {KeepHandoffs: true, KeepSignalItems: true}, {Sharded: true}}
 			o := opts[seed%len(opts)]
@@ -127,11 +142,18 @@ func TestIncrementalMatchesScratch(t *testing.T) {
 				prev map[ikey]itemData
 				ds   *model.Dataset
 			)
+			deps := false
 			rebuild := func() {
-				eng = engine.New(cfg, ds.Members, o)
-				st = eng.NewState(ds.Identities, ds.Milestones)
-				for k, d := range byItem(ds) {
-					st.Update(k.source, k.key, d.it, d.evs)
+				for {
+					eng = engine.New(cfg, ds.Members, o)
+					st = eng.NewState(ds.Identities, ds.Milestones, deps)
+					for k, d := range byItem(ds) {
+						st.Update(k.source, k.key, d.it, d.evs)
+					}
+					if !st.NeedsDependencies() {
+						return
+					}
+					deps = true // as the syncer does on the first edge
 				}
 			}
 			check := func(step string, asOf time.Time) {
@@ -143,13 +165,29 @@ func TestIncrementalMatchesScratch(t *testing.T) {
 				}
 				want := engine.New(cfg, ds.Members, o).Compute(ds, asOf)
 				if g, w := exposed(t, got), exposed(t, want); g != w {
+					fresh := engine.New(cfg, ds.Members, o).NewState(ds.Identities, ds.Milestones, true)
+					for k, d := range byItem(ds) {
+						fresh.Update(k.source, k.key, d.it, d.evs)
+					}
+					a, b := engine.DebugItems(st), engine.DebugItems(fresh)
+					for k := range b {
+						if a[k] != b[k] {
+							t.Logf("item %s:\n inc   %s\n fresh %s", k, a[k], b[k])
+						}
+					}
 					t.Fatalf("%s at %s: incremental exposition differs from scratch:\n%s", step, asOf, firstDiff(g, w))
 				}
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("%s at %s: incremental snapshot differs from scratch", step, asOf)
 				}
+				if len(got.Records.Dependencies) > 0 {
+					withDeps++
+				}
+				if len(got.Records.Decisions) > 0 {
+					withDecisions++
+				}
 			}
-			ds = w.Dataset()
+			ds = withRecords(w.Dataset(), w.Now)
 			rebuild()
 			prev = byItem(ds)
 			now := w.Now
@@ -170,7 +208,7 @@ func TestIncrementalMatchesScratch(t *testing.T) {
 				if err := w.Advance(now); err != nil {
 					t.Fatal(err)
 				}
-				next := w.Dataset()
+				next := withRecords(w.Dataset(), now)
 				members := !reflect.DeepEqual(next.Members, ds.Members) || !reflect.DeepEqual(next.Identities, ds.Identities)
 				ds = next
 				cur := byItem(ds)
@@ -187,6 +225,10 @@ func TestIncrementalMatchesScratch(t *testing.T) {
 					}
 					if changed == 0 && step > 0 {
 						t.Logf("step %d: nothing changed", step)
+					}
+					if st.NeedsDependencies() {
+						deps = true
+						rebuild()
 					}
 				}
 				prev = cur
@@ -218,9 +260,81 @@ func TestIncrementalMatchesScratch(t *testing.T) {
 			}
 		})
 	}
-	if checks < 20 {
-		t.Errorf("only %d comparisons", checks)
+	if checks < 20 || withDeps < 10 || withDecisions < 5 {
+		t.Errorf("%d comparisons, %d with dependencies, %d with decision records: too few", checks, withDeps, withDecisions)
 	}
+}
+
+// withRecords adds, deterministically per item and only up to now,
+// dependency edges between GitHub items (some removed later) and "decided"
+// labels on some decision items, so the property covers records.
+func withRecords(ds *model.Dataset, now time.Time) *model.Dataset {
+	var gh []*model.Item
+	for i := range ds.Items {
+		if ds.Items[i].Source == model.SourceGitHub {
+			gh = append(gh, &ds.Items[i])
+		}
+	}
+	extra := map[string][]model.Event{}
+	add := func(it *model.Item, at time.Time, kind model.EventKind, v string) {
+		if !at.After(now) {
+			extra[it.Key] = append(extra[it.Key], model.Event{Source: model.SourceGitHub, ID: fmt.Sprintf("x-%s-%s-%s", it.Key, kind, v),
+				ItemKey: it.Key, At: at, Actor: it.Author, Kind: kind, Value: v})
+		}
+	}
+	for _, it := range gh {
+		repo, num, _ := strings.Cut(it.Key, "#")
+		n, _ := strconv.Atoi(num)
+		if n%4 == 0 {
+			// Blocked by the item three numbers on (a function of the
+			// key alone; it may not exist yet: such edges count nowhere).
+			blocking := fmt.Sprintf("%s#%d", repo, n+3)
+			add(it, it.Created.Add(2*time.Hour), model.EventBlockedByAdded, blocking)
+			if n%8 == 0 {
+				add(it, it.Created.Add(5*24*time.Hour), model.EventBlockedByRemoved, blocking)
+			}
+		}
+		if n%3 == 0 && slices.Contains(it.Labels, "decision") {
+			add(it, it.Created.Add(24*time.Hour), model.EventLabeled, "decided")
+		}
+	}
+	out := &model.Dataset{Items: ds.Items, Milestones: ds.Milestones, Members: ds.Members, Identities: ds.Identities}
+	seen := map[string]bool{}
+	flush := func(evs []model.Event) {
+		if len(evs) == 0 {
+			return
+		}
+		k := evs[0].ItemKey
+		if evs[0].Source == model.SourceGitHub {
+			seen[k] = true
+			evs = append(append([]model.Event(nil), evs...), extra[k]...)
+			sort.SliceStable(evs, func(i, j int) bool { return evs[i].At.Before(evs[j].At) })
+		}
+		out.Events = append(out.Events, evs...)
+	}
+	start := 0
+	for i := 1; i <= len(ds.Events); i++ {
+		if i == len(ds.Events) || ds.Events[i].ItemKey != ds.Events[start].ItemKey || ds.Events[i].Source != ds.Events[start].Source {
+			flush(ds.Events[start:i])
+			start = i
+		}
+	}
+	for _, it := range gh {
+		if !seen[it.Key] && len(extra[it.Key]) > 0 {
+			// An item with no other events: its group goes in key order.
+			evs := extra[it.Key]
+			sort.SliceStable(evs, func(i, j int) bool { return evs[i].At.Before(evs[j].At) })
+			out.Events = append(out.Events, evs...)
+		}
+	}
+	sort.SliceStable(out.Events, func(i, j int) bool {
+		a, b := &out.Events[i], &out.Events[j]
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		return a.ItemKey < b.ItemKey
+	})
+	return out
 }
 
 // firstDiff shows the first differing line of two texts.
@@ -303,7 +417,7 @@ func TestSparsePairs(t *testing.T) {
 
 	// Item 2's handoff goes away (its label events re-derived as one
 	// team's): the pair t05->t09 disappears from the incremental state.
-	st := engine.New(cfg, nil, engine.Options{}).NewState(nil, nil)
+	st := engine.New(cfg, nil, engine.Options{}).NewState(nil, nil, false)
 	st.Update(model.SourceGitHub, "acme/web#1", &items[0], a)
 	st.Update(model.SourceGitHub, "acme/web#2", &items[1], bEvs)
 	st.Update(model.SourceGitHub, "acme/web#2", &items[1], bEvs[:1])

@@ -35,7 +35,7 @@ var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 // derives everything stored, so such an instant needs Engine.Compute.
 var ErrBeforeHorizon = errors.New("instant before stored history")
 
-// obs flags.
+// handoffObs flags.
 const (
 	obsPickup uint8 = 1 << iota
 	obsDone
@@ -44,8 +44,8 @@ const (
 	obsBounce
 )
 
-// obs is what one handoff adds to its pair's counters and histograms.
-type obs struct {
+// handoffObs is what one handoff adds to its pair's counters and histograms.
+type handoffObs struct {
 	from, to int16
 	flags    uint8
 	// pickup and cycle times (calendar, working); flow time of a done
@@ -75,16 +75,17 @@ type derived struct {
 	counted     bool      // created at or before the horizon
 	closed      bool
 	events      int32
-	obs         []obs
+	obs         []handoffObs
 	open        []openHandoff
 	all         []Handoff // Options.KeepHandoffs only
 	cycleTeams  string    // item cycle time's teams label; "" not observed
 	cycle       time.Duration
 	ms          []rawMs
-	touched     []int16 // teams that owned or acted on it (only with ms)
-	owner       int     // owner when open, -1 none
-	sigs        []int16 // signals it matches, sorted, when open
-	unmapped    string  // its Jira status when open and mapped to no team
+	touched     []int16      // teams that owned or acted on it (only with ms)
+	owner       int          // owner when open, -1 none
+	sigs        []int16      // signals it matches, sorted, when open
+	unmapped    string       // its Jira status when open and mapped to no team
+	recs        *itemRecords // decisions, actions, dependency edges and node (records.go)
 }
 
 // exactHist is a Histogram with an exact sum: adding and removing
@@ -157,37 +158,55 @@ type State struct {
 	// milestone records and the epic summaries they give
 	records    []model.Milestone
 	epicTitles map[string]string
+	// Records (records.go): the items with decisions, actions or
+	// dependency edges, the dependency nodes by (source, key), and how
+	// many edges are held.
+	recItems map[*derived]struct{}
+	nodes    map[[2]string]*depNode
+	edges    int
 }
 
 // NewState returns an empty State over the engine's configuration and team
 // members, the stored identity facts and milestone records. Identities and
 // members decide every item's teams: when they change, build a new State.
-func (e *Engine) NewState(identities []model.Identity, milestones []model.Milestone) *State {
-	return e.newState(identities, milestones, farFuture)
+//
+// dependencies: keep every item's dependency node (who owned it when, when
+// it was closed), which a dependency edge naming it as the blocking item
+// needs. Without it only items with edges keep one, and the first edge
+// makes NeedsDependencies true: build a new State with dependencies then.
+func (e *Engine) NewState(identities []model.Identity, milestones []model.Milestone, dependencies bool) *State {
+	return e.newState(identities, milestones, farFuture, dependencies)
 }
+
+// NeedsDependencies reports that the State holds a dependency edge but was
+// built without dependencies: an edge may name an item whose node it did
+// not keep. Rebuild it with dependencies.
+func (s *State) NeedsDependencies() bool { return s.edges > 0 && !s.c.deps }
 
 // NewStateAsOf returns an empty State whose derivation ignores everything
 // after asOf, for one Snapshot at exactly asOf: a computation from scratch
 // fed item by item (Engine.Compute without holding a Dataset).
-func (e *Engine) NewStateAsOf(identities []model.Identity, milestones []model.Milestone, asOf time.Time) *State {
-	return e.newState(identities, milestones, asOf)
+func (e *Engine) NewStateAsOf(identities []model.Identity, milestones []model.Milestone, asOf time.Time, dependencies bool) *State {
+	return e.newState(identities, milestones, asOf, dependencies)
 }
 
-func (e *Engine) newState(identities []model.Identity, milestones []model.Milestone, horizon time.Time) *State {
+func (e *Engine) newState(identities []model.Identity, milestones []model.Milestone, horizon time.Time, deps bool) *State {
 	s := &State{
-		c: &computation{e: e, horizon: horizon, teamMemo: map[string]map[string]int{},
+		c: &computation{e: e, horizon: horizon, deps: deps, teamMemo: map[string]map[string]int{},
 			aliases: aliasesOf(identities)},
-		e:       e,
-		bounded: !horizon.Equal(farFuture),
-		items:   map[itemK]*derived{},
-		openIt:  map[*derived]struct{}{},
-		pairs:   map[pairK]*pairAgg{},
-		cycle:   map[ItemCycleKey]*exactHist{},
-		ms:      map[rawMs]*msAgg{},
-		sigs:    map[sigK]*sigAgg{},
-		nItems:  map[string]int{},
-		nEvents: map[string]int{},
-		unmap:   map[string]int{},
+		recItems: map[*derived]struct{}{},
+		nodes:    map[[2]string]*depNode{},
+		e:        e,
+		bounded:  !horizon.Equal(farFuture),
+		items:    map[itemK]*derived{},
+		openIt:   map[*derived]struct{}{},
+		pairs:    map[pairK]*pairAgg{},
+		cycle:    map[ItemCycleKey]*exactHist{},
+		ms:       map[rawMs]*msAgg{},
+		sigs:     map[sigK]*sigAgg{},
+		nItems:   map[string]int{},
+		nEvents:  map[string]int{},
+		unmap:    map[string]int{},
 	}
 	s.SetMilestones(milestones)
 	return s
@@ -261,6 +280,7 @@ func (s *State) apply(d *derived, sign int) {
 	if !d.counted {
 		return
 	}
+	s.applyRecords(d, sign)
 	sg := int64(sign)
 	u := uint64(sg)
 	addCount(s.nItems, d.source, sign)
@@ -373,6 +393,30 @@ func (s *State) apply(d *derived, sign int) {
 	}
 	if d.unmapped != "" {
 		addCount(s.unmap, d.unmapped, sign)
+	}
+}
+
+// applyRecords adds or removes an item's records, edges and node.
+func (s *State) applyRecords(d *derived, sign int) {
+	ir := d.recs
+	if ir == nil {
+		return
+	}
+	if len(ir.Records)+len(ir.Edges) > 0 {
+		if sign > 0 {
+			s.recItems[d] = struct{}{}
+		} else {
+			delete(s.recItems, d)
+		}
+	}
+	s.edges += sign * len(ir.Edges)
+	if len(ir.Edges) > 0 || s.c.deps {
+		k := [2]string{d.source, d.key}
+		if sign > 0 {
+			s.nodes[k] = &ir.Node
+		} else {
+			delete(s.nodes, k)
+		}
 	}
 }
 
@@ -549,5 +593,27 @@ func (s *State) snapshot(asOf time.Time) *Snapshot {
 		})
 	}
 	s.finishMilestones(snap, asOf)
+	snap.Records = s.evaluateRecords(asOf)
 	return snap
+}
+
+// evaluateRecords evaluates the held records at asOf, items in (source,
+// key) order so the histograms' float sums never depend on map order.
+func (s *State) evaluateRecords(asOf time.Time) Records {
+	items := make([]*derived, 0, len(s.recItems))
+	for d := range s.recItems {
+		items = append(items, d)
+	}
+	sort.Slice(items, func(i, j int) bool {
+		if items[i].source != items[j].source {
+			return items[i].source < items[j].source
+		}
+		return items[i].key < items[j].key
+	})
+	rs := recordSet{nodes: s.nodes}
+	for _, d := range items {
+		rs.records = append(rs.records, d.recs.Records...)
+		rs.edges = append(rs.edges, d.recs.Edges...)
+	}
+	return rs.evaluate(s.e, asOf, milestoneDue(s.records))
 }

@@ -67,6 +67,7 @@ type Syncer struct {
 	identities    []model.Identity
 	seq           int64
 	lastUpdated   int
+	deps          bool // some stored item has a dependency edge: keep every node
 	hasMilestones bool
 
 	ready bool
@@ -189,26 +190,38 @@ func (s *Syncer) update(ctx context.Context, cfg *config.Config) (_ *engine.Snap
 	since := s.seq
 	if s.state == nil || s.stateCfg != cfg || !reflect.DeepEqual(members, s.members) || !reflect.DeepEqual(ids, s.identities) {
 		s.eng = engine.New(cfg, members, s.Engine)
-		s.state = s.eng.NewState(ids, ms)
+		s.state = s.eng.NewState(ids, ms, s.deps)
 		s.stateCfg, s.members, s.identities = cfg, members, ids
 		since, rebuilt = 0, true
 	} else {
 		s.state.SetMilestones(ms)
 	}
-	st := s.state
 	n := 0
-	if err := r.Items(ctx, since, func(source, key string, it *model.Item, evs []model.Event) error {
-		st.Update(source, key, it, evs)
-		n++
-		return nil
-	}); err != nil {
-		if rebuilt {
-			s.state = nil // half built: rebuild next time
+	for {
+		st := s.state
+		if err := r.Items(ctx, since, func(source, key string, it *model.Item, evs []model.Event) error {
+			st.Update(source, key, it, evs)
+			n++
+			return nil
+		}); err != nil {
+			if rebuilt {
+				s.state = nil // half built: rebuild next time
+			}
+			// Otherwise the items updated so far are re-read next time
+			// with the rest (an Update is a replacement, so repeating it
+			// is safe).
+			return nil, rebuilt, err
 		}
-		// Otherwise the items updated so far are re-read next time with
-		// the rest (an Update is a replacement, so repeating it is safe).
-		return nil, rebuilt, err
+		if !st.NeedsDependencies() {
+			break
+		}
+		// The first dependency edge: every item's dependency node is
+		// needed from now on, so build the state again keeping them.
+		s.deps = true
+		s.state = s.eng.NewState(ids, ms, true)
+		since, rebuilt = 0, true
 	}
+	st := s.state
 	s.seq, s.lastUpdated = r.Seq(), n
 	now := s.now()
 	snap, err := st.Snapshot(now)
@@ -218,7 +231,7 @@ func (s *Syncer) update(ctx context.Context, cfg *config.Config) (_ *engine.Snap
 		// what was true now. Compute this snapshot from scratch with
 		// the derivation cut at now, streaming the store again.
 		s.Logger.Warn("stored events after now (clock skew?); computing the snapshot from scratch", "store", s.Store.Path(), "err", err)
-		cut := s.eng.NewStateAsOf(ids, ms, now)
+		cut := s.eng.NewStateAsOf(ids, ms, now, true)
 		if err := r.Items(ctx, 0, func(source, key string, it *model.Item, evs []model.Event) error {
 			cut.Update(source, key, it, evs)
 			return nil

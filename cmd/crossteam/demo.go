@@ -58,7 +58,7 @@ func newDemoCommand(app *kingpin.Application) *demoCommand {
 	c.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").IntVar(&c.maxRequests)
 	c.Flag("demo.seed", "Seed of the simulated organisation; the same seed gives the same history.").Default("1").Uint64Var(&c.seed)
 	c.Flag("demo.size", "Size of the simulated organisation: small (seconds) or large (benchmark size).").Default("small").EnumVar(&c.size, "small", "large")
-	c.Flag("demo.speed", "Simulated seconds per real second (0 freezes the clock): new events keep arriving at this pace.").Default("600").Float64Var(&c.speed)
+	c.Flag("demo.speed", "How much happens after the history, which ends now: new items arrive this many times as often as in the history, on the wall clock (0 freezes the clock at the end of the history).").Default("60").Float64Var(&c.speed)
 	c.Flag("demo.sync-interval", "Time between syncs of the simulated sources.").Default("10s").DurationVar(&c.syncInterval)
 	c.Flag("faults", "Faults of the fake APIs, e.g. 5xx=0.05,latency=20ms,secondary=0.01,retryafter=2s (keys: "+faultKeyList()+").").Default("none").StringVar(&c.faults)
 	c.Flag("store.path", "SQLite store file; default a temporary directory removed on exit.").StringVar(&c.storePath)
@@ -100,8 +100,10 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 		p = sim.Large()
 	}
 	p.Seed = c.seed
-	// History ends now, so dashboards show the last months.
+	// History ends now, so dashboards show the last months, and goes on on
+	// the wall clock: ages, staleness and alerts behave as in production.
 	p.Now = time.Now().UTC().Truncate(time.Second)
+	p.LivePace = c.speed
 	w, err := sim.Generate(p)
 	if err != nil {
 		return err
@@ -122,17 +124,18 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 		return err
 	}
 
-	// The simulated clock runs `speed` times faster than real time from Now.
-	realStart := time.Now()
-	simNow := func() time.Time {
-		return w.Now.Add(time.Duration(float64(time.Since(realStart)) * c.speed))
+	// The demo's clock is the wall clock; --demo.speed=0 freezes it at the
+	// end of the history (tests that compare with the ground truth at Now).
+	simNow := time.Now
+	if c.speed == 0 {
+		simNow = func() time.Time { return w.Now }
 	}
 
 	ghOpts := fakegithub.GitHubOptions{Tokens: []string{w.GitHubToken}, Faults: faults}
 	if c.size == "large" {
 		// A first sync of the large world needs ~50,000 requests: more than
-		// GitHub's 5,000 an hour, and the collector would wait for the reset
-		// in real time while the window runs on the simulated clock.
+		// GitHub's 5,000 an hour, and the demo would wait for resets for
+		// hours before its first snapshot.
 		ghOpts.RateLimit = 1_000_000
 	}
 	gh := fakegithub.NewGitHub(w.Org, ghOpts)
@@ -176,7 +179,8 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 		e.logger.Info("dashboards and rules written", "dir", c.dashboardsOut, "files", len(files))
 	}
 
-	// Live mode: apply the planned history as the simulated clock moves.
+	// Live mode: apply the planned history as the clock moves, once a
+	// second (events are planned to the second).
 	go func() {
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
@@ -205,9 +209,9 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 	})
 }
 
-// demoTargets builds the collectors like buildTargets, on the simulated
-// clock (their sync watermarks must not be capped at the real time while
-// the simulation runs ahead of it).
+// demoTargets builds the collectors like buildTargets, on the demo's clock
+// (frozen at the end of the history with --demo.speed=0: their sync
+// watermarks must not pass the history the fakes serve).
 func demoTargets(now func() time.Time) targetBuilder {
 	return func(cfg *config.Config, st *store.Store, health *exposition.Health, logger *slog.Logger) ([]syncer.Target, error) {
 		return newTargets(cfg, st, health, logger, now, shard.Spec{})
@@ -304,7 +308,7 @@ func (d demoInfo) print(s *engine.Snapshot, ready time.Duration) {
 	if d.speed == 0 {
 		fmt.Fprintln(out, "The simulated clock is frozen (--demo.speed=0). Ctrl-C stops the demo.")
 	} else {
-		fmt.Fprintf(out, "The simulated clock runs %gx real time: new events keep arriving. Ctrl-C stops the demo.\n", d.speed)
+		fmt.Fprintf(out, "The history ends now and goes on on the wall clock, new items arriving %gx as often as in the history. Ctrl-C stops the demo.\n", d.speed)
 	}
 }
 

@@ -269,28 +269,98 @@ func TestWebBase(t *testing.T) {
 	}
 }
 
-// TestDemoLive: the simulated clock keeps running, so new events reach the
-// store and the snapshot while the demo runs.
+// TestDemoLive runs the demo unfrozen: its clock is the wall clock, so the
+// snapshot is never ahead of real time and stays fresh (the boards' age
+// and CrossteamDataStale read time() minus these), new events reach the
+// store at the speed's pace, and the stalled handoffs stay stalled with
+// idle times that grow with real time.
 func TestDemoLive(t *testing.T) {
 	addr := freeAddr(t)
+	// An item about every second per repository: 86400x the history's rate.
 	stdout, stop := startDemo(t, "--web.listen-address="+addr, "--demo.speed=86400", "--demo.sync-interval=1s")
 	waitFor(t, "the demo summary", func() bool { return strings.Contains(stdout.String(), "Ctrl-C stops the demo") })
-	storeEvents := regexp.MustCompile(`(?m)^crossteam_store_events\{source="github"\} (\d+)$`)
-	count := func() int {
-		_, body := get(t, "http://"+addr+"/metrics")
-		m := storeEvents.FindStringSubmatch(body)
-		if m == nil {
-			return 0
-		}
-		n, _ := strconv.Atoi(m[1])
-		return n
+	if s := stdout.String(); !strings.Contains(s, "goes on on the wall clock") {
+		t.Errorf("summary does not say the clock is the wall clock:\n%s", s)
 	}
-	first := count()
-	if first == 0 {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	type scrape struct {
+		at   time.Time
+		fams map[string]*dto.MetricFamily
+	}
+	read := func() scrape {
+		_, body := get(t, "http://"+addr+"/metrics")
+		// After the answer: a snapshot published while the request was
+		// on its way is served, so an earlier instant can precede asOf.
+		at := time.Now()
+		fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return scrape{at, fams}
+	}
+	gauge := func(s scrape, name string, labels map[string]string) (float64, bool) {
+		mf := s.fams[name]
+	next:
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if v, ok := labels[l.GetName()]; ok && v != l.GetValue() {
+					continue next
+				}
+			}
+			return m.GetGauge().GetValue(), true
+		}
+		return 0, false
+	}
+	sum := func(s scrape, name string) float64 {
+		var v float64
+		for _, m := range s.fams[name].GetMetric() {
+			v += m.GetGauge().GetValue()
+		}
+		return v
+	}
+	wantStalled := float64(sim.Small().StalledNow + sim.Small().JiraStalledNow)
+	first := read()
+	firstEvents, _ := gauge(first, "crossteam_store_events", map[string]string{"source": "github"})
+	if firstEvents == 0 {
 		t.Fatal("no crossteam_store_events for github")
 	}
-	// A simulated day per second: a few seconds bring dozens of events.
-	waitFor(t, "new events in the store", func() bool { return count() > first })
+	var last scrape
+	for i := 0; i < 4; i++ {
+		time.Sleep(time.Second)
+		last = read()
+		asOf, ok := gauge(last, "crossteam_snapshot_timestamp_seconds", nil)
+		if !ok {
+			t.Fatal("no crossteam_snapshot_timestamp_seconds")
+		}
+		// The snapshot age as the boards compute it: at least 0, and
+		// within a few sync intervals (1s) on a loaded machine.
+		age := float64(last.at.UnixNano())/1e9 - asOf
+		if age < 0 || age > 15 {
+			t.Errorf("snapshot age %.3fs at scrape %d, want 0..15s", age, i)
+		}
+		for _, src := range []string{"github", "jira"} {
+			ls, ok := gauge(last, "crossteam_last_sync_success_timestamp_seconds", map[string]string{"source": src})
+			if lag := float64(last.at.UnixNano())/1e9 - ls; !ok || lag < 0 || lag > 15 {
+				t.Errorf("%s: last successful sync %.3fs before the scrape (present %v), want 0..15s", src, lag, ok)
+			}
+		}
+		if got := sum(last, "crossteam_handoffs_stalled"); got != wantStalled {
+			t.Errorf("scrape %d: %g stalled handoffs, want %g", i, got, wantStalled)
+		}
+	}
+	// Idle times follow the wall clock: every listed stalled handoff has
+	// been idle at least the generator's 21 days, and no listed one more
+	// than the history.
+	for _, m := range last.fams["crossteam_stalled_handoff_idle_seconds"].GetMetric() {
+		if v := m.GetGauge().GetValue(); v < 21*86400 || v > 130*86400 {
+			t.Errorf("stalled handoff %v idle %gs, want 21..130 days", m.GetLabel(), v)
+		}
+	}
+	lastEvents, _ := gauge(last, "crossteam_store_events", map[string]string{"source": "github"})
+	if lastEvents <= firstEvents {
+		t.Errorf("no new GitHub events in %s: %g -> %g", last.at.Sub(first.at).Round(time.Second), firstEvents, lastEvents)
+	}
+	t.Logf("github events %g -> %g in %s", firstEvents, lastEvents, last.at.Sub(first.at).Round(time.Millisecond))
 	if code := stop(); code != 0 {
 		t.Errorf("demo exited %d", code)
 	}
