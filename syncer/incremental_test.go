@@ -172,6 +172,29 @@ func TestRecomputeIncremental(t *testing.T) {
 	if s.lastUpdated != s.state.Len() {
 		t.Errorf("a members change re-derived %d of %d items", s.lastUpdated, s.state.Len())
 	}
+	// The first dependency edge: the state is rebuilt keeping every
+	// item's dependency node (the blocking item was derived without one).
+	var a, b string
+	for _, it := range ds.Items {
+		if it.Source == model.SourceGitHub {
+			if a == "" {
+				a = it.Key
+			} else if b == "" {
+				b = it.Key
+			}
+		}
+	}
+	if s.deps {
+		t.Fatal("dependencies kept before any edge")
+	}
+	if err := st.ApplyPage(ctx, store.Page{Source: model.SourceGitHub, Target: "t", Events: []model.Event{{Source: model.SourceGitHub,
+		ID: "edge-1", ItemKey: b, At: now.Add(-time.Minute), Kind: model.EventBlockedByAdded, Value: a}}}); err != nil {
+		t.Fatal(err)
+	}
+	check("dependency edge")
+	if !s.deps || s.lastUpdated <= s.state.Len() {
+		t.Errorf("first edge: deps %v, re-derived %d of %d items; want a rebuild keeping dependencies", s.deps, s.lastUpdated, s.state.Len())
+	}
 	// The clock behind a stored event: computed from scratch at that instant.
 	now = now.Add(-30 * time.Hour)
 	check("clock behind")
