@@ -433,9 +433,7 @@ const (
 		(excluded.target, excluded.kind, excluded.url, excluded.title, excluded.author,
 		excluded.created_at, excluded.closed_at, excluded.updated_at, excluded.milestones, excluded.labels,
 		excluded.assignees, excluded.status, excluded.team_value, excluded.components, excluded.signals)`
-	// markChangedSQL records that a page changed an item (item_changes).
-	markChangedSQL = `INSERT INTO item_changes (source, key, seq) VALUES (?, ?, ?)
-	ON CONFLICT (source, key) DO UPDATE SET seq = excluded.seq`
+
 	// ON CONFLICT (source, id) DO NOTHING, not INSERT OR IGNORE: OR IGNORE
 	// would also silently skip rows violating NOT NULL or CHECK constraints.
 	insertEventSQL = `INSERT INTO events
@@ -472,7 +470,7 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 	// only them. An upsert that changes nothing and an event already
 	// stored affect no row and mark nothing.
 	changed := map[[2]string]bool{}
-	newEvents := map[[2]string]bool{} // items whose packed events are rewritten
+	newEvents := map[[2]string]bool{} // items whose packed events are now stale
 
 	if len(p.Items) > 0 {
 		st, err := tx.PrepareContext(ctx, upsertItemSQL)
@@ -538,16 +536,11 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 		}
 	}
 
+	// One multi-row statement per table: a statement per item cost more
+	// than the event inserts themselves (a full sync 1.6x slower).
 	if len(newEvents) > 0 {
-		st, err := tx.PrepareContext(ctx, repackSQL)
-		if err != nil {
-			return fmt.Errorf("prepare item events: %w", err)
-		}
-		defer st.Close()
-		for k := range newEvents {
-			if _, err := st.ExecContext(ctx, k[0], k[1]); err != nil {
-				return fmt.Errorf("pack events of item %s: %w", k[1], err)
-			}
+		if err := insertKeys(ctx, tx, `INSERT INTO stale_events (source, key) VALUES `, `(?, ?)`, ` ON CONFLICT (source, key) DO NOTHING`, newEvents, nil); err != nil {
+			return fmt.Errorf("mark packed events stale: %w", err)
 		}
 	}
 
@@ -556,15 +549,9 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM item_changes`).Scan(&seq); err != nil {
 			return fmt.Errorf("change sequence: %w", err)
 		}
-		st, err := tx.PrepareContext(ctx, markChangedSQL)
-		if err != nil {
-			return fmt.Errorf("prepare item changes: %w", err)
-		}
-		defer st.Close()
-		for k := range changed {
-			if _, err := st.ExecContext(ctx, k[0], k[1], seq); err != nil {
-				return fmt.Errorf("mark item %s changed: %w", k[1], err)
-			}
+		if err := insertKeys(ctx, tx, `INSERT INTO item_changes (source, key, seq) VALUES `, `(?, ?, ?)`,
+			` ON CONFLICT (source, key) DO UPDATE SET seq = excluded.seq`, changed, seq); err != nil {
+			return fmt.Errorf("mark items changed: %w", err)
 		}
 	}
 
@@ -781,4 +768,96 @@ func jsonList(l []string) (string, error) {
 	}
 	b, err := json.Marshal(l)
 	return string(b), err
+}
+
+// Repack rewrites the packed events (item_events) of the items marked
+// stale, in transactions of up to 2,000 items so collectors' pages are not
+// held up for long, and returns how many it rewrote. Readers are correct
+// without it (they pack marked items on the fly); it makes the next full
+// read cheap.
+func (s *Store) Repack(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.repackBatch(ctx, 2000)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("store %s: repack item events: %w", s.path, err)
+		}
+		if n == 0 {
+			return total, nil
+		}
+	}
+}
+
+func (s *Store) repackBatch(ctx context.Context, limit int) (n int, err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	res, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS repack_batch (source TEXT, key TEXT, PRIMARY KEY (source, key)) WITHOUT ROWID`)
+	if err == nil {
+		_, err = tx.ExecContext(ctx, `DELETE FROM repack_batch`)
+	}
+	if err == nil {
+		res, err = tx.ExecContext(ctx, `INSERT INTO repack_batch SELECT source, key FROM stale_events LIMIT ?`, limit)
+	}
+	if err != nil {
+		return 0, err
+	}
+	m, err := res.RowsAffected()
+	if err != nil || m == 0 {
+		tx.Rollback()
+		return 0, err
+	}
+	if _, err = tx.ExecContext(ctx, repackSQL); err != nil {
+		return 0, err
+	}
+	if _, err = tx.ExecContext(ctx, `DELETE FROM stale_events WHERE (source, key) IN (SELECT source, key FROM repack_batch)`); err != nil {
+		return 0, err
+	}
+	return int(m), tx.Commit()
+}
+
+// insertKeys inserts one row per key (source, key[, extra]) with
+// multi-row statements of up to 500 rows.
+func insertKeys(ctx context.Context, tx *sql.Tx, head, row, tail string, keys map[[2]string]bool, extra any) error {
+	const batch = 500
+	args := make([]any, 0, 3*batch)
+	var q strings.Builder
+	flush := func(n int) error {
+		if n == 0 {
+			return nil
+		}
+		q.Reset()
+		q.WriteString(head)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(row)
+		}
+		q.WriteString(tail)
+		_, err := tx.ExecContext(ctx, q.String(), args...)
+		args = args[:0]
+		return err
+	}
+	n := 0
+	for k := range keys {
+		args = append(args, k[0], k[1])
+		if extra != nil {
+			args = append(args, extra)
+		}
+		if n++; n == batch {
+			if err := flush(n); err != nil {
+				return err
+			}
+			n = 0
+		}
+	}
+	return flush(n)
 }
