@@ -26,6 +26,11 @@ func boardExprs(d lintDashboard) map[string]string {
 			out["variable "+v.Name] = q
 		}
 	}
+	for _, a := range d.Annotations.List {
+		if a.Expr != "" {
+			out["annotation "+a.Name] = a.Expr
+		}
+	}
 	return out
 }
 
