@@ -148,6 +148,10 @@ type Options struct {
 	// mechanism as the GitHub collector's Owns); nil = all. New returns
 	// ErrNotInShard when it selects none.
 	Owns func(project string) bool
+	// OnLinkTypes is told, after each metadata load, which configured
+	// dependencies.jira_link_types the site lacks (none: empty); nil = not
+	// reported (they are logged either way).
+	OnLinkTypes func(missing []string)
 }
 
 // ErrNotInShard is returned by New when Options.Owns selects none of the
@@ -188,6 +192,13 @@ type Collector struct {
 	// unchanged sync costs one search and writes nothing. After a restart
 	// the map is empty and they are written once more (the store dedups).
 	recent map[string]time.Time
+
+	// Dependencies (links.go): configured link types found on the site
+	// (lower-case names), their inward descriptions, the missing ones.
+	linkTypes        map[string]bool
+	linkInward       []string
+	missingLinkTypes []string
+	onLinkTypes      func(missing []string)
 }
 
 // Source is "jira".
@@ -263,6 +274,7 @@ func New(o Options) (*Collector, error) {
 		logger: o.Logger.With("source", model.SourceJira, "target", name),
 		cloud:  dep == config.JiraCloud, overlap: o.Overlap, pageSize: o.PageSize, bulkMax: bulkMaxResults,
 		browse: strings.TrimRight(o.Target.URL, "/"), identities: map[model.Identity]bool{}, recent: map[string]time.Time{},
+		onLinkTypes: o.OnLinkTypes,
 	}
 	c.api = "rest/api/2"
 	if c.cloud {
@@ -362,6 +374,9 @@ func (c *Collector) loadMeta(ctx context.Context, force bool) error {
 				return fmt.Errorf("team_field %q: no such field on the site (GET /field lists %d fields; check the name and that the API user can see it)", tf, len(fields))
 			}
 		}
+		if err := c.loadLinkTypes(ctx); err != nil {
+			return err
+		}
 	}
 	var sts []status
 	if err := c.call(ctx, http.MethodGet, c.api+"/status", nil, &sts); err != nil {
@@ -446,6 +461,14 @@ func (c *Collector) searchFields() []string {
 		"fixVersions", "components", "labels", "issuetype", "parent", "duedate", "comment"}
 	if c.teamFieldID != "" {
 		f = append(f, c.teamFieldID)
+	}
+	if c.wantLinks() {
+		f = append(f, "issuelinks")
+	}
+	for _, d := range c.dateFields() {
+		if d != "duedate" {
+			f = append(f, d)
+		}
 	}
 	return f
 }
