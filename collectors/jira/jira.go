@@ -11,7 +11,10 @@
 //
 //  1. Metadata, once per process and again only when an unknown status id
 //     appears: GET /rest/api/3/field (resolves team_field by name to its
-//     customfield id) and GET /rest/api/3/status (status id -> category).
+//     customfield id), GET /rest/api/3/status (status id -> category) and,
+//     unless dependencies.jira_link_types is empty, GET
+//     /rest/api/3/issueLinkType (links.go: a configured type the site
+//     lacks is reported by name; the target keeps syncing).
 //  2. Current state: POST /rest/api/3/search/jql, one JQL for all projects
 //     (`project in (..) AND (jql) [AND updated >= -Nm] ORDER BY id ASC`),
 //     only the fields the engine needs (comment included), 100 per page, following
@@ -31,15 +34,15 @@
 //  5. Signals (signals[].jira_jql): one search `(<jql>) AND id in (..)` per
 //     signal per batch of changed issues, fields=id.
 //
-// A full sync of I issues therefore costs 2 + ceil(I/100) + ceil(I/1000)
+// A full sync of I issues therefore costs 3 + ceil(I/100) + ceil(I/1000)
 // requests, plus one per issue with more than 20 comments (ceil(C/100) for
 // C comments), plus one per signal and batch, plus bulkfetch pages beyond
 // 10000 histories per 1000 issues; an incremental sync in which nothing
 // changed costs exactly one request.
 //
 // Jira Data Center: GET /rest/api/2/search with startAt and
-// expand=changelog (full histories and every comment there), 100 issues per page, plus the two
-// metadata calls: 2 + ceil(I/100) for a full sync, 1 for an unchanged one.
+// expand=changelog (full histories and every comment there), 100 issues per page, plus the three
+// metadata calls: 3 + ceil(I/100) for a full sync, 1 for an unchanged one.
 //
 // # Incremental window
 //
@@ -62,7 +65,8 @@
 // the updated instant when a done-category status has none), updated,
 // status name, team field value, components, labels, assignee, fix version
 // names and the epic (model.JiraEpicPrefix + key) as milestones, and the
-// names of matching signals. Events per history item: status ->
+// names of matching signals; issuelinks and the record date fields
+// (links.go). Events per history item: status ->
 // status_changed (names) plus closed / reopened when the status category
 // enters or leaves done; assignee -> unassigned / assigned; team field ->
 // team_field_changed (display values); components -> component_removed /
