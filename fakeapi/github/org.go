@@ -181,6 +181,7 @@ func (r *repo) fullName() string { return r.owner + "/" + r.name }
 type issue struct {
 	Issue
 	events []*Event // this issue's events, ascending id
+	deps   []depRef // blocked by (dependencies.go)
 }
 
 type label struct {
