@@ -138,6 +138,7 @@ var Metrics = []Metric{
 	m("last_sync_success_timestamp_seconds", Gauge, Health, "When the target last synced successfully.", "source", "target"),
 	m("api_requests_total", Counter, Health, "API requests sent to the target, by HTTP status code (0 for transport errors).", "source", "target", "code"),
 	m("api_rate_limit_remaining", Gauge, Health, "API requests left in the current rate-limit window, as the source last reported.", "source", "target"),
+	m("jira_link_types_missing", Gauge, Health, "1 per link type in dependencies.jira_link_types that the Jira target does not have (GET /issueLinkType): its dependencies are not collected; the target keeps syncing.", "source", "target", "link_type"),
 	m("store_events", Gauge, Health, "Events held in the store.", "source"),
 	m("config_last_reload_successful", Gauge, Health, "1 if the last configuration reload succeeded, else 0."),
 	m("config_last_reload_success_timestamp_seconds", Gauge, Health, "When the configuration was last loaded successfully."),

@@ -28,6 +28,7 @@ func stalledTable(title, desc string, matchers ...string) *tableBuilder {
 
 func overviewBoard(self Board) *dashboard.DashboardBuilder {
 	b := newBoard(self, "The shared board: handoffs stuck between teams right now, how fast each team picks up work from each other team, and how the milestones that several teams share are going.", pairVars()...)
+	b.Annotation(decisionAnnotation())
 	b.WithRow(dashboard.NewRowBuilder("Right now"))
 	b.WithPanel(statPanel("Handoffs stalled now",
 		"Open handoffs where the receiving team has not acted for longer than the pair's stall_after (72h unless configured). Counted by the exporter from stored GitHub/Jira events; red as soon as one handoff is stalled.",
@@ -107,6 +108,7 @@ func overviewBoard(self Board) *dashboard.DashboardBuilder {
 
 func handoffsBoard(self Board) *dashboard.DashboardBuilder {
 	b := newBoard(self, "Trends of handoffs between teams: how long the receiving team takes to pick work up and to finish it, how often work bounces back, and how much waits.", pairVars()...)
+	b.Annotation(decisionAnnotation())
 	pair := "{{from_team}} → {{to_team}}"
 	for _, h := range []struct{ short, what, def string }{
 		{"handoff_pickup", "Pickup time", "time from the handoff to the first activity by the receiving team"},

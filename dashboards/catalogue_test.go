@@ -26,6 +26,11 @@ func boardExprs(d lintDashboard) map[string]string {
 			out["variable "+v.Name] = q
 		}
 	}
+	for _, a := range d.Annotations.List {
+		if a.Expr != "" {
+			out["annotation "+a.Name] = a.Expr
+		}
+	}
 	return out
 }
 
@@ -117,22 +122,6 @@ var unusedMetrics = map[string]string{
 	"crossteam_handoff_oldest_waiting_timestamp_seconds":     "new (issue 17); boards still read handoff_oldest_waiting_seconds until they compute time() - x",
 	"crossteam_stalled_handoff_idle_since_timestamp_seconds": "new (issue 17); boards still read stalled_handoff_idle_seconds until they compute time() - x",
 	"crossteam_signal_oldest_open_timestamp_seconds":         "new (issue 17); boards still read signal_oldest_open_seconds until they compute time() - x",
-	// Issue 19: the records' board and alerts land in their own change
-	// (drop these then).
-	"crossteam_decision_decided_timestamp_seconds": "new (issue 19); the decisions and dependencies board is not merged yet",
-	"crossteam_decision_info":                      "new (issue 19); the decisions and dependencies board is not merged yet",
-	"crossteam_decision_records":                   "new (issue 19); the decisions and dependencies board is not merged yet",
-	"crossteam_decision_time_to_decide_seconds":    "new (issue 19); the decisions and dependencies board is not merged yet",
-	"crossteam_dependencies_open":                  "new (issue 19); the decisions and dependencies board is not merged yet",
-	"crossteam_dependency_oldest_open_seconds":     "new (issue 19); the decisions and dependencies board is not merged yet",
-	"crossteam_dependency_open_seconds":            "new (issue 19); the decisions and dependencies board is not merged yet",
-	"crossteam_dependency_resolved_seconds":        "new (issue 19); the decisions and dependencies board is not merged yet",
-	"crossteam_postmortem_action_close_seconds":    "new (issue 19); the decisions and dependencies board is not merged yet",
-	"crossteam_postmortem_action_overdue_seconds":  "new (issue 19); the decisions and dependencies board is not merged yet",
-	"crossteam_postmortem_actions_open":            "new (issue 19); the decisions and dependencies board is not merged yet",
-	"crossteam_postmortem_actions_overdue":         "new (issue 19); the decisions and dependencies board is not merged yet",
-	"crossteam_record_dates_invalid":               "new (issue 19); the decisions and dependencies board is not merged yet",
-	"crossteam_records_unexported":                 "new (issue 19); the decisions and dependencies board is not merged yet",
 }
 
 // Every catalogue metric is on a board or in a rule: the catalogue feeds

@@ -46,6 +46,7 @@ var Boards = []Board{
 	{UID: "crossteam-milestones", Title: "Joint milestones", File: "milestones.json", build: milestonesBoard},
 	{UID: "crossteam-agreements", Title: "Working agreements", File: "agreements.json", build: agreementsBoard},
 	{UID: "crossteam-team", Title: "Team view", File: "team.json", build: teamBoard},
+	{UID: "crossteam-decisions", Title: "Decisions and dependencies", File: "decisions.json", build: decisionsBoard},
 	{UID: "crossteam-health", Title: "crossteam health", File: "health.json", build: healthBoard},
 }
 

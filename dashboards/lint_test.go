@@ -66,6 +66,14 @@ type lintDashboard struct {
 	Templating struct {
 		List []lintVar `json:"list"`
 	} `json:"templating"`
+	// Annotations: queries whose series mark instants on the time series
+	// panels (the decision annotations); their metrics are checked too.
+	Annotations struct {
+		List []struct {
+			Name string `json:"name"`
+			Expr string `json:"expr"`
+		} `json:"list"`
+	} `json:"annotations"`
 }
 
 func decodeLint(t *testing.T, file string, data []byte) lintDashboard {

@@ -287,6 +287,18 @@ func AlertingRules() RuleGroups {
 			"1h", "warning",
 			"Joint milestone {{ $labels.milestone }} is at risk.",
 			fmt.Sprintf("Joint milestone {{ $labels.milestone }} ({{ $labels.source }}) is due within %d days and only {{ $value | humanizePercentage }} of its items are closed. Expected progress is a straight line over the %d days before the due date (1 - time left / %d days); it is below that line. The milestones metrics have no start date, so this horizon is a convention, not the milestone's real plan.", AtRiskDueDays, AtRiskHorizonDays, AtRiskHorizonDays)),
+		// Records: to the owning team, as to_team so the handoff routes
+		// deliver them.
+		alert("CrossteamPostmortemActionOverdue",
+			fmt.Sprintf(`label_replace(max by (signal, source, key, url, title, team) (%s), "to_team", "$1", "team", "(.+)")`, rsel("postmortem_action_overdue_seconds")),
+			"1h", "warning",
+			"A post-mortem action owned by {{ $labels.team }} is overdue.",
+			"{{ $labels.key }} ({{ $labels.title }}) passed its due date {{ $value | humanizeDuration }} ago and is still open. Close it, or agree a new due date with the teams of the post-mortem: {{ $labels.url }}"),
+		alert("CrossteamDecisionRevisitDue",
+			fmt.Sprintf(`label_replace(max by (signal, source, key, url, title, team, teams, revisit) (%s), "to_team", "$1", "team", "(.+)")`, rsel("decision_info", `state="revisit_due"`)),
+			"1h", "info",
+			"Decision {{ $labels.key }} of {{ $labels.team }} is due for a revisit.",
+			"{{ $labels.key }} ({{ $labels.title }}) was to be revisited on {{ $labels.revisit }}: check with {{ $labels.teams }} whether the trade-off still holds, then set a new revisit date or record a new decision: {{ $labels.url }}"),
 	}
 	health := []Rule{
 		alert("CrossteamSourceDown",
@@ -304,6 +316,11 @@ func AlertingRules() RuleGroups {
 			"5m", "warning",
 			"crossteam data for {{ $labels.source }} target {{ $labels.target }} is stale.",
 			"{{ $labels.source }} target {{ $labels.target }} last synced successfully {{ $value | humanizeDuration }} ago; handoffs and milestones on the boards are at least that old."),
+		alert("CrossteamJiraLinkTypeMissing",
+			fmt.Sprintf("max by (source, target, link_type) (%s) > 0", rsel("jira_link_types_missing")),
+			"15m", "warning",
+			"Jira target {{ $labels.target }} has no link type {{ $labels.link_type }}.",
+			"dependencies.jira_link_types names the link type {{ $labels.link_type }}, which Jira target {{ $labels.target }} does not have (GET /issueLinkType): its cross-team dependencies are not collected. The target keeps syncing everything else. Fix the name in the config (the exporter log lists the site's link types)."),
 		alert("CrossteamRateLimitLow",
 			fmt.Sprintf("min by (source, target) (%s) < %d", rsel("api_rate_limit_remaining"), RateLimitLow),
 			"15m", "warning",

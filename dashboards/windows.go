@@ -59,6 +59,8 @@ var trendSeries = map[string][]string{
 		"handoff_waiting_seconds_sum", "handoff_active_seconds_sum", "handoff_blocked_seconds_sum",
 		"handoff_pickups_within_agreement_total", "handoff_pickup_seconds_count",
 		"handoff_cycles_within_agreement_total", "handoff_cycle_seconds_count",
+		"decision_time_to_decide_seconds_bucket", "postmortem_action_close_seconds_bucket",
+		"dependency_resolved_seconds_bucket",
 	},
 }
 
@@ -88,12 +90,19 @@ func trendLabels(short string) []string {
 
 // trendName is the recorded increase of a series over w, named
 // level:metric:operation. The level says which labels survive: "pair"
-// (job, instance, source, from_team, to_team) or "teams" (job, instance,
-// source, teams); le stays on buckets.
+// (job, instance, source, from_team, to_team), "teams" (job, instance,
+// source, teams), "team" (job, instance, signal, source, team) or
+// "team_pair" (job, instance, source, blocked_team, blocking_team); le
+// stays on buckets.
 func trendName(short, w string) string {
 	level := "pair"
-	if baseMetric(short).Name == metric("item_cycle_seconds") {
+	switch baseMetric(short).Name {
+	case metric("item_cycle_seconds"):
 		level = "teams"
+	case metric("decision_time_to_decide_seconds"), metric("postmortem_action_close_seconds"):
+		level = "team"
+	case metric("dependency_resolved_seconds"):
+		level = "team_pair" // blocked_team, blocking_team
 	}
 	return fmt.Sprintf("%s:%s:increase%s", level, metric(short), w)
 }

@@ -44,6 +44,8 @@ type targetHealth struct {
 	remaining   float64
 	hasRemain   bool
 	lastErr     string
+	// missingLinkTypes: configured Jira link types the target lacks.
+	missingLinkTypes []string
 }
 
 // NewHealth creates the health metrics.
@@ -97,6 +99,14 @@ func (h *Health) Forget(source, target string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.targets, targetKey{source, target})
+}
+
+// SetLinkTypesMissing records the configured Jira link types a target
+// lacks (none: empty), exported as crossteam_jira_link_types_missing.
+func (h *Health) SetLinkTypesMissing(source, target string, missing []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.target(source, target).missingLinkTypes = append([]string(nil), missing...)
 }
 
 // SyncDone records the outcome of one sync. It reports whether the error
@@ -212,6 +222,9 @@ func (h *Health) Collect(ch chan<- prometheus.Metric) {
 		}
 		if t.hasRemain {
 			g("api_rate_limit_remaining", t.remaining, k.source, k.target)
+		}
+		for _, lt := range t.missingLinkTypes {
+			g("jira_link_types_missing", 1, k.source, k.target, catalogue.CapLabelValue(lt))
 		}
 	}
 	for source, n := range h.stored {

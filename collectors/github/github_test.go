@@ -385,7 +385,13 @@ func TestRequestCounts(t *testing.T) {
 	// that moved (issues and comments: at most 2 per repo).
 	const R = 3
 	theory := 3*R + 1
-	bound := theory + R /*comments*/ + 1 /*org*/ + 2 /*teams*/ + 2*R /*settle*/
+	// Plus one blocked-by request per issue (not PR) the sync listed
+	// (dependencies.go): 3 in the scenario.
+	deps := e.gh.Count(func(r fakeapi.Request) bool { return r.Endpoint == fakegithub.EndpointIssueBlockedBy })
+	if deps != 3 {
+		t.Errorf("%d blocked-by requests, want 3 (one per issue listed)", deps)
+	}
+	bound := theory + R /*comments*/ + 1 /*org*/ + 2 /*teams*/ + 2*R /*settle*/ + deps
 	if len(reqs) > bound {
 		for _, r := range reqs {
 			t.Logf("%s %s?%s -> %d", r.Endpoint, r.Path, r.Query, r.Status)

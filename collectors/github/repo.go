@@ -98,7 +98,10 @@ func (rs *repoSync) sync(ctx context.Context) error {
 	if err := rs.milestones(ctx); err != nil {
 		return err
 	}
-	return rs.reviews(ctx)
+	if err := rs.reviews(ctx); err != nil {
+		return err
+	}
+	return rs.dependencies(ctx) // dependencies.go
 }
 
 // sinceWalk lists path?params&since=W (sort=updated asc) page by page from

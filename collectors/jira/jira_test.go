@@ -228,7 +228,8 @@ func (e *env) populate(n int) string {
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // TestCloudRequestCounts: a full Cloud sync of I issues costs exactly
-// 2 + ceil(I/100) + ceil(I/1000) requests, plus one comment request per
+// 3 + ceil(I/100) + ceil(I/1000) requests (metadata: /field, /status,
+// /issueLinkType), plus one comment request per
 // issue whose comments search cut (more than 20; one page holds 100), plus
 // one signal search per batch of 1000 when a signal has a JQL; a sync in
 // which nothing changed costs one request.
@@ -266,7 +267,7 @@ func TestCloudRequestCounts(t *testing.T) {
 			if err := c.Sync(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			want := 2 + ceilDiv(I, 100) + ceilDiv(I, 1000) + 1 // + the busy issue's comments
+			want := 3 + ceilDiv(I, 100) + ceilDiv(I, 1000) + 1 // + the busy issue's comments
 			if tc.signals {
 				want += ceilDiv(I, 1000)
 			}
@@ -296,14 +297,14 @@ func TestCloudRequestCounts(t *testing.T) {
 			if got := e.api.CountByEndpoint(); len(got) != 1 || got["jira_search_jql 200"] != 1 {
 				t.Fatalf("unchanged sync: %v, want one search", got)
 			}
-			// A fresh process pays the 2 metadata calls once more, and
+			// A fresh process pays the 3 metadata calls once more, and
 			// re-evaluates signals for the issues inside the overlap (it
 			// does not know they are unchanged).
 			e.api.ResetRequests()
 			if err := e.collector(Options{}).Sync(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			want = 3
+			want = 4
 			if tc.signals {
 				want++
 			}
@@ -485,9 +486,9 @@ func TestDataCenterMatchesCloud(t *testing.T) {
 			t.Fatal(err)
 		}
 		I := 250
-		want := 2 + ceilDiv(I, 100) + ceilDiv(I, 1000) + ceilDiv(I, 1000) // + signal
+		want := 3 + ceilDiv(I, 100) + ceilDiv(I, 1000) + ceilDiv(I, 1000) // + signal
 		if dep == fakejira.DataCenter {
-			want = 2 + ceilDiv(I, DefaultPageSize) + ceilDiv(I, DefaultPageSize) // signal per page
+			want = 3 + ceilDiv(I, DefaultPageSize) + ceilDiv(I, DefaultPageSize) // signal per page
 		}
 		if got := e.api.Count(nil); got != want {
 			t.Errorf("%s: %d requests %v, want %d", dep, got, e.api.CountByEndpoint(), want)
@@ -818,8 +819,8 @@ func TestNearLimitSlowsDown(t *testing.T) {
 	if err := c.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// 2 + 2 + 1 requests; every one after the first waits the pacing.
-	if n := e.api.Count(nil); n != 5 || len(e.sleeps) != 4 {
+	// 3 + 2 + 1 requests; every one after the first waits the pacing.
+	if n := e.api.Count(nil); n != 6 || len(e.sleeps) != 5 {
 		t.Fatalf("requests %d, waits %v", n, e.sleeps)
 	}
 	for _, d := range e.sleeps {
@@ -918,7 +919,7 @@ func TestRetryAfterParsing(t *testing.T) {
 
 // BenchmarkFullSync measures a full Cloud sync of 3000 issues (about 9,000
 // histories) from the in-process fake over loopback HTTP into a fresh
-// SQLite store: 2 + 30 + 3 = 35 requests.
+// SQLite store: 3 + 30 + 3 = 36 requests.
 func BenchmarkFullSync(b *testing.B) {
 	e := newEnv(b, fakejira.Cloud, strings.Split(teamsYAML, "signals:")[0])
 	e.populate(2999)

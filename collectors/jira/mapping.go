@@ -69,7 +69,9 @@ type parsed struct {
 	parent     *parentRef
 	team       string
 	changelog  *changelog
-	comments   *commentPage // nil: the answer had no comment field
+	comments   *commentPage      // nil: the answer had no comment field
+	links      []issueLink       // issuelinks (links.go)
+	dates      map[string]string // record date fields: field id -> YYYY-MM-DD
 }
 
 // decodeIssue decodes the fields the mapping reads; errors name the issue
@@ -129,6 +131,9 @@ func (c *Collector) decodeIssue(r *rawIssue) (*parsed, error) {
 			return nil, fmt.Errorf("issue %s: field duedate: %w", p.key, err)
 		}
 		p.due = endOfDay(d)
+	}
+	if err := c.decodeRecordFields(r, p); err != nil {
+		return nil, err
 	}
 	if c.teamFieldID != "" {
 		v, err := teamValue(r.Fields[c.teamFieldID])
@@ -252,6 +257,14 @@ func (c *Collector) bulkFields() []string {
 	f := []string{"status", "assignee", "fixVersions", "components", "parent"}
 	if c.teamFieldID != "" {
 		f = append(f, c.teamFieldID)
+	}
+	if c.wantLinks() {
+		f = append(f, "issuelinks")
+	}
+	for _, d := range c.dateFields() {
+		if len(f) < 10 {
+			f = append(f, d)
+		}
 	}
 	return f
 }
@@ -786,5 +799,6 @@ func (c *Collector) mapEvents(p *parsed, hs []history) ([]model.Event, error) {
 				At: cm.Created.Time, Actor: c.userID(cm.Author), Kind: model.EventCommented})
 		}
 	}
+	evs = append(evs, c.recordEvents(p, hs)...)
 	return evs, nil
 }

@@ -323,6 +323,8 @@ func parseRoute(path string) route {
 		rt.endpoint = EndpointIssueComments
 	case len(tail) == 3 && tail[0] == "pulls" && tail[2] == "reviews" && num(tail[1]):
 		rt.endpoint = EndpointReviews
+	case len(tail) == 4 && tail[0] == "issues" && tail[2] == "dependencies" && tail[3] == "blocked_by" && num(tail[1]):
+		rt.endpoint = EndpointIssueBlockedBy
 	}
 	return rt
 }
@@ -626,6 +628,14 @@ func (g *GitHub) serve(r *http.Request, rec *fakeapi.Request, rt route, f fakeap
 		links := lk.pageLinks(page, last, lastLink)
 		setLink(h, links)
 		return ok(out)
+	case EndpointIssueBlockedBy:
+		is := rp.issues[rt.number]
+		if is == nil || is.PullRequest {
+			return notFound()
+		}
+		page := pageOf(c.blockedByList(is), query)
+		setLink(h, lk.pageLinks(page.page, page.last, 0))
+		return ok(page.items)
 	case EndpointIssueEvents:
 		is := rp.issues[rt.number]
 		if is == nil {

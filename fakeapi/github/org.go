@@ -182,6 +182,7 @@ type issue struct {
 	Issue
 	events   []*Event   // this issue's events, ascending id
 	comments []*Comment // this issue's comments, ascending id (the GraphQL timeline)
+	deps     []depRef   // blocked by (dependencies.go)
 }
 
 type label struct {
