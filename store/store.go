@@ -1,6 +1,7 @@
 // Package store is the event store of crossteam: one embedded SQLite file
 // (modernc.org/sqlite, pure Go) that the collectors write and the engine
-// reads back as a model.Dataset.
+// reads back, whole as a model.Dataset (Load: backfill, review, tests) or
+// streamed item by item (Read: the exporter, which keeps no events).
 //
 // # Tables
 //
@@ -26,6 +27,14 @@
 //	                 for an account (a Jira user key or email), upserted.
 //	cursors          (source, target, name) -> value, with updated_at.
 //	etags            (source, target, key) -> etag, with updated_at.
+//	item_changes     (source, key) -> seq: the sequence number of the last
+//	                 page that changed the item's record or added an event
+//	                 of it (Reader.Items(since)).
+//	item_events      (source, key) -> n, packed: the item's events packed in
+//	                 one string (at, then each text column as <bytes>:<text>),
+//	                 in (at, rowid) order, so a full read is one row per item.
+//	stale_events     (source, key): items whose packed events a page made
+//	                 stale; readers pack them on the fly, Repack rewrites them.
 //	schema_migrations version, applied_at: the applied schema migrations.
 //
 // The views items_readable, events_readable and milestones_readable show the
