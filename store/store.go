@@ -31,7 +31,7 @@
 //	                 page that changed the item's record or added an event
 //	                 of it (Reader.Items(since)).
 //	item_events      (source, key) -> n, packed: the item's events packed in
-//	                 one string (at, then each text column as <bytes>:<text>),
+//	                 one string (at, then each text column as <length>:<bytes>),
 //	                 in (at, rowid) order, so a full read is one row per item.
 //	stale_events     (source, key): items whose packed events a page made
 //	                 stale; readers pack them on the fly, Repack rewrites them.
