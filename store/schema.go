@@ -177,5 +177,15 @@ CREATE TABLE stale_events (
 	key    TEXT NOT NULL CHECK (key <> ''),
 	PRIMARY KEY (source, key)
 ) WITHOUT ROWID;
+
+-- The highest events rowid whose item item_changes and stale_events
+-- account for. Open compares it with the events table: a binary from
+-- before this schema writing to the store leaves rows above it, whose
+-- items are then marked changed and stale (TestOlderWriter).
+CREATE TABLE tracked_events (
+	id   INTEGER PRIMARY KEY CHECK (id = 1),
+	upto INTEGER NOT NULL
+);
+INSERT INTO tracked_events (id, upto) SELECT 1, coalesce(max(rowid), 0) FROM events;
 `,
 }

@@ -186,6 +186,10 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	if err := s.catchUp(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 
 	rq := url.Values{}
 	rq.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", ms))
@@ -545,6 +549,12 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 		}
 	}
 
+	if len(newEvents) > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE tracked_events SET upto = (SELECT max(rowid) FROM events)`); err != nil {
+			return fmt.Errorf("tracked events: %w", err)
+		}
+	}
+
 	// One multi-row statement per table: a statement per item cost more
 	// than the event inserts themselves (a full sync 1.6x slower).
 	if len(newEvents) > 0 {
@@ -869,4 +879,45 @@ func insertKeys(ctx context.Context, tx *sql.Tx, head, row, tail string, keys ma
 		}
 	}
 	return flush(n)
+}
+
+// catchUp accounts for events stored without item_changes and
+// stale_events being kept (by a binary from before schema 5): their items
+// are marked changed and stale, so readers see them as they are.
+func (s *Store) catchUp(ctx context.Context) (err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var tracked, top int64
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'tracked_events'`).Scan(&n); err != nil || n == 0 {
+		return err // a schema before 5 (tests of old versions)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT upto FROM tracked_events WHERE id = 1`).Scan(&tracked); err != nil {
+		return fmt.Errorf("tracked events: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM events`).Scan(&top); err != nil {
+		return fmt.Errorf("tracked events: %w", err)
+	}
+	if top <= tracked {
+		return nil
+	}
+	for _, q := range []string{
+		`INSERT INTO stale_events (source, key) SELECT DISTINCT source, item_key FROM events WHERE rowid > ?
+		ON CONFLICT (source, key) DO NOTHING`,
+		`INSERT INTO item_changes (source, key, seq)
+		SELECT DISTINCT source, item_key, (SELECT coalesce(max(seq), 0) + 1 FROM item_changes) FROM events WHERE rowid > ?
+		ON CONFLICT (source, key) DO UPDATE SET seq = excluded.seq`,
+		// Items upserted meanwhile are read whole on the first read anyway
+		// (a restarted exporter streams everything).
+		`UPDATE tracked_events SET upto = (SELECT max(rowid) FROM events) WHERE ? IS NOT NULL`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, tracked); err != nil {
+			return fmt.Errorf("catch up with events stored by an older version: %w", err)
+		}
+	}
+	s.logger.Warn("store: events stored by an older crossteam were taken into account", "path", s.path, "events", top-tracked)
+	return tx.Commit()
 }
