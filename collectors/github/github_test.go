@@ -51,6 +51,10 @@ type env struct {
 	path   string
 	st     *store.Store
 
+	// gqlItems, when set, caps the aliases per GraphQL query (more
+	// queries for the fault matrix to hit).
+	gqlItems int
+
 	mu     sync.Mutex
 	sleeps []time.Duration
 	// wrap, when set, may answer a request instead of the fake.
@@ -113,6 +117,9 @@ func (e *env) collector() *Collector {
 	c, err := New(Options{Config: e.cfg, Target: e.target, Store: e.st, Now: e.clock.Now})
 	if err != nil {
 		e.t.Fatalf("New: %v", err)
+	}
+	if e.gqlItems > 0 {
+		c.gqlItems = e.gqlItems
 	}
 	c.setSleep(func(ctx context.Context, d time.Duration) error {
 		e.mu.Lock()
@@ -449,6 +456,7 @@ func TestRequestCounts(t *testing.T) {
 func TestPaginationCursorAndHorizon(t *testing.T) {
 	ck := checker(t)
 	e := newEnv(t, fakegithub.GitHubOptions{Faults: fakeapi.Faults{PageCap: 2, EventsHorizon: 1}})
+	e.target.GraphQL = config.GraphQLOff // the REST path: this test is about its feeds and budget
 	e.target.Orgs = nil
 	e.target.Repos = []string{"acme/big"}
 	if err := e.org.AddRepo("acme/big"); err != nil {
@@ -544,6 +552,7 @@ func TestSecondaryRateLimits(t *testing.T) {
 
 func TestPrimaryRateLimitWaitsForReset(t *testing.T) {
 	e := newEnv(t, fakegithub.GitHubOptions{RateLimit: 6, RateWindow: time.Hour})
+	e.target.GraphQL = config.GraphQLOff // the REST path: this test is about its feeds and budget
 	e.scenario()
 	e.mustSync()
 	if got := len(e.load().Items); got != 5 {
@@ -603,6 +612,7 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("malformed page", func(t *testing.T) {
 		e := newEnv(t, fakegithub.GitHubOptions{})
+		e.target.GraphQL = config.GraphQLOff // the REST comments feed
 		e.scenario()
 		e.wrap = func(w http.ResponseWriter, r *http.Request) bool {
 			if strings.HasSuffix(r.URL.Path, "/repos/acme/api/issues/comments") {
