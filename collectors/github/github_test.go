@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -54,6 +55,7 @@ type env struct {
 	// gqlItems, when set, caps the aliases per GraphQL query (more
 	// queries for the fault matrix to hit).
 	gqlItems int
+	logger   *slog.Logger // nil: discard
 
 	mu     sync.Mutex
 	sleeps []time.Duration
@@ -114,7 +116,7 @@ func (e *env) openStore() {
 
 func (e *env) collector() *Collector {
 	e.t.Helper()
-	c, err := New(Options{Config: e.cfg, Target: e.target, Store: e.st, Now: e.clock.Now})
+	c, err := New(Options{Config: e.cfg, Target: e.target, Store: e.st, Now: e.clock.Now, Logger: e.logger})
 	if err != nil {
 		e.t.Fatalf("New: %v", err)
 	}

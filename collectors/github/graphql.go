@@ -232,10 +232,15 @@ type gqlTarget struct {
 
 // timelineQuery is what one batch query asks and names in errors.
 func timelineQuery(items []gqlTarget) string {
-	if len(items) == 0 {
-		return "timeline of no items"
+	nums := make([]string, 0, 4)
+	for i, it := range items {
+		if i == 3 && len(items) > 4 {
+			nums = append(nums, "...", "#"+strconv.Itoa(items[len(items)-1].number))
+			break
+		}
+		nums = append(nums, "#"+strconv.Itoa(it.number))
 	}
-	return fmt.Sprintf("timeline of %d items (#%d..#%d)", len(items), items[0].number, items[len(items)-1].number)
+	return fmt.Sprintf("timeline of %d items (%s)", len(items), strings.Join(nums, ", "))
 }
 
 // timelines fetches the full timelines of items (numbers of this

@@ -24,7 +24,7 @@ func (rs *repoSync) syncGraphQL(ctx context.Context) error {
 	err := rs.issuesGraphQL(ctx)
 	if errors.Is(err, errNoGraphQL) {
 		if c.gqlMode == config.GraphQLOn {
-			return fmt.Errorf("graphql: %w; the target sets graphql: on (auto falls back to REST)", err)
+			return fmt.Errorf("%w; the target sets graphql: on (auto falls back to REST)", err)
 		}
 		c.gqlOff = true
 		c.logger.Warn("the GitHub endpoint has no GraphQL API (404 on /graphql); syncing history through REST", "repo", rs.full)
