@@ -50,8 +50,8 @@ var errNoGraphQL = errors.New("the endpoint has no GraphQL API (404)")
 var errGQLTimeout = errors.New("query timed out")
 
 type gqlActor struct {
-	Typename string `graphql:"__typename"`
-	Login    string `graphql:"login"`
+	Typename string `graphql:"__typename" json:"__typename"`
+	Login    string `graphql:"login" json:"login"`
 }
 
 // login is the REST spelling: GitHub's GraphQL Bot login lacks the
