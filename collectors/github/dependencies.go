@@ -2,9 +2,13 @@ package github
 
 // Issue dependencies ("blocked by"), for cross-team dependencies
 // (engine/records.go). For each issue (not pull request) the issue list of
-// this sync returned — changed issues only — one conditional
-// GET /repos/{o}/{r}/issues/{n}/dependencies/blocked_by (a 304 when nothing
-// changed costs no rate limit). The answer is compared with the list stored
+// this sync returned — changed issues only — that has or had a blocking
+// issue, one conditional GET /repos/{o}/{r}/issues/{n}/dependencies/blocked_by
+// (a 304 when nothing changed costs no rate limit). Whether it has one is
+// read from the issue object's issue_dependencies_summary.total_blocked_by,
+// whether it had one from the stored list: an issue that never had a
+// dependency costs no request (most issues; a server that does not send
+// the summary gets the request for every listed issue). The answer is compared with the list stored
 // for the issue (cursor "deps:<n>"): blocking issues that appeared are
 // stored as blocked_by_added, those that went away as blocked_by_removed,
 // Value = the blocking issue's key ("owner/repo#12"). The API gives no
@@ -55,6 +59,13 @@ func (rs *repoSync) dependencies(ctx context.Context) error {
 	}
 	sort.Ints(nums)
 	for _, n := range nums {
+		if rs.seen[n].blockedBy == 0 {
+			if prev, _, err := rs.cursor(ctx, fmt.Sprintf("deps:%d", n)); err != nil {
+				return err
+			} else if prev == "" {
+				continue // none now, none stored: nothing to diff
+			}
+		}
 		path := rs.path(fmt.Sprintf("/issues/%d/dependencies/blocked_by", n)) + "?per_page=100"
 		etagKey := rs.key(fmt.Sprintf("deps:%d etag", n))
 		etag := c.storedETag(ctx, etagKey, path)

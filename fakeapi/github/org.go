@@ -183,6 +183,7 @@ type issue struct {
 	events   []*Event   // this issue's events, ascending id
 	comments []*Comment // this issue's comments, ascending id (the GraphQL timeline)
 	deps     []depRef   // blocked by (dependencies.go)
+	blocking []depRef   // the issues this one blocks
 }
 
 type label struct {
