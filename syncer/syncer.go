@@ -199,7 +199,10 @@ func (s *Syncer) update(ctx context.Context, cfg *config.Config) (_ *engine.Snap
 	}
 	s.hasMilestones = len(ms) > 0
 	since := s.seq
-	if s.state == nil || s.stateCfg != cfg || !reflect.DeepEqual(members, s.members) || !reflect.DeepEqual(ids, s.identities) {
+	// A sequence behind the one last seen: the store file was replaced
+	// (restored from a backup); its items are not the state's.
+	if s.state == nil || s.stateCfg != cfg || r.Seq() < s.seq ||
+		!reflect.DeepEqual(members, s.members) || !reflect.DeepEqual(ids, s.identities) {
 		s.eng = engine.New(cfg, members, s.Engine)
 		s.state = s.eng.NewState(ids, ms, s.deps)
 		s.stateCfg, s.members, s.identities = cfg, members, ids
