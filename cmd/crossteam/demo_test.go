@@ -175,7 +175,7 @@ func TestDemoFaults(t *testing.T) {
 		}
 	}
 	_, metrics := get(t, "http://"+addr+"/metrics")
-	if !regexp.MustCompile(`crossteam_api_requests_total\{code="50[23]",source="github",target="sim-github"\} [1-9]`).MatchString(metrics) {
+	if !regexp.MustCompile(`crossteam_api_requests_total\{code="50[23]",endpoint="/repos/\{owner\}/\{repo\}/[a-z/{}_]+",source="github",target="sim-github"\} [1-9]`).MatchString(metrics) {
 		t.Errorf("no 5xx counted in crossteam_api_requests_total")
 	}
 	if code := stop(); code != 0 {
