@@ -2,6 +2,7 @@ package exposition
 
 import (
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
@@ -43,6 +44,7 @@ type Health struct {
 type targetKey struct{ source, target string }
 
 type targetHealth struct {
+	synced      bool // a sync finished, successfully or not
 	up          bool
 	duration    time.Duration
 	lastSuccess time.Time
@@ -114,6 +116,7 @@ func (h *Health) SyncDone(source, target string, d time.Duration, err error, now
 	defer h.mu.Unlock()
 	t := h.target(source, target)
 	t.duration = d
+	t.synced = true
 	t.up = err == nil
 	msg := ""
 	if err != nil {
@@ -124,6 +127,37 @@ func (h *Health) SyncDone(source, target string, d time.Duration, err error, now
 	changed = msg != t.lastErr
 	t.lastErr = msg
 	return changed
+}
+
+// TargetStatus is one target's sync state, for the landing page.
+type TargetStatus struct {
+	Source, Target string
+	// Synced: a sync finished (successfully or not); Up: the last one
+	// succeeded.
+	Synced, Up   bool
+	LastSuccess  time.Time // zero: never
+	LastDuration time.Duration
+	// LastError is the last sync's error text ("" when it succeeded), as
+	// the collectors returned it (they scrub secrets from their errors).
+	LastError string
+}
+
+// Targets returns every known target's state, by source and name.
+func (h *Health) Targets() []TargetStatus {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]TargetStatus, 0, len(h.targets))
+	for k, t := range h.targets {
+		out = append(out, TargetStatus{Source: k.source, Target: k.target, Synced: t.synced, Up: t.up,
+			LastSuccess: t.lastSuccess, LastDuration: t.duration, LastError: t.lastErr})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Source != out[j].Source {
+			return out[i].Source < out[j].Source
+		}
+		return out[i].Target < out[j].Target
+	})
+	return out
 }
 
 // SetStored records the number of stored events per source.

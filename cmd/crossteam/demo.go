@@ -49,6 +49,7 @@ type demoCommand struct {
 	storePath     string
 	dashboardsOut string
 	syncInterval  time.Duration
+	grafanaURL    string
 }
 
 func newDemoCommand(app *kingpin.Application) *demoCommand {
@@ -62,6 +63,7 @@ func newDemoCommand(app *kingpin.Application) *demoCommand {
 	c.Flag("demo.sync-interval", "Time between syncs of the simulated sources.").Default("10s").DurationVar(&c.syncInterval)
 	c.Flag("faults", "Faults of the fake APIs, e.g. 5xx=0.05,latency=20ms,secondary=0.01,retryafter=2s (keys: "+faultKeyList()+").").Default("none").StringVar(&c.faults)
 	c.Flag("store.path", "SQLite store file; default a temporary directory removed on exit.").StringVar(&c.storePath)
+	addGrafanaURLFlag(c.CmdClause, &c.grafanaURL)
 	c.Flag("dashboards.out", "Write the Grafana dashboards, Prometheus rules and provisioning files to this directory.").StringVar(&c.dashboardsOut)
 	return c
 }
@@ -204,9 +206,23 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 		file: cfgPath, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests,
 		now:     simNow,
 		targets: demoTargets(simNow),
-		links:   []web.LandingLinks{{Address: ghURL + "orgs/" + p.Org + "/repos", Text: "Simulated GitHub API (fake, on loopback)"}},
+		links:      demoLinks(ghURL, jiraURL, p.Org, tokenFile, opts.JiraTokenFile),
+		grafanaURL: c.grafanaURL,
 		started: info.printWhenReady,
 	})
+}
+
+// demoLinks are the landing page's links to the fake APIs. Like GitHub's
+// and Jira's, they answer 401 without the token, so each says where the
+// token is.
+func demoLinks(ghURL, jiraURL, org, ghTokenFile, jiraTokenFile string) []externalLink {
+	out := []externalLink{{URL: strings.TrimRight(ghURL, "/") + "/orgs/" + org + "/repos", Text: "Simulated GitHub REST API (fake, on loopback)",
+		Description: "send the token in " + ghTokenFile + " as Authorization: Bearer"}}
+	if jiraURL != "" {
+		out = append(out, externalLink{URL: jiraURL + "/rest/api/3/myself", Text: "Simulated Jira Cloud REST API (fake, on loopback)",
+			Description: "basic auth " + sim.JiraEmail + " with the token in " + jiraTokenFile})
+	}
+	return out
 }
 
 // demoTargets builds the collectors like buildTargets, on the demo's clock

@@ -139,7 +139,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%s: every series is zero in the demo", c.Name)
 		}
 	}
-	if code, body := get(t, "http://"+addr+"/"); code != 200 || !strings.Contains(body, "Simulated GitHub API") {
+	if code, body := get(t, "http://"+addr+"/"); code != 200 || !strings.Contains(body, "Simulated GitHub REST API") {
 		t.Errorf("landing page = %d, want a link to the simulated GitHub", code)
 	}
 

@@ -23,6 +23,7 @@ import (
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/exposition"
+	"github.com/crossteam/crossteam/resilience"
 	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/store"
 	"github.com/crossteam/crossteam/syncer"
@@ -42,6 +43,7 @@ type serveCommand struct {
 	maxRequests int
 	shard       string
 	lifecycle   bool
+	grafanaURL  string
 }
 
 func newServeCommand(app *kingpin.Application) *serveCommand {
@@ -51,6 +53,7 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 	c.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
 	c.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").IntVar(&c.maxRequests)
 	c.Flag("web.enable-lifecycle", "Enable configuration reload via HTTP request (POST /-/reload). SIGHUP always reloads.").Default("false").BoolVar(&c.lifecycle)
+	addGrafanaURLFlag(c.CmdClause, &c.grafanaURL)
 	c.Flag("shard", "Sync only this shard of the repositories and Jira projects, as i/n (e.g. 0/3); every shard runs its own store. Empty: everything.").
 		PlaceHolder("i/n").StringVar(&c.shard)
 	return c
@@ -98,10 +101,18 @@ type exporterOptions struct {
 	now         func() time.Time   // asOf clock of snapshots; nil = time.Now
 	targets     targetBuilder      // nil = buildTargets (for shard)
 	shard       shard.Spec         // the part of the organisation synced here
-	links       []web.LandingLinks // extra landing page links
+	links       []externalLink     // extra landing page links to other servers
+	grafanaURL  string             // Grafana showing the boards, linked from the landing page
 	// started, when set, runs in its own goroutine once the exporter is
 	// syncing and the web server is starting.
 	started func(ctx context.Context, x *exporter)
+}
+
+// addGrafanaURLFlag declares --grafana.url, the Grafana whose boards the
+// landing page links.
+func addGrafanaURLFlag(c *kingpin.CmdClause, v *string) {
+	c.Flag("grafana.url", "Grafana that shows crossteam's dashboards (e.g. http://localhost:3000); the landing page links each board there.").
+		PlaceHolder("URL").StringVar(v)
 }
 
 // serve runs until ctx ends. Each value on hup (SIGHUP) reloads the
@@ -111,7 +122,7 @@ func (c *serveCommand) serve(ctx context.Context, e *env, hup <-chan os.Signal) 
 	if err != nil {
 		return err
 	}
-	return runExporter(ctx, e, hup, exporterOptions{file: c.file, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests, shard: spec, lifecycle: c.lifecycle})
+	return runExporter(ctx, e, hup, exporterOptions{file: c.file, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests, shard: spec, lifecycle: c.lifecycle, grafanaURL: c.grafanaURL})
 }
 
 // runExporter loads the configuration file, syncs its targets in the
@@ -228,22 +239,8 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 	mux.Handle("/review", reviews)
 	mux.Handle("/review/", reviews)
 	if o.metricsPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        programName,
-			Description: "Team-to-team handoff metrics from GitHub and Jira history",
-			Version:     version.Info(),
-			Links: append([]web.LandingLinks{
-				{Address: o.metricsPath, Text: "Metrics"},
-				{Address: "/review", Text: "Weekly cross-team review (last complete week)"},
-				{Address: "/config", Text: "Configuration (secrets masked)"},
-				{Address: "/-/healthy", Text: "Health"},
-				{Address: "/-/ready", Text: "Readiness"},
-			}, o.links...),
-		})
-		if err != nil {
-			return err
-		}
-		mux.Handle("/", landing)
+		mux.Handle("/", &landingPage{logger: logger, health: health, metricsPath: o.metricsPath, grafanaURL: o.grafanaURL,
+			external: o.links, now: time.Now, scrub: &resilience.Scrubber{}})
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: time.Minute}
 	errCh := make(chan error, 1)
