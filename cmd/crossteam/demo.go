@@ -204,11 +204,11 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 		began: began, generated: generated, out: e.stdout}
 	return runExporter(ctx, e, nil, exporterOptions{
 		file: cfgPath, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests,
-		now:     simNow,
-		targets: demoTargets(simNow),
+		now:        simNow,
+		targets:    demoTargets(simNow),
 		links:      demoLinks(ghURL, jiraURL, p.Org, tokenFile, opts.JiraTokenFile),
 		grafanaURL: c.grafanaURL,
-		started: info.printWhenReady,
+		started:    info.printWhenReady,
 	})
 }
 

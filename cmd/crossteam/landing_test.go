@@ -29,7 +29,7 @@ func TestLandingPage(t *testing.T) {
 	h.Register("github", "new")
 	p := &landingPage{logger: slog.New(slog.DiscardHandler), health: h, metricsPath: "/metrics", grafanaURL: "http://grafana.example:3000/",
 		external: []externalLink{{URL: "http://127.0.0.1:4242/orgs/acme/repos", Text: "Fake GitHub", Description: "token in /tmp/x"}},
-		now: func() time.Time { return now }, scrub: &resilience.Scrubber{}}
+		now:      func() time.Time { return now }, scrub: &resilience.Scrubber{}}
 	rec := httptest.NewRecorder()
 	p.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	body := rec.Body.String()

@@ -97,12 +97,12 @@ type exporterOptions struct {
 	web         *web.FlagConfig
 	metricsPath string
 	maxRequests int
-	lifecycle   bool               // POST /-/reload enabled (--web.enable-lifecycle)
-	now         func() time.Time   // asOf clock of snapshots; nil = time.Now
-	targets     targetBuilder      // nil = buildTargets (for shard)
-	shard       shard.Spec         // the part of the organisation synced here
-	links       []externalLink     // extra landing page links to other servers
-	grafanaURL  string             // Grafana showing the boards, linked from the landing page
+	lifecycle   bool             // POST /-/reload enabled (--web.enable-lifecycle)
+	now         func() time.Time // asOf clock of snapshots; nil = time.Now
+	targets     targetBuilder    // nil = buildTargets (for shard)
+	shard       shard.Spec       // the part of the organisation synced here
+	links       []externalLink   // extra landing page links to other servers
+	grafanaURL  string           // Grafana showing the boards, linked from the landing page
 	// started, when set, runs in its own goroutine once the exporter is
 	// syncing and the web server is starting.
 	started func(ctx context.Context, x *exporter)
