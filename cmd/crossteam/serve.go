@@ -44,16 +44,44 @@ type serveCommand struct {
 	shard       string
 	lifecycle   bool
 	grafanaURL  string
+	collectors  collectorSwitches
+}
+
+// collectorSwitches turn whole sources off without editing the
+// configuration file (--no-collector.github, --no-collector.jira): their
+// targets are not synced; what the store holds from them stays and is
+// still exported.
+type collectorSwitches struct {
+	github, jira bool
+}
+
+// allCollectors is every source on (the demo).
+var allCollectors = collectorSwitches{github: true, jira: true}
+
+// apply drops the targets of switched-off sources from cfg.
+func (s collectorSwitches) apply(cfg *config.Config, logger *slog.Logger) {
+	if !s.github && len(cfg.Sources.GitHub) > 0 {
+		logger.Info("GitHub collector switched off (--no-collector.github); its targets are not synced", "targets", len(cfg.Sources.GitHub))
+		cfg.Sources.GitHub = nil
+	}
+	if !s.jira && len(cfg.Sources.Jira) > 0 {
+		logger.Info("Jira collector switched off (--no-collector.jira); its targets are not synced", "targets", len(cfg.Sources.Jira))
+		cfg.Sources.Jira = nil
+	}
 }
 
 func newServeCommand(app *kingpin.Application) *serveCommand {
 	c := &serveCommand{CmdClause: app.Command("serve", "Sync the configured sources in the background and serve /metrics.")}
-	c.Flag("config.file", "Configuration file.").Default("crossteam.yml").StringVar(&c.file)
+	c.Flag("config.file", "Configuration file.").Default("crossteam.yml").Envar("CROSSTEAM_CONFIG_FILE").StringVar(&c.file)
 	c.web = kingpinflag.AddFlags(c.CmdClause, defaultListenAddress)
 	c.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
 	c.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").IntVar(&c.maxRequests)
 	c.Flag("web.enable-lifecycle", "Enable configuration reload via HTTP request (POST /-/reload). SIGHUP always reloads.").Default("false").BoolVar(&c.lifecycle)
 	addGrafanaURLFlag(c.CmdClause, &c.grafanaURL)
+	c.Flag("collector.github", "Sync the configured GitHub targets (--no-collector.github turns them off without editing the file).").
+		Default("true").Envar("CROSSTEAM_COLLECTOR_GITHUB").BoolVar(&c.collectors.github)
+	c.Flag("collector.jira", "Sync the configured Jira targets (--no-collector.jira turns them off without editing the file).").
+		Default("true").Envar("CROSSTEAM_COLLECTOR_JIRA").BoolVar(&c.collectors.jira)
 	c.Flag("shard", "Sync only this shard of the repositories and Jira projects, as i/n (e.g. 0/3); every shard runs its own store. Empty: everything.").
 		PlaceHolder("i/n").StringVar(&c.shard)
 	return c
@@ -80,11 +108,13 @@ type exporter struct {
 	syncer  *syncer.Syncer
 	health  *exposition.Health
 	targets targetBuilder
-	mu      sync.Mutex
-	cfg     *config.Config
-	loaded  [sha256.Size]byte // hash of the file the running configuration came from
-	cancel  context.CancelFunc
-	running sync.WaitGroup
+	// switches are applied to every configuration loaded.
+	switches collectorSwitches
+	mu       sync.Mutex
+	cfg      *config.Config
+	loaded   [sha256.Size]byte // hash of the file the running configuration came from
+	cancel   context.CancelFunc
+	running  sync.WaitGroup
 }
 
 // targetBuilder makes the collectors of a configuration (buildTargets, or
@@ -97,12 +127,13 @@ type exporterOptions struct {
 	web         *web.FlagConfig
 	metricsPath string
 	maxRequests int
-	lifecycle   bool             // POST /-/reload enabled (--web.enable-lifecycle)
-	now         func() time.Time // asOf clock of snapshots; nil = time.Now
-	targets     targetBuilder    // nil = buildTargets (for shard)
-	shard       shard.Spec       // the part of the organisation synced here
-	links       []externalLink   // extra landing page links to other servers
-	grafanaURL  string           // Grafana showing the boards, linked from the landing page
+	lifecycle   bool               // POST /-/reload enabled (--web.enable-lifecycle)
+	now         func() time.Time   // asOf clock of snapshots; nil = time.Now
+	targets     targetBuilder      // nil = buildTargets (for shard)
+	shard       shard.Spec         // the part of the organisation synced here
+	links       []externalLink     // extra landing page links to other servers
+	grafanaURL  string             // Grafana showing the boards, linked from the landing page
+	collectors  *collectorSwitches // nil = every source on
 	// started, when set, runs in its own goroutine once the exporter is
 	// syncing and the web server is starting.
 	started func(ctx context.Context, x *exporter)
@@ -112,7 +143,7 @@ type exporterOptions struct {
 // landing page links.
 func addGrafanaURLFlag(c *kingpin.CmdClause, v *string) {
 	c.Flag("grafana.url", "Grafana that shows crossteam's dashboards (e.g. http://localhost:3000); the landing page links each board there.").
-		PlaceHolder("URL").StringVar(v)
+		PlaceHolder("URL").Envar("CROSSTEAM_GRAFANA_URL").StringVar(v)
 }
 
 // serve runs until ctx ends. Each value on hup (SIGHUP) reloads the
@@ -122,7 +153,7 @@ func (c *serveCommand) serve(ctx context.Context, e *env, hup <-chan os.Signal) 
 	if err != nil {
 		return err
 	}
-	return runExporter(ctx, e, hup, exporterOptions{file: c.file, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests, shard: spec, lifecycle: c.lifecycle, grafanaURL: c.grafanaURL})
+	return runExporter(ctx, e, hup, exporterOptions{file: c.file, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests, shard: spec, lifecycle: c.lifecycle, grafanaURL: c.grafanaURL, collectors: &c.collectors})
 }
 
 // runExporter loads the configuration file, syncs its targets in the
@@ -137,6 +168,11 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 	if err != nil {
 		return err
 	}
+	switches := allCollectors
+	if o.collectors != nil {
+		switches = *o.collectors
+	}
+	switches.apply(cfg, logger)
 	st, err := store.Open(ctx, cfg.Store.Path, logger)
 	if err != nil {
 		return err
@@ -151,7 +187,7 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 	if o.shard.Sharded() {
 		logger.Info("syncing one shard of the organisation", "shard", o.shard.String())
 	}
-	x := &exporter{logger: logger, file: o.file, st: st, health: health, cfg: cfg, targets: o.targets, loaded: sha256.Sum256(raw),
+	x := &exporter{logger: logger, file: o.file, st: st, health: health, cfg: cfg, targets: o.targets, loaded: sha256.Sum256(raw), switches: switches,
 		syncer: &syncer.Syncer{Store: st, Logger: logger, Snapshot: snap, Health: health, Now: o.now,
 			Engine: engine.Options{Sharded: o.shard.Sharded()}, SyncContext: ctx}}
 
@@ -316,6 +352,7 @@ func (x *exporter) reload(ctx context.Context) error {
 		x.health.SetReload(false, time.Now())
 		return err
 	}
+	x.switches.apply(cfg, x.logger)
 	x.mu.Lock()
 	old := x.cfg
 	x.mu.Unlock()
