@@ -170,7 +170,8 @@ func fakeTools(t *testing.T, retention string) (calls string, env []string) {
 	bin := t.TempDir()
 	calls = filepath.Join(bin, "calls")
 	for name, body := range map[string]string{
-		"promtool": "#!/bin/sh\necho \"$*\" >> " + calls + "\n",
+		// --help prints $FAKE_PROMTOOL_HELP (the flags of the version faked).
+		"promtool": "#!/bin/sh\ncase \"$*\" in *--help*) echo \"$FAKE_PROMTOOL_HELP\"; exit 0;; esac\necho \"$*\" >> " + calls + "\n",
 		"wget":     "#!/bin/sh\necho '{\"status\":\"success\",\"data\":{\"storage.tsdb.path\":\"/prometheus\",\"storage.tsdb.retention.time\":\"" + retention + "\"}}'\n",
 	} {
 		if err := os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755); err != nil {
@@ -236,14 +237,16 @@ func TestHistoryBackfillScript(t *testing.T) {
 func TestRulesBackfillScript(t *testing.T) {
 	for _, tc := range []struct {
 		retention, warn string
+		help            string // promtool's help: whether it has --max-block-duration
 	}{
-		{"400d", ""},
-		{"2y", ""},
-		{"15d", "Prometheus keeps 15d (--storage.tsdb.retention.time), shorter than the 130 days of history"},
-		{"10w", "Prometheus keeps 10w"},
-		{"0s", `cannot read Prometheus' retention ("0s")`},
+		{"400d", "", "--max-block-duration=2h  Maximum duration created blocks may span."},
+		{"2y", "", ""},
+		{"15d", "Prometheus keeps 15d (--storage.tsdb.retention.time), shorter than the 130 days of history", ""},
+		{"10w", "Prometheus keeps 10w", ""},
+		{"0s", `cannot read Prometheus' retention ("0s")`, ""},
 	} {
 		calls, env := fakeTools(t, tc.retention)
+		env = append(env, "FAKE_PROMTOOL_HELP="+tc.help)
 		data := t.TempDir()
 		env = append(env, "PROMETHEUS_DATA="+data, "PROMETHEUS_URL=http://prom.test:9090", "CROSSTEAM_RULES=/r/crossteam.rules.yml", "CROSSTEAM_HISTORY_DAYS=130")
 		before := time.Now().Unix()
@@ -272,6 +275,9 @@ func TestRulesBackfillScript(t *testing.T) {
 		if f[0] != "tsdb" || f[1] != "create-blocks-from" || f[2] != "rules" || !slices.Contains(f, "--url=http://prom.test:9090") ||
 			!slices.Contains(f, "--output-dir="+data) || f[len(f)-1] != "/r/crossteam.rules.yml" {
 			t.Errorf("promtool %q", c[0])
+		}
+		if got, want := slices.Contains(f, "--max-block-duration=744h"), tc.help != ""; got != want {
+			t.Errorf("help %q: --max-block-duration=744h passed %v, want %v", tc.help, got, want)
 		}
 		if end < before || end > after || end-start != 130*86400 {
 			t.Errorf("window %d..%d, want 130 days ending between %d and %d", start, end, before, after)
