@@ -85,7 +85,7 @@ func TestComposeLoads(t *testing.T) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	if want := []string{"alertmanager", "crossteam", "grafana", "prometheus"}; !slices.Equal(names, want) {
+	if want := []string{"alertmanager", "crossteam", "grafana", "prometheus", "prometheus-history", "prometheus-rules-history"}; !slices.Equal(names, want) {
 		t.Errorf("services %v, want %v", names, want)
 	}
 }
