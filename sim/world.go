@@ -180,6 +180,10 @@ type gen struct {
 	evSeq   []uint64 // apply order of events (parallel to events)
 	applied uint64
 	jira    *jiraGen // nil: no Jira site
+	// records: the designed decisions, actions and dependencies
+	// (records.go); blockers: blocking items by key.
+	records  []*recordPlan
+	blockers map[string]*itemPlan
 }
 
 type msPlan struct {
@@ -205,7 +209,7 @@ func Generate(p Params) (*World, error) {
 		GitHubToken: "ghp_sim" + strconv.FormatUint(p.Seed, 36) + "token0123456789",
 	}
 	w.Org.Now = w.Clock.Now
-	g := &gen{p: p, w: w, teamOf: map[string]int{}, planned: start}
+	g := &gen{p: p, w: w, teamOf: map[string]int{}, planned: start, blockers: map[string]*itemPlan{}}
 	w.g = g
 	if err := g.setupTeams(); err != nil {
 		return nil, err
@@ -332,6 +336,9 @@ func (g *gen) plan(to time.Time, initial bool) {
 		return
 	}
 	g.planGitHub(to, initial)
+	if initial {
+		g.planRecords() // records.go
+	}
 	g.planJira(to, initial)
 	if to.After(g.planned) {
 		g.planned = to
@@ -504,6 +511,10 @@ func (g *gen) apply(o *op) error {
 			At: at, Actor: o.actor, Kind: model.EventReviewed, Value: strings.ToLower(o.value)})
 	case opJiraCreate, opJiraTransition, opJiraAssign, opJiraFixVersion, opJiraComment:
 		if err := g.applyJira(o, at, record); err != nil {
+			return fail(err)
+		}
+	case opBlockedBy:
+		if err := g.applyBlockedBy(o, record); err != nil {
 			return fail(err)
 		}
 	case opMilestoneClose:

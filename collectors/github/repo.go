@@ -35,6 +35,9 @@ type repoSync struct {
 	// the reviews never forgets a PR whose issue watermark already moved.
 	pending   map[int]time.Time
 	reviewReq map[int]bool // PRs with a review request seen in this sync
+	// depsPending: issues listed whose dependencies are not fetched yet
+	// (dependencies.go), kept like pending.
+	depsPending map[int]time.Time
 }
 
 type seenIssue struct {
@@ -83,6 +86,9 @@ func (rs *repoSync) sync(ctx context.Context) error {
 		return err
 	}
 	rs.pending = decodePending(v)
+	if err := rs.loadDepsPending(ctx); err != nil {
+		return err
+	}
 	if err := rs.issues(ctx); err != nil {
 		return err
 	}
@@ -222,6 +228,7 @@ func (rs *repoSync) issues(ctx context.Context) error {
 					last = it.Updated
 				}
 			}
+			rs.noteDeps(list, p)
 			return last
 		})
 }

@@ -1,0 +1,240 @@
+package sim
+
+// Records in the simulated organisation (engine/records.go): per GitHub
+// repository one decision record, one post-mortem action and one
+// cross-team dependency, planned with the initial history so their
+// figures are known exactly (World.Records). Their labels (RecordLabels)
+// are ones the random stories never use, so no other item is a record;
+// each record item is owned by one team from its creation and only that
+// team acts on it, so it adds no handoff to the ground truth.
+//
+// For repository k of R, with teams T = k mod n and U = (k+1) mod n:
+//   - decision: opened Now-(20+5k)d by T; k mod 3 = 0: closed 2 days later
+//     with a revisit label 10 days after opening (revisit due at Now);
+//     1: closed 3 days later, revisit Now+30d (decided); 2: open;
+//   - post-mortem action: opened Now-15d by U, due Now-5d; k even: open
+//     (overdue), k odd: closed 4 days later;
+//   - dependency: T's issue (opened Now-12d) is blocked from Now-10d by U's
+//     issue in repository k+1 (opened Now-13d); k even: that issue closes
+//     at Now-4d (resolved after 6 days), k odd: still open.
+
+import (
+	"sort"
+	"strconv"
+	"time"
+
+	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
+	"github.com/crossteam/crossteam/model"
+)
+
+// Record signals and labels of the generated configuration.
+const (
+	DecisionSignal   = "adr"
+	PostmortemSignal = "pm_action"
+	DecisionLabel    = "adr"
+	PostmortemLabel  = "pm-action"
+)
+
+// opBlockedBy: the item is blocked by value (an item key) from o.at.
+const opBlockedBy opKind = 200
+
+// recordPlan is one designed record.
+type recordPlan struct {
+	kind     string // "decision", "postmortem", "dependency"
+	it       *itemPlan
+	team     int
+	closed   int64 // decided / closed; 0 none
+	date     int64 // revisit / due date, end of day; 0 none
+	blocking *itemPlan
+	bTeam    int
+	added    int64
+}
+
+func endOfDayUnix(t time.Time) int64 {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 23, 59, 59, 0, time.UTC).Unix()
+}
+
+// planRecords plans the record items (initial planning only).
+func (g *gen) planRecords() {
+	n, R := len(g.teams), len(g.repos)
+	if n < 2 || R == 0 {
+		return
+	}
+	now := g.p.Now
+	newIssue := func(rp *repoPlan, team int, created time.Time, title string) (*itemPlan, *story) {
+		it := &itemPlan{source: model.SourceGitHub, repo: rp, kind: model.KindIssue, title: title, created: created.Unix()}
+		it.number = rp.nextNumber
+		rp.nextNumber++
+		it.key = rp.full + "#" + strconv.Itoa(it.number)
+		s := &story{g: g, it: it, r: g.itemRand(9, rp.idx, it.number), first: len(g.pending), assigned: map[string]bool{}}
+		return it, s
+	}
+	open := func(s *story, author string, labels ...string) {
+		s.it.author = author
+		s.last = s.it.created
+		s.push(s.it.created, op{kind: opCreate, actor: author})
+		for _, l := range labels {
+			s.same(op{kind: opEvent, typ: fakegithub.EventLabeled, actor: author, value: l})
+		}
+	}
+	for k, rp := range g.repos {
+		T, U := k%n, (k+1)%n
+		tm, um := g.teams[T].Members, g.teams[U].Members
+		// Decision.
+		created := now.Add(-time.Duration(20+5*k) * day)
+		it, s := newIssue(rp, T, created, "Decision: "+titleObjects[k%len(titleObjects)]+" ownership")
+		open(s, tm[0].Login, DecisionLabel, g.teams[T].Labels[0])
+		rec := &recordPlan{kind: "decision", it: it, team: T}
+		switch k % 3 {
+		case 0, 1:
+			after, revisit := 2*day, created.Add(10*day)
+			if k%3 == 1 {
+				after, revisit = 3*day, now.Add(30*day)
+			}
+			at := created.Add(after)
+			label := "revisit:" + revisit.UTC().Format("2006-01-02")
+			s.event(at, fakegithub.EventLabeled, tm[1%len(tm)].Login, label)
+			s.same(op{kind: opEvent, typ: fakegithub.EventClosed, actor: tm[1%len(tm)].Login})
+			rec.closed, rec.date = s.last, endOfDayUnix(revisit)
+		}
+		g.records = append(g.records, rec)
+
+		// Post-mortem action.
+		created = now.Add(-15 * day)
+		due := now.Add(-5 * day)
+		it, s = newIssue(rp, U, created, "Post-mortem: "+titleObjects[(k+3)%len(titleObjects)])
+		open(s, um[0].Login, PostmortemLabel, g.teams[U].Labels[0], "due:"+due.UTC().Format("2006-01-02"))
+		rec = &recordPlan{kind: "postmortem", it: it, team: U, date: endOfDayUnix(due)}
+		if k%2 == 1 {
+			rec.closed = s.event(created.Add(4*day), fakegithub.EventClosed, um[1%len(um)].Login, "")
+		}
+		g.records = append(g.records, rec)
+	}
+	// Dependencies, once every repository has its records numbered.
+	for k, rp := range g.repos {
+		T, U := k%n, (k+1)%n
+		next := g.repos[(k+1)%R]
+		blocked, bs := newIssue(rp, T, now.Add(-12*day), "Blocked: "+titleObjects[(k+5)%len(titleObjects)])
+		open(bs, g.teams[T].Members[0].Login, g.teams[T].Labels[0])
+		blocking, xs := newIssue(next, U, now.Add(-13*day), "Blocking: "+titleObjects[(k+7)%len(titleObjects)])
+		open(xs, g.teams[U].Members[0].Login, g.teams[U].Labels[0])
+		added := bs.emit(now.Add(-10*day), op{kind: opBlockedBy, value: blocking.key})
+		rec := &recordPlan{kind: "dependency", it: blocked, team: T, blocking: blocking, bTeam: U, added: added}
+		if k%2 == 0 {
+			rec.closed = xs.event(now.Add(-4*day), fakegithub.EventClosed, g.teams[U].Members[0].Login, "")
+		}
+		g.records = append(g.records, rec)
+		// Blocked and blocking items are linked by pointer for the op.
+		g.blockers[blocking.key] = blocking
+	}
+}
+
+// applyBlockedBy applies an opBlockedBy: the fake records the dependency
+// and moves both issues' updated_at, the collector stores it at the
+// blocked issue's updated_at (its last change: nothing follows it).
+func (g *gen) applyBlockedBy(o *op, record func(model.Event)) error {
+	it, b := o.it, g.blockers[o.value]
+	if err := g.w.Org.AddBlockedBy(it.repo.full, it.number, b.repo.full, b.number, unix(o.at)); err != nil {
+		return err
+	}
+	for _, x := range []*itemPlan{it, b} {
+		if o.at > x.updated {
+			x.updated = o.at
+		}
+	}
+	record(model.Event{Source: model.SourceGitHub, ID: "dep:" + it.key + ":+" + b.key + "@" + strconv.FormatInt(o.at, 10),
+		ItemKey: it.key, At: unix(o.at), Kind: model.EventBlockedByAdded, Value: b.key})
+	return nil
+}
+
+// RecordTruth are the record figures the engine must derive at an
+// instant, for the GitHub source and the record signals above.
+type RecordTruth struct {
+	// Decisions by team and state (open, decided, revisit_due).
+	Decisions map[string]map[string]int
+	// DecideSeconds: opened -> decided, by team.
+	DecideSeconds map[string][]int64
+	// ActionsOpen / ActionsOverdue by team; CloseSeconds by team.
+	ActionsOpen, ActionsOverdue map[string]int
+	CloseSeconds                map[string][]int64
+	// Overdue: key -> seconds past the due date.
+	Overdue map[string]int64
+	// Dependencies by [blocked team, blocking team]: open, oldest open
+	// age (s), resolved durations (s).
+	DepsOpen     map[[2]string]int
+	DepsOldest   map[[2]string]int64
+	DepsResolved map[[2]string][]int64
+	// OpenDependencies: blocked key -> blocking key, open at the instant.
+	OpenDependencies map[string]string
+}
+
+// Records returns the record ground truth as of asOf.
+func (w *World) Records(asOf time.Time) RecordTruth {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t := asOf.Unix()
+	rt := RecordTruth{Decisions: map[string]map[string]int{}, DecideSeconds: map[string][]int64{},
+		ActionsOpen: map[string]int{}, ActionsOverdue: map[string]int{}, CloseSeconds: map[string][]int64{},
+		Overdue: map[string]int64{}, DepsOpen: map[[2]string]int{}, DepsOldest: map[[2]string]int64{},
+		DepsResolved: map[[2]string][]int64{}, OpenDependencies: map[string]string{}}
+	for _, r := range w.g.records {
+		if r.it.created > t {
+			continue
+		}
+		team := w.g.teams[r.team].Name
+		closed := r.closed != 0 && r.closed <= t
+		switch r.kind {
+		case "decision":
+			if rt.Decisions[team] == nil {
+				rt.Decisions[team] = map[string]int{"open": 0, "decided": 0, "revisit_due": 0}
+			}
+			switch {
+			case !closed:
+				rt.Decisions[team]["open"]++
+			case r.date != 0 && t > r.date:
+				rt.Decisions[team]["revisit_due"]++
+			default:
+				rt.Decisions[team]["decided"]++
+			}
+			if closed {
+				rt.DecideSeconds[team] = append(rt.DecideSeconds[team], r.closed-r.it.created)
+			}
+		case "postmortem":
+			if closed {
+				rt.CloseSeconds[team] = append(rt.CloseSeconds[team], r.closed-r.it.created)
+				rt.ActionsOpen[team] += 0
+				rt.ActionsOverdue[team] += 0
+				continue
+			}
+			rt.ActionsOpen[team]++
+			rt.ActionsOverdue[team] += 0
+			if r.date != 0 && t > r.date {
+				rt.ActionsOverdue[team]++
+				rt.Overdue[r.it.key] = t - r.date
+			}
+		case "dependency":
+			if r.added > t {
+				continue
+			}
+			pair := [2]string{team, w.g.teams[r.bTeam].Name}
+			rt.DepsOpen[pair] += 0
+			if closed {
+				rt.DepsResolved[pair] = append(rt.DepsResolved[pair], r.closed-r.added)
+				continue
+			}
+			rt.DepsOpen[pair]++
+			rt.DepsOldest[pair] = max(rt.DepsOldest[pair], t-r.added)
+			rt.OpenDependencies[r.it.key] = r.blocking.key
+		}
+	}
+	for _, m := range []map[string][]int64{rt.DecideSeconds, rt.CloseSeconds} {
+		for _, l := range m {
+			sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		}
+	}
+	for _, l := range rt.DepsResolved {
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+	}
+	return rt
+}
