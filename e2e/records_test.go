@@ -24,7 +24,8 @@ func labelsOf(m *dto.Metric) map[string]string {
 // and open dependencies by team pair with the list of them.
 func checkRecords(t *testing.T, dw *demoWorld) {
 	truth := dw.world.Records(dw.now)
-	gauge := func(name string, keep func(l map[string]string) bool, key func(l map[string]string) string) map[string]float64 {
+	// Values are summed over the sources (GitHub and Jira), ages take the max.
+	gaugeAgg := func(name string, keep func(l map[string]string) bool, key func(l map[string]string) string, maxOf bool) map[string]float64 {
 		out := map[string]float64{}
 		mf := dw.live[name]
 		if mf == nil {
@@ -33,14 +34,21 @@ func checkRecords(t *testing.T, dw *demoWorld) {
 		}
 		for _, m := range mf.GetMetric() {
 			if l := labelsOf(m); keep(l) {
-				out[key(l)] += m.GetGauge().GetValue()
+				if v := m.GetGauge().GetValue(); maxOf {
+					out[key(l)] = max(out[key(l)], v)
+				} else {
+					out[key(l)] += v
+				}
 			}
 		}
 		return out
 	}
-	adr := func(l map[string]string) bool { return l["signal"] == sim.DecisionSignal && l["source"] == "github" }
-	pm := func(l map[string]string) bool { return l["signal"] == sim.PostmortemSignal && l["source"] == "github" }
-	gh := func(l map[string]string) bool { return l["source"] == "github" }
+	gauge := func(name string, keep func(l map[string]string) bool, key func(l map[string]string) string) map[string]float64 {
+		return gaugeAgg(name, keep, key, false)
+	}
+	adr := func(l map[string]string) bool { return l["signal"] == sim.DecisionSignal }
+	pm := func(l map[string]string) bool { return l["signal"] == sim.PostmortemSignal }
+	all := func(l map[string]string) bool { return true }
 
 	wantDec := map[string]float64{}
 	for team, states := range truth.Decisions {
@@ -78,17 +86,17 @@ func checkRecords(t *testing.T, dw *demoWorld) {
 		wantOldest[p[0]+"->"+p[1]] = float64(truth.DepsOldest[p])
 	}
 	pair := func(l map[string]string) string { return l["blocked_team"] + "->" + l["blocking_team"] }
-	if got := gauge("crossteam_dependencies_open", gh, pair); !reflect.DeepEqual(got, wantDeps) {
+	if got := gauge("crossteam_dependencies_open", all, pair); !reflect.DeepEqual(got, wantDeps) {
 		t.Errorf("dependencies_open: got %v, want %v", got, wantDeps)
 	}
-	if got := gauge("crossteam_dependency_oldest_open_seconds", gh, pair); !reflect.DeepEqual(got, wantOldest) {
+	if got := gaugeAgg("crossteam_dependency_oldest_open_seconds", all, pair, true); !reflect.DeepEqual(got, wantOldest) {
 		t.Errorf("dependency_oldest_open_seconds: got %v, want %v", got, wantOldest)
 	}
 	wantOpenList := map[string]float64{}
 	for blocked, blocking := range truth.OpenDependencies {
 		wantOpenList[blocked+" "+blocking] = 1
 	}
-	if got := gauge("crossteam_dependency_open_seconds", gh, func(l map[string]string) string { return l["blocked_key"] + " " + l["blocking_key"] }); len(got) != len(wantOpenList) {
+	if got := gauge("crossteam_dependency_open_seconds", all, func(l map[string]string) string { return l["blocked_key"] + " " + l["blocking_key"] }); len(got) != len(wantOpenList) {
 		t.Errorf("dependency_open_seconds: %d series %v, want %v", len(got), got, wantOpenList)
 	} else {
 		for k := range got {
@@ -104,7 +112,7 @@ func checkRecords(t *testing.T, dw *demoWorld) {
 	} else {
 		got := map[string]uint64{}
 		for _, m := range mf.GetMetric() {
-			if l := labelsOf(m); gh(l) {
+			if l := labelsOf(m); all(l) {
 				got[pair(l)] += m.GetHistogram().GetSampleCount()
 			}
 		}

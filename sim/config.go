@@ -115,9 +115,11 @@ func (w *World) Config(o ConfigOptions) string {
 	p("  - name: %s", DecisionSignal)
 	p("    kind: decision")
 	p("    github_labels: [%s]", DecisionLabel)
+	p("    jira_jql: 'labels = %s'", DecisionLabel)
 	p("  - name: %s", PostmortemSignal)
 	p("    kind: postmortem")
 	p("    github_labels: [%s]", PostmortemLabel)
+	p("    jira_jql: 'labels = \"%s\"'", PostmortemLabel)
 	if o.StorePath != "" {
 		p("store:")
 		p("  path: %s", q(o.StorePath))

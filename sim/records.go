@@ -1,8 +1,9 @@
 package sim
 
 // Records in the simulated organisation (engine/records.go): per GitHub
-// repository one decision record, one post-mortem action and one
-// cross-team dependency, planned with the initial history so their
+// repository and per Jira project (planJiraRecords) one decision record,
+// one post-mortem action and one cross-team dependency, planned with the
+// initial history so their
 // figures are known exactly (World.Records). Their labels (RecordLabels)
 // are ones the random stories never use, so no other item is a record;
 // each record item is owned by one team from its creation and only that
@@ -19,6 +20,7 @@ package sim
 //     at Now-4d (resolved after 6 days), k odd: still open.
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"time"
@@ -35,11 +37,16 @@ const (
 	PostmortemLabel  = "pm-action"
 )
 
-// opBlockedBy: the item is blocked by value (an item key) from o.at.
-const opBlockedBy opKind = 200
+// opBlockedBy: the GitHub item is blocked by value (an item key) from
+// o.at; opJiraLink: the Jira issue is blocked by value (a "Blocks" link).
+const (
+	opBlockedBy opKind = 200 + iota
+	opJiraLink
+)
 
 // recordPlan is one designed record.
 type recordPlan struct {
+	source   string
 	kind     string // "decision", "postmortem", "dependency"
 	it       *itemPlan
 	team     int
@@ -85,7 +92,7 @@ func (g *gen) planRecords() {
 		created := now.Add(-time.Duration(20+5*k) * day)
 		it, s := newIssue(rp, T, created, "Decision: "+titleObjects[k%len(titleObjects)]+" ownership")
 		open(s, tm[0].Login, DecisionLabel, g.teams[T].Labels[0])
-		rec := &recordPlan{kind: "decision", it: it, team: T}
+		rec := &recordPlan{source: model.SourceGitHub, kind: "decision", it: it, team: T}
 		switch k % 3 {
 		case 0, 1:
 			after, revisit := 2*day, created.Add(10*day)
@@ -105,7 +112,7 @@ func (g *gen) planRecords() {
 		due := now.Add(-5 * day)
 		it, s = newIssue(rp, U, created, "Post-mortem: "+titleObjects[(k+3)%len(titleObjects)])
 		open(s, um[0].Login, PostmortemLabel, g.teams[U].Labels[0], "due:"+due.UTC().Format("2006-01-02"))
-		rec = &recordPlan{kind: "postmortem", it: it, team: U, date: endOfDayUnix(due)}
+		rec = &recordPlan{source: model.SourceGitHub, kind: "postmortem", it: it, team: U, date: endOfDayUnix(due)}
 		if k%2 == 1 {
 			rec.closed = s.event(created.Add(4*day), fakegithub.EventClosed, um[1%len(um)].Login, "")
 		}
@@ -120,7 +127,7 @@ func (g *gen) planRecords() {
 		blocking, xs := newIssue(next, U, now.Add(-13*day), "Blocking: "+titleObjects[(k+7)%len(titleObjects)])
 		open(xs, g.teams[U].Members[0].Login, g.teams[U].Labels[0])
 		added := bs.emit(now.Add(-10*day), op{kind: opBlockedBy, value: blocking.key})
-		rec := &recordPlan{kind: "dependency", it: blocked, team: T, blocking: blocking, bTeam: U, added: added}
+		rec := &recordPlan{source: model.SourceGitHub, kind: "dependency", it: blocked, team: T, blocking: blocking, bTeam: U, added: added}
 		if k%2 == 0 {
 			rec.closed = xs.event(now.Add(-4*day), fakegithub.EventClosed, g.teams[U].Members[0].Login, "")
 		}
@@ -128,6 +135,93 @@ func (g *gen) planRecords() {
 		// Blocked and blocking items are linked by pointer for the op.
 		g.blockers[blocking.key] = blocking
 	}
+	g.planJiraRecords()
+}
+
+// planJiraRecords: per Jira project j, with T = (j+2) mod n and U =
+// (j+3) mod n: a decision opened Now-(18+4j)d in T's active status with a
+// due date (the revisit date: 8 days after opening for j even, Now+20d
+// for j odd), moved to Done 2 days later; a post-mortem action opened
+// Now-14d in U's active status, due Now-6d, done 5 days later for j odd;
+// and T's issue (opened Now-12d) blocked from Now-9d by U's (opened
+// Now-13d), which is done at Now-3d for j even.
+func (g *gen) planJiraRecords() {
+	j := g.jira
+	if j == nil {
+		return
+	}
+	n, now := len(g.teams), g.p.Now
+	newIssue := func(jp *jiraProject, created time.Time, title, reporter, status string, due time.Time, labels ...string) *story {
+		it := &itemPlan{source: model.SourceJira, kind: model.KindJiraIssue, title: title, created: created.Unix(), project: jp}
+		it.number = jp.nextNumber()
+		it.key = jp.key + "-" + strconv.Itoa(it.number)
+		it.author, it.jStatus0, it.jLabels0, it.jDue0 = reporter, status, labels, due
+		s := &story{g: g, it: it, r: g.itemRand(10, jp.idx, it.number), first: len(g.pending), assigned: map[string]bool{}}
+		s.last = it.created
+		s.push(it.created, op{kind: opJiraCreate, actor: reporter})
+		return s
+	}
+	day0 := func(t time.Time) time.Time {
+		y, m, d := t.UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	for k, jp := range j.projects {
+		T, U := (k+2)%n, (k+3)%n
+		tAcc, uAcc := g.teams[T].Members[0].AccountID, g.teams[U].Members[0].AccountID
+		_, tActive := jiraStatuses(g.teams[T].Name)
+		_, uActive := jiraStatuses(g.teams[U].Name)
+
+		created := now.Add(-time.Duration(18+4*k) * day)
+		revisit := created.Add(8 * day)
+		if k%2 == 1 {
+			revisit = now.Add(20 * day)
+		}
+		s := newIssue(jp, created, "Decision: "+titleObjects[(k+9)%len(titleObjects)]+" API contract", tAcc, tActive, day0(revisit), DecisionLabel)
+		closed := s.jiraOp(created.Add(2*day), opJiraTransition, tAcc, jiraDone)
+		g.records = append(g.records, &recordPlan{source: model.SourceJira, kind: "decision", it: s.it, team: T, closed: closed, date: endOfDayUnix(revisit)})
+
+		created = now.Add(-14 * day)
+		due := now.Add(-6 * day)
+		s = newIssue(jp, created, "Post-mortem: "+titleObjects[(k+11)%len(titleObjects)], uAcc, uActive, day0(due), PostmortemLabel)
+		rec := &recordPlan{source: model.SourceJira, kind: "postmortem", it: s.it, team: U, date: endOfDayUnix(due)}
+		if k%2 == 1 {
+			rec.closed = s.jiraOp(created.Add(5*day), opJiraTransition, uAcc, jiraDone)
+		}
+		g.records = append(g.records, rec)
+
+		xs := newIssue(jp, now.Add(-13*day), "Blocking: "+titleObjects[(k+13)%len(titleObjects)], uAcc, uActive, time.Time{})
+		bs := newIssue(jp, now.Add(-12*day), "Blocked: "+titleObjects[(k+14)%len(titleObjects)], tAcc, tActive, time.Time{})
+		g.blockers[xs.it.key] = xs.it
+		added := bs.emit(now.Add(-9*day), op{kind: opJiraLink, actor: tAcc, value: xs.it.key})
+		rec = &recordPlan{source: model.SourceJira, kind: "dependency", it: bs.it, team: T, blocking: xs.it, bTeam: U, added: added}
+		if k%2 == 0 {
+			rec.closed = xs.jiraOp(now.Add(-3*day), opJiraTransition, uAcc, jiraDone)
+		}
+		g.records = append(g.records, rec)
+	}
+}
+
+// applyJiraLink applies an opJiraLink: a "Blocks" link, recorded by Jira
+// as a Link item in both issues' changelogs; the collector stores the
+// blocked issue's one.
+func (g *gen) applyJiraLink(o *op, at time.Time, record func(model.Event)) error {
+	it, b := o.it, g.blockers[o.value]
+	site := g.jira.site
+	if _, err := site.Link("Blocks", b.key, it.key, o.actor, at); err != nil {
+		return err
+	}
+	hs := site.Histories(it.key)
+	if len(hs) == 0 {
+		return fmt.Errorf("link %s blocked by %s recorded no history", it.key, b.key)
+	}
+	for _, x := range []*itemPlan{it, b} {
+		if o.at > x.updated {
+			x.updated = o.at
+		}
+	}
+	record(model.Event{Source: model.SourceJira, ID: hs[len(hs)-1].ID + "/link/+" + b.key, ItemKey: it.key, At: at,
+		Actor: o.actor, Kind: model.EventBlockedByAdded, Value: b.key})
+	return nil
 }
 
 // applyBlockedBy applies an opBlockedBy: the fake records the dependency

@@ -113,6 +113,7 @@ type itemPlan struct {
 	jStatus0   string
 	jLabels0   []string
 	jVersions0 []string
+	jDue0      time.Time // due date at creation (records.go); zero none
 
 	// State as applied.
 	jiraID    string
@@ -336,10 +337,10 @@ func (g *gen) plan(to time.Time, initial bool) {
 		return
 	}
 	g.planGitHub(to, initial)
+	g.planJira(to, initial)
 	if initial {
 		g.planRecords() // records.go
 	}
-	g.planJira(to, initial)
 	if to.After(g.planned) {
 		g.planned = to
 	}
@@ -509,7 +510,7 @@ func (g *gen) apply(o *op) error {
 		bump()
 		record(model.Event{Source: model.SourceGitHub, ID: "review:" + strconv.FormatInt(rv.ID, 10), ItemKey: it.key,
 			At: at, Actor: o.actor, Kind: model.EventReviewed, Value: strings.ToLower(o.value)})
-	case opJiraCreate, opJiraTransition, opJiraAssign, opJiraFixVersion, opJiraComment:
+	case opJiraCreate, opJiraTransition, opJiraAssign, opJiraFixVersion, opJiraComment, opJiraLink:
 		if err := g.applyJira(o, at, record); err != nil {
 			return fail(err)
 		}
