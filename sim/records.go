@@ -35,6 +35,16 @@ const (
 	PostmortemSignal = "pm_action"
 	DecisionLabel    = "adr"
 	PostmortemLabel  = "pm-action"
+	// DecisionsExported is the adr signal's max_exported: one fewer than
+	// the demo lists at its start, so crossteam_records_unexported shows
+	// something (as the stalled cap does for stalled handoffs).
+	DecisionsExported = 2
+	// InvalidRevisitLabel is on the open GitHub decisions: a date label
+	// that does not parse (crossteam_record_dates_invalid).
+	InvalidRevisitLabel = "revisit:after-the-launch"
+	// MissingLinkType is configured in dependencies.jira_link_types but
+	// absent from the simulated site (crossteam_jira_link_types_missing).
+	MissingLinkType = "Depends"
 )
 
 // opBlockedBy: the GitHub item is blocked by value (an item key) from
@@ -55,6 +65,7 @@ type recordPlan struct {
 	blocking *itemPlan
 	bTeam    int
 	added    int64
+	invalid  bool // carries a date label that does not parse
 }
 
 func endOfDayUnix(t time.Time) int64 {
@@ -93,6 +104,10 @@ func (g *gen) planRecords() {
 		it, s := newIssue(rp, T, created, "Decision: "+titleObjects[k%len(titleObjects)]+" ownership")
 		open(s, tm[0].Login, DecisionLabel, g.teams[T].Labels[0])
 		rec := &recordPlan{source: model.SourceGitHub, kind: "decision", it: it, team: T}
+		if k%3 == 2 {
+			s.same(op{kind: opEvent, typ: fakegithub.EventLabeled, actor: tm[0].Login, value: InvalidRevisitLabel})
+			rec.invalid = true
+		}
 		switch k % 3 {
 		case 0, 1:
 			after, revisit := 2*day, created.Add(10*day)
@@ -261,6 +276,10 @@ type RecordTruth struct {
 	DepsResolved map[[2]string][]int64
 	// OpenDependencies: blocked key -> blocking key, open at the instant.
 	OpenDependencies map[string]string
+	// DecisionsListed: decisions in the list before its cap (open,
+	// revisit due, decided within 14 days); InvalidDates: records with a
+	// date label that does not parse.
+	DecisionsListed, InvalidDates int
 }
 
 // Records returns the record ground truth as of asOf.
@@ -278,6 +297,9 @@ func (w *World) Records(asOf time.Time) RecordTruth {
 		}
 		team := w.g.teams[r.team].Name
 		closed := r.closed != 0 && r.closed <= t
+		if r.invalid {
+			rt.InvalidDates++
+		}
 		switch r.kind {
 		case "decision":
 			if rt.Decisions[team] == nil {
@@ -286,10 +308,15 @@ func (w *World) Records(asOf time.Time) RecordTruth {
 			switch {
 			case !closed:
 				rt.Decisions[team]["open"]++
+				rt.DecisionsListed++
 			case r.date != 0 && t > r.date:
 				rt.Decisions[team]["revisit_due"]++
+				rt.DecisionsListed++
 			default:
 				rt.Decisions[team]["decided"]++
+				if t-r.closed <= int64(14*day/time.Second) {
+					rt.DecisionsListed++
+				}
 			}
 			if closed {
 				rt.DecideSeconds[team] = append(rt.DecideSeconds[team], r.closed-r.it.created)

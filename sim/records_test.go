@@ -115,6 +115,16 @@ func TestRecordsGroundTruth(t *testing.T) {
 		if !reflect.DeepEqual(gotDeps, truth.DepsOpen) || !reflect.DeepEqual(gotOldest, truth.DepsOldest) || !reflect.DeepEqual(gotRes, wantRes) {
 			t.Errorf("%s: dependencies\n got  %v %v %v\n want %v %v %v", asOf, gotDeps, gotOldest, gotRes, truth.DepsOpen, truth.DepsOldest, wantRes)
 		}
+		if r.DecisionTotal != truth.DecisionsListed || len(r.DecisionList) != min(truth.DecisionsListed, sim.DecisionsExported) {
+			t.Errorf("%s: decision list %d of %d, want %d of %d", asOf, len(r.DecisionList), r.DecisionTotal, min(truth.DecisionsListed, sim.DecisionsExported), truth.DecisionsListed)
+		}
+		invalid := 0
+		for _, n := range r.InvalidDates {
+			invalid += n
+		}
+		if invalid != truth.InvalidDates || invalid == 0 {
+			t.Errorf("%s: %d invalid dates, want %d (and some)", asOf, invalid, truth.InvalidDates)
+		}
 		gotList := map[string]string{}
 		for _, d := range r.DependencyList {
 			gotList[d.BlockedKey] = d.BlockingKey

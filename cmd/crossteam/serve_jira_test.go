@@ -101,8 +101,9 @@ store:`, 1)
 	for _, want := range []string{
 		`crossteam_source_up{source="jira",target="jira-ok"} 1`,
 		`crossteam_source_up{source="github",target="acme"} 1`,
-		// field, status, one search page, one bulkfetch: 2 + ceil(1/100) + ceil(1/1000).
-		`crossteam_api_requests_total{code="200",source="jira",target="jira-ok"} 4`,
+		// field, status, issueLinkType, one search page, one bulkfetch:
+		// 3 + ceil(1/100) + ceil(1/1000).
+		`crossteam_api_requests_total{code="200",source="jira",target="jira-ok"} 5`,
 		`crossteam_api_requests_total{code="410",source="jira",target="jira-broken"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
