@@ -43,7 +43,12 @@ type targetHealth struct {
 	lastSuccess time.Time
 	remaining   float64
 	hasRemain   bool
-	lastErr     string
+	// byResource is the last remaining per X-RateLimit-Resource (GitHub
+	// budgets REST "core" and "graphql" apart) with its reset; remaining
+	// is the minimum of those whose window has not reset, so the figure
+	// does not flip between budgets from request to request.
+	byResource map[string]resourceRemaining
+	lastErr    string
 }
 
 // NewHealth creates the health metrics.
@@ -177,11 +182,33 @@ func (c *rateLimitTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 		if f, perr := strconv.ParseFloat(v, 64); perr == nil {
 			c.h.mu.Lock()
 			t := c.h.target(c.source, c.target)
+			if t.byResource == nil {
+				t.byResource = map[string]resourceRemaining{}
+			}
+			var reset time.Time
+			if sec, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+				reset = time.Unix(sec, 0)
+			}
+			now, res := time.Now(), resp.Header.Get("X-RateLimit-Resource")
+			t.byResource[res] = resourceRemaining{f, reset}
 			t.remaining, t.hasRemain = f, true
+			for k, v := range t.byResource {
+				if k != res && !v.reset.IsZero() && now.After(v.reset) {
+					delete(t.byResource, k) // that window is over
+					continue
+				}
+				t.remaining = min(t.remaining, v.left)
+			}
 			c.h.mu.Unlock()
 		}
 	}
 	return resp, nil
+}
+
+// resourceRemaining is one rate-limit budget as last reported.
+type resourceRemaining struct {
+	left  float64
+	reset time.Time
 }
 
 // Describe implements prometheus.Collector.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,49 @@ func TestSyncDoneReportsChanges(t *testing.T) {
 	for i, s := range steps {
 		if got := h.SyncDone("github", "acme", time.Second, s.err, now); got != s.want {
 			t.Errorf("step %d (%v): changed = %v, want %v", i, s.err, got, s.want)
+		}
+	}
+}
+
+// TestHealthRateLimitPerResource: GitHub reports the REST ("core") and
+// GraphQL budgets on alternate answers; the gauge is the lower of those
+// whose window is still running, not whichever answered last.
+func TestHealthRateLimitPerResource(t *testing.T) {
+	type answer struct {
+		resource, remaining string
+		reset               time.Time
+	}
+	future, past := time.Now().Add(time.Hour), time.Now().Add(-time.Minute)
+	var next answer
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-RateLimit-Resource", next.resource)
+		w.Header().Set("X-RateLimit-Remaining", next.remaining)
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(next.reset.Unix(), 10))
+	}))
+	defer srv.Close()
+	h := NewHealth()
+	c := &http.Client{Transport: h.Transport("github", "acme", nil)}
+	for _, tc := range []struct {
+		a    answer
+		want string
+	}{
+		{answer{"core", "4000", future}, "4000"},
+		{answer{"graphql", "150", future}, "150"},
+		{answer{"core", "3999", future}, "150"},  // not the last answer's
+		{answer{"graphql", "90", past}, "90"},    // (a late answer of an ended window)
+		{answer{"core", "3998", future}, "3998"}, // the graphql window is over
+	} {
+		next = tc.a
+		resp, err := c.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := "# HELP crossteam_api_rate_limit_remaining API requests left in the current rate-limit window, as the source last reported.\n" +
+			"# TYPE crossteam_api_rate_limit_remaining gauge\n" +
+			`crossteam_api_rate_limit_remaining{source="github",target="acme"} ` + tc.want + "\n"
+		if err := testutil.CollectAndCompare(h, strings.NewReader(want), "crossteam_api_rate_limit_remaining"); err != nil {
+			t.Errorf("after %+v: %v", tc.a, err)
 		}
 	}
 }
