@@ -62,9 +62,15 @@ func (rs *repoSync) issuesGraphQL(ctx context.Context) error {
 	c := rs.c
 	first := rs.path("/issues?direction=desc&per_page=100&sort=updated&state=all")
 	etagKey := rs.key("gql_issues etag")
-	w, _, err := rs.cursor(ctx, "gql_issues_since")
+	w, have, err := rs.cursor(ctx, "gql_issues_since")
 	if err != nil {
 		return err
+	}
+	if !have {
+		// A store the REST path synced: start from what it completed.
+		if w, err = rs.restWatermark(ctx); err != nil {
+			return err
+		}
 	}
 	floor := w
 	if floor == "" && !c.since.IsZero() {
@@ -186,4 +192,37 @@ func hasReviews(nodes []gqlNode) bool {
 		}
 	}
 	return false
+}
+
+// restWatermark is where a GraphQL walk may start on a store the REST path
+// synced, so that switching paths (an upgrade, graphql: off -> auto) does
+// not fetch the whole history again: the older of the REST issues and
+// comments watermarks, when the REST sync that set them finished every
+// step (no events walk, review check or per-issue event list pending).
+// Everything updated before it is stored with its events, comments and
+// reviews. "" (walk everything) otherwise.
+func (rs *repoSync) restWatermark(ctx context.Context) (string, error) {
+	issues, ok, err := rs.cursor(ctx, "issues_since")
+	if err != nil || !ok || issues == "" {
+		return "", err
+	}
+	for _, name := range []string{"events_walk", "reviews_pending", "issue_events_pending"} {
+		v, _, err := rs.cursor(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		if v != "" {
+			return "", nil
+		}
+	}
+	if _, ok, err := rs.cursor(ctx, "events_last_id"); err != nil || !ok {
+		return "", err
+	}
+	w := issues
+	if comments, ok, err := rs.cursor(ctx, "comments_since"); err != nil {
+		return "", err
+	} else if ok && later(w, comments) {
+		w = comments
+	}
+	return w, nil
 }
