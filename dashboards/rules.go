@@ -329,7 +329,7 @@ func RuleFiles() (files []File, err error) {
 		}
 	}()
 	return []File{
-		{Path: RecordingRulesFile, Data: yamlFile("Recording rules: per long window (7d every 1h, 28d every 3h) the increases the boards' trends read, keeping job, instance, source, teams and le, and from them p50/p90 pickup and cycle time per team pair, agreement error ratios and faster-handoff wins; agreement objectives and short-window error ratios (5m); joint milestone aggregates across exporter shards.", RecordingRules())},
+		{Path: RecordingRulesFile, Data: yamlFile("Recording rules: per long window (7d every 6h, 28d every 1d) the increases the boards' trends read, keeping job, instance, source, teams and le, and from them p50/p90 pickup and cycle time per team pair, agreement error ratios and faster-handoff wins; agreement objectives and short-window error ratios (5m); joint milestone aggregates across exporter shards.", RecordingRules())},
 		{Path: AlertingRulesFile, Data: yamlFile("Alerting rules; each alert's runbook_url points at its section of RUNBOOK.md.", AlertingRules())},
 	}, nil
 }
