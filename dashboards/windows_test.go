@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -154,5 +155,29 @@ func TestTrendGroupsFitTheirWindows(t *testing.T) {
 		if !found {
 			t.Errorf("no recording group for window %s", tw.Window)
 		}
+	}
+}
+
+// A board variable that selects nothing (no team matches, a job gone)
+// leaves its matchers empty (=~""): every query must still be valid
+// PromQL, so the panel shows "no data" rather than an error.
+func TestEmptyVariableSelectionIsNoDataNotAnError(t *testing.T) {
+	userVar := regexp.MustCompile(`\$\{?([A-Za-z][A-Za-z0-9_]*)\}?`)
+	n := 0
+	for file, data := range committedBoards(t) {
+		d := decodeLint(t, file, data)
+		for where, expr := range boardExprs(d) {
+			if !userVar.MatchString(expr) {
+				continue
+			}
+			n++
+			empty := userVar.ReplaceAllString(expr, "")
+			if _, err := parsePromQL(empty); err != nil {
+				t.Errorf("%s: %s with every variable empty: %v\n%s", file, where, err, empty)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no board query uses a variable")
 	}
 }
