@@ -159,22 +159,7 @@ func TestBoardQueryTimes(t *testing.T) {
 
 	// 3. The trend rules evaluated over the year at their intervals.
 	began = time.Now()
-	recorded := recordTrends(ctx, t, prom, filepath.Join(root, "dashboards", "rules", "crossteam.rules.yml"),
-		now.Add(-time.Duration(days)*24*time.Hour), now, filepath.Join(tmp, "rules.om"))
-	createBlocks(t, promtool, filepath.Join(tmp, "rules.om"), dataDir)
-	os.Remove(filepath.Join(tmp, "rules.om"))
-	// Prometheus opens new blocks in its data directory at its next
-	// compaction cycle (every minute).
-	check := fmt.Sprintf("count(last_over_time(pair:crossteam_handoffs_total:increase28d[1d] @ %d))", now.Add(-time.Duration(days-1)*24*time.Hour).Unix())
-	for deadline := time.Now().Add(5 * time.Minute); ; {
-		if v, err := prom.query(ctx, check); err == nil && len(v) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus did not load the recorded blocks within 5 minutes (%s)", check)
-		}
-		time.Sleep(5 * time.Second)
-	}
+	recorded := loadRecordedTrends(ctx, t, prom, promtool, root, dataDir, tmp, now.Add(-time.Duration(days)*24*time.Hour), now)
 	t.Logf("recorded %d trend rules over %d days and loaded them in %s", recorded, days, time.Since(began).Round(time.Second))
 
 	// Prometheus compacts the overlapping blocks (raw and recorded) in
@@ -342,6 +327,30 @@ func (p *promAPI) timedQuery(ctx context.Context, expr string, instant bool, now
 	return took, len(d.Result), nil
 }
 
+// loadRecordedTrends gives the shipped trend rules their history: it
+// evaluates them over [from, to] (recordTrends), loads the result into the
+// running Prometheus' data directory and waits until Prometheus has opened
+// the blocks. It returns the number of rules recorded.
+func loadRecordedTrends(ctx context.Context, t *testing.T, prom *promAPI, promtool, root, dataDir, tmp string, from, to time.Time) int {
+	t.Helper()
+	om := filepath.Join(tmp, "rules.om")
+	n := recordTrends(ctx, t, prom, filepath.Join(root, "dashboards", "rules", "crossteam.rules.yml"), from, to, om)
+	createBlocks(t, promtool, om, dataDir)
+	os.Remove(om)
+	// Prometheus opens new blocks in its data directory at its next
+	// compaction cycle (every minute).
+	check := fmt.Sprintf("count(last_over_time(pair:crossteam_handoffs_total:increase28d[1d] @ %d))", from.Add(24*time.Hour).Unix())
+	for deadline := time.Now().Add(5 * time.Minute); ; {
+		if v, err := prom.query(ctx, check); err == nil && len(v) == 1 {
+			return n
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus did not load the recorded blocks within 5 minutes (%s)", check)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
 // recordTrends evaluates the trend groups' increase rules (the series the
 // boards read) over [from, to] at each group's interval, through
 // Prometheus' query_range in chunks, and writes the results as
@@ -405,7 +414,9 @@ func recordTrends(ctx context.Context, t *testing.T, p *promAPI, rulesFile strin
 					}
 				}
 			}
-			t.Logf("recorded %s in %s", r.Record, time.Since(ruleBegan).Round(time.Millisecond))
+			if time.Since(ruleBegan) > 10*time.Second {
+				t.Logf("recorded %s in %s", r.Record, time.Since(ruleBegan).Round(time.Millisecond))
+			}
 		}
 	}
 	fmt.Fprintln(w, "# EOF")
