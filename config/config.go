@@ -46,6 +46,8 @@ type Config struct {
 	Milestones Milestones `yaml:"milestones"`
 	// Signals are named filters for items the team rituals care about.
 	Signals []*Signal `yaml:"signals,omitempty"`
+	// Dependencies: cross-team "blocked by" links (see records.go).
+	Dependencies Dependencies `yaml:"dependencies"`
 	// Store is where events are kept.
 	Store Store `yaml:"store"`
 	// Sync controls the background sync.
@@ -215,6 +217,26 @@ type GitHubSource struct {
 	TokenEnv  string `yaml:"token_env,omitempty"`
 	// App authenticates as a GitHub App installation.
 	App *GitHubApp `yaml:"app,omitempty"`
+	// GraphQL selects how history (timeline events, comments, reviews) is
+	// fetched: "auto" (default: GraphQL, falling back to REST when the
+	// endpoint has none), "on" (GraphQL; a missing endpoint is an error)
+	// or "off" (REST only). Change detection is REST in every mode.
+	GraphQL string `yaml:"graphql,omitempty"`
+}
+
+// GraphQL modes of a GitHub target.
+const (
+	GraphQLAuto = "auto"
+	GraphQLOn   = "on"
+	GraphQLOff  = "off"
+)
+
+// GraphQLMode is the target's graphql mode with the default applied.
+func (g *GitHubSource) GraphQLMode() string {
+	if g.GraphQL == "" {
+		return GraphQLAuto
+	}
+	return g.GraphQL
 }
 
 // OrgPattern selects repositories of an organisation by name.
@@ -334,9 +356,33 @@ type Milestones struct {
 
 // Signal is a named filter for items the team rituals care about.
 type Signal struct {
-	Name         string   `yaml:"name"`
+	Name string `yaml:"name"`
+	// Kind makes the matching items records: "decision" or "postmortem"
+	// (see records.go); empty for a plain signal (open count and age).
+	Kind         string   `yaml:"kind,omitempty"`
 	GitHubLabels []string `yaml:"github_labels,omitempty"`
 	JiraJQL      string   `yaml:"jira_jql,omitempty"`
+	// Record settings, for kind decision or postmortem only; every one
+	// has a default, so `kind: decision` alone is enough.
+	//
+	// DecidedStatuses (decision, Jira): statuses meaning the decision is
+	// taken although the issue is not resolved (case-insensitive).
+	DecidedStatuses []string `yaml:"decided_statuses,omitempty"`
+	// DecidedLabels (decision, GitHub): labels meaning the same.
+	DecidedLabels []string `yaml:"decided_labels,omitempty"`
+	// DateLabelPrefix (GitHub): a label "<prefix>YYYY-MM-DD" carries the
+	// revisit date of a decision / the due date of an action; default
+	// "revisit:" / "due:". Without one, the milestone's due date applies.
+	DateLabelPrefix string `yaml:"date_label_prefix,omitempty"`
+	// JiraDateField: the Jira field id holding the revisit / due date
+	// (default duedate; or a custom date field such as customfield_10042).
+	JiraDateField string `yaml:"jira_date_field,omitempty"`
+	// MaxExported caps the per-item series of the signal's list
+	// (default 50).
+	MaxExported *int `yaml:"max_exported,omitempty"`
+	// KeepDecided (decision): how long a decided decision stays listed
+	// (default 14d).
+	KeepDecided *model.Duration `yaml:"keep_decided,omitempty"`
 }
 
 // Store is the event store.

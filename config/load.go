@@ -43,11 +43,12 @@ var (
 		WorkingHours: WorkingHours{Start: "09:00", End: "17:00"},
 	}
 	DefaultConfig = Config{
-		Ownership:  DefaultOwnership,
-		Handoffs:   DefaultHandoffs,
-		Milestones: DefaultMilestones,
-		Store:      DefaultStore,
-		Sync:       DefaultSync,
+		Dependencies: DefaultDependencies,
+		Ownership:    DefaultOwnership,
+		Handoffs:     DefaultHandoffs,
+		Milestones:   DefaultMilestones,
+		Store:        DefaultStore,
+		Sync:         DefaultSync,
 	}
 )
 
@@ -66,6 +67,7 @@ func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 func defaultConfig() Config {
 	c := DefaultConfig
 	c.Ownership.Precedence = append([]string(nil), DefaultOwnership.Precedence...)
+	c.Dependencies.JiraLinkTypes = append([]string(nil), DefaultDependencies.JiraLinkTypes...)
 	return c
 }
 

@@ -104,6 +104,7 @@ func (c *Config) validate() error {
 	c.validateSources(&e)
 	c.validateMilestones(&e)
 	c.validateSignals(&e)
+	c.validateDependencies(&e)
 	if strings.TrimSpace(c.Store.Path) == "" {
 		e.add("store.path", "must not be empty")
 	}
@@ -456,6 +457,11 @@ func (c *Config) validateSources(e *errs) {
 		if len(g.Repos) == 0 && len(g.Orgs) == 0 {
 			e.add(p, "set repos or orgs")
 		}
+		switch g.GraphQL {
+		case "", GraphQLAuto, GraphQLOn, GraphQLOff:
+		default:
+			e.add(p+".graphql", "%q is not one of auto, on, off", g.GraphQL)
+		}
 		seen := map[string]bool{}
 		for j, r := range g.Repos {
 			if !repoRE.MatchString(r) {
@@ -572,6 +578,7 @@ func (c *Config) validateSignals(e *errs) {
 		if len(s.GitHubLabels) == 0 && strings.TrimSpace(s.JiraJQL) == "" {
 			e.add(p, "set github_labels or jira_jql")
 		}
+		c.validateRecord(e, p, s)
 	}
 }
 

@@ -26,6 +26,11 @@ func boardExprs(d lintDashboard) map[string]string {
 			out["variable "+v.Name] = q
 		}
 	}
+	for _, a := range d.Annotations.List {
+		if a.Expr != "" {
+			out["annotation "+a.Name] = a.Expr
+		}
+	}
 	return out
 }
 
@@ -37,7 +42,7 @@ func TestDashboardsNameOnlyCatalogueMetrics(t *testing.T) {
 			t.Fatalf("%s: no expressions found", file)
 		}
 		for where, expr := range exprs {
-			for _, p := range catalogueProblems(expr) {
+			for _, p := range catalogueProblems(expr, recordedSeries()) {
 				t.Errorf("%s: %s: %s", file, where, p)
 			}
 		}
@@ -55,17 +60,12 @@ func TestRulesNameOnlyCatalogueMetrics(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		// Rules may read the series the recording rules write.
-		var recorded []string
-		for _, g := range RecordingRules().Groups {
-			for _, r := range g.Rules {
-				recorded = append(recorded, r.Record)
-			}
-		}
+		recorded := recordedSeries()
 		n := 0
 		for _, g := range rg.Groups {
 			for _, r := range g.Rules {
 				n++
-				for _, p := range catalogueProblems(r.Expr, recorded...) {
+				for _, p := range catalogueProblems(r.Expr, recorded) {
 					t.Errorf("%s: %s%s: %s", name, r.Record, r.Alert, p)
 				}
 			}
@@ -86,13 +86,30 @@ func TestCatalogueCheckCatchesStrangers(t *testing.T) {
 		{`crossteam_handoffs_open{le="1"}`, `metric crossteam_handoffs_open has no label "le"`},
 		{`{__name__=~"crossteam_.*"}`, "has no metric name"},
 		{`sum(`, "does not parse"},
+		{`last_over_time(pair:crossteam_handoffs_total:increase7d{job=~"$job", from_team=~"$from_team"}[1h])`, ""},
+		{`pair:crossteam_handoffs_total:increase7d{team="a"}`, `recorded series pair:crossteam_handoffs_total:increase7d has no label "team"`},
+		{`pair:crossteam_handoffs_total:increase1d`, "metric pair:crossteam_handoffs_total:increase1d is not in the catalogue"},
 	}
 	for _, c := range cases {
-		got := strings.Join(catalogueProblems(c.expr), "; ")
+		got := strings.Join(catalogueProblems(c.expr, recordedSeries()), "; ")
 		if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
 			t.Errorf("%s: problems %q, want %q", c.expr, got, c.want)
 		}
 	}
+}
+
+// recordedSeries are the recording rules' series, with the labels the
+// trend increases keep (nil for the others: not checked).
+func recordedSeries() map[string][]string {
+	out := trendRecordedLabels()
+	for _, g := range RecordingRules().Groups {
+		for _, r := range g.Rules {
+			if _, ok := out[r.Record]; !ok {
+				out[r.Record] = nil
+			}
+		}
+	}
+	return out
 }
 
 // unusedMetrics are catalogue metrics no dashboard or rule needs, each with

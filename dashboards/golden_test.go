@@ -84,7 +84,7 @@ func TestGenerateLayout(t *testing.T) {
 		paths = append(paths, f.Path)
 	}
 	want := []string{
-		"json/overview.json", "json/handoffs.json", "json/milestones.json", "json/agreements.json", "json/team.json", "json/health.json",
+		"json/overview.json", "json/handoffs.json", "json/milestones.json", "json/agreements.json", "json/team.json", "json/decisions.json", "json/health.json",
 		"rules/crossteam.rules.yml", "rules/crossteam.alerts.yml",
 		"provisioning/dashboards/crossteam.yaml", "provisioning/datasources/crossteam.yaml",
 	}

@@ -62,6 +62,7 @@ type replay struct {
 	sigLabels  []string // active labels that some signal watches (lower-cased)
 	milestones []string // active milestone titles
 	handoffs   []handoff
+	owners     []ownerAt // owner timeline (records.go)
 	// Blocked: the active blocked labels, whether the status is a blocked
 	// one, and the item's blocked spans (end zero: still blocked).
 	blockedLabels []string
@@ -339,15 +340,19 @@ func (r *replay) initial(evs []model.Event) {
 	}
 }
 
-// item replays one item's events (ordered by time) up to asOf.
-func (c *computation) item(it *model.Item, evs []model.Event) {
+// item replays one item's events (ordered by time) up to the horizon and
+// returns what the item contributes, independent of the instant it is
+// evaluated at.
+func (c *computation) item(it *model.Item, evs []model.Event) *derived {
+	d := &derived{source: it.Source, key: it.Key, owner: -1}
 	created := it.Created
 	if created.IsZero() && len(evs) > 0 {
 		created = evs[0].At
 	}
-	if created.IsZero() || created.After(c.asOf) {
-		return
+	if created.IsZero() || created.After(c.horizon) {
+		return d
 	}
+	d.counted, d.created, d.maxAt = true, created, created
 	r := &c.r
 	*r = replay{
 		c: c, it: it,
@@ -355,8 +360,8 @@ func (c *computation) item(it *model.Item, evs []model.Event) {
 		sigLabels: r.sigLabels[:0], milestones: r.milestones[:0], handoffs: r.handoffs[:0],
 		blockedLabels: r.blockedLabels[:0], spans: r.spans[:0],
 		actTeams: r.actTeams[:0], changed: r.changed[:0], curOwner: -1, lastOwner: -1,
+		owners: r.owners[:0],
 	}
-	c.snap.Items[it.Source]++
 	r.authorTeam = c.actorTeam(it.Source, it.Author)
 	r.touch(r.authorTeam)
 	r.initial(evs)
@@ -364,10 +369,13 @@ func (c *computation) item(it *model.Item, evs []model.Event) {
 	r.curOwner = r.owner()
 	r.lastOwner = r.curOwner
 	r.touch(r.curOwner)
+	r.owners = append(r.owners, ownerAt{At: created.Unix(), Team: r.curOwner})
 	hasCloseEvents := false
+	cut := len(evs)
 	for i := 0; i < len(evs); {
 		at := evs[i].At
-		if at.After(c.asOf) {
+		if at.After(c.horizon) {
+			cut = i
 			break
 		}
 		j := i + 1
@@ -378,17 +386,30 @@ func (c *computation) item(it *model.Item, evs []model.Event) {
 			hasCloseEvents = true
 		}
 		r.markBlocked(at)
-		c.snap.Events[it.Source] += j - i
+		if r.curOwner != r.owners[len(r.owners)-1].Team {
+			r.owners = append(r.owners, ownerAt{At: at.Unix(), Team: r.curOwner})
+		}
+		d.events += int32(j - i)
+		if at.After(d.maxAt) {
+			d.maxAt = at
+		}
 		i = j
 	}
-	if !hasCloseEvents && !it.Closed.IsZero() && !it.Closed.After(c.asOf) {
+	var fallbackClose time.Time
+	if !hasCloseEvents && !it.Closed.IsZero() && !it.Closed.After(c.horizon) {
 		// No close events stored (e.g. beyond the history horizon): take
 		// the item's own close instant.
 		r.closed, r.closedAt = true, it.Closed
 		r.closeOpen(it.Closed)
+		fallbackClose = it.Closed
+		if it.Closed.After(d.maxAt) {
+			d.maxAt = it.Closed
+		}
 	}
-	c.record(it, r.handoffs)
-	r.finishItem(created)
+	c.record(d, r.handoffs)
+	r.finishItem(d, created)
+	d.recs = c.itemRecords(evs, cut, fallbackClose)
+	return d
 }
 
 // group applies the events that share one instant. Applying all state

@@ -112,6 +112,7 @@ func MergeShards(cfg *config.Config, shards ...*Snapshot) *Snapshot {
 			}
 		}
 	}
+	out.Records = mergeRecords(cfg, shards)
 	for _, p := range pairs {
 		out.Pairs = append(out.Pairs, *p)
 	}

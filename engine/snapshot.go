@@ -194,6 +194,8 @@ type Snapshot struct {
 	// UnmappedStatuses counts items whose current Jira status maps to no
 	// team, per status name, so the mapping can be fixed.
 	UnmappedStatuses map[string]int
+	// Records: decisions, post-mortem actions, dependencies (records.go).
+	Records Records
 	// Handoffs is every derived handoff; filled only with Options.KeepHandoffs.
 	Handoffs []Handoff
 }

@@ -51,6 +51,8 @@ type targetHealth struct {
 	// limits: the last rate-limit figures per resource (core, graphql, ...).
 	limits  map[string]*apimetrics.RateLimit
 	lastErr string
+	// missingLinkTypes: configured Jira link types the target lacks.
+	missingLinkTypes []string
 }
 
 // NewHealth creates the health metrics.
@@ -106,6 +108,14 @@ func (h *Health) Forget(source, target string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.targets, targetKey{source, target})
+}
+
+// SetLinkTypesMissing records the configured Jira link types a target
+// lacks (none: empty), exported as crossteam_jira_link_types_missing.
+func (h *Health) SetLinkTypesMissing(source, target string, missing []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.target(source, target).missingLinkTypes = append([]string(nil), missing...)
 }
 
 // SyncDone records the outcome of one sync. It reports whether the error
@@ -295,6 +305,9 @@ func (h *Health) Collect(ch chan<- prometheus.Metric) {
 			if rl.HasReset {
 				g("api_rate_limit_reset_timestamp_seconds", float64(rl.Reset.Unix()), k.source, k.target, res)
 			}
+		}
+		for _, lt := range t.missingLinkTypes {
+			g("jira_link_types_missing", 1, k.source, k.target, catalogue.CapLabelValue(lt))
 		}
 	}
 	for source, n := range h.stored {

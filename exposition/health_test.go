@@ -77,3 +77,23 @@ func TestSyncDoneReportsChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkTypesMissing: one series per missing link type of a target; a
+// later load that finds them all drops the series.
+func TestLinkTypesMissing(t *testing.T) {
+	h := NewHealth()
+	h.SetLinkTypesMissing("jira", "acme-jira", []string{"Depends", "Blocks"})
+	want := `
+# HELP crossteam_jira_link_types_missing 1 per link type in dependencies.jira_link_types that the Jira target does not have (GET /issueLinkType): its dependencies are not collected; the target keeps syncing.
+# TYPE crossteam_jira_link_types_missing gauge
+crossteam_jira_link_types_missing{link_type="Blocks",source="jira",target="acme-jira"} 1
+crossteam_jira_link_types_missing{link_type="Depends",source="jira",target="acme-jira"} 1
+`
+	if err := testutil.CollectAndCompare(h, strings.NewReader(want), "crossteam_jira_link_types_missing"); err != nil {
+		t.Error(err)
+	}
+	h.SetLinkTypesMissing("jira", "acme-jira", nil)
+	if n := testutil.CollectAndCount(h, "crossteam_jira_link_types_missing"); n != 0 {
+		t.Errorf("%d series after the types were found, want 0", n)
+	}
+}

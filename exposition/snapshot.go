@@ -161,4 +161,5 @@ func (c *SnapshotCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge("signal_oldest_open_timestamp_seconds", ts(sg.Oldest), sg.Signal, sg.Team)
 		}
 	}
+	c.collectRecords(ch, &s.Records)
 }

@@ -41,12 +41,19 @@ agreements:
     cycle: {objective: 0.5, within: 1d, clock: calendar}
 signals:
   - name: decision
+    kind: decision
     github_labels: [decision]
+  - name: postmortem_action
+    kind: postmortem
+    github_labels: [postmortem-action]
 `
 
 // scenario: two GitHub items handed design->backend (one picked up after 2h
 // and closed after 5h, one stalled for 47h), a joint milestone, a Jira item
-// in an unmapped status, and a decision item. Times from 2026-03-02 UTC.
+// in an unmapped status, an open decision (#2) and a decided one (#3, with
+// an invalid revisit label), an overdue post-mortem action (#4) and a
+// closed one (#5), and design's #6 blocked by backend's #4 (open) and #5
+// (resolved when #5 closed). Times from 2026-03-02 UTC.
 func scenario(t testing.TB) (*config.Config, *model.Dataset, time.Time) {
 	cfg, err := config.Parse([]byte(scenarioConfig))
 	if err != nil {
@@ -65,6 +72,10 @@ func scenario(t testing.TB) (*config.Config, *model.Dataset, time.Time) {
 		Items: []model.Item{
 			{Source: "github", Key: "acme/web#1", URL: "https://github.com/acme/web/issues/1", Title: "Checkout \"button\"\nbroken ✓", Author: "alice", Created: h(0), Milestones: []string{"v1.0"}},
 			{Source: "github", Key: "acme/web#2", URL: "https://github.com/acme/web/issues/2", Title: "Slow search", Author: "alice", Created: h(0), Labels: []string{"decision"}},
+			{Source: "github", Key: "acme/web#3", URL: "https://github.com/acme/web/issues/3", Title: "Adopt gRPC", Author: "alice", Created: h(0), Labels: []string{"decision", "team:design", "revisit:2026-13-40"}},
+			{Source: "github", Key: "acme/web#4", URL: "https://github.com/acme/web/issues/4", Title: "Add alerting", Author: "bob", Created: h(0), Labels: []string{"postmortem-action", "team:backend", "due:2026-03-02"}},
+			{Source: "github", Key: "acme/web#5", URL: "https://github.com/acme/web/issues/5", Title: "Fix retry", Author: "bob", Created: h(0), Labels: []string{"postmortem-action", "team:backend"}},
+			{Source: "github", Key: "acme/web#6", URL: "https://github.com/acme/web/issues/6", Title: "New checkout", Author: "alice", Created: h(0), Labels: []string{"team:design"}},
 			{Source: "jira", Key: "WEB-1", URL: "https://acme.atlassian.net/browse/WEB-1", Title: "Limbo", Created: h(0), Status: "Parked"},
 		},
 		Events: []model.Event{
@@ -75,6 +86,10 @@ func scenario(t testing.TB) (*config.Config, *model.Dataset, time.Time) {
 			ev("acme/web#1", 5, 6, "bob", model.EventClosed, ""),
 			ev("acme/web#2", 6, 0, "alice", model.EventLabeled, "team:design"),
 			ev("acme/web#2", 7, 1, "alice", model.EventLabeled, "team:backend"),
+			ev("acme/web#3", 8, 10, "alice", model.EventClosed, ""),
+			ev("acme/web#5", 9, 4, "bob", model.EventClosed, ""),
+			ev("acme/web#6", 10, 2, "alice", model.EventBlockedByAdded, "acme/web#4"),
+			ev("acme/web#6", 11, 3, "alice", model.EventBlockedByAdded, "acme/web#5"),
 		},
 		Milestones: []model.Milestone{{Source: "github", Key: "acme/web/milestones/1", Title: "v1.0", Due: h(240)}},
 	}
@@ -132,6 +147,21 @@ func TestSnapshotExposition(t *testing.T) {
 		{"crossteam_handoff_oldest_waiting_timestamp_seconds", `from_team="design",source="github",to_team="backend"`, 1772413200},
 		{"crossteam_stalled_handoff_idle_since_timestamp_seconds", `from_team="design",key="acme/web#2",kind="owner",source="github",title="Slow search",to_team="backend",url="https://github.com/acme/web/issues/2"`, 1772413200},
 		{"crossteam_signal_oldest_open_timestamp_seconds", `signal="decision",team="backend"`, 1772409600},
+		{"crossteam_decision_records", `signal="decision",source="github",state="open",team="backend"`, 1},
+		{"crossteam_decision_records", `signal="decision",source="github",state="decided",team="design"`, 1},
+		{"crossteam_decision_time_to_decide_seconds_sum", `signal="decision",source="github",team="design"`, 10 * 3600},
+		{"crossteam_decision_decided_timestamp_seconds", `key="acme/web#3",signal="decision",source="github",team="design",title="Adopt gRPC"`, 1772445600}, // 2026-03-02 10:00 UTC,
+		{"crossteam_record_dates_invalid", `signal="decision",source="github"`, 1},
+		{"crossteam_postmortem_actions_open", `signal="postmortem_action",source="github",team="backend"`, 1},
+		{"crossteam_postmortem_actions_overdue", `signal="postmortem_action",source="github",team="backend"`, 1},
+		{"crossteam_postmortem_action_close_seconds_sum", `signal="postmortem_action",source="github",team="backend"`, 4 * 3600},
+		// due 2026-03-02 ends at 23:59:59; asOf is 2026-03-04 00:00.
+		{"crossteam_postmortem_action_overdue_seconds", `key="acme/web#4",signal="postmortem_action",source="github",team="backend",title="Add alerting",url="https://github.com/acme/web/issues/4"`, 24*3600 + 1},
+		{"crossteam_dependencies_open", `blocked_team="design",blocking_team="backend",source="github"`, 1},
+		{"crossteam_dependency_oldest_open_seconds", `blocked_team="design",blocking_team="backend",source="github"`, 46 * 3600},
+		{"crossteam_dependency_resolved_seconds_sum", `blocked_team="design",blocking_team="backend",source="github"`, 3600},
+		{"crossteam_dependency_open_seconds", `blocked_key="acme/web#6",blocked_team="design",blocking_key="acme/web#4",blocking_team="backend",source="github",title="New checkout",url="https://github.com/acme/web/issues/6"`, 46 * 3600},
+		{"crossteam_records_unexported", `list="decisions"`, 0},
 	} {
 		line := tc.name + "{" + tc.labels + "} " + fmt.Sprint(tc.want)
 		if !strings.Contains(got, line+"\n") {

@@ -95,6 +95,16 @@ const (
 	EventTeamFieldChanged     EventKind = "team_field_changed"     // Jira team field: From -> To
 	EventComponentAdded       EventKind = "component_added"        // Jira component: Value
 	EventComponentRemoved     EventKind = "component_removed"      // Jira component: Value
+	// Dependencies: the item is blocked by another item of the same source
+	// (Value = its key: "owner/repo#12", "PROJ-7"): a Jira "is blocked by"
+	// link of a configured type, a GitHub issue dependency.
+	EventBlockedByAdded   EventKind = "blocked_by_added"
+	EventBlockedByRemoved EventKind = "blocked_by_removed"
+	// EventDateSet: a Jira date field changed: Value = field id (duedate,
+	// customfield_NNNNN), From -> To as YYYY-MM-DD ("" when unset). The
+	// collector stores the value the item was created with as one at
+	// creation, so the date at any instant is the last one set before it.
+	EventDateSet EventKind = "date_set"
 )
 
 // Event is one thing that happened to an item at an instant, by an actor.

@@ -164,19 +164,21 @@ func TestDemo(t *testing.T) {
 }
 
 // TestDemoFaults: with 5xx, secondary rate limits and latency on the fake
-// GitHub, the demo still reaches its complete first snapshot.
+// GitHub, the demo still reaches its complete first snapshot. (20% 5xx:
+// with GraphQL history the first sync makes few enough requests that 5%
+// may inject none.)
 func TestDemoFaults(t *testing.T) {
 	addr := freeAddr(t)
-	stdout, stop := startDemo(t, "--web.listen-address="+addr, "--faults=5xx=0.05,secondary=0.02,retryafter=1s,latency=1ms,seed=3")
+	stdout, stop := startDemo(t, "--web.listen-address="+addr, "--faults=5xx=0.2,secondary=0.02,retryafter=1s,latency=1ms,seed=3")
 	waitFor(t, "the demo summary", func() bool { return strings.Contains(stdout.String(), "Ctrl-C stops the demo") })
 	s := stdout.String()
-	for _, want := range []string{"faults        latency=1ms,5xx=0.05,secondary=0.02,retryafter=1s,seed=3", "Stalled handoffs now: 8"} {
+	for _, want := range []string{"faults        latency=1ms,5xx=0.2,secondary=0.02,retryafter=1s,seed=3", "Stalled handoffs now: 8"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
 	}
 	_, metrics := get(t, "http://"+addr+"/metrics")
-	if !regexp.MustCompile(`crossteam_api_requests_total\{code="50[23]",endpoint="/repos/\{owner\}/\{repo\}/[a-z/{}_]+",source="github",target="sim-github"\} [1-9]`).MatchString(metrics) {
+	if !regexp.MustCompile(`crossteam_api_requests_total\{code="50[23]",endpoint="/[a-z/{}_]+",source="github",target="sim-github"\} [1-9]`).MatchString(metrics) {
 		t.Errorf("no 5xx counted in crossteam_api_requests_total")
 	}
 	if code := stop(); code != 0 {
@@ -289,8 +291,10 @@ func TestDemoLive(t *testing.T) {
 		fams map[string]*dto.MetricFamily
 	}
 	read := func() scrape {
-		at := time.Now()
 		_, body := get(t, "http://"+addr+"/metrics")
+		// After the answer: a snapshot published while the request was
+		// on its way is served, so an earlier instant can precede asOf.
+		at := time.Now()
 		fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)

@@ -67,6 +67,9 @@ func newTargets(cfg *config.Config, st *store.Store, health *exposition.Health, 
 			Owns:      ownsProject,
 			Transport: health.Transport("jira", j.Name, resilience.TimeoutTransport(nil, resilience.RequestTimeout)),
 			Logger:    logger, // the collector adds source and target
+			OnLinkTypes: func(missing []string) {
+				health.SetLinkTypesMissing("jira", j.Name, missing)
+			},
 		})
 		if errors.Is(err, jiracollector.ErrNotInShard) {
 			logger.Info("no project of this Jira target is in this shard; other shards sync it", "target", j.Name, "shard", spec.String())

@@ -40,6 +40,7 @@ type repoSync struct {
 type seenIssue struct {
 	created, updated time.Time
 	pr               bool
+	blockedBy        int // total blocking issues as listed; -1: not said
 }
 
 // Cursor and ETag names, scoped by repository (the store scopes them by
@@ -98,7 +99,10 @@ func (rs *repoSync) sync(ctx context.Context) error {
 	if err := rs.milestones(ctx); err != nil {
 		return err
 	}
-	return rs.reviews(ctx)
+	if err := rs.reviews(ctx); err != nil {
+		return err
+	}
+	return rs.dependencies(ctx) // dependencies.go
 }
 
 // sinceWalk lists path?params&since=W (sort=updated asc) page by page from
@@ -191,7 +195,7 @@ func later(a, b string) bool {
 func (rs *repoSync) issues(ctx context.Context) error {
 	params := url.Values{"state": {"all"}, "sort": {"updated"}, "direction": {"asc"}, "per_page": {"100"}}
 	return sinceWalk(ctx, rs, "list issues", rs.path("/issues"), "issues_since", params,
-		func(list []*gh.Issue, p *store.Page) time.Time {
+		func(list []*wireIssue, p *store.Page) time.Time {
 			var last time.Time
 			prs := false
 			defer func() {
@@ -202,13 +206,14 @@ func (rs *repoSync) issues(ctx context.Context) error {
 					p.Cursors[rs.key("reviews_pending")] = encodePending(rs.pending)
 				}
 			}()
-			for _, is := range list {
+			for _, w := range list {
+				is := &w.Issue
 				it := rs.item(is)
 				p.Items = append(p.Items, it)
 				if e, ok := createdEvent(it); ok {
 					p.Events = append(p.Events, e)
 				}
-				rs.seen[is.GetNumber()] = seenIssue{created: it.Created, updated: it.Updated, pr: it.Kind == model.KindPullRequest}
+				rs.seen[is.GetNumber()] = seenIssue{created: it.Created, updated: it.Updated, pr: it.Kind == model.KindPullRequest, blockedBy: w.blockedBy()}
 				if it.Kind == model.KindPullRequest {
 					if it.Updated.After(rs.pending[is.GetNumber()]) {
 						rs.pending[is.GetNumber()] = it.Updated

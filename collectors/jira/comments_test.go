@@ -89,7 +89,7 @@ func TestCommentsStored(t *testing.T) {
 			if cutIssues != pages || (tc.wantExtra > 0) != (pages > 0) {
 				t.Fatalf("comment requests = %d, want %d (%v)", cutIssues, pages, e.api.CountByEndpoint())
 			}
-			base := 2 + 1 // metadata + one search page
+			base := 3 + 1 // metadata + one search page
 			if tc.deployment == fakejira.Cloud {
 				base++ // bulkfetch
 			}

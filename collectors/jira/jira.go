@@ -11,7 +11,10 @@
 //
 //  1. Metadata, once per process and again only when an unknown status id
 //     appears: GET /rest/api/3/field (resolves team_field by name to its
-//     customfield id) and GET /rest/api/3/status (status id -> category).
+//     customfield id), GET /rest/api/3/status (status id -> category) and,
+//     unless dependencies.jira_link_types is empty, GET
+//     /rest/api/3/issueLinkType (links.go: a configured type the site
+//     lacks is reported by name; the target keeps syncing).
 //  2. Current state: POST /rest/api/3/search/jql, one JQL for all projects
 //     (`project in (..) AND (jql) [AND updated >= -Nm] ORDER BY id ASC`),
 //     only the fields the engine needs (comment included), 100 per page, following
@@ -28,18 +31,22 @@
 //     their total; an issue changed in this sync whose total exceeds what
 //     was embedded is completed with GET /rest/api/3/issue/{key}/comment,
 //     100 per page (one request unless it has more than 100 comments).
-//  5. Signals (signals[].jira_jql): one search `(<jql>) AND id in (..)` per
-//     signal per batch of changed issues, fields=id.
+//  5. Signals (signals[].jira_jql): one id-only search `(<jql>) AND <scope>`
+//     per signal per sync, over the same projects and window as the main
+//     search, run when the first batch with changed issues is written
+//     (fields=id, 5000 ids per page). Issues updated after it began are
+//     checked with `(<jql>) AND id in (..)` (none in a quiet sync).
 //
-// A full sync of I issues therefore costs 2 + ceil(I/100) + ceil(I/1000)
-// requests, plus one per issue with more than 20 comments (ceil(C/100) for
-// C comments), plus one per signal and batch, plus bulkfetch pages beyond
-// 10000 histories per 1000 issues; an incremental sync in which nothing
-// changed costs exactly one request.
+// A full sync of I issues with H filtered histories therefore costs
+// 3 + ceil(I/100) + about ceil(H/9000) bulkfetch calls (each sized from the
+// histories per issue seen so far to fit one 10000-history answer), plus
+// one per issue with more than 20 comments (ceil(C/100) for C comments),
+// plus ceil(M/5000) per signal matching M issues; an incremental sync in
+// which nothing changed costs exactly one request.
 //
 // Jira Data Center: GET /rest/api/2/search with startAt and
-// expand=changelog (full histories and every comment there), 100 issues per page, plus the two
-// metadata calls: 2 + ceil(I/100) for a full sync, 1 for an unchanged one.
+// expand=changelog (full histories and every comment there), 100 issues per page, plus the three
+// metadata calls: 3 + ceil(I/100) for a full sync, 1 for an unchanged one.
 //
 // # Incremental window
 //
@@ -62,7 +69,8 @@
 // the updated instant when a done-category status has none), updated,
 // status name, team field value, components, labels, assignee, fix version
 // names and the epic (model.JiraEpicPrefix + key) as milestones, and the
-// names of matching signals. Events per history item: status ->
+// names of matching signals; issuelinks and the record date fields
+// (links.go). Events per history item: status ->
 // status_changed (names) plus closed / reopened when the status category
 // enters or leaves done; assignee -> unassigned / assigned; team field ->
 // team_field_changed (display values); components -> component_removed /
@@ -148,6 +156,10 @@ type Options struct {
 	// mechanism as the GitHub collector's Owns); nil = all. New returns
 	// ErrNotInShard when it selects none.
 	Owns func(project string) bool
+	// OnLinkTypes is told, after each metadata load, which configured
+	// dependencies.jira_link_types the site lacks (none: empty); nil = not
+	// reported (they are logged either way).
+	OnLinkTypes func(missing []string)
 }
 
 // ErrNotInShard is returned by New when Options.Owns selects none of the
@@ -172,7 +184,10 @@ type Collector struct {
 	overlap  time.Duration
 	pageSize int
 	bulkMax  int // bulkfetch maxResults (tests lower it to exercise paging)
-	since    time.Time
+	// histPerIssue is the filtered histories per issue bulkfetch has
+	// returned (0 before the first call): it sizes the next call.
+	histPerIssue float64
+	since        time.Time
 
 	// Metadata cache (kept across syncs).
 	teamFieldID string
@@ -188,6 +203,13 @@ type Collector struct {
 	// unchanged sync costs one search and writes nothing. After a restart
 	// the map is empty and they are written once more (the store dedups).
 	recent map[string]time.Time
+
+	// Dependencies (links.go): configured link types found on the site
+	// (lower-case names), their inward descriptions, the missing ones.
+	linkTypes        map[string]bool
+	linkInward       []string
+	missingLinkTypes []string
+	onLinkTypes      func(missing []string)
 }
 
 // Source is "jira".
@@ -263,6 +285,7 @@ func New(o Options) (*Collector, error) {
 		logger: o.Logger.With("source", model.SourceJira, "target", name),
 		cloud:  dep == config.JiraCloud, overlap: o.Overlap, pageSize: o.PageSize, bulkMax: bulkMaxResults,
 		browse: strings.TrimRight(o.Target.URL, "/"), identities: map[model.Identity]bool{}, recent: map[string]time.Time{},
+		onLinkTypes: o.OnLinkTypes,
 	}
 	c.api = "rest/api/2"
 	if c.cloud {
@@ -362,6 +385,9 @@ func (c *Collector) loadMeta(ctx context.Context, force bool) error {
 				return fmt.Errorf("team_field %q: no such field on the site (GET /field lists %d fields; check the name and that the API user can see it)", tf, len(fields))
 			}
 		}
+		if err := c.loadLinkTypes(ctx); err != nil {
+			return err
+		}
 	}
 	var sts []status
 	if err := c.call(ctx, http.MethodGet, c.api+"/status", nil, &sts); err != nil {
@@ -416,7 +442,8 @@ func (c *Collector) syncScope(ctx context.Context, start time.Time, projects []s
 		from = c.since
 	}
 	jql := c.scopeJQL(projects, from, start)
-	b := &batcher{c: c, cursor: cursor, w: w, stored: stored, limit: start.Add(-c.overlap), from: from, incremental: incremental}
+	b := &batcher{c: c, cursor: cursor, w: w, stored: stored, limit: start.Add(-c.overlap), from: from, incremental: incremental,
+		scope: strings.TrimSuffix(jql, " ORDER BY id ASC")}
 	if c.cloud {
 		err = c.searchCloud(ctx, jql, incremental, b)
 	} else {
@@ -446,6 +473,14 @@ func (c *Collector) searchFields() []string {
 		"fixVersions", "components", "labels", "issuetype", "parent", "duedate", "comment"}
 	if c.teamFieldID != "" {
 		f = append(f, c.teamFieldID)
+	}
+	if c.wantLinks() {
+		f = append(f, "issuelinks")
+	}
+	for _, d := range c.dateFields() {
+		if d != "duedate" {
+			f = append(f, d)
+		}
 	}
 	return f
 }

@@ -254,6 +254,8 @@ func parseJiraRoute(path string) jiraRoute {
 		rt.endpoint = EndpointStatus
 	case len(tail) == 1 && tail[0] == "myself":
 		rt.endpoint = EndpointMyself
+	case len(tail) == 1 && tail[0] == "issueLinkType":
+		rt.endpoint = EndpointIssueLinkType
 	}
 	return rt
 }
@@ -273,7 +275,7 @@ func (j *API) allowed(rt jiraRoute, method string) bool {
 		return j.cloud && rt.version == "3" && post
 	case EndpointIssueChangelog:
 		return j.cloud && rt.version == "3" && get
-	case EndpointField, EndpointStatus, EndpointMyself, EndpointIssueComment:
+	case EndpointField, EndpointStatus, EndpointMyself, EndpointIssueComment, EndpointIssueLinkType:
 		return get
 	}
 	return false
@@ -534,6 +536,8 @@ func (j *API) serve(r *http.Request, body []byte, rt jiraRoute, base string, now
 			out = append(out, rn.status(st))
 		}
 		return http.StatusOK, fakeapi.Marshal(out)
+	case EndpointIssueLinkType:
+		return http.StatusOK, fakeapi.Marshal(rn.linkTypes())
 	case EndpointMyself:
 		u := &User{AccountID: "fake-api-user", DisplayName: "API user", Name: "api-user", Key: "api-user"}
 		m := rn.user(u)
@@ -1125,6 +1129,9 @@ func (rn *jiraRenderer) issue(is *jiraIssue, st *Issue, nHist, nComm int, fields
 	}
 	if want("labels") {
 		fm["labels"] = append([]string{}, st.Labels...)
+	}
+	if want("issuelinks") {
+		fm["issuelinks"] = rn.issueLinks(st)
 	}
 	if want("parent") && st.Parent != "" {
 		if par := rn.s.byKey[strings.ToUpper(st.Parent)]; par != nil {

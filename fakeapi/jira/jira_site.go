@@ -105,8 +105,9 @@ type Issue struct {
 	Resolution  string // "" while unresolved
 	Created     time.Time
 	Updated     time.Time
-	Resolved    time.Time // resolutiondate; zero while unresolved
-	DueDate     time.Time // date only; zero = none
+	Resolved    time.Time   // resolutiondate; zero while unresolved
+	DueDate     time.Time   // date only; zero = none
+	Links       []IssueLink // issue links (links.go: Link, Unlink)
 }
 
 // History is one changelog history: the changes one user made at one
@@ -170,7 +171,9 @@ type Site struct {
 	byKey      map[string]*jiraIssue
 	byID       map[string]*jiraIssue
 
-	seqProject, seqIssue, seqHistory, seqComment, seqVersion, seqComponent, seqStatus, seqField int64
+	seqProject, seqIssue, seqHistory, seqComment, seqVersion, seqComponent, seqStatus, seqField, seqLink int64
+	// linkTypes: nil = DefaultLinkTypes (links.go).
+	linkTypes []LinkType
 	// version counts issue creations and changes (search result caching).
 	version int64
 	// trackLag is set once a handler with a search lag serves the site;
@@ -254,6 +257,7 @@ var jiraSystemFields = []Field{
 	{ID: "fixVersions", Name: "Fix versions", SchemaType: "array"},
 	{ID: "labels", Name: "Labels", SchemaType: "array"},
 	{ID: "parent", Name: "Parent", SchemaType: "issuelink"},
+	{ID: "issuelinks", Name: "Linked Issues", SchemaType: "array"},
 }
 
 func (s *Site) now() time.Time {
@@ -544,6 +548,7 @@ func (is *jiraIssue) copy() Issue {
 	c.Components = append([]string(nil), c.Components...)
 	c.FixVersions = append([]string(nil), c.FixVersions...)
 	c.Labels = append([]string(nil), c.Labels...)
+	c.Links = append([]IssueLink(nil), c.Links...)
 	return c
 }
 
@@ -625,6 +630,7 @@ func (s *Site) CreateIssue(in Issue) (Issue, error) {
 	in.Components = append([]string(nil), in.Components...)
 	in.FixVersions = append([]string(nil), in.FixVersions...)
 	in.Labels = append([]string(nil), in.Labels...)
+	in.Links = nil // links are made with Link, on both issues
 	s.seqIssue++
 	in.ID = strconv.FormatInt(s.seqIssue, 10)
 	is := &jiraIssue{cur: in, idNum: s.seqIssue}

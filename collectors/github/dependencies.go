@@ -1,0 +1,152 @@
+package github
+
+// Issue dependencies ("blocked by"), for cross-team dependencies
+// (engine/records.go). For each issue (not pull request) the issue list of
+// this sync returned — changed issues only — that has or had a blocking
+// issue, one conditional GET /repos/{o}/{r}/issues/{n}/dependencies/blocked_by
+// (a 304 when nothing changed costs no rate limit). Whether it has one is
+// read from the issue object's issue_dependencies_summary.total_blocked_by,
+// whether it had one from the stored list: an issue that never had a
+// dependency costs no request (most issues; a server that does not send
+// the summary gets the request for every listed issue). The answer is compared with the list stored
+// for the issue (cursor "deps:<n>"): blocking issues that appeared are
+// stored as blocked_by_added, those that went away as blocked_by_removed,
+// Value = the blocking issue's key ("owner/repo#12"). The API gives no
+// instant for a dependency, so both are stored at the issue's updated_at
+// as listed (adding or removing a dependency updates the issue). A server
+// without the endpoint (GitHub Enterprise Server before issue
+// dependencies: 404) is skipped for the rest of the sync, with one log
+// line. dependencies.github: false turns all of it off.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/crossteam/crossteam/model"
+)
+
+// dependencyKey is the item key of a blocking issue from its API object.
+func dependencyKey(is *gh.Issue) string {
+	// repository_url: {api}/repos/{owner}/{repo}
+	repo := is.GetRepositoryURL()
+	if i := strings.Index(repo, "/repos/"); i >= 0 {
+		repo = repo[i+len("/repos/"):]
+	}
+	if repo == "" || is.GetNumber() == 0 {
+		return ""
+	}
+	return repo + "#" + strconv.Itoa(is.GetNumber())
+}
+
+// dependencies syncs the blocked-by lists of the issues listed in this sync.
+func (rs *repoSync) dependencies(ctx context.Context) error {
+	c := rs.c
+	if c.cfg == nil || !c.cfg.Dependencies.GitHub {
+		return nil
+	}
+	var nums []int
+	for n, s := range rs.seen {
+		if !s.pr {
+			nums = append(nums, n)
+		}
+	}
+	sort.Ints(nums)
+	for _, n := range nums {
+		if rs.seen[n].blockedBy == 0 {
+			if prev, _, err := rs.cursor(ctx, fmt.Sprintf("deps:%d", n)); err != nil {
+				return err
+			} else if prev == "" {
+				continue // none now, none stored: nothing to diff
+			}
+		}
+		path := rs.path(fmt.Sprintf("/issues/%d/dependencies/blocked_by", n)) + "?per_page=100"
+		etagKey := rs.key(fmt.Sprintf("deps:%d etag", n))
+		etag := c.storedETag(ctx, etagKey, path)
+		var blocking []*gh.Issue
+		next, firstTag, unchanged := path, "", false
+		for next != "" {
+			var list []*gh.Issue
+			tag := ""
+			if next == path {
+				tag = etag
+			}
+			res, err := c.get(ctx, next, tag, &list)
+			var ge *gh.ErrorResponse
+			if errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == http.StatusNotFound {
+				c.logger.Info("issue dependencies are not available on this server; skipping them", "repo", rs.full)
+				return nil
+			}
+			if err != nil {
+				return rs.fail(fmt.Sprintf("issue #%d dependencies", n), err)
+			}
+			if res.notModified {
+				unchanged = true
+				break
+			}
+			if next == path {
+				firstTag = res.etag
+			}
+			blocking = append(blocking, list...)
+			next = res.next
+		}
+		if unchanged {
+			continue
+		}
+		cursor := fmt.Sprintf("deps:%d", n)
+		prevS, _, err := rs.cursor(ctx, cursor)
+		if err != nil {
+			return err
+		}
+		prev := map[string]bool{}
+		for _, k := range strings.Split(prevS, ",") {
+			if k != "" {
+				prev[k] = true
+			}
+		}
+		cur := map[string]bool{}
+		var keys []string
+		for _, b := range blocking {
+			if k := dependencyKey(b); k != "" && !cur[k] {
+				cur[k] = true
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		at := utc(rs.seen[n].updated)
+		p := rs.page()
+		item := rs.itemKey(n)
+		stamp := strconv.FormatInt(at.Unix(), 10)
+		for _, k := range keys {
+			if !prev[k] {
+				p.Events = append(p.Events, model.Event{Source: model.SourceGitHub, ID: "dep:" + item + ":+" + k + "@" + stamp,
+					ItemKey: item, At: at, Kind: model.EventBlockedByAdded, Value: k})
+			}
+		}
+		var gone []string
+		for k := range prev {
+			if !cur[k] {
+				gone = append(gone, k)
+			}
+		}
+		sort.Strings(gone)
+		for _, k := range gone {
+			p.Events = append(p.Events, model.Event{Source: model.SourceGitHub, ID: "dep:" + item + ":-" + k + "@" + stamp,
+				ItemKey: item, At: at, Kind: model.EventBlockedByRemoved, Value: k})
+		}
+		p.Cursors = map[string]string{rs.key(cursor): strings.Join(keys, ",")}
+		if firstTag != "" {
+			p.ETags = map[string]string{etagKey: path + " " + firstTag}
+		}
+		if err := rs.apply(ctx, p); err != nil {
+			return fmt.Errorf("issue #%d dependencies: %w", n, err)
+		}
+	}
+	return nil
+}
