@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/crossteam/crossteam/config"
-	"github.com/crossteam/crossteam/model"
 )
 
 // syncGraphQL syncs one repository with GraphQL history: the issues list
@@ -20,7 +19,9 @@ import (
 // path for good (one log line) and syncs this repository through it.
 func (rs *repoSync) syncGraphQL(ctx context.Context) error {
 	c := rs.c
-	rs.seen = map[int]seenIssue{}
+	if err := rs.loadDepsPending(ctx); err != nil {
+		return err
+	}
 	err := rs.issuesGraphQL(ctx)
 	if errors.Is(err, errNoGraphQL) {
 		if c.gqlMode == config.GraphQLOn {
@@ -119,7 +120,6 @@ func (rs *repoSync) issuesGraphQL(ctx context.Context) error {
 				newestT = it.Updated
 			}
 			p.Items = append(p.Items, it)
-			rs.seen[is.GetNumber()] = seenIssue{created: it.Created, updated: it.Updated, pr: it.Kind == model.KindPullRequest, blockedBy: w.blockedBy()}
 			if e, ok := createdEvent(it); ok {
 				p.Events = append(p.Events, e)
 			}
@@ -130,6 +130,7 @@ func (rs *repoSync) issuesGraphQL(ctx context.Context) error {
 			return err
 		}
 		p.Cursors = map[string]string{}
+		rs.noteDeps(ctx, list[:len(targets)], &p) // the items stored with this page
 		for _, t := range targets {
 			nodes := tls[t.number]
 			requested := false
