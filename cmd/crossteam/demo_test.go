@@ -140,6 +140,29 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%s: every series is zero in the demo", c.Name)
 		}
 	}
+	// Every request the real collectors send has a known route (no
+	// endpoint="other": a new API call needs its template in apimetrics),
+	// and GitHub's REST and GraphQL budgets are told apart.
+	for _, m := range fams["crossteam_api_requests_total"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "endpoint" && l.GetValue() == "other" {
+				t.Errorf("a request without a known route: %v", m.GetLabel())
+			}
+		}
+	}
+	resources := map[string]bool{}
+	for _, m := range fams["crossteam_api_rate_limit_remaining"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "resource" {
+				resources[l.GetValue()] = true
+			}
+		}
+	}
+	for _, r := range []string{"core", "graphql", "default"} {
+		if !resources[r] {
+			t.Errorf("no crossteam_api_rate_limit_remaining for resource %q (have %v)", r, resources)
+		}
+	}
 	if code, body := get(t, "http://"+addr+"/"); code != 200 || !strings.Contains(body, "Simulated GitHub REST API") {
 		t.Errorf("landing page = %d, want a link to the simulated GitHub", code)
 	}
