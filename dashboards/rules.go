@@ -293,12 +293,12 @@ func AlertingRules() RuleGroups {
 		// Records: to the owning team, as to_team so the handoff routes
 		// deliver them.
 		alert("CrossteamPostmortemActionOverdue",
-			fmt.Sprintf(`label_replace(max by (signal, source, key, url, title, team) (%s), "to_team", "$1", "team", "(.+)")`, rsel("postmortem_action_overdue_seconds")),
+			fmt.Sprintf(`label_replace(max by (signal, source, key, url, title, team) (%s), "to_team", "$1", "team", "(.+)") > 0`, rsel("postmortem_action_overdue_seconds")),
 			"1h", "warning",
 			"A post-mortem action owned by {{ $labels.team }} is overdue.",
 			"{{ $labels.key }} ({{ $labels.title }}) passed its due date {{ $value | humanizeDuration }} ago and is still open. Close it, or agree a new due date with the teams of the post-mortem: {{ $labels.url }}"),
 		alert("CrossteamDecisionRevisitDue",
-			fmt.Sprintf(`label_replace(max by (signal, source, key, url, title, team, teams, revisit) (%s), "to_team", "$1", "team", "(.+)")`, rsel("decision_info", `state="revisit_due"`)),
+			fmt.Sprintf(`label_replace(max by (signal, source, key, url, title, team, teams, revisit) (%s), "to_team", "$1", "team", "(.+)") > 0`, rsel("decision_info", `state="revisit_due"`)),
 			"1h", "info",
 			"Decision {{ $labels.key }} of {{ $labels.team }} is due for a revisit.",
 			"{{ $labels.key }} ({{ $labels.title }}) was to be revisited on {{ $labels.revisit }}: check with {{ $labels.teams }} whether the trade-off still holds, then set a new revisit date or record a new decision: {{ $labels.url }}"),
