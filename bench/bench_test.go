@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"github.com/crossteam/crossteam/fakeapi"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +25,10 @@ func TestMinimumFormulas(t *testing.T) {
 	if got, want := GitHubMinimum(repos), (3+11+1+4)+(1+1+1); got != want {
 		t.Errorf("GitHubMinimum = %d, want %d", got, want)
 	}
+	// Feed formula: 3 per repository + issues and events pages.
+	if got, want := GitHubFeedMinimum(repos), (3+3+11)+(3+0+0); got != want {
+		t.Errorf("GitHubFeedMinimum = %d, want %d", got, want)
+	}
 	if got, want := GitHubCommentsTerm(repos), 1+1; got != want {
 		t.Errorf("GitHubCommentsTerm = %d, want %d", got, want)
 	}
@@ -43,6 +48,29 @@ func TestMinimumFormulas(t *testing.T) {
 	}
 	if got, want := JiraNaive(3, []int{0, 100, 250}), 2+1+(1+1+3); got != want {
 		t.Errorf("JiraNaive = %d, want %d", got, want)
+	}
+}
+
+// TestPointsCounted: a phase counts REST paid requests and GraphQL points
+// apart (a GraphQL query is not a paid REST request), and the JSON carries
+// their sum and the no-change GraphQL queries.
+func TestPointsCounted(t *testing.T) {
+	logs := []fakeLog{{source: "github", reqs: []fakeapi.Request{
+		{Endpoint: "issues", Status: 200, Cost: true},
+		{Endpoint: "issues", Status: 304},
+		{Endpoint: "graphql", Status: 200, Cost: true, Points: 2},
+		{Endpoint: "graphql", Status: 200, Cost: true, Points: 1},
+		{Endpoint: "milestones", Status: 200, Cost: true},
+	}}, {source: "jira", reqs: []fakeapi.Request{{Endpoint: "jira_search_jql", Status: 200}}}}
+	p := phaseFrom(logs, synced{}, time.Time{})
+	if p.GitHub.Paid != 2 || p.GitHub.Points != 3 || p.GitHub.Queries != 2 || p.GitHub.Spent() != 5 || p.Jira.Paid != 1 {
+		t.Fatalf("phase = %+v", p.GitHub)
+	}
+	r := &Result{Full: p, NoChange: p, Incremental: p, Census: Census{Repos: []RepoCounts{{Items: 250, Events: 1001}}}}
+	r.reached = reached{full: true, noChange: true, incremental: true}
+	j := r.JSON()
+	if *j.GitHubPointsFull != 5 || *j.GitHubPoints1Pct != 5 || *j.GitHubPaidNoCh != 5 || *j.GitHubGraphQLNoChange != 2 || *j.GitHubFeedMinimum != 3+3+11 || *j.GitHubPaidFull != 2 {
+		t.Errorf("JSON = points %d/%d nochange %d (%d queries) feed %d paid %d", *j.GitHubPointsFull, *j.GitHubPoints1Pct, *j.GitHubPaidNoCh, *j.GitHubGraphQLNoChange, *j.GitHubFeedMinimum, *j.GitHubPaidFull)
 	}
 }
 
@@ -153,24 +181,26 @@ func TestRunSmall(t *testing.T) {
 	if r.Repos != 3 || c.GitHubItems < 300 || c.JiraIssues < 150 || r.Targets != 2 {
 		t.Fatalf("census: %d repos, %d items, %d Jira issues, %d targets", r.Repos, c.GitHubItems, c.JiraIssues, r.Targets)
 	}
-	// The fakes' logs saw at least the §9 minimum (it is a lower bound),
-	// and the exporter stored every event.
-	if r.Full.GitHub.Requests < r.MinGitHub() || r.Full.Jira.Requests < r.MinJira() {
-		t.Errorf("full sync: %d GitHub, %d Jira requests; below the minimums %d, %d", r.Full.GitHub.Requests, r.Full.Jira.Requests, r.MinGitHub(), r.MinJira())
+	// GitHub history came through GraphQL: the token paid less than the
+	// feed formula, in GraphQL queries; Jira at least its minimum (a
+	// lower bound). The exporter stored every event.
+	if fm := GitHubFeedMinimum(c.Repos); r.Full.GitHub.Queries == 0 || r.Full.GitHub.Spent() >= fm || r.Full.Jira.Requests < r.MinJira() {
+		t.Errorf("full sync: GitHub %d paid + %d points in %d queries (feed formula %d), %d Jira requests (minimum %d)",
+			r.Full.GitHub.Paid, r.Full.GitHub.Points, r.Full.GitHub.Queries, fm, r.Full.Jira.Requests, r.MinJira())
 	}
 	if r.Full.StoredEvents < c.IssueEvents+c.JiraCollected {
 		t.Errorf("stored %d events, fewer than the %d issue events and %d Jira histories served", r.Full.StoredEvents, c.IssueEvents, c.JiraCollected)
 	}
 	// Nothing changed: GitHub answers 304 only (no primary rate limit),
 	// Jira one search.
-	if r.NoChange.GitHub.Paid != 0 || r.NoChange.GitHub.Requests == 0 || r.NoChange.Jira.Requests != 1 {
-		t.Errorf("no-change sync: %d GitHub requests (%d paid), %d Jira", r.NoChange.GitHub.Requests, r.NoChange.GitHub.Paid, r.NoChange.Jira.Requests)
+	if r.NoChange.GitHub.Spent() != 0 || r.NoChange.GitHub.Queries != 0 || r.NoChange.GitHub.Requests == 0 || r.NoChange.Jira.Requests != 1 {
+		t.Errorf("no-change sync: %d GitHub requests (%d spent, %d GraphQL queries), %d Jira", r.NoChange.GitHub.Requests, r.NoChange.GitHub.Spent(), r.NoChange.GitHub.Queries, r.NoChange.Jira.Requests)
 	}
 	// 1% of 305 items and of 153 issues, rounded: 3 and 2.
 	if r.Changed.GitHubItems != 3 || r.Changed.JiraIssues != 2 {
 		t.Errorf("changed %d GitHub items, %d Jira issues; want 3 and 2", r.Changed.GitHubItems, r.Changed.JiraIssues)
 	}
-	if r.Incremental.GitHub.Paid == 0 || r.Incremental.Jira.Requests == 0 {
+	if r.Incremental.GitHub.Paid == 0 || r.Incremental.GitHub.Points == 0 || r.Incremental.Jira.Requests == 0 {
 		t.Errorf("1%% sync sent %d paid GitHub and %d Jira requests", r.Incremental.GitHub.Paid, r.Incremental.Jira.Requests)
 	}
 	if r.PeakRSS <= 0 || r.Full.CPU <= 0 || r.StoreBytes <= 0 || r.Scrape.Scrapes == 0 || r.Decode.Pages == 0 || r.Decode.Bytes <= 0 || r.SnapshotEvents != r.Incremental.StoredEvents || r.Incremental.StoredEvents <= r.Full.StoredEvents {

@@ -154,6 +154,8 @@ func pageKind(path string) string {
 		return "github-milestones"
 	case strings.HasSuffix(path, "/reviews"):
 		return "github-reviews"
+	case strings.HasSuffix(path, "/graphql"):
+		return "github-graphql"
 	case strings.HasSuffix(path, "/search/jql"):
 		return "jira-search"
 	case strings.HasSuffix(path, "/changelog/bulkfetch"):

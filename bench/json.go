@@ -47,6 +47,14 @@ type JSON struct {
 	JiraNoChange   *int     `json:"jira_requests_nochange"`
 	GitHubPaidNoCh *int     `json:"github_paid_nochange"`
 	GitHubPaid1Pct *int     `json:"github_paid_1pct"`
+	// GitHubPointsFull and GitHubPoints1Pct are what the token paid: REST
+	// paid requests plus GraphQL points; GitHubFeedMinimum the feed
+	// formula (GitHubFeedMinimum) they are held against;
+	// GitHubGraphQLNoChange the GraphQL queries of the no-change sync.
+	GitHubPointsFull      *int `json:"github_points_full"`
+	GitHubPoints1Pct      *int `json:"github_points_1pct"`
+	GitHubFeedMinimum     *int `json:"github_feed_minimum"`
+	GitHubGraphQLNoChange *int `json:"github_graphql_queries_nochange"`
 	IngestFraction *float64 `json:"ingest_fraction_of_decode"`
 	StoreMiB       *float64 `json:"store_mib"`
 	// LoadAverage is /proc/loadavg's 1, 5 and 15 minute figures at the
@@ -86,6 +94,7 @@ func (r *Result) JSON() JSON {
 		j.Series, j.Pairs = iptr(r.Scrape.Series), iptr(r.Scrape.Pairs)
 		j.FullSyncSecs, j.FullSyncCPU = ptr(r.Full.Wall.Seconds()), ptr(r.Full.CPU.Seconds())
 		j.GitHubFull, j.GitHubPaidFull = iptr(r.Full.GitHub.Requests), iptr(r.Full.GitHub.Paid)
+		j.GitHubPointsFull, j.GitHubFeedMinimum = iptr(r.Full.GitHub.Spent()), iptr(GitHubFeedMinimum(r.Census.Repos))
 		if r.Census.JiraIssues > 0 {
 			j.JiraFull, j.JiraMinimum = iptr(r.Full.Jira.Requests), iptr(r.MinJira())
 		}
@@ -94,7 +103,8 @@ func (r *Result) JSON() JSON {
 		}
 	}
 	if r.reached.noChange {
-		j.GitHubPaidNoCh = iptr(r.NoChange.GitHub.Paid)
+		j.GitHubPaidNoCh = iptr(r.NoChange.GitHub.Spent())
+		j.GitHubGraphQLNoChange = iptr(r.NoChange.GitHub.Queries)
 		if r.Census.JiraIssues > 0 {
 			j.JiraNoChange = iptr(r.NoChange.Jira.Requests)
 		}
@@ -102,6 +112,7 @@ func (r *Result) JSON() JSON {
 	if r.reached.incremental {
 		j.RecomputeAfter1PctSeconds = ptr(r.SnapshotGaugeIncremental)
 		j.GitHubPaid1Pct = iptr(r.Incremental.GitHub.Paid)
+		j.GitHubPoints1Pct = iptr(r.Incremental.GitHub.Spent())
 	}
 	if r.reached.restart {
 		j.RecomputeFirstSeconds = ptr(r.RecomputeFirst)

@@ -45,6 +45,19 @@ func GitHubMinimum(repos []RepoCounts) int {
 	return n
 }
 
+// GitHubFeedMinimum is apis.md's feed formula: what reading every feed
+// once costs, Σ_r [3 + ⌈I_r/100⌉ + ⌈E_r/100⌉] (the issues list and the
+// events feed, plus the comments, milestones and reviews-free first pages
+// counted as three per repository). The GraphQL path's issues pages plus
+// one point per 100 timelines come in under it.
+func GitHubFeedMinimum(repos []RepoCounts) int {
+	n := 0
+	for _, r := range repos {
+		n += 3 + ceilDiv(r.Items, 100) + ceilDiv(r.Events, 100)
+	}
+	return n
+}
+
 // GitHubCommentsTerm is Σ_r max(1,⌈comments_r/100⌉): the issue comments list
 // the collector also walks (the engine counts a comment by the receiving
 // team as a pickup), which §9's formula leaves out.

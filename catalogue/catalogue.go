@@ -77,6 +77,9 @@ func m(name string, t Type, g Group, help string, labels ...string) Metric {
 
 var pair = []string{"source", "from_team", "to_team"}
 
+// stalledLabels identify one stalled handoff.
+var stalledLabels = []string{"source", "key", "url", "title", "kind", "from_team", "to_team"}
+
 func with(base []string, more ...string) []string {
 	return append(append([]string(nil), base...), more...)
 }
@@ -98,8 +101,10 @@ var Metrics = []Metric{
 	m("handoff_agreement_target_seconds", Gauge, Handoffs, "The target time of the pair's working agreement, by kind (pickup, cycle).", with(pair, "kind")...),
 	m("handoffs_open", Gauge, Handoffs, "Open handoffs: waiting (not picked up yet) or in_progress.", with(pair, "state")...),
 	m("handoffs_stalled", Gauge, Handoffs, "Open handoffs with no activity by the receiving team for longer than the pair's stall_after.", pair...),
-	m("handoff_oldest_waiting_seconds", Gauge, Handoffs, "Age of the oldest handoff still waiting for pickup, calendar time; 0 when none waits.", pair...),
-	m("stalled_handoff_idle_seconds", Gauge, Handoffs, "One series per stalled handoff (capped, longest idle first): calendar time since the receiving team last acted on it.", "source", "key", "url", "title", "kind", "from_team", "to_team"),
+	m("handoff_oldest_waiting_seconds", Gauge, Handoffs, "Deprecated, use handoff_oldest_waiting_timestamp_seconds: age of the oldest handoff still waiting for pickup, calendar time; 0 when none waits.", pair...),
+	m("handoff_oldest_waiting_timestamp_seconds", Gauge, Handoffs, "When the oldest handoff still waiting for pickup was made (Unix time; its age is time() minus this); absent when none waits.", pair...),
+	m("stalled_handoff_idle_seconds", Gauge, Handoffs, "Deprecated, use stalled_handoff_idle_since_timestamp_seconds: one series per stalled handoff (capped, longest idle first): calendar time since the receiving team last acted on it.", stalledLabels...),
+	m("stalled_handoff_idle_since_timestamp_seconds", Gauge, Handoffs, "One series per stalled handoff (capped, longest idle first): when the receiving team last acted on it, or the handoff if it never did (Unix time; idle time is time() minus this).", stalledLabels...),
 	m("stalled_handoffs_unexported", Gauge, Handoffs, "Stalled handoffs left out of stalled_handoff_idle_seconds by the handoffs.max_stalled_exported cap."),
 	m("item_cycle_seconds", Histogram, Items, "Creation to close of closed items, by how many teams owned or acted on them (1, 2, 3, 4+).", "source", "teams"),
 	m("jira_unmapped_status_items", Gauge, Items, "Open Jira items in a status that no team's jira_statuses maps; fix the mapping to count their handoffs.", "status"),
@@ -110,7 +115,8 @@ var Metrics = []Metric{
 	m("milestone_completed_timestamp_seconds", Gauge, Milestones, "When a joint milestone was completed (all its milestones closed); absent while open.", "source", "milestone"),
 	m("joint_milestones_completed_total", Counter, Milestones, "Joint milestones completed: the small wins, by whether they met their due date (true, false, none).", "source", "on_time"),
 	m("signal_items_open", Gauge, Signals, "Open items matching a signal (e.g. decision, postmortem_action), by owning team (none when unowned).", "signal", "team"),
-	m("signal_oldest_open_seconds", Gauge, Signals, "Age of the oldest open item matching a signal, by owning team.", "signal", "team"),
+	m("signal_oldest_open_seconds", Gauge, Signals, "Deprecated, use signal_oldest_open_timestamp_seconds: age of the oldest open item matching a signal, by owning team.", "signal", "team"),
+	m("signal_oldest_open_timestamp_seconds", Gauge, Signals, "When the oldest open item matching a signal was created, by owning team (Unix time; its age is time() minus this).", "signal", "team"),
 	m("decision_records", Gauge, Records, "Decision records (items of a kind: decision signal) by owning team and state: open, decided, revisit_due (decided and past its revisit date). A decided one counts for the team that had it when it was decided.", "signal", "source", "team", "state"),
 	m("decision_time_to_decide_seconds", Histogram, Records, "Time from opening a decision to first deciding it (closed, a decided status or label), by the team that decided it.", "signal", "source", "team"),
 	m("decision_info", Gauge, Records, "One series (value 1) per listed decision (capped per signal: revisit due first, then open and recently decided ones, newest first) with its link, teams (every team that touched it, comma-separated), state and dates (YYYY-MM-DD, empty when none).", "signal", "source", "key", "url", "title", "team", "teams", "state", "opened", "decided", "revisit"),
@@ -133,8 +139,11 @@ var Metrics = []Metric{
 	m("source_up", Gauge, Health, "1 if the last sync of the target succeeded, else 0.", "source", "target"),
 	m("sync_duration_seconds", Gauge, Health, "Duration of the last sync of the target.", "source", "target"),
 	m("last_sync_success_timestamp_seconds", Gauge, Health, "When the target last synced successfully.", "source", "target"),
-	m("api_requests_total", Counter, Health, "API requests sent to the target, by HTTP status code (0 for transport errors).", "source", "target", "code"),
-	m("api_rate_limit_remaining", Gauge, Health, "API requests left in the current rate-limit window, as the source last reported.", "source", "target"),
+	m("api_requests_total", Counter, Health, "API requests sent to the target (every attempt, retries included), by endpoint (the route template, other for an unknown path) and HTTP status code (0 for transport errors).", "source", "target", "endpoint", "code"),
+	m("api_request_duration_seconds", Histogram, Health, "Duration of API requests to the target, from sending to the response headers (or the transport error), by endpoint (the route template).", "source", "target", "endpoint"),
+	m("api_rate_limit_remaining", Gauge, Health, "API requests left in the current rate-limit window, as the source last reported (X-RateLimit-Remaining), by resource (GitHub's x-ratelimit-resource: core, graphql, ...; default for Jira).", "source", "target", "resource"),
+	m("api_rate_limit_limit", Gauge, Health, "API requests allowed in the rate-limit window, as the source last reported (X-RateLimit-Limit), by resource.", "source", "target", "resource"),
+	m("api_rate_limit_reset_timestamp_seconds", Gauge, Health, "When the current rate-limit window resets, as the source last reported (X-RateLimit-Reset; GitHub epoch seconds, Jira ISO 8601), by resource.", "source", "target", "resource"),
 	m("jira_link_types_missing", Gauge, Health, "1 per link type in dependencies.jira_link_types that the Jira target does not have (GET /issueLinkType): its dependencies are not collected; the target keeps syncing.", "source", "target", "link_type"),
 	m("store_events", Gauge, Health, "Events held in the store.", "source"),
 	m("config_last_reload_successful", Gauge, Health, "1 if the last configuration reload succeeded, else 0."),

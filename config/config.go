@@ -217,6 +217,26 @@ type GitHubSource struct {
 	TokenEnv  string `yaml:"token_env,omitempty"`
 	// App authenticates as a GitHub App installation.
 	App *GitHubApp `yaml:"app,omitempty"`
+	// GraphQL selects how history (timeline events, comments, reviews) is
+	// fetched: "auto" (default: GraphQL, falling back to REST when the
+	// endpoint has none), "on" (GraphQL; a missing endpoint is an error)
+	// or "off" (REST only). Change detection is REST in every mode.
+	GraphQL string `yaml:"graphql,omitempty"`
+}
+
+// GraphQL modes of a GitHub target.
+const (
+	GraphQLAuto = "auto"
+	GraphQLOn   = "on"
+	GraphQLOff  = "off"
+)
+
+// GraphQLMode is the target's graphql mode with the default applied.
+func (g *GitHubSource) GraphQLMode() string {
+	if g.GraphQL == "" {
+		return GraphQLAuto
+	}
+	return g.GraphQL
 }
 
 // OrgPattern selects repositories of an organisation by name.

@@ -457,6 +457,11 @@ func (c *Config) validateSources(e *errs) {
 		if len(g.Repos) == 0 && len(g.Orgs) == 0 {
 			e.add(p, "set repos or orgs")
 		}
+		switch g.GraphQL {
+		case "", GraphQLAuto, GraphQLOn, GraphQLOff:
+		default:
+			e.add(p+".graphql", "%q is not one of auto, on, off", g.GraphQL)
+		}
 		seen := map[string]bool{}
 		for j, r := range g.Repos {
 			if !repoRE.MatchString(r) {

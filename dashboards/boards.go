@@ -58,13 +58,13 @@ func overviewBoard(self Board) *dashboard.DashboardBuilder {
 		b.WithPanel(tablePanel(fmt.Sprintf("Pickup time %s, from team (rows) x to team (columns), last 28d", p.name),
 			fmt.Sprintf("For handoffs picked up in the last 28 days: the time from the handoff to the first activity by the receiving team, %s: %s of those pickups took less than this. Calendar time, estimated from histogram buckets (15m to 30d), so values are bucket-interpolated. Empty cells: no pickups for that pair in the window.", p.name, map[string]string{"p50": "half", "p90": "90%"}[p.name]),
 			"s", 12, 8,
-			q{expr: pairQuantile(p.quantile, sel("handoff_pickup_seconds_bucket", pairM...), "28d", "from_team", "to_team")}).
+			q{expr: trendQuantile(p.quantile, "handoff_pickup_seconds_bucket", "28d", pairM, "from_team", "to_team")}).
 			WithTransformation(matrix("from_team", "to_team", "Value")))
 	}
 	b.WithPanel(timeseriesPanel("Handoffs per week",
-		"How many times work passed from one team to another in each week, by team pair: increase over one week of the handoff counter, which the exporter computes from the whole stored history.",
+		"How many times work passed from one team to another in each week, by team pair: the increase over 7 days of the handoff counter (which the exporter computes from the whole stored history), as recorded by the 7d trend rules.",
 		"short", 24, 8,
-		q{expr: fmt.Sprintf("sum by (from_team, to_team) (increase(%s[1w]))", sel("handoffs_total", pairM...)), legend: "{{from_team}} → {{to_team}}"}).
+		q{expr: trendSum("handoffs_total", "7d", pairM, "from_team", "to_team"), legend: "{{from_team}} → {{to_team}}"}).
 		Interval("1w").DrawStyle(common.GraphDrawStyleBars).FillOpacity(80).
 		Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal).Group("A")))
 
@@ -98,7 +98,9 @@ func overviewBoard(self Board) *dashboard.DashboardBuilder {
 	b.WithPanel(tablePanel("Faster handoffs: small wins, last 28d vs the 28d before",
 		fmt.Sprintf("Team pairs whose median pickup time over the last 28 days is at least %.0f%% below the 28 days before (with %d or more pickups in each window): a streamlined handoff is a win for both teams. Faster = 1 - median now / median before; calendar time, estimated from histogram buckets.", 100*FasterMargin, FasterMinPickups),
 		"percentunit", 24, 7,
-		q{expr: fasterPairs(sel, pairM...)}).
+		q{expr: fasterPairs(
+			func(short string) string { return trend(short, "28d", pairM...) },
+			func(short string) string { return trendAt(short, "28d", "28d", pairM...) })}).
 		WithTransformation(organize([]string{"Time"}, map[string]string{"Value": "faster"}, []string{"from_team", "to_team", "faster"})).
 		SortBy(sortDesc("faster")))
 	return b
@@ -114,12 +116,11 @@ func handoffsBoard(self Board) *dashboard.DashboardBuilder {
 	} {
 		b.WithRow(dashboard.NewRowBuilder(h.what))
 		for _, w := range []string{"7d", "28d"} {
-			bucket := sel(h.short+"_seconds_bucket", pairM...)
 			b.WithPanel(timeseriesPanel(fmt.Sprintf("%s p50 and p90, %s window", h.what, w),
 				fmt.Sprintf("%s = %s, calendar time. Each point covers the handoffs whose time ended in the %s before it: p50 is the median, p90 the time that 90%% stayed under. Estimated from histogram buckets (15m to 30d), per team pair.", h.what, h.def, w),
 				"s", 12, 8,
-				q{expr: pairQuantile(0.5, bucket, w, "from_team", "to_team"), legend: pair + " p50"},
-				q{expr: pairQuantile(0.9, bucket, w, "from_team", "to_team"), legend: pair + " p90"}))
+				q{expr: trendQuantile(0.5, h.short+"_seconds_bucket", w, pairM, "from_team", "to_team"), legend: pair + " p50"},
+				q{expr: trendQuantile(0.9, h.short+"_seconds_bucket", w, pairM, "from_team", "to_team"), legend: pair + " p90"}))
 		}
 	}
 
@@ -134,29 +135,29 @@ func handoffsBoard(self Board) *dashboard.DashboardBuilder {
 		"s", 12, 8,
 		q{expr: fmt.Sprintf("max by (from_team, to_team) (%s)", sel("handoff_oldest_waiting_seconds", pairM...)), legend: pair}))
 	b.WithPanel(timeseriesPanel("Bounces per week",
-		"Handoffs that the receiving team handed straight back to the team it came from, per week (increase over one week of the bounce counter), by the original pair.",
+		"Handoffs that the receiving team handed straight back to the team it came from, per week (the recorded increase over 7 days of the bounce counter), by the original pair.",
 		"short", 12, 8,
-		q{expr: fmt.Sprintf("sum by (from_team, to_team) (increase(%s[1w]))", sel("handoff_bounces_total", pairM...)), legend: pair}).
+		q{expr: trendSum("handoff_bounces_total", "7d", pairM, "from_team", "to_team"), legend: pair}).
 		Interval("1w").DrawStyle(common.GraphDrawStyleBars).FillOpacity(80))
 	b.WithPanel(timeseriesPanel("Bounce ratio, 28d window",
 		"Share of the handoffs in the last 28 days that bounced: bounces divided by handoffs for the same pair and window.",
 		"percentunit", 12, 8,
-		q{expr: fmt.Sprintf("sum by (from_team, to_team) (increase(%s[28d]))\n/\nsum by (from_team, to_team) (increase(%s[28d]))",
-			sel("handoff_bounces_total", pairM...), sel("handoffs_total", pairM...)), legend: pair}))
+		q{expr: fmt.Sprintf("%s\n/\n%s", trendSum("handoff_bounces_total", "28d", pairM, "from_team", "to_team"),
+			trendSum("handoffs_total", "28d", pairM, "from_team", "to_team")), legend: pair}))
 	b.WithPanel(timeseriesPanel("Stalled handoffs",
 		"Open handoffs with no activity by the receiving team for longer than the pair's stall_after, by team pair.",
 		"short", 24, 8,
 		q{expr: fmt.Sprintf("sum by (from_team, to_team) (%s)", sel("handoffs_stalled", pairM...)), legend: pair}))
 
 	flowSum := func(short string) string {
-		return fmt.Sprintf("sum by (from_team, to_team) (increase(%s[28d]))", sel(short+"_seconds_sum", pairM...))
+		return trendSum(short+"_seconds_sum", "28d", pairM, "from_team", "to_team")
 	}
 	b.WithPanel(timeseriesPanel("Where the time goes, 28d window",
 		"For the handoffs done in the 28 days before each point, all selected pairs together: the time they waited for the receiving team, were active with it, and were blocked (a blocked label or Jira status, flow in the config). The three add up to the handoffs' cycle time. Calendar time.",
 		"s", 12, 8,
-		q{expr: fmt.Sprintf("sum(increase(%s[28d]))", sel("handoff_waiting_seconds_sum", pairM...)), legend: "waiting"},
-		q{expr: fmt.Sprintf("sum(increase(%s[28d]))", sel("handoff_active_seconds_sum", pairM...)), legend: "active"},
-		q{expr: fmt.Sprintf("sum(increase(%s[28d]))", sel("handoff_blocked_seconds_sum", pairM...)), legend: "blocked"}).
+		q{expr: trendSum("handoff_waiting_seconds_sum", "28d", pairM), legend: "waiting"},
+		q{expr: trendSum("handoff_active_seconds_sum", "28d", pairM), legend: "active"},
+		q{expr: trendSum("handoff_blocked_seconds_sum", "28d", pairM), legend: "blocked"}).
 		Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal).Group("A")))
 	b.WithPanel(timeseriesPanel("Flow efficiency, 28d window",
 		"Per team pair, of the time handoffs done in the last 28 days spent between handoff and done, the share the receiving team was actively on them: active / (active + waiting + blocked). Low: work mostly waits in a queue or is blocked, not worked on.",
@@ -166,15 +167,15 @@ func handoffsBoard(self Board) *dashboard.DashboardBuilder {
 	b.WithPanel(timeseriesPanel("Item cycle time p50 by number of teams involved, 28d window",
 		"Median time from creation to close of the items closed in the 28 days before each point, split by how many teams owned or acted on them (1, 2, 3, 4+): what it costs when work crosses team lines. Not filtered by the team variables (items have no team pair).",
 		"s", 24, 8,
-		q{expr: pairQuantile(0.5, sel("item_cycle_seconds_bucket"), "28d", "teams"), legend: "{{teams}} team(s)"}))
+		q{expr: trendQuantile(0.5, "item_cycle_seconds_bucket", "28d", nil, "teams"), legend: "{{teams}} team(s)"}))
 
 	b.WithRow(dashboard.NewRowBuilder("Calendar vs working time"))
 	for _, h := range []struct{ short, what string }{{"handoff_pickup", "Pickup time"}, {"handoff_cycle", "Cycle time"}} {
 		b.WithPanel(timeseriesPanel(fmt.Sprintf("%s p50: calendar vs working hours, 28d window", h.what),
 			fmt.Sprintf("The same handoffs measured two ways: calendar time, and only the receiving team's working hours (its calendar: weekdays, hours, time zone, holidays). A large gap means work mostly waits over nights and weekends, not on the team. Median over the last 28 days, all selected pairs together."),
 			"s", 12, 8,
-			q{expr: pairQuantile(0.5, sel(h.short+"_seconds_bucket", pairM...), "28d"), legend: "calendar"},
-			q{expr: pairQuantile(0.5, sel(h.short+"_working_seconds_bucket", pairM...), "28d"), legend: "working hours"}))
+			q{expr: trendQuantile(0.5, h.short+"_seconds_bucket", "28d", pairM), legend: "calendar"},
+			q{expr: trendQuantile(0.5, h.short+"_working_seconds_bucket", "28d", pairM), legend: "working hours"}))
 	}
 	return b
 }
@@ -251,8 +252,7 @@ func milestonesBoard(self Board) *dashboard.DashboardBuilder {
 func agreementWithin(kind, w string, matchers ...string) string {
 	k := map[string][2]string{"pickup": {"handoff_pickups_within_agreement_total", "handoff_pickup_seconds_count"},
 		"cycle": {"handoff_cycles_within_agreement_total", "handoff_cycle_seconds_count"}}[kind]
-	return fmt.Sprintf("sum by (from_team, to_team) (increase(%s[%s]))\n/\nsum by (from_team, to_team) (increase(%s[%s]))",
-		sel(k[0], matchers...), w, sel(k[1], matchers...), w)
+	return fmt.Sprintf("%s\n/\n%s", trendSum(k[0], w, matchers, "from_team", "to_team"), trendSum(k[1], w, matchers, "from_team", "to_team"))
 }
 
 // agreementObjectiveQ is the agreed share per pair for one kind.
@@ -341,10 +341,10 @@ func teamBoard(self Board) *dashboard.DashboardBuilder {
 		WithTransformation(matrix("to_team", "state", "Value")))
 	b.WithPanel(timeseriesPanel("Pickup time p90 of work sent to $team, 28d window",
 		"How long $team took to first act on handoffs from each other team: 90% of pickups in the 28 days before each point were faster. Calendar time, from histogram buckets.",
-		"s", 12, 8, q{expr: pairQuantile(0.9, sel("handoff_pickup_seconds_bucket", to), "28d", "from_team"), legend: "from {{from_team}}"}))
+		"s", 12, 8, q{expr: trendQuantile(0.9, "handoff_pickup_seconds_bucket", "28d", []string{to}, "from_team"), legend: "from {{from_team}}"}))
 	b.WithPanel(timeseriesPanel("Pickup time p90 of work $team sent, 28d window",
 		"How long each other team took to first act on handoffs from $team: 90% of pickups in the 28 days before each point were faster. Calendar time, from histogram buckets.",
-		"s", 12, 8, q{expr: pairQuantile(0.9, sel("handoff_pickup_seconds_bucket", from), "28d", "to_team"), legend: "to {{to_team}}"}))
+		"s", 12, 8, q{expr: trendQuantile(0.9, "handoff_pickup_seconds_bucket", "28d", []string{from}, "to_team"), legend: "to {{to_team}}"}))
 	b.WithPanel(agreementTable("Agreements $team keeps (work sent to $team), last 28d",
 		"The working agreements on handoffs $team receives: agreed share picked up within the target, the share attained in the last 28 days, and the budget left (below 0: overspent).",
 		"pickup", 12, 8, to))

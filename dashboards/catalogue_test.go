@@ -42,7 +42,7 @@ func TestDashboardsNameOnlyCatalogueMetrics(t *testing.T) {
 			t.Fatalf("%s: no expressions found", file)
 		}
 		for where, expr := range exprs {
-			for _, p := range catalogueProblems(expr) {
+			for _, p := range catalogueProblems(expr, recordedSeries()) {
 				t.Errorf("%s: %s: %s", file, where, p)
 			}
 		}
@@ -60,17 +60,12 @@ func TestRulesNameOnlyCatalogueMetrics(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		// Rules may read the series the recording rules write.
-		var recorded []string
-		for _, g := range RecordingRules().Groups {
-			for _, r := range g.Rules {
-				recorded = append(recorded, r.Record)
-			}
-		}
+		recorded := recordedSeries()
 		n := 0
 		for _, g := range rg.Groups {
 			for _, r := range g.Rules {
 				n++
-				for _, p := range catalogueProblems(r.Expr, recorded...) {
+				for _, p := range catalogueProblems(r.Expr, recorded) {
 					t.Errorf("%s: %s%s: %s", name, r.Record, r.Alert, p)
 				}
 			}
@@ -91,13 +86,30 @@ func TestCatalogueCheckCatchesStrangers(t *testing.T) {
 		{`crossteam_handoffs_open{le="1"}`, `metric crossteam_handoffs_open has no label "le"`},
 		{`{__name__=~"crossteam_.*"}`, "has no metric name"},
 		{`sum(`, "does not parse"},
+		{`last_over_time(pair:crossteam_handoffs_total:increase7d{job=~"$job", from_team=~"$from_team"}[1h])`, ""},
+		{`pair:crossteam_handoffs_total:increase7d{team="a"}`, `recorded series pair:crossteam_handoffs_total:increase7d has no label "team"`},
+		{`pair:crossteam_handoffs_total:increase1d`, "metric pair:crossteam_handoffs_total:increase1d is not in the catalogue"},
 	}
 	for _, c := range cases {
-		got := strings.Join(catalogueProblems(c.expr), "; ")
+		got := strings.Join(catalogueProblems(c.expr, recordedSeries()), "; ")
 		if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
 			t.Errorf("%s: problems %q, want %q", c.expr, got, c.want)
 		}
 	}
+}
+
+// recordedSeries are the recording rules' series, with the labels the
+// trend increases keep (nil for the others: not checked).
+func recordedSeries() map[string][]string {
+	out := trendRecordedLabels()
+	for _, g := range RecordingRules().Groups {
+		for _, r := range g.Rules {
+			if _, ok := out[r.Record]; !ok {
+				out[r.Record] = nil
+			}
+		}
+	}
+	return out
 }
 
 // unusedMetrics are catalogue metrics no dashboard or rule needs, each with
@@ -105,6 +117,15 @@ func TestCatalogueCheckCatchesStrangers(t *testing.T) {
 var unusedMetrics = map[string]string{
 	"crossteam_joint_milestones_completed_total": "each exporter shard counts a milestone group it shares with other shards, so the counter does not sum; boards count small wins from the milestone gauges instead (milestoneWins)",
 	"crossteam_milestone_teams":                  "boards count per-team milestone_team_items series instead, which stays right when exporter shards each see some of a milestone's teams",
+	// Issue 17: timestamps beside the deprecated age gauges; the boards
+	// move to time() - x in their own change (drop these then).
+	"crossteam_handoff_oldest_waiting_timestamp_seconds":     "new (issue 17); boards still read handoff_oldest_waiting_seconds until they compute time() - x",
+	"crossteam_stalled_handoff_idle_since_timestamp_seconds": "new (issue 17); boards still read stalled_handoff_idle_seconds until they compute time() - x",
+	"crossteam_signal_oldest_open_timestamp_seconds":         "new (issue 17); boards still read signal_oldest_open_seconds until they compute time() - x",
+	// Issue 17: API self-metrics, for the exporter health board's own change.
+	"crossteam_api_request_duration_seconds":           "new (issue 17); not on the exporter health board yet",
+	"crossteam_api_rate_limit_limit":                   "new (issue 17); not on the exporter health board yet",
+	"crossteam_api_rate_limit_reset_timestamp_seconds": "new (issue 17); not on the exporter health board yet",
 }
 
 // Every catalogue metric is on a board or in a rule: the catalogue feeds

@@ -146,7 +146,7 @@ func newBoard(b Board, description string, vars ...cog.Builder[dashboard.Variabl
 		Timezone(common.TimeZoneBrowser).Tooltip(dashboard.DashboardCursorSyncCrosshair).
 		Link(dashboard.NewDashboardLinkBuilder("crossteam").Type(dashboard.DashboardLinkTypeDashboards).
 			Tags([]string{Tag}).AsDropdown(true).IncludeVars(true).KeepTime(true).TargetBlank(false).Icon("external link").Tooltip("").Url(""))
-	d.WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").Label("Data Source").Type("prometheus").
+	d.WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").Label("Data source").Type("prometheus").
 		Current(option("Prometheus", DatasourceUID)))
 	d.WithVariable(queryVar("job", "Job", "label_values("+metric("build_info")+", job)", true))
 	d.WithVariable(queryVar("instance", "Instance", `label_values(`+metric("build_info")+`{job=~"$job"}, instance)`, true))
@@ -167,7 +167,7 @@ func queryVar(name, label, query string, multi bool) *dashboard.QueryVariableBui
 		Query(dashboard.StringOrMap{String: ptr(query)}).Definition(query).
 		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).Sort(dashboard.VariableSortAlphabeticalAsc)
 	if multi {
-		v.Multi(true).IncludeAll(true).AllValue(".*").Current(option("All", "$__all"))
+		v.Multi(true).IncludeAll(true).AllValue(".+").Current(option("All", "$__all"))
 	} else {
 		v.Current(option("", ""))
 	}

@@ -62,7 +62,7 @@ func decisionsBoard(self Board) *dashboard.DashboardBuilder {
 	b.WithPanel(tablePanel("Time to decide, median of the last 28d",
 		"From opening a decision record to deciding it, for decisions decided in the last 28 days, by the team that decided them (estimated from histogram buckets).",
 		"s", 12, 8,
-		q{expr: pairQuantile(0.5, sel("decision_time_to_decide_seconds_bucket"), "28d", "signal", "team")}).
+		q{expr: trendQuantile(0.5, "decision_time_to_decide_seconds_bucket", "28d", nil, "signal", "team")}).
 		WithTransformation(organize([]string{"Time"}, map[string]string{"Value": "median"}, []string{"team", "signal", "median"})))
 
 	b.WithRow(dashboard.NewRowBuilder("Post-mortem actions"))
@@ -71,7 +71,7 @@ func decisionsBoard(self Board) *dashboard.DashboardBuilder {
 		"short", 12, 9,
 		q{expr: fmt.Sprintf("sum by (team) (%s)", sel("postmortem_actions_overdue"))},
 		q{expr: fmt.Sprintf("sum by (team) (%s)", sel("postmortem_actions_open"))},
-		q{expr: pairQuantile(0.5, sel("postmortem_action_close_seconds_bucket"), "28d", "team")}).
+		q{expr: trendQuantile(0.5, "postmortem_action_close_seconds_bucket", "28d", nil, "team")}).
 		WithTransformation(merge()).
 		WithTransformation(organize([]string{"Time"},
 			map[string]string{"Value #A": "overdue", "Value #B": "open", "Value #C": "median time to close, 28d"},
@@ -105,7 +105,7 @@ func decisionsBoard(self Board) *dashboard.DashboardBuilder {
 		"short", 12, 10,
 		q{expr: fmt.Sprintf("sum by (blocked_team, blocking_team) (%s)", sel("dependencies_open"))},
 		q{expr: fmt.Sprintf("max by (blocked_team, blocking_team) (%s)", sel("dependency_oldest_open_seconds"))},
-		q{expr: pairQuantile(0.5, sel("dependency_resolved_seconds_bucket"), "28d", "blocked_team", "blocking_team")}).
+		q{expr: trendQuantile(0.5, "dependency_resolved_seconds_bucket", "28d", nil, "blocked_team", "blocking_team")}).
 		WithTransformation(merge()).
 		WithTransformation(organize([]string{"Time"},
 			map[string]string{"Value #A": "open", "Value #B": "oldest", "Value #C": "median time to resolve, 28d"},

@@ -205,8 +205,8 @@ var lintRules = []lintRule{
 			return []string{fmt.Sprintf("%d datasource variables, want exactly 1", len(found))}
 		}
 		v := found[0]
-		if v.Name != "datasource" || v.Label != "Data Source" || v.Query != "prometheus" {
-			return []string{fmt.Sprintf("datasource variable %q label %q query %v, want datasource / Data Source / prometheus", v.Name, v.Label, v.Query)}
+		if v.Name != "datasource" || v.Label != "Data source" || v.Query != "prometheus" {
+			return []string{fmt.Sprintf("datasource variable %q label %q query %v, want datasource / Data source / prometheus", v.Name, v.Label, v.Query)}
 		}
 		return nil
 	}},
@@ -401,7 +401,7 @@ func TestLinterRulesCatchViolations(t *testing.T) {
 		{"template-datasource-rule", func(d *lintDashboard) {
 			d.Templating.List = append(d.Templating.List, lintVar{Type: "datasource", Name: "ds2"})
 		}, "2 datasource variables"},
-		{"template-datasource-rule", func(d *lintDashboard) { varNamed(d, "datasource").Label = "DS" }, "want datasource / Data Source"},
+		{"template-datasource-rule", func(d *lintDashboard) { varNamed(d, "datasource").Label = "DS" }, "want datasource / Data source"},
 		{"template-job-rule", func(d *lintDashboard) { varNamed(d, "job").Name = "jobs" }, "no job variable"},
 		{"template-instance-rule", func(d *lintDashboard) { varNamed(d, "instance").Multi = false }, "multi-valued"},
 		{"template-label-promql-rule", func(d *lintDashboard) { varNamed(d, "job").Query = "label_values(sum(, job)" }, "variable job"},

@@ -74,16 +74,6 @@ func rsel(short string, matchers ...string) string {
 	return name + "{" + strings.Join(matchers, ", ") + "}"
 }
 
-// pairQuantile is the q-quantile of a per-pair histogram over window,
-// summed over sources and exporter shards: the histograms are cumulative
-// over the stored history, so increase() over the window keeps only the
-// handoffs whose time was observed inside it.
-func pairQuantile(q float64, bucketSelector, window string, by ...string) string {
-	labels := append([]string{"le"}, by...)
-	return fmt.Sprintf("histogram_quantile(%g, sum by (%s) (increase(%s[%s])))",
-		q, strings.Join(labels, ", "), bucketSelector, window)
-}
-
 // Milestones across exporter shards (engine/doc.go, "Sharding"; the
 // in-process definition is engine.MergeShards). A sharded exporter exports
 // every milestone group it has items or records for, whatever its team count

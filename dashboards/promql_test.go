@@ -50,7 +50,10 @@ var labelsAddedByPrometheus = []string{"job", "instance", "__name__"}
 // catalogueProblems lists every selector in expr that names a metric outside
 // the catalogue (and outside recorded, the series of recording rules), or a
 // label that metric does not have.
-func catalogueProblems(expr string, recorded ...string) []string {
+//
+// recorded maps each recording rule's series to the labels it keeps; nil
+// labels are not checked.
+func catalogueProblems(expr string, recorded map[string][]string) []string {
 	e, err := parsePromQL(expr)
 	if err != nil {
 		return []string{fmt.Sprintf("does not parse: %v", err)}
@@ -65,7 +68,12 @@ func catalogueProblems(expr string, recorded ...string) []string {
 			out = append(out, fmt.Sprintf("selector %s has no metric name", vs))
 			return nil
 		}
-		if slices.Contains(recorded, vs.Name) {
+		if labels, ok := recorded[vs.Name]; ok {
+			for _, lm := range vs.LabelMatchers {
+				if labels != nil && lm.Name != "__name__" && !slices.Contains(labels, lm.Name) {
+					out = append(out, fmt.Sprintf("recorded series %s has no label %q", vs.Name, lm.Name))
+				}
+			}
 			return nil
 		}
 		m, ok := catalogue.ByName(vs.Name)

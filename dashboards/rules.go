@@ -60,25 +60,43 @@ const (
 	AlertingRulesFile  = "crossteam.alerts.yml"
 )
 
-// RecordingRules are the p50/p90 pickup and cycle times per team pair over
-// 7 and 28 days, for long-range boards and for anyone querying Prometheus
-// directly, and the per-milestone aggregates across exporter shards the
-// milestone alert reads. Each sums or combines every instance's series (no
-// instance label survives). Names follow level:metric:operations.
+// RecordingRules are, per long window (TrendWindows), the increases of the
+// series the boards' trends read (windows.go) and, from them, the p50/p90
+// pickup and cycle times per team pair (for anyone querying Prometheus
+// directly), the working agreements' error ratios over that window and the
+// faster-handoff wins; the agreements' objectives and their short-window
+// error ratios for the burn alerts; and the per-milestone aggregates across
+// exporter shards. Names follow level:metric:operations.
 func RecordingRules() RuleGroups {
-	var rules []Rule
-	for _, h := range []string{"handoff_pickup_seconds", "handoff_cycle_seconds"} {
-		for _, w := range []string{"7d", "28d"} {
+	quantiles := func(w string) []Rule {
+		var rules []Rule
+		for _, h := range []string{"handoff_pickup_seconds", "handoff_cycle_seconds"} {
 			for _, p := range []struct {
 				q    float64
 				name string
 			}{{0.5, "p50"}, {0.9, "p90"}} {
 				rules = append(rules, Rule{
 					Record: fmt.Sprintf("from_team_to_team:%s:%s_%s", metric(h), p.name, w),
-					Expr:   pairQuantile(p.q, rsel(h+"_bucket"), w, "from_team", "to_team"),
+					Expr:   fmt.Sprintf("histogram_quantile(%g, sum by (le, from_team, to_team) (%s))", p.q, rtrend(h+"_bucket", w)),
 				})
 			}
 		}
+		return rules
+	}
+	var groups []RuleGroup
+	for _, t := range TrendWindows {
+		rules := append(trendRules(t.Window), quantiles(t.Window)...)
+		rules = append(rules, agreementWindowRules(t.Window)...)
+		if t.Window == "28d" {
+			rules = append(rules,
+				Rule{Record: fasterRecorded, Expr: fasterPairs(
+					func(short string) string { return rtrend(short, "28d") },
+					func(short string) string {
+						return fmt.Sprintf("last_over_time(%s[%s] offset 28d)", rtrend(short, "28d"), t.Interval)
+					})},
+				Rule{Record: "team:handoff_pickup_faster_wins:count_28d", Expr: teamsOfPairs(fasterRecorded)})
+		}
+		groups = append(groups, RuleGroup{Name: "crossteam.trends." + t.Window + ".rules", Interval: t.Interval, Rules: rules})
 	}
 	// Milestone aggregates across exporter instances (milestoneAggs): the
 	// at-risk alert reads them. Evaluated at the global interval, like the
@@ -91,15 +109,10 @@ func RecordingRules() RuleGroups {
 		{Record: rec.due, Expr: inline.due},
 		{Record: rec.completed, Expr: inline.completed},
 	}
-	return RuleGroups{Groups: []RuleGroup{
-		{Name: "crossteam.handoffs.rules", Interval: "5m", Rules: rules},
-		{Name: "crossteam.agreements.rules", Interval: "5m", Rules: agreementRules()},
-		{Name: "crossteam.wins.rules", Interval: "5m", Rules: []Rule{
-			{Record: fasterRecorded, Expr: fasterPairs(rsel)},
-			{Record: "team:handoff_pickup_faster_wins:count_28d", Expr: teamsOfPairs(fasterRecorded)},
-		}},
-		{Name: "crossteam.milestones.rules", Rules: milestones},
-	}}
+	return RuleGroups{Groups: append(groups,
+		RuleGroup{Name: "crossteam.agreements.rules", Interval: "5m", Rules: agreementRules()},
+		RuleGroup{Name: "crossteam.milestones.rules", Rules: milestones},
+	)}
 }
 
 // fasterRecorded is the recorded fasterPairs.
@@ -108,14 +121,15 @@ const fasterRecorded = "from_team_to_team:handoff_pickup_p50_faster:ratio_28d"
 // fasterPairs is, per pair whose median pickup over the last 28 days is at
 // least FasterMargin below the median of the 28 days before (with
 // FasterMinPickups pickups in each), how much faster it got: 1 - now /
-// before. Summed over sources and exporter shards, like the quantile rules.
-func fasterPairs(selFn func(string, ...string) string, matchers ...string) string {
+// before. now and before read a recorded 28-day increase (of a pickup
+// series) now and 28 days ago; sums over sources and exporter shards.
+func fasterPairs(now, before func(short string) string) string {
 	by := "from_team, to_team"
-	bucket, count := selFn("handoff_pickup_seconds_bucket", matchers...), selFn("handoff_pickup_seconds_count", matchers...)
-	now := fmt.Sprintf("histogram_quantile(0.5, sum by (le, %s) (increase(%s[28d])))", by, bucket)
-	before := fmt.Sprintf("histogram_quantile(0.5, sum by (le, %s) (increase(%s[28d] offset 28d)))", by, bucket)
-	return fmt.Sprintf("(1 - %s / %s) >= %g\nand on (%s) sum by (%s) (increase(%s[28d])) >= %d\nand on (%s) sum by (%s) (increase(%s[28d] offset 28d)) >= %d",
-		now, before, FasterMargin, by, by, count, FasterMinPickups, by, by, count, FasterMinPickups)
+	q := func(read func(string) string) string {
+		return fmt.Sprintf("histogram_quantile(0.5, sum by (le, %s) (%s))", by, read("handoff_pickup_seconds_bucket"))
+	}
+	return fmt.Sprintf("(1 - %s / %s) >= %g\nand on (%s) sum by (%s) (%s) >= %d\nand on (%s) sum by (%s) (%s) >= %d",
+		q(now), q(before), FasterMargin, by, by, now("handoff_pickup_seconds_count"), FasterMinPickups, by, by, before("handoff_pickup_seconds_count"), FasterMinPickups)
 }
 
 // teamsOfPairs counts, per team, the pairs of a per-pair series the team is
@@ -131,9 +145,10 @@ var agreementKinds = []struct{ kind, within, all string }{
 	{"cycle", "handoff_cycles_within_agreement_total", "handoff_cycle_seconds_count"},
 }
 
-// agreementWindows are the windows error ratios are recorded over: the
-// burn alerts' long and short windows and the 28-day budget period.
-var agreementWindows = []string{"1d", "2d", "3d", "7d", "28d"}
+// agreementWindows are the short windows error ratios are recorded over
+// from raw counters for the burn alerts, every 5m; the 7d and 28d ratios
+// come from the trend groups (agreementWindowRules).
+var agreementWindows = []string{"1d", "2d", "3d"}
 
 // Recorded agreement series, per (source, from_team, to_team) summed over
 // exporter instances.
@@ -149,10 +164,8 @@ func agreementBudget(kind string) string {
 }
 
 // agreementRules record, per pair with an agreement: its objective and
-// target, the
-// share of handoffs outside the target over each window (exact: counted
-// handoffs, not bucket estimates), the attainment and the error budget left
-// over 28 days (1 = untouched, 0 = spent, below 0 = overspent).
+// target, and the share of handoffs outside the target over the short
+// windows (exact: counted handoffs, not bucket estimates).
 func agreementRules() []Rule {
 	by := "source, from_team, to_team"
 	rules := []Rule{
@@ -167,25 +180,54 @@ func agreementRules() []Rule {
 				Expr: fmt.Sprintf("1 - sum by (%[1]s) (increase(%[2]s[%[4]s])) / sum by (%[1]s) (increase(%[3]s[%[4]s]))",
 					by, rsel(k.within), rsel(k.all), w)})
 		}
-		rules = append(rules,
-			Rule{Record: agreementAttainment(k.kind), Expr: "1 - " + agreementErrors(k.kind, "28d")},
-			Rule{Record: agreementBudget(k.kind), Expr: fmt.Sprintf("1 - %s / on (%s) group_left () (1 - %s{kind=%q})",
-				agreementErrors(k.kind, "28d"), by, agreementObjective(), k.kind)})
 	}
 	return rules
+}
+
+// agreementWindowRules are the error ratios over a trend window, from the
+// increases its group has just recorded, and over 28 days the attainment
+// and the error budget left (1 = untouched, 0 = spent, below 0 =
+// overspent). The objective comes from the 5m agreements group: its last
+// value within two of its intervals.
+func agreementWindowRules(w string) []Rule {
+	by := "source, from_team, to_team"
+	var rules []Rule
+	for _, k := range agreementKinds {
+		rules = append(rules, Rule{Record: agreementErrors(k.kind, w),
+			Expr: fmt.Sprintf("1 - sum by (%[1]s) (%[2]s) / sum by (%[1]s) (%[3]s)", by, rtrend(k.within, w), rtrend(k.all, w))})
+		if w == "28d" {
+			rules = append(rules,
+				Rule{Record: agreementAttainment(k.kind), Expr: "1 - " + agreementErrors(k.kind, "28d")},
+				Rule{Record: agreementBudget(k.kind), Expr: fmt.Sprintf("1 - %s / on (%s) group_left () (1 - last_over_time(%s{kind=%q}[10m]))",
+					agreementErrors(k.kind, "28d"), by, agreementObjective(), k.kind)})
+		}
+	}
+	return rules
+}
+
+// errorsLookback is how far back an alert finds the last recorded error
+// ratio of window w: its group's interval and 10 minutes to spare, so a
+// sample falling just out of the lookback between two rule evaluations
+// never resets an alert's for: clock.
+func errorsLookback(w string) string {
+	for _, t := range TrendWindows {
+		if t.Window == w {
+			return t.Interval + "10m"
+		}
+	}
+	return "10m"
 }
 
 // burnRate is the burn rate of a pair's error budget over window w: the
 // error ratio over w divided by the budget (1 - objective), with the
 // objective's notify_sender label brought along for routing.
 //
-// The agreement rules are evaluated every 5m (their windows are days
-// long); the alerts, evaluated more often, read their last value within
-// 10m so that a sample falling just out of the lookback between two rule
-// evaluations never resets an alert's for: clock.
+// The error ratios are recorded every 5m (short windows) or at their trend
+// group's interval (errorsLookback); the alerts, evaluated more often, read
+// their last value.
 func burnRate(kind, w string) string {
-	return fmt.Sprintf("(last_over_time(%s[10m]) / on (source, from_team, to_team) group_left (notify_sender) (1 - last_over_time(%s{kind=%q}[10m])))",
-		agreementErrors(kind, w), agreementObjective(), kind)
+	return fmt.Sprintf("(last_over_time(%s[%s]) / on (source, from_team, to_team) group_left (notify_sender) (1 - last_over_time(%s{kind=%q}[10m])))",
+		agreementErrors(kind, w), errorsLookback(w), agreementObjective(), kind)
 }
 
 // burnAlerts are CrossteamHandoffAgreementBurn, fast and slow, for each
@@ -304,7 +346,7 @@ func RuleFiles() (files []File, err error) {
 		}
 	}()
 	return []File{
-		{Path: RecordingRulesFile, Data: yamlFile("Recording rules: p50/p90 handoff pickup and cycle time per team pair over 7d and 28d; working agreements' objectives, error ratios, attainment and budget; joint milestone aggregates across exporter shards.", RecordingRules())},
+		{Path: RecordingRulesFile, Data: yamlFile("Recording rules: per long window (7d every 1h, 28d every 3h) the increases the boards' trends read, keeping job, instance, source, teams and le, and from them p50/p90 pickup and cycle time per team pair, agreement error ratios and faster-handoff wins; agreement objectives and short-window error ratios (5m); joint milestone aggregates across exporter shards.", RecordingRules())},
 		{Path: AlertingRulesFile, Data: yamlFile("Alerting rules; each alert's runbook_url points at its section of RUNBOOK.md.", AlertingRules())},
 	}, nil
 }

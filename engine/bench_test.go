@@ -79,3 +79,66 @@ func BenchmarkCompute(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(ds.Events)), "events")
 }
+
+// byItemIndex groups a dataset's events by item (the store streams them so).
+func byItemIndex(ds *model.Dataset) map[string][]model.Event {
+	out := map[string][]model.Event{}
+	for start := 0; start < len(ds.Events); {
+		end := start + 1
+		for end < len(ds.Events) && ds.Events[end].ItemKey == ds.Events[start].ItemKey {
+			end++
+		}
+		out[ds.Events[start].ItemKey] = ds.Events[start:end]
+		start = end
+	}
+	return out
+}
+
+// BenchmarkStateBuild is the first computation after start-up or a
+// reload: every item derived into a new State (as the syncer streams the
+// store), then one snapshot. 100k items / ~1M events.
+func BenchmarkStateBuild(b *testing.B) {
+	cfg := mustConfig(b, "")
+	ds := synthetic(100_000, 10)
+	evs := byItemIndex(ds)
+	e := New(cfg, nil, Options{})
+	asOf := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC) // after every synthetic event
+	b.ResetTimer()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		st := e.NewState(nil, nil, false)
+		for j := range ds.Items {
+			it := &ds.Items[j]
+			st.Update(it.Source, it.Key, it, evs[it.Key])
+		}
+		if _, err := st.Snapshot(asOf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStateUpdate1pct is the recomputation after a sync that touched
+// 1% of the items: 1,000 of 100k items re-derived, then one snapshot.
+func BenchmarkStateUpdate1pct(b *testing.B) {
+	cfg := mustConfig(b, "")
+	ds := synthetic(100_000, 10)
+	evs := byItemIndex(ds)
+	e := New(cfg, nil, Options{})
+	asOf := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC) // after every synthetic event
+	st := e.NewState(nil, nil, false)
+	for j := range ds.Items {
+		it := &ds.Items[j]
+		st.Update(it.Source, it.Key, it, evs[it.Key])
+	}
+	b.ResetTimer()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		for j := 0; j < 1000; j++ {
+			it := &ds.Items[(i*1000+j*97)%len(ds.Items)]
+			st.Update(it.Source, it.Key, it, evs[it.Key])
+		}
+		if _, err := st.Snapshot(asOf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

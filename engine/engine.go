@@ -102,21 +102,16 @@ func Compute(ds *model.Dataset, cfg *config.Config, asOf time.Time) *Snapshot {
 	return New(cfg, ds.Members, Options{}).Compute(ds, asOf)
 }
 
-// Compute derives the snapshot as of asOf.
+// Compute derives the snapshot as of asOf. It runs the incremental State's
+// code path (derive every item, then evaluate at asOf) with the derivation
+// cut at asOf, so a State fed the same items gives the same snapshot.
 func (e *Engine) Compute(ds *model.Dataset, asOf time.Time) *Snapshot {
-	c := newComputation(e, asOf)
-	c.aliases = aliasesOf(ds.Identities)
-	for i := range ds.Milestones {
-		if m := &ds.Milestones[i]; m.Source == model.SourceJira && strings.HasPrefix(m.Key, model.JiraEpicPrefix) {
-			c.epicTitles[m.Key] = m.Title
-		}
-	}
+	st := e.newState(ds.Identities, ds.Milestones, asOf, dependencyTargets(ds.Events) != nil)
 	type ikey struct{ source, key string }
 	index := make(map[ikey]int, len(ds.Items))
 	for i := range ds.Items {
 		index[ikey{ds.Items[i].Source, ds.Items[i].Key}] = i
 	}
-	c.rset.targets = dependencyTargets(ds.Events)
 	seen := make([]bool, len(ds.Items))
 	evs := ds.Events
 	for start := 0; start < len(evs); {
@@ -128,57 +123,28 @@ func (e *Engine) Compute(ds *model.Dataset, asOf time.Time) *Snapshot {
 		if i, ok := index[ikey{evs[start].Source, evs[start].ItemKey}]; ok {
 			it = &ds.Items[i]
 			seen[i] = true
-		} else {
-			// Events whose item record is missing (not synced yet): replay
-			// them with what the events say.
-			it = &model.Item{Source: evs[start].Source, Key: evs[start].ItemKey, Created: evs[start].At}
 		}
-		c.item(it, evs[start:end])
+		st.Update(evs[start].Source, evs[start].ItemKey, it, evs[start:end])
 		start = end
 	}
 	for i := range ds.Items {
 		if !seen[i] {
-			c.item(&ds.Items[i], nil)
+			st.Update(ds.Items[i].Source, ds.Items[i].Key, &ds.Items[i], nil)
 		}
 	}
-	return c.finish(ds.Milestones)
+	return st.snapshot(asOf)
 }
 
-// computation is the mutable state of one Compute call.
+// computation derives items: the per-item replay and the memoised actor
+// resolution, both pure functions of (configuration, identities, item,
+// events up to horizon).
 type computation struct {
 	e        *Engine
-	asOf     time.Time
-	snap     *Snapshot
-	pairs    map[PairKey]*PairStats
+	horizon  time.Time                 // events after it are ignored
+	deps     bool                      // keep every item's dependency node (itemRecords)
 	teamMemo map[string]map[string]int // source -> actor -> team (-1 none)
 	aliases  map[[2]string][]string    // (source, account) -> stored aliases, key before email
-	ms       map[msKey]*msAgg
-	signals  map[[2]string]*SignalStats
-	// epicTitles maps a Jira epic milestone value to the epic's summary.
-	epicTitles map[string]string
-	stalled    []StalledHandoff
-	rset       recordSet // decisions, actions, dependencies (records.go)
-	r          replay    // reused per item
-}
-
-func newComputation(e *Engine, asOf time.Time) *computation {
-	return &computation{
-		e:    e,
-		asOf: asOf,
-		snap: &Snapshot{
-			AsOf:                asOf,
-			ItemCycle:           map[ItemCycleKey]*Histogram{},
-			MilestonesCompleted: map[CompletedKey]uint64{},
-			Items:               map[string]int{},
-			Events:              map[string]int{},
-			UnmappedStatuses:    map[string]int{},
-		},
-		pairs:      map[PairKey]*PairStats{},
-		teamMemo:   map[string]map[string]int{},
-		ms:         map[msKey]*msAgg{},
-		signals:    map[[2]string]*SignalStats{},
-		epicTitles: map[string]string{},
-	}
+	r        replay                    // reused per item
 }
 
 // actorTeam resolves an actor identity to a team index, or -1.
@@ -230,16 +196,6 @@ func aliasesOf(ids []model.Identity) map[[2]string][]string {
 	return out
 }
 
-func (c *computation) pair(source string, from, to int) *PairStats {
-	k := PairKey{Source: source, From: c.e.teams[from], To: c.e.teams[to]}
-	p := c.pairs[k]
-	if p == nil {
-		p = &PairStats{PairKey: k, Agreement: c.e.agreements[from][to]}
-		c.pairs[k] = p
-	}
-	return p
-}
-
 // agreementOf resolves the agreement of a pair, nil when none applies.
 func agreementOf(cfg *config.Config, from, to string) *Agreement {
 	a, key, ok := cfg.AgreementOf(from, to)
@@ -267,30 +223,32 @@ func within(o Objective, clock *workClock, start, end time.Time) bool {
 	return d <= o.Target
 }
 
-// record folds one item's handoffs into the pair figures.
-func (c *computation) record(it *model.Item, hs []handoff) {
+// record derives the instant-independent figures of one item's handoffs:
+// the observations of pickups and done handoffs, and the open handoffs
+// that State.Snapshot evaluates at each instant.
+func (c *computation) record(d *derived, hs []handoff) {
 	for i := range hs {
 		h := &hs[i]
-		p := c.pair(it.Source, h.from, h.to)
-		p.Handoffs++
+		o := handoffObs{from: int16(h.from), to: int16(h.to)}
 		if h.bounce {
-			c.pair(it.Source, h.to, h.from).Bounces++
+			o.flags |= obsBounce
 		}
 		clock := c.e.clocks[h.to]
+		agr := c.e.agreements[h.from][h.to]
 		if !h.pickup.IsZero() {
-			p.Pickup.Observe(h.pickup.Sub(h.start))
-			p.PickupWorking.Observe(clock.between(h.start, h.pickup))
-			if a := p.Agreement; a != nil && within(a.Pickup, clock, h.start, h.pickup) {
-				p.PickupsWithin++
+			o.flags |= obsPickup
+			o.pickup = h.pickup.Sub(h.start)
+			o.pickupW = clock.between(h.start, h.pickup)
+			if agr != nil && within(agr.Pickup, clock, h.start, h.pickup) {
+				o.flags |= obsPickupWithin
 			}
 		}
-		var idle, idleW time.Duration
-		stalled := false
 		if !h.done.IsZero() {
-			p.Cycle.Observe(h.done.Sub(h.start))
-			p.CycleWorking.Observe(clock.between(h.start, h.done))
-			if a := p.Agreement; a != nil && a.Cycle != nil && within(*a.Cycle, clock, h.start, h.done) {
-				p.CyclesWithin++
+			o.flags |= obsDone
+			o.cycle = h.done.Sub(h.start)
+			o.cycleW = clock.between(h.start, h.done)
+			if agr != nil && agr.Cycle != nil && within(*agr.Cycle, clock, h.start, h.done) {
+				o.flags |= obsCycleWithin
 			}
 			pk := h.pickup
 			if pk.IsZero() || pk.After(h.done) {
@@ -298,44 +256,20 @@ func (c *computation) record(it *model.Item, hs []handoff) {
 			}
 			blockedWaiting := c.r.blockedBetween(h.start, pk)
 			blocked := c.r.blockedBetween(h.start, h.done)
-			p.Waiting.Observe(pk.Sub(h.start) - blockedWaiting)
-			p.Active.Observe(h.done.Sub(pk) - (blocked - blockedWaiting))
-			p.Blocked.Observe(blocked)
+			o.waiting = pk.Sub(h.start) - blockedWaiting
+			o.active = h.done.Sub(pk) - (blocked - blockedWaiting)
+			o.blocked = blocked
 		} else {
-			if h.pickup.IsZero() {
-				p.OpenWaiting++
-				if w := c.asOf.Sub(h.start); w > p.OldestWaiting {
-					p.OldestWaiting = w
-				}
-			} else {
-				p.OpenInProgress++
-			}
-			since := h.start
-			if h.lastActivity.After(since) {
-				since = h.lastActivity
-			}
-			idle = c.asOf.Sub(since)
-			idleW = clock.between(since, c.asOf)
-			measure := idle
-			if c.e.stallWorking {
-				measure = idleW
-			}
-			if measure > c.e.stallAfter[h.from][h.to] {
-				stalled = true
-				p.Stalled++
-				c.stalled = append(c.stalled, StalledHandoff{
-					Source: it.Source, Key: it.Key, URL: it.URL, Title: it.Title, Kind: h.kind,
-					From: c.e.teams[h.from], To: c.e.teams[h.to], Start: h.start, Idle: idle, IdleWorking: idleW,
-				})
-			}
+			d.open = append(d.open, openHandoff{kind: h.kind, from: int16(h.from), to: int16(h.to),
+				start: h.start, pickup: h.pickup, lastActivity: h.lastActivity, index: int32(i)})
 		}
+		d.obs = append(d.obs, o)
 		if c.e.opts.KeepHandoffs {
-			c.snap.Handoffs = append(c.snap.Handoffs, Handoff{
-				Source: it.Source, ItemKey: it.Key, Kind: h.kind,
+			d.all = append(d.all, Handoff{
+				Source: d.source, ItemKey: d.key, Kind: h.kind,
 				From: c.e.teams[h.from], To: c.e.teams[h.to],
 				Start: h.start, Pickup: h.pickup, Done: h.done, DoneReason: h.doneReason,
 				Bounce: h.bounce, LastActivity: h.lastActivity,
-				Idle: idle, IdleWorking: idleW, Stalled: stalled,
 			})
 		}
 	}
@@ -354,44 +288,6 @@ func teamsBucket(n int) string {
 	return "4+"
 }
 
-func (c *computation) finish(milestones []model.Milestone) *Snapshot {
-	s := c.snap
-	for _, p := range c.pairs {
-		s.Pairs = append(s.Pairs, *p)
-	}
-	sortPairs(s.Pairs)
-	sortStalled(c.stalled)
-	s.StalledTotal = len(c.stalled)
-	if max := c.e.cfg.Handoffs.MaxStalledExported; len(c.stalled) > max {
-		c.stalled = c.stalled[:max]
-	}
-	s.Stalled = c.stalled
-	for _, st := range c.signals {
-		s.Signals = append(s.Signals, *st)
-	}
-	sort.Slice(s.Signals, func(i, j int) bool {
-		if s.Signals[i].Signal != s.Signals[j].Signal {
-			return s.Signals[i].Signal < s.Signals[j].Signal
-		}
-		return s.Signals[i].Team < s.Signals[j].Team
-	})
-	if c.e.opts.KeepHandoffs {
-		sort.SliceStable(s.Handoffs, func(i, j int) bool {
-			a, b := s.Handoffs[i], s.Handoffs[j]
-			if a.Source != b.Source {
-				return a.Source < b.Source
-			}
-			if a.ItemKey != b.ItemKey {
-				return a.ItemKey < b.ItemKey
-			}
-			return a.Start.Before(b.Start)
-		})
-	}
-	c.finishMilestones(milestones)
-	s.Records = c.rset.evaluate(c.e, c.asOf, milestoneDue(milestones))
-	return s
-}
-
 // sortPairs orders pairs by source, from team and to team.
 func sortPairs(pairs []PairStats) {
 	sort.Slice(pairs, func(i, j int) bool {
@@ -407,7 +303,7 @@ func sortPairs(pairs []PairStats) {
 }
 
 // sortStalled orders stalled handoffs longest idle first, then by source,
-// item and kind.
+// item, kind, receiving and sending team and start.
 func sortStalled(list []StalledHandoff) {
 	sort.Slice(list, func(i, j int) bool {
 		a, b := list[i], list[j]
@@ -420,6 +316,18 @@ func sortStalled(list []StalledHandoff) {
 		if a.Key != b.Key {
 			return a.Key < b.Key
 		}
-		return a.Kind < b.Kind
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		// An item has at most one open handoff per kind and receiving
+		// team; these make the order total, so it never depends on the
+		// order handoffs were evaluated in.
+		if a.To != b.To {
+			return a.To < b.To
+		}
+		if a.From != b.From {
+			return a.From < b.From
+		}
+		return a.Start.Before(b.Start)
 	})
 }

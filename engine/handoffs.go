@@ -340,15 +340,19 @@ func (r *replay) initial(evs []model.Event) {
 	}
 }
 
-// item replays one item's events (ordered by time) up to asOf.
-func (c *computation) item(it *model.Item, evs []model.Event) {
+// item replays one item's events (ordered by time) up to the horizon and
+// returns what the item contributes, independent of the instant it is
+// evaluated at.
+func (c *computation) item(it *model.Item, evs []model.Event) *derived {
+	d := &derived{source: it.Source, key: it.Key, owner: -1}
 	created := it.Created
 	if created.IsZero() && len(evs) > 0 {
 		created = evs[0].At
 	}
-	if created.IsZero() || created.After(c.asOf) {
-		return
+	if created.IsZero() || created.After(c.horizon) {
+		return d
 	}
+	d.counted, d.created, d.maxAt = true, created, created
 	r := &c.r
 	*r = replay{
 		c: c, it: it,
@@ -358,7 +362,6 @@ func (c *computation) item(it *model.Item, evs []model.Event) {
 		actTeams: r.actTeams[:0], changed: r.changed[:0], curOwner: -1, lastOwner: -1,
 		owners: r.owners[:0],
 	}
-	c.snap.Items[it.Source]++
 	r.authorTeam = c.actorTeam(it.Source, it.Author)
 	r.touch(r.authorTeam)
 	r.initial(evs)
@@ -371,7 +374,7 @@ func (c *computation) item(it *model.Item, evs []model.Event) {
 	cut := len(evs)
 	for i := 0; i < len(evs); {
 		at := evs[i].At
-		if at.After(c.asOf) {
+		if at.After(c.horizon) {
 			cut = i
 			break
 		}
@@ -386,20 +389,27 @@ func (c *computation) item(it *model.Item, evs []model.Event) {
 		if r.curOwner != r.owners[len(r.owners)-1].Team {
 			r.owners = append(r.owners, ownerAt{At: at.Unix(), Team: r.curOwner})
 		}
-		c.snap.Events[it.Source] += j - i
+		d.events += int32(j - i)
+		if at.After(d.maxAt) {
+			d.maxAt = at
+		}
 		i = j
 	}
 	var fallbackClose time.Time
-	if !hasCloseEvents && !it.Closed.IsZero() && !it.Closed.After(c.asOf) {
+	if !hasCloseEvents && !it.Closed.IsZero() && !it.Closed.After(c.horizon) {
 		// No close events stored (e.g. beyond the history horizon): take
 		// the item's own close instant.
 		r.closed, r.closedAt = true, it.Closed
 		r.closeOpen(it.Closed)
 		fallbackClose = it.Closed
+		if it.Closed.After(d.maxAt) {
+			d.maxAt = it.Closed
+		}
 	}
-	c.record(it, r.handoffs)
-	r.finishItem(created)
-	c.itemRecords(evs, cut, fallbackClose)
+	c.record(d, r.handoffs)
+	r.finishItem(d, created)
+	d.recs = c.itemRecords(evs, cut, fallbackClose)
+	return d
 }
 
 // group applies the events that share one instant. Applying all state

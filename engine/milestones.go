@@ -25,118 +25,97 @@ type msAgg struct {
 
 // msGroup returns the group of a milestone title seen on an item or a
 // milestone record: GitHub milestones group by title across repositories
-// unless milestones.github_by_title is off (then per repository: the part of
-// the key before '#' or "/milestones/").
+// unless milestones.github_by_title is off (then per repository: repo is
+// repoOf the item's or record's key).
 //
 // Jira values are fix version names or epic references (model.JiraEpicPrefix
 // + key, shown under the epic's summary when its record is stored); ok is
 // false for the kinds milestones.jira_fix_versions / jira_epics leave out.
-func (c *computation) msGroup(source, key, title string) (k msKey, ok bool) {
+func (s *State) msGroup(source, repo, title string) (k msKey, ok bool) {
+	cfg := &s.e.cfg.Milestones
 	if source == model.SourceJira {
 		if strings.HasPrefix(title, model.JiraEpicPrefix) {
-			if !c.e.cfg.Milestones.JiraEpics {
+			if !cfg.JiraEpics {
 				return msKey{}, false
 			}
-			if t, found := c.epicTitles[title]; found {
+			if t, found := s.epicTitles[title]; found {
 				title = t
 			}
-		} else if !c.e.cfg.Milestones.JiraFixVersions {
+		} else if !cfg.JiraFixVersions {
 			return msKey{}, false
 		}
 	}
-	if source == model.SourceGitHub && !c.e.cfg.Milestones.GitHubByTitle {
-		repo := key
-		if i := strings.Index(repo, "#"); i >= 0 {
-			repo = repo[:i]
-		} else if i := strings.Index(repo, "/milestones/"); i >= 0 {
-			repo = repo[:i]
-		}
+	if source == model.SourceGitHub && !cfg.GitHubByTitle {
 		title = repo + " " + title
 	}
-	if c.e.cfg.Milestones.MergeSources {
+	if cfg.MergeSources {
 		source = MergedSource
 	}
 	return msKey{source, title}, true
 }
 
-// finishItem folds the replayed item into item cycle time, milestones,
-// signals and the unmapped-status count.
-func (r *replay) finishItem(created time.Time) {
+// repoOf is the repository part of a GitHub item or milestone key (before
+// '#' or "/milestones/").
+func repoOf(key string) string {
+	if i := strings.Index(key, "#"); i >= 0 {
+		return key[:i]
+	} else if i := strings.Index(key, "/milestones/"); i >= 0 {
+		return key[:i]
+	}
+	return key
+}
+
+// finishItem derives the replayed item's item cycle time, milestone and
+// signal membership and unmapped status.
+func (r *replay) finishItem(d *derived, created time.Time) {
 	c, it := r.c, r.it
+	d.closed = r.closed
 	if r.closed && len(r.touched) > 0 {
-		k := ItemCycleKey{Source: it.Source, Teams: teamsBucket(len(r.touched))}
-		h := c.snap.ItemCycle[k]
-		if h == nil {
-			h = &Histogram{}
-			c.snap.ItemCycle[k] = h
-		}
-		h.Observe(r.closedAt.Sub(created))
+		d.cycleTeams = teamsBucket(len(r.touched))
+		d.cycle = r.closedAt.Sub(created)
 	}
-	nTeams := len(c.e.teams)
-	for _, title := range r.milestones {
-		k, ok := c.msGroup(it.Source, it.Key, title)
-		if !ok {
-			continue
+	if len(r.milestones) > 0 {
+		repo := ""
+		if it.Source == model.SourceGitHub && !c.e.cfg.Milestones.GitHubByTitle {
+			repo = repoOf(it.Key)
 		}
-		a := c.ms[k]
-		if a == nil {
-			a = &msAgg{teamOpen: make([]int, nTeams), teamClosed: make([]int, nTeams)}
-			c.ms[k] = a
+		for _, title := range r.milestones {
+			d.ms = append(d.ms, rawMs{source: it.Source, repo: repo, title: title})
 		}
-		if r.closed {
-			a.closed++
-		} else {
-			a.open++
-		}
-		for _, t := range r.touched {
-			if r.closed {
-				a.teamClosed[t]++
-			} else {
-				a.teamOpen[t]++
-			}
+		d.touched = make([]int16, len(r.touched))
+		for i, t := range r.touched {
+			d.touched[i] = int16(t)
 		}
 	}
-	if !r.closed {
-		owner := "none"
-		if r.curOwner >= 0 {
-			owner = c.e.teams[r.curOwner]
+	if len(d.open) > 0 {
+		d.url, d.title = it.URL, it.Title
+	}
+	if r.closed {
+		return
+	}
+	d.owner = r.curOwner
+	var matched []int
+	for _, l := range r.sigLabels {
+		matched = append(matched, c.e.sigLabels[l]...)
+	}
+	for _, name := range it.Signals {
+		if i, ok := c.e.sigNames[name]; ok {
+			matched = append(matched, i)
 		}
-		age := c.asOf.Sub(created)
-		add := func(sig string) {
-			k := [2]string{sig, owner}
-			s := c.signals[k]
-			if s == nil {
-				s = &SignalStats{Signal: sig, Team: owner}
-				c.signals[k] = s
-			}
-			s.Open++
-			if age > s.Oldest {
-				s.Oldest = age
-			}
-			if c.e.opts.KeepSignalItems {
-				s.Items = append(s.Items, SignalItem{Source: it.Source, Key: it.Key, URL: it.URL, Title: it.Title, Created: created})
-			}
+	}
+	sort.Ints(matched)
+	for i, s := range matched {
+		if i == 0 || matched[i-1] != s {
+			d.sigs = append(d.sigs, int16(s))
 		}
-		var matched []int
-		for _, l := range r.sigLabels {
-			matched = append(matched, c.e.sigLabels[l]...)
+	}
+	if it.Source == model.SourceJira && r.status != "" {
+		if t, _ := r.statusTeam(r.status); t < 0 {
+			d.unmapped = r.status
 		}
-		for _, name := range it.Signals {
-			if i, ok := c.e.sigNames[name]; ok {
-				matched = append(matched, i)
-			}
-		}
-		sort.Ints(matched)
-		for i, s := range matched {
-			if i == 0 || matched[i-1] != s {
-				add(c.e.cfg.Signals[s].Name)
-			}
-		}
-		if it.Source == model.SourceJira && r.status != "" {
-			if t, _ := r.statusTeam(r.status); t < 0 {
-				c.snap.UnmappedStatuses[r.status]++
-			}
-		}
+	}
+	if len(d.sigs) > 0 && c.e.opts.KeepSignalItems {
+		d.url, d.title = it.URL, it.Title
 	}
 }
 
@@ -144,7 +123,26 @@ func (r *replay) finishItem(created time.Time) {
 // contributing teams. A group is completed when it has milestone records and
 // all of them were closed by asOf; it is on time when completed at or before
 // its due date (the earliest due date in the group).
-func (c *computation) finishMilestones(records []model.Milestone) {
+func (s *State) finishMilestones(snap *Snapshot, asOf time.Time) {
+	nTeams := len(s.e.teams)
+	groups := map[msKey]*msAgg{}
+	for raw, a := range s.ms {
+		k, ok := s.msGroup(raw.source, raw.repo, raw.title)
+		if !ok {
+			continue
+		}
+		g := groups[k]
+		if g == nil {
+			g = &msAgg{teamOpen: make([]int, nTeams), teamClosed: make([]int, nTeams)}
+			groups[k] = g
+		}
+		g.open += a.open
+		g.closed += a.closed
+		for t := range a.teamOpen {
+			g.teamOpen[t] += a.teamOpen[t]
+			g.teamClosed[t] += a.teamClosed[t]
+		}
+	}
 	type recAgg struct {
 		due, closed time.Time
 		allClosed   bool
@@ -152,13 +150,13 @@ func (c *computation) finishMilestones(records []model.Milestone) {
 		url         string
 	}
 	recs := map[msKey]*recAgg{}
-	for i := range records {
-		m := &records[i]
+	for i := range s.records {
+		m := &s.records[i]
 		title := m.Title
 		if m.Source == model.SourceJira && strings.HasPrefix(m.Key, model.JiraEpicPrefix) {
 			title = m.Key // resolved to the summary by msGroup, like item values
 		}
-		k, ok := c.msGroup(m.Source, m.Key, title)
+		k, ok := s.msGroup(m.Source, repoOf(m.Key), title)
 		if !ok {
 			continue
 		}
@@ -171,29 +169,29 @@ func (c *computation) finishMilestones(records []model.Milestone) {
 		if !m.Due.IsZero() && (ra.due.IsZero() || m.Due.Before(ra.due)) {
 			ra.due = m.Due
 		}
-		if m.Closed.IsZero() || m.Closed.After(c.asOf) {
+		if m.Closed.IsZero() || m.Closed.After(asOf) {
 			ra.allClosed = false
 		} else if m.Closed.After(ra.closed) {
 			ra.closed = m.Closed
 		}
 	}
-	cfg := c.e.cfg.Milestones
-	sharded := c.e.opts.Sharded
+	cfg := s.e.cfg.Milestones
+	sharded := s.e.opts.Sharded
 	if sharded {
 		// Groups known only from their records still decide completion
 		// across shards: export them with no items.
 		for k := range recs {
-			if c.ms[k] == nil {
-				c.ms[k] = &msAgg{teamOpen: make([]int, len(c.e.teams)), teamClosed: make([]int, len(c.e.teams))}
+			if groups[k] == nil {
+				groups[k] = &msAgg{teamOpen: make([]int, nTeams), teamClosed: make([]int, nTeams)}
 			}
 		}
 	}
 	var out []MilestoneStats
-	for k, a := range c.ms {
+	for k, a := range groups {
 		var teams []string
 		ms := MilestoneStats{Source: k.source, Title: k.title, Open: a.open, Closed: a.closed,
 			TeamOpen: map[string]int{}, TeamClosed: map[string]int{}}
-		for t, name := range c.e.teams {
+		for t, name := range s.e.teams {
 			if a.teamOpen[t]+a.teamClosed[t] > 0 {
 				teams = append(teams, name)
 				ms.TeamOpen[name] = a.teamOpen[t]
@@ -219,9 +217,9 @@ func (c *computation) finishMilestones(records []model.Milestone) {
 				}
 			}
 			if len(teams) >= cfg.MinTeams {
-				c.snap.MilestonesCompleted[CompletedKey{Source: k.source, OnTime: onTime}]++
+				snap.MilestonesCompleted[CompletedKey{Source: k.source, OnTime: onTime}]++
 			}
-			if c.asOf.Sub(ms.Completed) > time.Duration(cfg.KeepCompleted) && !sharded {
+			if asOf.Sub(ms.Completed) > time.Duration(cfg.KeepCompleted) && !sharded {
 				continue
 			}
 		}
@@ -231,7 +229,7 @@ func (c *computation) finishMilestones(records []model.Milestone) {
 	if len(out) > cfg.MaxExported {
 		out = out[:cfg.MaxExported]
 	}
-	c.snap.Milestones = out
+	snap.Milestones = out
 }
 
 // sortMilestones puts open milestones first, by due date (none last), then

@@ -829,20 +829,35 @@ func (r *replay) matchedSignals() []int {
 	return out
 }
 
-// itemRecords hands the replayed item to deriveRecords and keeps the
-// result. The first n of evs are up to the instant.
-func (c *computation) itemRecords(evs []model.Event, n int, fallbackClose time.Time) {
+// itemRecords hands the replayed item to deriveRecords and returns the
+// result (nil when the item can have none). The first n of evs are up to
+// the instant. With c.deps (some stored item has a dependency edge) every
+// item keeps its dependency node: whether another item names it as the
+// blocking one is not known while deriving this one, and a node no edge
+// names is never read.
+func (c *computation) itemRecords(evs []model.Event, n int, fallbackClose time.Time) *itemRecords {
 	r := &c.r
-	k := [2]string{r.it.Source, r.it.Key}
-	target := c.rset.targets[k]
-	if !c.e.recs.any && !target && c.rset.targets == nil {
-		return
+	if !c.e.recs.any && !c.deps {
+		hasEdges := false
+		for i := range evs[:n] {
+			if evs[i].Kind == model.EventBlockedByAdded {
+				hasEdges = true
+				break
+			}
+		}
+		if !hasEdges {
+			return nil
+		}
 	}
-	in := recordInput{Owners: r.owners, Touched: r.touched, FallbackClose: fallbackClose, DepTarget: target}
+	in := recordInput{Owners: r.owners, Touched: r.touched, FallbackClose: fallbackClose, DepTarget: c.deps}
 	if c.e.recs.any {
 		in.Signals = r.matchedSignals()
 	}
-	c.rset.add(r.it, deriveRecords(c.e, r.it, evs, n, in))
+	ir := deriveRecords(c.e, r.it, evs, n, in)
+	if len(ir.Records) == 0 && len(ir.Edges) == 0 && !c.deps {
+		return nil
+	}
+	return &ir
 }
 
 // milestoneDue resolves a GitHub item's milestone title to the due date of

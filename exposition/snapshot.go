@@ -87,6 +87,9 @@ func (c *SnapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	hist := func(name string, h *engine.Histogram, labels ...string) {
 		ch <- prometheus.MustNewConstHistogram(c.d(name), h.Count, h.Sum, h.Cumulative(), labels...)
 	}
+	// Timestamps of what the snapshot holds as ages: asOf minus the age is
+	// the instant itself, exactly (the engine computes the ages from asOf).
+	ts := func(age time.Duration) float64 { return float64(s.AsOf.Add(-age).UnixNano()) / 1e9 }
 	gauge("snapshot_timestamp_seconds", float64(s.AsOf.UnixNano())/1e9)
 	gauge("snapshot_compute_seconds", p.compute.Seconds())
 
@@ -116,10 +119,14 @@ func (c *SnapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge("handoffs_open", float64(ps.OpenInProgress), ps.Source, ps.From, ps.To, "in_progress")
 		gauge("handoffs_stalled", float64(ps.Stalled), l...)
 		gauge("handoff_oldest_waiting_seconds", ps.OldestWaiting.Seconds(), l...)
+		if ps.OpenWaiting > 0 {
+			gauge("handoff_oldest_waiting_timestamp_seconds", ts(ps.OldestWaiting), l...)
+		}
 	}
 	for _, st := range s.Stalled {
-		gauge("stalled_handoff_idle_seconds", st.Idle.Seconds(), st.Source, catalogue.CapLabelValue(st.Key),
-			catalogue.CapLabelValue(st.URL), catalogue.CapLabelValue(st.Title), st.Kind, st.From, st.To)
+		l := []string{st.Source, catalogue.CapLabelValue(st.Key), catalogue.CapLabelValue(st.URL), catalogue.CapLabelValue(st.Title), st.Kind, st.From, st.To}
+		gauge("stalled_handoff_idle_seconds", st.Idle.Seconds(), l...)
+		gauge("stalled_handoff_idle_since_timestamp_seconds", ts(st.Idle), l...)
 	}
 	gauge("stalled_handoffs_unexported", float64(s.StalledTotal-len(s.Stalled)))
 	for k, h := range s.ItemCycle {
@@ -150,6 +157,9 @@ func (c *SnapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, sg := range s.Signals {
 		gauge("signal_items_open", float64(sg.Open), sg.Signal, sg.Team)
 		gauge("signal_oldest_open_seconds", sg.Oldest.Seconds(), sg.Signal, sg.Team)
+		if sg.Open > 0 {
+			gauge("signal_oldest_open_timestamp_seconds", ts(sg.Oldest), sg.Signal, sg.Team)
+		}
 	}
 	c.collectRecords(ch, &s.Records)
 }

@@ -141,6 +141,12 @@ func TestSnapshotExposition(t *testing.T) {
 		{"crossteam_jira_unmapped_status_items", `status="Parked"`, 1},
 		{"crossteam_signal_items_open", `signal="decision",team="backend"`, 1},
 		{"crossteam_item_cycle_seconds_count", `source="github",teams="2"`, 1},
+		// Timestamps: acme/web#2 handed to backend at 2026-03-02T01:00Z
+		// (1772413200) and never touched by backend; the decision item
+		// created at 2026-03-02T00:00Z (1772409600).
+		{"crossteam_handoff_oldest_waiting_timestamp_seconds", `from_team="design",source="github",to_team="backend"`, 1772413200},
+		{"crossteam_stalled_handoff_idle_since_timestamp_seconds", `from_team="design",key="acme/web#2",kind="owner",source="github",title="Slow search",to_team="backend",url="https://github.com/acme/web/issues/2"`, 1772413200},
+		{"crossteam_signal_oldest_open_timestamp_seconds", `signal="decision",team="backend"`, 1772409600},
 		{"crossteam_decision_records", `signal="decision",source="github",state="open",team="backend"`, 1},
 		{"crossteam_decision_records", `signal="decision",source="github",state="decided",team="design"`, 1},
 		{"crossteam_decision_time_to_decide_seconds_sum", `signal="decision",source="github",team="design"`, 10 * 3600},
@@ -318,5 +324,47 @@ handoffs:
 	}
 	if !sawTeam || !sawStalled || !sawStatus || !sawMilestone {
 		t.Errorf("series missing: team %v stalled %v status %v milestone %v", sawTeam, sawStalled, sawStatus, sawMilestone)
+	}
+}
+
+// TestAgeTimestamps: the timestamp gauges are asOf minus the age, to the
+// nanosecond of a sub-second asOf, and absent where the age gauge reads 0
+// for nothing open.
+func TestAgeTimestamps(t *testing.T) {
+	asOf := time.Date(2026, 12, 3, 12, 0, 0, 500_000_000, time.UTC) // 1796299200.5
+	s := &engine.Snapshot{
+		AsOf: asOf,
+		Pairs: []engine.PairStats{
+			{PairKey: engine.PairKey{Source: "github", From: "a", To: "b"}, OpenWaiting: 2, OldestWaiting: 90 * time.Minute},
+			{PairKey: engine.PairKey{Source: "jira", From: "b", To: "a"}, OpenInProgress: 1}, // nothing waits
+		},
+		Stalled: []engine.StalledHandoff{{Source: "github", Key: "o/r#1", URL: "u", Title: "t", Kind: "review", From: "a", To: "b", Idle: 4 * 24 * time.Hour}},
+		Signals: []engine.SignalStats{{Signal: "decision", Team: "a", Open: 1, Oldest: 36 * time.Hour}},
+	}
+	c := NewSnapshotCollector()
+	c.Set(s, 0)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	got, err := gatherText(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		series string
+		want   float64
+	}{
+		// 1796299200.5 - 5400
+		{`crossteam_handoff_oldest_waiting_timestamp_seconds{from_team="a",source="github",to_team="b"}`, 1796293800.5},
+		// 1796299200.5 - 4*86400
+		{`crossteam_stalled_handoff_idle_since_timestamp_seconds{from_team="a",key="o/r#1",kind="review",source="github",title="t",to_team="b",url="u"}`, 1795953600.5},
+		// 1796299200.5 - 36*3600
+		{`crossteam_signal_oldest_open_timestamp_seconds{signal="decision",team="a"}`, 1796169600.5},
+	} {
+		if line := tc.series + " " + fmt.Sprint(tc.want) + "\n"; !strings.Contains(got, line) {
+			t.Errorf("missing %q", line)
+		}
+	}
+	if strings.Contains(got, `crossteam_handoff_oldest_waiting_timestamp_seconds{from_team="b",source="jira"`) {
+		t.Error("a pair with nothing waiting has an oldest-waiting timestamp")
 	}
 }

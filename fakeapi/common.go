@@ -25,6 +25,7 @@ type Request struct {
 	Conditional bool   // If-None-Match was sent
 	Status      int
 	Cost        bool   // counted against the primary rate limit
+	Points      int    // GitHub GraphQL: the query's cost in points (counted against the graphql limit)
 	Fault       string // injected fault: "", "spike", "secondary", "5xx", "truncate", "malformed", "notfound", "broken"
 }
 

@@ -49,7 +49,7 @@ func (g *gen) planGitHub(to time.Time, initial bool) {
 		for {
 			i := rp.nextIndex
 			r := g.itemRand(1, rp.idx, i)
-			base := g.w.Start.Add(time.Duration((float64(i) + r.Float64()) * float64(g.gap)))
+			base := g.baseTime(float64(i)+r.Float64(), g.gap)
 			if base.After(to) {
 				break
 			}
@@ -106,7 +106,7 @@ func (g *gen) newItem(rp *repoPlan, r *rand.Rand, base time.Time) *itemPlan {
 	}
 	it.title = title(r, it.kind == model.KindPullRequest)
 	if !base.IsZero() {
-		if r.Float64() < 0.9 {
+		if r.Float64() < 0.9 && !g.liveArrival(base) {
 			t := g.teams[r.IntN(len(g.teams))]
 			base = t.cal.workAfter(base, time.Duration(r.Int64N(int64(hour))))
 		}
@@ -566,7 +566,8 @@ func (s *story) pullRequest() {
 // asked for review) three to six weeks before Now with no activity by the
 // receiving team since; variant 0 waits unpicked, 1 was picked up and then
 // dropped, 2 is a pull request review nobody looked at. After Now the
-// receiving team finally acts, so a live demo sees them resolve.
+// receiving team finally acts (a few days later), unless Params.LivePace is
+// set: then they stay stalled.
 func (s *story) stalled(k int) {
 	g, r := s.g, s.r
 	n := len(g.teams)
@@ -601,6 +602,9 @@ func (s *story) stalled(k int) {
 	s.it.handoffs[h].stalledAt = true
 	// Only outsiders and bots in the quiet period.
 	s.comment(now.Add(-10*day), botLogins[2])
+	if g.p.LivePace > 0 {
+		return // live: stays stalled
+	}
 	// After Now: the receiving team comes back to it.
 	back := now.Add(time.Duration(2+r.IntN(10)) * day)
 	if k%3 == 2 {

@@ -176,13 +176,13 @@ func (g *gen) planJira(to time.Time, initial bool) {
 		for {
 			i := jp.nextIndex
 			r := g.itemRand(3, jp.idx, i)
-			base := g.w.Start.Add(time.Duration((float64(i) + r.Float64()) * float64(j.gap)))
+			base := g.baseTime(float64(i)+r.Float64(), j.gap)
 			if base.After(to) {
 				break
 			}
 			jp.nextIndex++
 			it := &itemPlan{source: model.SourceJira, kind: model.KindJiraIssue, title: title(r, false)}
-			if r.Float64() < 0.9 {
+			if r.Float64() < 0.9 && !g.liveArrival(base) {
 				base = g.teams[r.IntN(len(g.teams))].cal.workAfter(base, time.Duration(r.Int64N(int64(hour))))
 			}
 			it.created = base.Unix()
@@ -365,6 +365,9 @@ func (s *story) jiraStalled(k int) {
 	if k%2 == 1 {
 		s.jiraOp(handAt.Add(3*time.Hour), opJiraAssign, whoB, whoB)
 		s.jiraOp(handAt.Add(4*time.Hour), opJiraTransition, whoB, jiraBlocked)
+	}
+	if s.g.p.LivePace > 0 {
+		return // live: stays stalled
 	}
 	// After Now the team comes back to it.
 	back := now.Add(time.Duration(2+r.IntN(10)) * day)

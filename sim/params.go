@@ -39,6 +39,15 @@ type Params struct {
 	StalledNow int
 	// JiraStalledNow is how many Jira handoffs are stalled at Now.
 	JiraStalledNow int
+	// LivePace is how much happens after Now (live mode, World.Advance):
+	// new items arrive LivePace times as often as during the history, each
+	// one's story still unfolding at its own pace, on the same clock. It
+	// never speeds the clock up: an event planned at t is applied when the
+	// world is advanced to t. 0 is the history's rate with the designated
+	// stalled handoffs resolving a few days after Now (tests); any positive
+	// value keeps the designated stalled handoffs stalled (a demo on the
+	// wall clock shows its stalled set for as long as it runs).
+	LivePace float64
 }
 
 // Small is the demo's world: 5 teams of 4, 3 repositories with about 300
@@ -133,6 +142,9 @@ func (p Params) withDefaults() (Params, error) {
 	}
 	if p.Noise < 0 || p.Noise > 100 {
 		errs = append(errs, fmt.Errorf("sim: Noise %g: want 0..100", p.Noise))
+	}
+	if p.LivePace < 0 || p.LivePace > 1e6 {
+		errs = append(errs, fmt.Errorf("sim: LivePace %g: want 0..1e6", p.LivePace))
 	}
 	if p.JiraProjects < 0 || p.JiraIssuesPerProject < 0 || p.StalledNow < 0 || p.JiraStalledNow < 0 {
 		errs = append(errs, errors.New("sim: JiraProjects, JiraIssuesPerProject, StalledNow and JiraStalledNow must not be negative"))

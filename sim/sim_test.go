@@ -130,6 +130,19 @@ func newPipelineFaults(t *testing.T, w *sim.World, f, jf fakeapi.Faults) *pipeli
 	return p
 }
 
+// withGraphQL rebuilds the GitHub collector with the target's graphql
+// mode set (auto: history through GraphQL; off: the REST feeds).
+func (p *pipeline) withGraphQL(t *testing.T, mode string) *pipeline {
+	t.Helper()
+	p.cfg.Sources.GitHub[0].GraphQL = mode
+	c, err := ghcollector.New(ghcollector.Options{Config: p.cfg, Target: p.cfg.Sources.GitHub[0], Store: p.st, Now: p.w.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.c = c
+	return p
+}
+
 // sync runs syncs until one succeeds (faults may fail some).
 func (p *pipeline) sync(t *testing.T, attempts int) {
 	t.Helper()
@@ -452,11 +465,12 @@ func TestFaultsReachTheSameEndState(t *testing.T) {
 	wantDS := want.load(t)
 	wantText := render(t, compute(want.cfg, wantDS, clean.Now))
 
-	for _, tc := range []struct {
+	type faultCase struct {
 		name       string
 		faults     fakeapi.Faults
 		jiraFaults fakeapi.Faults
-	}{
+	}
+	cases := []faultCase{
 		{name: "5xx, secondary limits and 429 with Retry-After, latency", faults: fakeapi.Faults{
 			ServerErrorRate: 0.05, SecondaryRate: 0.02, TooManyRate: 0.02, RetryAfter: time.Second,
 			Latency: 2 * time.Millisecond, Seed: 7},
@@ -466,14 +480,29 @@ func TestFaultsReachTheSameEndState(t *testing.T) {
 			// 83 reviews were lost here: a failed sync that had already
 			// moved the issues watermark never fetched them.
 			jiraFaults: fakeapi.Faults{TruncateRate: 0.2, MalformedRate: 0.1, Seed: 7}},
-	} {
+	}
+	// Both paths: the GraphQL one makes about a tenth of the requests, so
+	// its rates are raised to inject as many faults.
+	for _, tc := range cases {
+		g := tc
+		g.name = "graphql/" + tc.name
+		f := &g.faults
+		f.ServerErrorRate, f.SecondaryRate, f.TooManyRate = 4*f.ServerErrorRate, 4*f.SecondaryRate, 4*f.TooManyRate
+		f.TruncateRate, f.MalformedRate = 3*f.TruncateRate, 3*f.MalformedRate
+		cases = append(cases, g)
+	}
+	for _, tc := range cases {
+		mode := config.GraphQLOff
+		if strings.HasPrefix(tc.name, "graphql/") {
+			mode = config.GraphQLAuto
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			faulty := generate(t, p)
 			// Secondary-limit episodes last RetryAfter on the fake's
 			// clock: let it run with real time from the world's Now.
 			realStart := time.Now()
 			faulty.Org.Now = func() time.Time { return faulty.Now.Add(time.Since(realStart)) }
-			got := newPipelineFaults(t, faulty, tc.faults, tc.jiraFaults)
+			got := newPipelineFaults(t, faulty, tc.faults, tc.jiraFaults).withGraphQL(t, mode)
 			got.sync(t, 20)
 			faults := got.gh.Count(func(r fakeapi.Request) bool { return r.Fault != "" })
 			if faults < 2 {
@@ -536,6 +565,82 @@ func firstDiff(a, b string) string {
 
 // TestLiveAdvance: events keep arriving after Now; an incremental sync
 // picks them up and still matches the ground truth.
+// TestGraphQLAndRESTStoreTheSame syncs one simulated organisation through
+// both GitHub paths into two stores: every item, event, milestone and
+// member is the same, and so is the exposition. Then three days of new
+// history are synced incrementally by both, and compared again. The
+// GraphQL path also costs less: REST paid requests plus GraphQL points.
+func TestGraphQLAndRESTStoreTheSame(t *testing.T) {
+	w := generate(t, sim.Small())
+	rest := newPipeline(t, w, fakeapi.Faults{}).withGraphQL(t, config.GraphQLOff)
+	gql := newPipeline(t, w, fakeapi.Faults{}).withGraphQL(t, config.GraphQLAuto)
+	compare := func(step string) {
+		t.Helper()
+		// The two fake Jira sites run on different ports.
+		from, to := gql.cfg.Sources.Jira[0].URL, rest.cfg.Sources.Jira[0].URL
+		a, b := rest.load(t), rebase(gql.load(t), from, to)
+		if len(a.Events) < 1000 {
+			t.Fatalf("%s: only %d events; the comparison proves little", step, len(a.Events))
+		}
+		t.Logf("%s: %d items, %d events", step, len(a.Items), len(a.Events))
+		before := t.Failed()
+		diffDatasets(t, b, a)
+		ra, rb := render(t, compute(rest.cfg, a, w.Clock.Now())), render(t, compute(gql.cfg, b, w.Clock.Now()))
+		rb = strings.ReplaceAll(rb, from, to)
+		if ra != rb {
+			t.Errorf("%s: exposition differs between the paths:\n%s", step, firstDiff(rb, ra))
+		}
+		if !before && t.Failed() {
+			t.Fatalf("%s: the GraphQL path stored something else than the REST path", step)
+		}
+	}
+	cost := func(p *pipeline) (paid, points, gqlRequests int) {
+		for _, r := range p.gh.Requests() {
+			switch {
+			case r.Endpoint == fakegithub.EndpointGraphQL:
+				points += r.Points
+				gqlRequests++
+			case r.Cost:
+				paid++
+			}
+		}
+		return
+	}
+	rest.sync(t, 1)
+	gql.sync(t, 1)
+	compare("full sync")
+	rp, _, rq := cost(rest)
+	gp, gpts, gq := cost(gql)
+	if rq != 0 || gq == 0 || gp+gpts >= rp {
+		t.Errorf("full sync: REST path %d paid (%d GraphQL queries), GraphQL path %d paid + %d points in %d queries: want the GraphQL path cheaper", rp, rq, gp, gpts, gq)
+	}
+	t.Logf("full sync: REST path %d paid requests; GraphQL path %d paid + %d points (%d queries)", rp, gp, gpts, gq)
+
+	if err := w.Advance(w.Now.Add(3 * 24 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	rest.gh.ResetRequests()
+	gql.gh.ResetRequests()
+	rest.sync(t, 1)
+	gql.sync(t, 1)
+	compare("incremental sync")
+	rp, _, _ = cost(rest)
+	gp, gpts, gq = cost(gql)
+	t.Logf("incremental sync: REST path %d paid; GraphQL path %d paid + %d points (%d queries)", rp, gp, gpts, gq)
+
+	// Nothing changed: both free, and no GraphQL query.
+	rest.gh.ResetRequests()
+	gql.gh.ResetRequests()
+	rest.sync(t, 1)
+	gql.sync(t, 1)
+	if rp, _, _ := cost(rest); rp != 0 {
+		t.Errorf("no-change sync, REST path: %d paid requests", rp)
+	}
+	if gp, gpts, gq := cost(gql); gp != 0 || gpts != 0 || gq != 0 {
+		t.Errorf("no-change sync, GraphQL path: %d paid, %d points, %d GraphQL queries; want none", gp, gpts, gq)
+	}
+}
+
 func TestLiveAdvance(t *testing.T) {
 	w := generate(t, sim.Small())
 	p := newPipeline(t, w, fakeapi.Faults{})

@@ -336,6 +336,7 @@ func (g *gen) plan(to time.Time, initial bool) {
 	if !initial && !to.After(g.planned) {
 		return
 	}
+	n := len(g.pending)
 	g.planGitHub(to, initial)
 	g.planJira(to, initial)
 	if initial {
@@ -344,7 +345,32 @@ func (g *gen) plan(to time.Time, initial bool) {
 	if to.After(g.planned) {
 		g.planned = to
 	}
-	g.sortPending()
+	// A live demo advances every second; most seconds plan nothing new.
+	if initial || len(g.pending) != n {
+		g.sortPending()
+	}
+}
+
+// baseTime is the base creation instant of the item at position x (index
+// plus a uniform draw) of a stream whose items are gap apart during the
+// history: Start + x*gap up to Now, then LivePace times denser. The map is
+// continuous and increasing, so items keep their order and the history up
+// to Now does not depend on LivePace.
+func (g *gen) baseTime(x float64, gap time.Duration) time.Time {
+	t := g.w.Start.Add(time.Duration(x * float64(gap)))
+	if g.p.LivePace <= 0 || !t.After(g.p.Now) {
+		return t
+	}
+	xNow := float64(g.p.Now.Sub(g.w.Start)) / float64(gap)
+	return g.p.Now.Add(time.Duration((x - xNow) * float64(gap) / g.p.LivePace))
+}
+
+// liveArrival: an item arriving after Now at a live pace is created when
+// it arrives, not moved into its author's working hours: at a pace of 600
+// a night's arrivals would otherwise land in one burst at the morning.
+// Its story still follows the teams' working hours.
+func (g *gen) liveArrival(base time.Time) bool {
+	return g.p.LivePace > 0 && base.After(g.p.Now)
 }
 
 func (g *gen) nextSeq() uint64 { g.seq++; return g.seq }
@@ -406,6 +432,9 @@ func (g *gen) applyUntil(t int64) error {
 			return err
 		}
 		n++
+	}
+	if n == 0 {
+		return nil // most seconds of a live demo: no copy of the queue
 	}
 	g.pending = append(g.pending[:0:0], g.pending[n:]...)
 	return nil

@@ -43,7 +43,6 @@ func (s *Store) Load(ctx context.Context) (*model.Dataset, error) {
 
 // load reads one consistent snapshot: items, the events that events()
 // returns from the same read transaction, milestones, members, identities.
-// Load and Loader differ only in how they read events.
 func (s *Store) load(ctx context.Context, in interner, events func(*sql.Tx) ([]model.Event, error)) (*model.Dataset, error) {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -139,8 +138,7 @@ func decodeList(b []byte, in interner) ([]string, error) {
 }
 
 const (
-	// No rowid: boxing it for database/sql cost one allocation per event;
-	// the Loader asks for max(rowid) once instead.
+	// No rowid: boxing it for database/sql cost one allocation per event.
 	eventColumns = `source, id, item_key, at, actor, kind, value, team, from_value, to_value`
 	// orderedEventsSQL is served by index events_by_item_at (source,
 	// item_key, at, rowid): no sort step, see TestLoadUsesIndex.

@@ -427,7 +427,15 @@ const (
 	author = excluded.author, created_at = excluded.created_at, closed_at = excluded.closed_at,
 	updated_at = excluded.updated_at, milestones = excluded.milestones, labels = excluded.labels,
 	assignees = excluded.assignees, status = excluded.status, team_value = excluded.team_value,
-	components = excluded.components, signals = excluded.signals`
+	components = excluded.components, signals = excluded.signals
+	WHERE (target, kind, url, title, author, created_at, closed_at, updated_at, milestones, labels,
+		assignees, status, team_value, components, signals) IS NOT
+		(excluded.target, excluded.kind, excluded.url, excluded.title, excluded.author,
+		excluded.created_at, excluded.closed_at, excluded.updated_at, excluded.milestones, excluded.labels,
+		excluded.assignees, excluded.status, excluded.team_value, excluded.components, excluded.signals)`
+	// markChangedSQL records that a page changed an item (item_changes).
+	markChangedSQL = `INSERT INTO item_changes (source, key, seq) VALUES (?, ?, ?)
+	ON CONFLICT (source, key) DO UPDATE SET seq = excluded.seq`
 	// ON CONFLICT (source, id) DO NOTHING, not INSERT OR IGNORE: OR IGNORE
 	// would also silently skip rows violating NOT NULL or CHECK constraints.
 	insertEventSQL = `INSERT INTO events
@@ -459,6 +467,13 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 		}
 	}()
 
+	// Items whose record changed or that got a new event: marked in
+	// item_changes with this page's sequence number, so readers re-derive
+	// only them. An upsert that changes nothing and an event already
+	// stored affect no row and mark nothing.
+	changed := map[[2]string]bool{}
+	newEvents := map[[2]string]bool{} // items whose packed events are rewritten
+
 	if len(p.Items) > 0 {
 		st, err := tx.PrepareContext(ctx, upsertItemSQL)
 		if err != nil {
@@ -473,10 +488,16 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 					return fmt.Errorf("item %s: encode list: %w", it.Key, err)
 				}
 			}
-			if _, err := st.ExecContext(ctx, it.Source, it.Key, it.Target, it.Kind, it.URL, it.Title, it.Author,
+			res, err := st.ExecContext(ctx, it.Source, it.Key, it.Target, it.Kind, it.URL, it.Title, it.Author,
 				millis(it.Created), millis(it.Closed), millis(it.Updated),
-				lists[0], lists[1], lists[2], it.Status, it.TeamValue, lists[3], lists[4]); err != nil {
+				lists[0], lists[1], lists[2], it.Status, it.TeamValue, lists[3], lists[4])
+			if err != nil {
 				return fmt.Errorf("upsert item %s: %w", it.Key, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("upsert item %s: %w", it.Key, err)
+			} else if n > 0 {
+				changed[[2]string{it.Source, it.Key}] = true
 			}
 		}
 	}
@@ -503,9 +524,46 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 		defer st.Close()
 		for i := range p.Events {
 			e := &p.Events[i]
-			if _, err := st.ExecContext(ctx, e.Source, e.ID, e.ItemKey, millis(e.At), e.Actor, string(e.Kind),
-				e.Value, e.Team, e.From, e.To); err != nil {
+			res, err := st.ExecContext(ctx, e.Source, e.ID, e.ItemKey, millis(e.At), e.Actor, string(e.Kind),
+				e.Value, e.Team, e.From, e.To)
+			if err != nil {
 				return fmt.Errorf("insert event %d (id %s): %w", i, e.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("insert event %d (id %s): %w", i, e.ID, err)
+			} else if n > 0 {
+				changed[[2]string{e.Source, e.ItemKey}] = true
+				newEvents[[2]string{e.Source, e.ItemKey}] = true
+			}
+		}
+	}
+
+	if len(newEvents) > 0 {
+		st, err := tx.PrepareContext(ctx, repackSQL)
+		if err != nil {
+			return fmt.Errorf("prepare item events: %w", err)
+		}
+		defer st.Close()
+		for k := range newEvents {
+			if _, err := st.ExecContext(ctx, k[0], k[1]); err != nil {
+				return fmt.Errorf("pack events of item %s: %w", k[1], err)
+			}
+		}
+	}
+
+	if len(changed) > 0 {
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM item_changes`).Scan(&seq); err != nil {
+			return fmt.Errorf("change sequence: %w", err)
+		}
+		st, err := tx.PrepareContext(ctx, markChangedSQL)
+		if err != nil {
+			return fmt.Errorf("prepare item changes: %w", err)
+		}
+		defer st.Close()
+		for k := range changed {
+			if _, err := st.ExecContext(ctx, k[0], k[1], seq); err != nil {
+				return fmt.Errorf("mark item %s changed: %w", k[1], err)
 			}
 		}
 	}

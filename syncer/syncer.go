@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/exposition"
+	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/resilience"
 	"github.com/crossteam/crossteam/store"
 )
@@ -52,10 +54,23 @@ type Syncer struct {
 	// sync. Only SyncContext's end (shutdown) cancels one.
 	SyncContext context.Context
 
-	mu     sync.Mutex
-	loader *store.Loader // created on the first Recompute
-	cfg    *config.Config
-	ready  bool
+	mu  sync.Mutex
+	cfg *config.Config
+
+	// The engine state and what it was built from, guarded by stateMu:
+	// seq is the store's change sequence it has seen.
+	stateMu       sync.Mutex
+	eng           *engine.Engine
+	state         *engine.State
+	stateCfg      *config.Config
+	members       []model.TeamMember
+	identities    []model.Identity
+	seq           int64
+	lastUpdated   int
+	deps          bool // some stored item has a dependency edge: keep every node
+	hasMilestones bool
+
+	ready bool
 	// synced: a sync of some target succeeded since the start; failed:
 	// the last recomputation's error (nil when it succeeded).
 	synced  bool
@@ -105,25 +120,29 @@ func (s *Syncer) now() time.Time {
 	return time.Now()
 }
 
-// Recompute loads the store and publishes a snapshot as of now.
+// Recompute brings the engine's state up to date with the store and
+// publishes a snapshot as of now.
+//
+// The state (engine.State) is kept between recomputations: after a sync
+// only the items the store marked changed since the last read are streamed
+// into it and re-derived. The first recomputation, a configuration reload
+// (new cfg), and a change of the stored team members or identity facts
+// (which decide every item's teams) rebuild it by streaming the whole store
+// item by item; no events are held.
 func (s *Syncer) Recompute(ctx context.Context) error {
 	s.mu.Lock()
 	cfg := s.cfg
+	synced := s.synced
 	s.mu.Unlock()
 	if cfg == nil {
 		return errors.New("no configuration")
 	}
-	s.mu.Lock()
-	if s.loader == nil {
-		s.loader = s.Store.NewLoader()
-	}
-	loader := s.loader
-	synced := s.synced
-	s.mu.Unlock()
+	// One recomputation at a time: the state is not safe for concurrent
+	// use, and two Runs may overlap across a reload.
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
 	start := time.Now()
-	// Incremental: only the events stored since the last computation are
-	// read (a full Load of a million events took 2.9 s).
-	ds, err := loader.Load(ctx)
+	snap, rebuilt, err := s.update(ctx, cfg)
 	if err != nil {
 		err = fmt.Errorf("load store %s: %w", s.Store.Path(), err)
 		if ctx.Err() == nil {
@@ -131,21 +150,100 @@ func (s *Syncer) Recompute(ctx context.Context) error {
 		}
 		return err
 	}
-	eng := engine.New(cfg, ds.Members, s.Engine)
-	snap := eng.Compute(ds, s.now())
 	took := time.Since(start)
-	// The stored event counts, from the same read (a count(*) over the
-	// events table would scan it again), set before the snapshot so that a
-	// scrape seeing the new snapshot sees its counts.
+	// The stored event counts: every stored event belongs to an item the
+	// state derived, so the snapshot's counts are the store's (a count(*)
+	// over the events table would scan it again). Set before the snapshot
+	// so that a scrape seeing the new snapshot sees its counts.
 	counts := map[string]int64{}
-	for i := range ds.Events {
-		counts[ds.Events[i].Source]++
+	for src, n := range snap.Events {
+		counts[src] = int64(n)
 	}
 	s.Health.SetStored(counts)
 	s.Snapshot.Set(snap, took)
-	s.recomputed(nil, synced || len(ds.Items) > 0 || len(ds.Events) > 0 || len(ds.Milestones) > 0)
-	s.Logger.Debug("snapshot published", "items", sum(snap.Items), "events", sum(snap.Events), "stalled", snap.StalledTotal, "took", time.Since(start))
+	s.recomputed(nil, synced || s.state.Len() > 0 || s.hasMilestones)
+	s.Logger.Debug("snapshot published", "items", sum(snap.Items), "events", sum(snap.Events), "stalled", snap.StalledTotal,
+		"rebuilt", rebuilt, "updated", s.lastUpdated, "took", took)
 	return nil
+}
+
+// update reads the store and returns the snapshot as of now.
+func (s *Syncer) update(ctx context.Context, cfg *config.Config) (_ *engine.Snapshot, rebuilt bool, err error) {
+	r, err := s.Store.Read(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer r.Close()
+	members, err := r.Members(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	ids, err := r.Identities(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	ms, err := r.Milestones(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	s.hasMilestones = len(ms) > 0
+	since := s.seq
+	if s.state == nil || s.stateCfg != cfg || !reflect.DeepEqual(members, s.members) || !reflect.DeepEqual(ids, s.identities) {
+		s.eng = engine.New(cfg, members, s.Engine)
+		s.state = s.eng.NewState(ids, ms, s.deps)
+		s.stateCfg, s.members, s.identities = cfg, members, ids
+		since, rebuilt = 0, true
+	} else {
+		s.state.SetMilestones(ms)
+	}
+	n := 0
+	for {
+		st := s.state
+		if err := r.Items(ctx, since, func(source, key string, it *model.Item, evs []model.Event) error {
+			st.Update(source, key, it, evs)
+			n++
+			return nil
+		}); err != nil {
+			if rebuilt {
+				s.state = nil // half built: rebuild next time
+			}
+			// Otherwise the items updated so far are re-read next time
+			// with the rest (an Update is a replacement, so repeating it
+			// is safe).
+			return nil, rebuilt, err
+		}
+		if !st.NeedsDependencies() {
+			break
+		}
+		// The first dependency edge: every item's dependency node is
+		// needed from now on, so build the state again keeping them.
+		s.deps = true
+		s.state = s.eng.NewState(ids, ms, true)
+		since, rebuilt = 0, true
+	}
+	st := s.state
+	s.seq, s.lastUpdated = r.Seq(), n
+	now := s.now()
+	snap, err := st.Snapshot(now)
+	if errors.Is(err, engine.ErrBeforeHorizon) {
+		// Something stored lies after now (a source's clock ahead of
+		// ours): the state, which derives everything stored, cannot say
+		// what was true now. Compute this snapshot from scratch with
+		// the derivation cut at now, streaming the store again.
+		s.Logger.Warn("stored events after now (clock skew?); computing the snapshot from scratch", "store", s.Store.Path(), "err", err)
+		cut := s.eng.NewStateAsOf(ids, ms, now, true)
+		if err := r.Items(ctx, 0, func(source, key string, it *model.Item, evs []model.Event) error {
+			cut.Update(source, key, it, evs)
+			return nil
+		}); err != nil {
+			return nil, rebuilt, err
+		}
+		snap, err = cut.Snapshot(now)
+	}
+	if err != nil {
+		return nil, rebuilt, err
+	}
+	return snap, rebuilt, nil
 }
 
 func sum(m map[string]int) int {

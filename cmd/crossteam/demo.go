@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
+	"github.com/crossteam/crossteam/backfill"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/dashboards"
 	"github.com/crossteam/crossteam/engine"
@@ -49,19 +51,30 @@ type demoCommand struct {
 	storePath     string
 	dashboardsOut string
 	syncInterval  time.Duration
+	grafanaURL    string
+	// The history's backfill, written once the first snapshot is complete.
+	backfillOut    string
+	backfillStep   model.Duration
+	backfillLabels map[string]string
 }
 
 func newDemoCommand(app *kingpin.Application) *demoCommand {
-	c := &demoCommand{CmdClause: app.Command("demo", "Run the exporter against a built-in simulated organisation (no GitHub or Jira account needed).")}
+	c := &demoCommand{backfillLabels: map[string]string{}, CmdClause: app.Command("demo", "Run the exporter against a built-in simulated organisation (no GitHub or Jira account needed).")}
 	c.web = kingpinflag.AddFlags(c.CmdClause, defaultListenAddress)
 	c.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
 	c.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").IntVar(&c.maxRequests)
 	c.Flag("demo.seed", "Seed of the simulated organisation; the same seed gives the same history.").Default("1").Uint64Var(&c.seed)
 	c.Flag("demo.size", "Size of the simulated organisation: small (seconds) or large (benchmark size).").Default("small").EnumVar(&c.size, "small", "large")
-	c.Flag("demo.speed", "Simulated seconds per real second (0 freezes the clock): new events keep arriving at this pace.").Default("600").Float64Var(&c.speed)
+	c.Flag("demo.speed", "How much happens after the history, which ends now: new items arrive this many times as often as in the history, on the wall clock (0 freezes the clock at the end of the history).").Default("60").Float64Var(&c.speed)
 	c.Flag("demo.sync-interval", "Time between syncs of the simulated sources.").Default("10s").DurationVar(&c.syncInterval)
 	c.Flag("faults", "Faults of the fake APIs, e.g. 5xx=0.05,latency=20ms,secondary=0.01,retryafter=2s (keys: "+faultKeyList()+").").Default("none").StringVar(&c.faults)
 	c.Flag("store.path", "SQLite store file; default a temporary directory removed on exit.").StringVar(&c.storePath)
+	addGrafanaURLFlag(c.CmdClause, &c.grafanaURL)
+	c.Flag("demo.backfill-out", "Once the first snapshot holds the whole history, write the history's metrics to this file as OpenMetrics for `promtool tsdb create-blocks-from openmetrics` (as `crossteam backfill` does), so Prometheus' trends start with the history.").
+		PlaceHolder("FILE").StringVar(&c.backfillOut)
+	c.Flag("demo.backfill-step", "Time between the backfill's instants (promtool's cost grows with their number: 1d loads 4 months in about 10 s).").Default("1d").SetValue(&c.backfillStep)
+	c.Flag("demo.backfill-label", "Label added to every backfilled sample, as name=value (repeatable): the job and instance Prometheus scrapes the demo as.").
+		Default("job=crossteam").StringMapVar(&c.backfillLabels)
 	c.Flag("dashboards.out", "Write the Grafana dashboards, Prometheus rules and provisioning files to this directory.").StringVar(&c.dashboardsOut)
 	return c
 }
@@ -100,8 +113,10 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 		p = sim.Large()
 	}
 	p.Seed = c.seed
-	// History ends now, so dashboards show the last months.
+	// History ends now, so dashboards show the last months, and goes on on
+	// the wall clock: ages, staleness and alerts behave as in production.
 	p.Now = time.Now().UTC().Truncate(time.Second)
+	p.LivePace = c.speed
 	w, err := sim.Generate(p)
 	if err != nil {
 		return err
@@ -122,17 +137,18 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 		return err
 	}
 
-	// The simulated clock runs `speed` times faster than real time from Now.
-	realStart := time.Now()
-	simNow := func() time.Time {
-		return w.Now.Add(time.Duration(float64(time.Since(realStart)) * c.speed))
+	// The demo's clock is the wall clock; --demo.speed=0 freezes it at the
+	// end of the history (tests that compare with the ground truth at Now).
+	simNow := time.Now
+	if c.speed == 0 {
+		simNow = func() time.Time { return w.Now }
 	}
 
 	ghOpts := fakegithub.GitHubOptions{Tokens: []string{w.GitHubToken}, Faults: faults}
 	if c.size == "large" {
 		// A first sync of the large world needs ~50,000 requests: more than
-		// GitHub's 5,000 an hour, and the collector would wait for the reset
-		// in real time while the window runs on the simulated clock.
+		// GitHub's 5,000 an hour, and the demo would wait for resets for
+		// hours before its first snapshot.
 		ghOpts.RateLimit = 1_000_000
 	}
 	gh := fakegithub.NewGitHub(w.Org, ghOpts)
@@ -176,7 +192,8 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 		e.logger.Info("dashboards and rules written", "dir", c.dashboardsOut, "files", len(files))
 	}
 
-	// Live mode: apply the planned history as the simulated clock moves.
+	// Live mode: apply the planned history as the clock moves, once a
+	// second (events are planned to the second).
 	go func() {
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
@@ -198,16 +215,72 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 		began: began, generated: generated, out: e.stdout}
 	return runExporter(ctx, e, nil, exporterOptions{
 		file: cfgPath, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests,
-		now:     simNow,
-		targets: demoTargets(simNow),
-		links:   []web.LandingLinks{{Address: ghURL + "orgs/" + p.Org + "/repos", Text: "Simulated GitHub API (fake, on loopback)"}},
-		started: info.printWhenReady,
+		now:        simNow,
+		targets:    demoTargets(simNow),
+		links:      demoLinks(ghURL, jiraURL, p.Org, tokenFile, opts.JiraTokenFile),
+		grafanaURL: c.grafanaURL,
+		started: func(ctx context.Context, x *exporter) {
+			s := info.printWhenReady(ctx, x)
+			if s == nil || c.backfillOut == "" {
+				return
+			}
+			if err := c.writeBackfill(ctx, x, w.Start, s.AsOf); err != nil {
+				e.logger.Error("demo backfill failed", "file", c.backfillOut, "err", err)
+			}
+		},
 	})
 }
 
-// demoTargets builds the collectors like buildTargets, on the simulated
-// clock (their sync watermarks must not be capped at the real time while
-// the simulation runs ahead of it).
+// writeBackfill writes the history's metrics from the start of the
+// history to the first complete snapshot (exclusive: live scrapes continue
+// from there), to a temporary file renamed into place, so whoever waits for
+// the file never reads half of it.
+func (c *demoCommand) writeBackfill(ctx context.Context, x *exporter, from, to time.Time) error {
+	began := time.Now()
+	ds, err := x.st.Load(ctx)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	cfg := x.cfg
+	x.mu.Unlock()
+	tmp := c.backfillOut + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp) // after a successful rename, nothing to remove
+	stats, err := backfill.Write(f, cfg, ds, backfill.Options{From: from, To: to, Step: time.Duration(c.backfillStep), Labels: c.backfillLabels})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, c.backfillOut); err != nil {
+		return err
+	}
+	x.logger.Info("demo history backfill written", "file", c.backfillOut, "from", from.UTC().Format(time.RFC3339), "to", to.UTC().Format(time.RFC3339),
+		"step", c.backfillStep.String(), "instants", stats.Instants, "samples", stats.Samples, "took", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// demoLinks are the landing page's links to the fake APIs. Like GitHub's
+// and Jira's, they answer 401 without the token, so each says where the
+// token is.
+func demoLinks(ghURL, jiraURL, org, ghTokenFile, jiraTokenFile string) []externalLink {
+	out := []externalLink{{URL: strings.TrimRight(ghURL, "/") + "/orgs/" + org + "/repos", Text: "Simulated GitHub REST API (fake, on loopback)",
+		Description: "send the token in " + ghTokenFile + " as Authorization: Bearer"}}
+	if jiraURL != "" {
+		out = append(out, externalLink{URL: jiraURL + "/rest/api/3/myself", Text: "Simulated Jira Cloud REST API (fake, on loopback)",
+			Description: "basic auth " + sim.JiraEmail + " with the token in " + jiraTokenFile})
+	}
+	return out
+}
+
+// demoTargets builds the collectors like buildTargets, on the demo's clock
+// (frozen at the end of the history with --demo.speed=0: their sync
+// watermarks must not pass the history the fakes serve).
 func demoTargets(now func() time.Time) targetBuilder {
 	return func(cfg *config.Config, st *store.Store, health *exposition.Health, logger *slog.Logger) ([]syncer.Target, error) {
 		return newTargets(cfg, st, health, logger, now, shard.Spec{})
@@ -230,17 +303,18 @@ type demoInfo struct {
 }
 
 // printWhenReady waits for the first snapshot that holds every generated
-// item and event, then prints the summary. (Counting items is not enough: a
+// item and event, prints the summary and returns the snapshot (nil when
+// ctx ended first). (Counting items is not enough: a
 // snapshot computed after one target's sync can see another target half
 // way through its sync.)
-func (d demoInfo) printWhenReady(ctx context.Context, x *exporter) {
+func (d demoInfo) printWhenReady(ctx context.Context, x *exporter) *engine.Snapshot {
 	want := d.world.Counts()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-tick.C:
 		}
 		s := x.syncer.Snapshot.Snapshot()
@@ -250,7 +324,7 @@ func (d demoInfo) printWhenReady(ctx context.Context, x *exporter) {
 		}
 		if complete {
 			d.print(s, time.Since(d.began))
-			return
+			return s
 		}
 	}
 }
@@ -304,7 +378,7 @@ func (d demoInfo) print(s *engine.Snapshot, ready time.Duration) {
 	if d.speed == 0 {
 		fmt.Fprintln(out, "The simulated clock is frozen (--demo.speed=0). Ctrl-C stops the demo.")
 	} else {
-		fmt.Fprintf(out, "The simulated clock runs %gx real time: new events keep arriving. Ctrl-C stops the demo.\n", d.speed)
+		fmt.Fprintf(out, "The history ends now and goes on on the wall clock, new items arriving %gx as often as in the history. Ctrl-C stops the demo.\n", d.speed)
 	}
 }
 

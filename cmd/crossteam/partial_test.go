@@ -91,7 +91,7 @@ sync:
 		`crossteam_source_up{source="github",target="gone"} 0`,
 		`crossteam_source_up{source="jira",target="jira-ok"} 1`,
 		`crossteam_source_up{source="jira",target="jira-partly"} 0`,
-		`crossteam_api_requests_total{code="404",source="github",target="gone"} `,
+		`crossteam_api_requests_total{code="404",endpoint="/repos/{owner}/{repo}/issues",source="github",target="gone"} `,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)

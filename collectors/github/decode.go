@@ -8,9 +8,10 @@ import (
 )
 
 // DecodePage decodes one list answer of an endpoint kind ("events",
-// "issues", "comments", "milestones", "reviews") into the types the
-// collector decodes that answer into (wireEvent for event feeds,
-// go-github's types for the rest) and returns how many records it held.
+// "issues", "comments", "milestones", "reviews", "graphql") into the
+// types the collector decodes that answer into (wireEvent for event feeds,
+// go-github's types for the rest, the timeline node types for a GraphQL
+// timeline answer) and returns how many records it held.
 // The benchmark harness times it as the raw-decode reference, so the
 // reference and the collector never drift apart.
 func DecodePage(kind string, body []byte) (int, error) {
@@ -27,6 +28,8 @@ func DecodePage(kind string, body []byte) (int, error) {
 		n, err = decodeList[*gh.Milestone](body)
 	case "reviews":
 		n, err = decodeList[*gh.PullRequestReview](body)
+	case "graphql":
+		n, err = decodeGraphQL(body)
 	default:
 		return 0, fmt.Errorf("github: decode: unknown page kind %q", kind)
 	}
@@ -40,4 +43,51 @@ func decodeList[T any](body []byte) (int, error) {
 	var v []T
 	err := json.Unmarshal(body, &v)
 	return len(v), err
+}
+
+// decodeGraphQL decodes a timeline batch answer (aliases of
+// issueOrPullRequest under repository) into the collector's node types
+// with encoding/json, and counts the timeline nodes.
+func decodeGraphQL(body []byte) (int, error) {
+	var ans struct {
+		Data struct {
+			Repository map[string]*struct {
+				TimelineItems struct {
+					Nodes []gqlWireNode `json:"nodes"`
+				} `json:"timelineItems"`
+			} `json:"repository"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, it := range ans.Data.Repository {
+		if it != nil {
+			n += len(it.TimelineItems.Nodes)
+		}
+	}
+	return n, nil
+}
+
+// gqlWireNode is the JSON of one timeline node: the union of the fields
+// the collector's fragments ask for.
+type gqlWireNode struct {
+	Typename          string     `json:"__typename"`
+	ID                string     `json:"id"`
+	CreatedAt         string     `json:"createdAt"`
+	Actor             *gqlActor  `json:"actor"`
+	Author            *gqlActor  `json:"author"`
+	Label             *wireLabel `json:"label"`
+	Assignee          *gqlActor  `json:"assignee"`
+	RequestedReviewer *struct {
+		Typename string `json:"__typename"`
+		Login    string `json:"login"`
+		Slug     string `json:"slug"`
+	} `json:"requestedReviewer"`
+	MilestoneTitle string  `json:"milestoneTitle"`
+	DatabaseID     *int64  `json:"databaseId"`
+	FullDatabaseID *string `json:"fullDatabaseId"`
+	State          string  `json:"state"`
+	SubmittedAt    *string `json:"submittedAt"`
 }

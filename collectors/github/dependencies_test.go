@@ -22,7 +22,8 @@ func depEvents(ds *model.Dataset, key string) []string {
 
 // TestDependencies: a dependency added (across repositories) is stored at
 // the updated_at of the sync that saw it, its removal likewise; an issue
-// whose list did not change costs a 304; pull requests are never asked.
+// whose list did not change costs a 304; pull requests, and issues that
+// neither have nor had a blocking issue, are never asked.
 func TestDependencies(t *testing.T) {
 	e := newEnv(t, fakegithub.GitHubOptions{})
 	e.scenario()
@@ -48,8 +49,20 @@ func TestDependencies(t *testing.T) {
 	if got := depEvents(e.load(), "acme/web#1"); !reflect.DeepEqual(got, want) {
 		t.Errorf("after removing: %q, want %q", got, want)
 	}
-	if n := e.gh.Count(func(r fakeapi.Request) bool { return r.Endpoint == fakegithub.EndpointIssueBlockedBy }); n != 2 {
-		t.Errorf("%d blocked-by requests after the change, want 2 (web#1 and api#1, both updated)", n)
+	// web#1 had one stored; api#1 was updated too but neither has nor had
+	// a blocking issue (its issue_dependencies_summary says 0): not asked.
+	if n := e.gh.Count(func(r fakeapi.Request) bool { return r.Endpoint == fakegithub.EndpointIssueBlockedBy }); n != 1 {
+		t.Errorf("%d blocked-by requests after the change, want 1 (web#1)", n)
+	}
+	// Once the stored list and the summary are both empty, web#1 is not
+	// asked again when it changes.
+	_, err := e.org.AddEvent("acme/web", fakegithub.Event{Issue: 1, Type: fakegithub.EventLabeled, Actor: "bob", Label: "later", CreatedAt: at(22 * time.Hour)})
+	ck(nil, err)
+	e.clock.Set(at(23 * time.Hour))
+	e.gh.ResetRequests()
+	e.mustSync()
+	if n := e.gh.Count(func(r fakeapi.Request) bool { return r.Endpoint == fakegithub.EndpointIssueBlockedBy }); n != 0 {
+		t.Errorf("%d blocked-by requests for an issue without dependencies, want 0", n)
 	}
 
 	// Nothing changed: the issue lists answer 304 and no list is asked.

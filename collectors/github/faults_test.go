@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/fakeapi"
 	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
 	"github.com/crossteam/crossteam/model"
@@ -88,29 +89,37 @@ func TestFaultsReachTheFaultFreeState(t *testing.T) {
 		{"latency spikes", fakeapi.Faults{SpikeRate: 0.1, SpikeLatency: 20 * time.Millisecond}, "spike"},
 		{"everything at once", fakeapi.Faults{ServerErrorRate: 0.1, SecondaryRate: 0.03, TooManyRate: 0.03, RetryAfter: 5 * time.Second, TruncateRate: 0.03, MalformedRate: 0.03, SpikeRate: 0.05, SpikeLatency: 5 * time.Millisecond}, "5xx"},
 	}
-	for i, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.faults.Seed = uint64(100 + i)
-			e := newEnv(t, fakegithub.GitHubOptions{Faults: tc.faults})
-			e.scenario()
-			e.bulk(250)
-			failed := e.syncUntilDone(40)
-			got := canonical(e.load())
-			if !reflect.DeepEqual(got.Items, want.Items) || !reflect.DeepEqual(got.Events, want.Events) ||
-				!reflect.DeepEqual(got.Milestones, want.Milestones) || !reflect.DeepEqual(got.Members, want.Members) {
-				t.Errorf("store differs from the fault-free run: %d items %d events vs %d %d", len(got.Items), len(got.Events), len(want.Items), len(want.Events))
-			}
-			seen := e.gh.Count(func(r fakeapi.Request) bool { return r.Fault == tc.fault })
-			if seen == 0 {
-				t.Errorf("no %q fault was injected; the case tests nothing", tc.fault)
-			}
-			for _, d := range e.sleeps {
-				if d > time.Hour+2*time.Second {
-					t.Errorf("waited %v in one go", d)
+	for _, mode := range []string{config.GraphQLOff, config.GraphQLAuto} {
+		for i, tc := range cases {
+			t.Run(mode+"/"+tc.name, func(t *testing.T) {
+				tc.faults.Seed = uint64(100 + i)
+				e := newEnv(t, fakegithub.GitHubOptions{Faults: tc.faults})
+				e.target.GraphQL = mode
+				if mode != config.GraphQLOff {
+					// The GraphQL path makes a tenth of the REST path's
+					// requests: smaller queries give the faults more to hit.
+					e.gqlItems = 5
 				}
-			}
-			t.Logf("%d requests, %d with fault %q, %d failed syncs before success, %d waits", len(e.gh.Requests()), seen, tc.fault, failed, len(e.sleeps))
-		})
+				e.scenario()
+				e.bulk(250)
+				failed := e.syncUntilDone(40)
+				got := canonical(e.load())
+				if !reflect.DeepEqual(got.Items, want.Items) || !reflect.DeepEqual(got.Events, want.Events) ||
+					!reflect.DeepEqual(got.Milestones, want.Milestones) || !reflect.DeepEqual(got.Members, want.Members) {
+					t.Errorf("store differs from the fault-free run: %d items %d events vs %d %d", len(got.Items), len(got.Events), len(want.Items), len(want.Events))
+				}
+				seen := e.gh.Count(func(r fakeapi.Request) bool { return r.Fault == tc.fault })
+				if seen == 0 {
+					t.Errorf("no %q fault was injected; the case tests nothing", tc.fault)
+				}
+				for _, d := range e.sleeps {
+					if d > time.Hour+2*time.Second {
+						t.Errorf("waited %v in one go", d)
+					}
+				}
+				t.Logf("%d requests, %d with fault %q, %d failed syncs before success, %d waits", len(e.gh.Requests()), seen, tc.fault, failed, len(e.sleeps))
+			})
+		}
 	}
 	// Retries and waits leave nothing running: allow the HTTP servers'
 	// connections a moment to close.

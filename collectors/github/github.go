@@ -37,10 +37,12 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v60/github"
+	"github.com/shurcooL/githubv4"
 
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/model"
@@ -77,6 +79,17 @@ type Collector struct {
 	since  time.Time // first-sync watermark from sync.since; zero = all
 	owns   func(repo string) bool
 	orgs   []*config.OrgPattern // compiled by config validation
+
+	// GraphQL history (graphql.go): the client, whether it is in use
+	// (graphql: auto|on and not fallen back to REST after a 404), the
+	// current query limits (shrunk on timeouts) and what it spent.
+	gql        *githubv4.Client
+	gqlMode    string
+	gqlOff     bool
+	gqlItems   int
+	gqlPage    int
+	gqlQueries atomic.Int64
+	gqlPoints  atomic.Int64
 }
 
 // Source is "github".
@@ -139,7 +152,7 @@ func New(o Options) (*Collector, error) {
 		return nil, fmt.Errorf("github/%s: base_url %q is not an absolute URL", name, o.Target.BaseURL)
 	}
 
-	c.rt = &rateTransport{next: base, now: o.Now, sleep: resilience.SleepCtx, remaining: -1}
+	c.rt = &rateTransport{next: base, now: o.Now, sleep: resilience.SleepCtx, remaining: -1, gqlRemaining: -1}
 	var auth http.RoundTripper
 	if app := o.Target.App; app != nil {
 		key, err := app.PrivateKeySource().Value()
@@ -158,6 +171,14 @@ func New(o Options) (*Collector, error) {
 	c.scrub = &resilience.Scrubber{Secrets: githubSecrets(o.Target)}
 	c.client = gh.NewClient(&http.Client{Transport: c.scrub.Transport(auth)})
 	c.client.BaseURL = u
+
+	// GraphQL: the same auth and rate transports (one budget view, one
+	// set of waits), with gqlTransport above them reading GraphQL's
+	// in-band errors.
+	c.gqlMode, c.gqlItems, c.gqlPage = o.Target.GraphQLMode(), gqlMaxItems, gqlMaxPage
+	c.gqlOff = c.gqlMode == config.GraphQLOff
+	gqlRT := &gqlTransport{next: auth, now: o.Now, sleep: func(ctx context.Context, d time.Duration) error { return c.rt.sleep(ctx, d) }}
+	c.gql = githubv4.NewEnterpriseClient(graphqlURL(u), &http.Client{Transport: c.scrub.Transport(gqlRT)})
 	return c, nil
 }
 
@@ -190,6 +211,9 @@ func (c *Collector) Sync(ctx context.Context) error {
 		rs := &repoSync{c: c, full: full}
 		rs.owner, rs.name, _ = splitRepo(full)
 		sync := rs.sync
+		if !c.gqlOff {
+			sync = rs.syncGraphQL
+		}
 		if c.owns != nil && !c.owns(full) {
 			sync = rs.milestones // another shard syncs its items
 		}

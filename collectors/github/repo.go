@@ -38,11 +38,13 @@ type repoSync struct {
 	// depsPending: issues listed whose dependencies are not fetched yet
 	// (dependencies.go), kept like pending.
 	depsPending map[int]time.Time
+	depsNoted   bool // depsPending changed since it was last written
 }
 
 type seenIssue struct {
 	created, updated time.Time
 	pr               bool
+	blockedBy        int // total blocking issues as listed; -1: not said
 }
 
 // Cursor and ETag names, scoped by repository (the store scopes them by
@@ -200,7 +202,7 @@ func later(a, b string) bool {
 func (rs *repoSync) issues(ctx context.Context) error {
 	params := url.Values{"state": {"all"}, "sort": {"updated"}, "direction": {"asc"}, "per_page": {"100"}}
 	return sinceWalk(ctx, rs, "list issues", rs.path("/issues"), "issues_since", params,
-		func(list []*gh.Issue, p *store.Page) time.Time {
+		func(list []*wireIssue, p *store.Page) time.Time {
 			var last time.Time
 			prs := false
 			defer func() {
@@ -211,13 +213,15 @@ func (rs *repoSync) issues(ctx context.Context) error {
 					p.Cursors[rs.key("reviews_pending")] = encodePending(rs.pending)
 				}
 			}()
-			for _, is := range list {
+			for _, w := range list {
+				is := &w.Issue
 				it := rs.item(is)
 				p.Items = append(p.Items, it)
 				if e, ok := createdEvent(it); ok {
 					p.Events = append(p.Events, e)
 				}
-				rs.seen[is.GetNumber()] = seenIssue{created: it.Created, updated: it.Updated, pr: it.Kind == model.KindPullRequest}
+				rs.seen[is.GetNumber()] = seenIssue{created: it.Created, updated: it.Updated, pr: it.Kind == model.KindPullRequest, blockedBy: w.blockedBy()}
+				rs.noteDep(ctx, is.GetNumber(), it.Updated, w.blockedBy(), it.Kind == model.KindPullRequest) // dependencies.go
 				if it.Kind == model.KindPullRequest {
 					if it.Updated.After(rs.pending[is.GetNumber()]) {
 						rs.pending[is.GetNumber()] = it.Updated
@@ -228,7 +232,7 @@ func (rs *repoSync) issues(ctx context.Context) error {
 					last = it.Updated
 				}
 			}
-			rs.noteDeps(list, p)
+			rs.writeDepsPending(p)
 			return last
 		})
 }

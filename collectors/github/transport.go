@@ -58,8 +58,12 @@ type rateTransport struct {
 	sleep func(ctx context.Context, d time.Duration) error
 
 	mu        sync.Mutex
-	remaining int       // last X-RateLimit-Remaining; -1 unknown
-	reset     time.Time // last X-RateLimit-Reset
+	remaining int       // last X-RateLimit-Remaining of the core (REST) budget; -1 unknown
+	reset     time.Time // last X-RateLimit-Reset of the core budget
+	// The GraphQL point budget is GitHub's other resource: its own
+	// remaining and reset, held back the same way.
+	gqlRemaining int
+	gqlReset     time.Time
 }
 
 func (t *rateTransport) rate() (remaining int, reset time.Time) {
@@ -68,26 +72,48 @@ func (t *rateTransport) rate() (remaining int, reset time.Time) {
 	return t.remaining, t.reset
 }
 
+// rateOf is the budget state of the resource r spends.
+func (t *rateTransport) rateOf(r *http.Request) (remaining int, reset time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if isGraphQLRequest(r) {
+		return t.gqlRemaining, t.gqlReset
+	}
+	return t.remaining, t.reset
+}
+
 func (t *rateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	ctx := r.Context()
 	rateWaits, serverRetries := 0, 0
 	for {
 		// Never send before the reset when the budget is known to be spent.
-		if rem, reset := t.rate(); rem == 0 && !reset.IsZero() {
+		if rem, reset := t.rateOf(r); rem == 0 && !reset.IsZero() {
 			if d := reset.Add(resetMargin).Sub(t.now()); d > 0 {
 				if err := t.sleep(ctx, d); err != nil {
 					return nil, err
 				}
 			}
 			t.mu.Lock()
-			t.remaining = -1
+			if isGraphQLRequest(r) {
+				t.gqlRemaining = -1
+			} else {
+				t.remaining = -1
+			}
 			t.mu.Unlock()
 		}
-		resp, err := t.next.RoundTrip(r.Clone(ctx))
+		req := r.Clone(ctx)
+		if r.GetBody != nil { // a POST (GraphQL) resent after a wait needs its body again
+			b, err := r.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req.Body = b
+		}
+		resp, err := t.next.RoundTrip(req)
 		if err != nil {
 			return nil, err
 		}
-		t.observe(resp)
+		t.observe(resp, isGraphQLRequest(r))
 		wait, kind := t.classify(resp)
 		switch kind {
 		case "":
@@ -113,15 +139,23 @@ func (t *rateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 }
 
-// observe records the rate-limit headers of a response.
-func (t *rateTransport) observe(resp *http.Response) {
+// observe records the rate-limit headers of a response, by the resource
+// it names (X-RateLimit-Resource; by the request's kind when absent).
+func (t *rateTransport) observe(resp *http.Response, graphql bool) {
 	rem, err1 := strconv.Atoi(resp.Header.Get("X-RateLimit-Remaining"))
 	reset, err2 := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64)
 	if err1 != nil || err2 != nil {
 		return
 	}
+	if res := resp.Header.Get("X-RateLimit-Resource"); res != "" {
+		graphql = res == "graphql"
+	}
 	t.mu.Lock()
-	t.remaining, t.reset = rem, time.Unix(reset, 0)
+	if graphql {
+		t.gqlRemaining, t.gqlReset = rem, time.Unix(reset, 0)
+	} else {
+		t.remaining, t.reset = rem, time.Unix(reset, 0)
+	}
 	t.mu.Unlock()
 }
 

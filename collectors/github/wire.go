@@ -84,3 +84,25 @@ func issueEvents(list []*wireEvent) []*gh.IssueEvent {
 	}
 	return out
 }
+
+// wireIssue is an issue of the issues list with the one field go-github's
+// Issue (v60) lacks: issue_dependencies_summary, which tells whether the
+// issue has any "blocked by" dependency, so the blocked-by list is asked
+// for only where there is one (dependencies.go).
+type wireIssue struct {
+	gh.Issue
+	DependenciesSummary *wireDepSummary `json:"issue_dependencies_summary"`
+}
+
+type wireDepSummary struct {
+	TotalBlockedBy *int `json:"total_blocked_by"`
+}
+
+// blockedBy is the issue's total number of blocking issues, or -1 when the
+// server did not say (a GitHub Enterprise Server without dependencies).
+func (w *wireIssue) blockedBy() int {
+	if w.DependenciesSummary == nil || w.DependenciesSummary.TotalBlockedBy == nil {
+		return -1
+	}
+	return *w.DependenciesSummary.TotalBlockedBy
+}

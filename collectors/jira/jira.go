@@ -31,14 +31,18 @@
 //     their total; an issue changed in this sync whose total exceeds what
 //     was embedded is completed with GET /rest/api/3/issue/{key}/comment,
 //     100 per page (one request unless it has more than 100 comments).
-//  5. Signals (signals[].jira_jql): one search `(<jql>) AND id in (..)` per
-//     signal per batch of changed issues, fields=id.
+//  5. Signals (signals[].jira_jql): one id-only search `(<jql>) AND <scope>`
+//     per signal per sync, over the same projects and window as the main
+//     search, run when the first batch with changed issues is written
+//     (fields=id, 5000 ids per page). Issues updated after it began are
+//     checked with `(<jql>) AND id in (..)` (none in a quiet sync).
 //
-// A full sync of I issues therefore costs 3 + ceil(I/100) + ceil(I/1000)
-// requests, plus one per issue with more than 20 comments (ceil(C/100) for
-// C comments), plus one per signal and batch, plus bulkfetch pages beyond
-// 10000 histories per 1000 issues; an incremental sync in which nothing
-// changed costs exactly one request.
+// A full sync of I issues with H filtered histories therefore costs
+// 3 + ceil(I/100) + about ceil(H/9000) bulkfetch calls (each sized from the
+// histories per issue seen so far to fit one 10000-history answer), plus
+// one per issue with more than 20 comments (ceil(C/100) for C comments),
+// plus ceil(M/5000) per signal matching M issues; an incremental sync in
+// which nothing changed costs exactly one request.
 //
 // Jira Data Center: GET /rest/api/2/search with startAt and
 // expand=changelog (full histories and every comment there), 100 issues per page, plus the three
@@ -180,7 +184,10 @@ type Collector struct {
 	overlap  time.Duration
 	pageSize int
 	bulkMax  int // bulkfetch maxResults (tests lower it to exercise paging)
-	since    time.Time
+	// histPerIssue is the filtered histories per issue bulkfetch has
+	// returned (0 before the first call): it sizes the next call.
+	histPerIssue float64
+	since        time.Time
 
 	// Metadata cache (kept across syncs).
 	teamFieldID string
@@ -435,7 +442,8 @@ func (c *Collector) syncScope(ctx context.Context, start time.Time, projects []s
 		from = c.since
 	}
 	jql := c.scopeJQL(projects, from, start)
-	b := &batcher{c: c, cursor: cursor, w: w, stored: stored, limit: start.Add(-c.overlap), from: from, incremental: incremental}
+	b := &batcher{c: c, cursor: cursor, w: w, stored: stored, limit: start.Add(-c.overlap), from: from, incremental: incremental,
+		scope: strings.TrimSuffix(jql, " ORDER BY id ASC")}
 	if c.cloud {
 		err = c.searchCloud(ctx, jql, incremental, b)
 	} else {

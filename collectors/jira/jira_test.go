@@ -231,8 +231,8 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // 3 + ceil(I/100) + ceil(I/1000) requests (metadata: /field, /status,
 // /issueLinkType), plus one comment request per
 // issue whose comments search cut (more than 20; one page holds 100), plus
-// one signal search per batch of 1000 when a signal has a JQL; a sync in
-// which nothing changed costs one request.
+// one id-only signal search over the scope per sync when a signal has a
+// JQL; a sync in which nothing changed costs one request.
 func TestCloudRequestCounts(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -269,7 +269,7 @@ func TestCloudRequestCounts(t *testing.T) {
 			}
 			want := 3 + ceilDiv(I, 100) + ceilDiv(I, 1000) + 1 // + the busy issue's comments
 			if tc.signals {
-				want += ceilDiv(I, 1000)
+				want++ // one search over the scope, not one per batch
 			}
 			if got := e.api.Count(nil); got != want {
 				t.Fatalf("full sync of %d issues: %d requests (%v), want %d", I, got, e.api.CountByEndpoint(), want)
@@ -486,9 +486,12 @@ func TestDataCenterMatchesCloud(t *testing.T) {
 			t.Fatal(err)
 		}
 		I := 250
-		want := 3 + ceilDiv(I, 100) + ceilDiv(I, 1000) + ceilDiv(I, 1000) // + signal
+		// Metadata (/field, /status, /issueLinkType), search pages,
+		// bulkfetch (Cloud), and one signal search over the whole scope
+		// per sync (not one per batch).
+		want := 3 + ceilDiv(I, 100) + ceilDiv(I, 1000) + 1
 		if dep == fakejira.DataCenter {
-			want = 3 + ceilDiv(I, DefaultPageSize) + ceilDiv(I, DefaultPageSize) // signal per page
+			want = 3 + ceilDiv(I, DefaultPageSize) + 1
 		}
 		if got := e.api.Count(nil); got != want {
 			t.Errorf("%s: %d requests %v, want %d", dep, got, e.api.CountByEndpoint(), want)
@@ -552,6 +555,43 @@ func TestBulkfetchPaging(t *testing.T) {
 	}
 	if len(events[0]) < 500 || fmt.Sprint(events[0]) != fmt.Sprint(events[1]) {
 		t.Fatalf("paged fetch stored %d events, single page %d", len(events[1]), len(events[0]))
+	}
+}
+
+// TestBulkfetchSizedToFit: a full sync of 3000 issues whose 1000-issue
+// batches carry a little more histories than one bulkfetch answer holds
+// would need two calls per batch (6); sized from the histories per issue
+// seen by the first call, the later calls fit one answer each, so the
+// sync needs at most the histories over 90% of a page, plus the first
+// batch's overflow.
+func TestBulkfetchSizedToFit(t *testing.T) {
+	e := newEnv(t, fakejira.Cloud, strings.Split(teamsYAML, "signals:")[0])
+	e.populate(2999)
+	filtered := 0
+	for _, is := range e.site.Issues() {
+		for _, h := range e.site.Histories(is.Key) {
+			for _, it := range h.Items {
+				if it.FieldID != "resolution" {
+					filtered++
+					break
+				}
+			}
+		}
+	}
+	c := e.collector(Options{})
+	// Per 1000 issues about filtered/3 histories: a page 3% smaller.
+	c.bulkMax = filtered / 3 * 97 / 100
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := e.api.CountByEndpoint()["jira_changelog_bulkfetch 200"]
+	floor := ceilDiv(filtered, c.bulkMax)
+	limit := ceilDiv(filtered, c.bulkMax*9/10) + 1
+	if got < floor || got > limit || got >= 6 {
+		t.Errorf("%d bulkfetch calls for %d histories in pages of %d: want between %d and %d, and fewer than the 6 of fixed 1000-issue calls", got, filtered, c.bulkMax, floor, limit)
+	}
+	if n := len(e.load().Items); n != 3000 {
+		t.Errorf("items = %d", n)
 	}
 }
 

@@ -16,7 +16,8 @@ import (
 )
 
 // batcher collects searched issues and writes them in batches: on Cloud up
-// to 1000 issues (one bulkfetch), on Data Center one search page. The
+// to 1000 issues (one bulkfetch call: fewer once the histories per issue
+// are known, so they fit one answer), on Data Center one search page. The
 // watermark is written with the last batch only.
 type batcher struct {
 	c           *Collector
@@ -27,7 +28,15 @@ type batcher struct {
 	from        time.Time // window start; zero = everything
 	incremental bool
 
+	scope string // the scope and window JQL, without ORDER BY (signal searches)
+	// sig: signal name -> ids it matches in scope, searched once per sync
+	// (nil until the first batch with issues); sigSince: issues updated
+	// from then on are checked on their own.
+	sig      map[string]map[string]bool
+	sigSince time.Time
+
 	pending       []rawIssue
+	take          int // issues the next flush writes (0: all pending)
 	maxUpdated    time.Time
 	seen          int
 	refreshedMeta bool
@@ -35,8 +44,13 @@ type batcher struct {
 
 func (b *batcher) add(ctx context.Context, issues []rawIssue) error {
 	b.pending = append(b.pending, issues...)
-	if b.c.cloud && len(b.pending) >= bulkIssues {
-		return b.flush(ctx, false)
+	// A Cloud full sync writes one bulkfetch call's issues per batch,
+	// sized so their histories fit one answer (bulkBatch).
+	for b.c.cloud && len(b.pending) >= b.c.bulkBatch() {
+		b.take = b.c.bulkBatch()
+		if err := b.flush(ctx, false); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -270,11 +284,20 @@ func (c *Collector) bulkFields() []string {
 }
 
 // bulkfetch returns the filtered histories of the issues, by issue id.
+// Calls are sized to fit one answer: a call for more histories than
+// maxResults needs a second page for the overflow (in the large benchmark
+// 86 calls where 50 carry the histories), so after the first call each
+// batch holds as many issues as the histories per issue seen so far let
+// fit in 90% of a page (up to bulkIssues).
 func (c *Collector) bulkfetch(ctx context.Context, ids []string) (map[string][]history, error) {
 	out := map[string][]history{}
-	for i := 0; i < len(ids); i += bulkIssues {
-		req := bulkRequest{IssueIDsOrKeys: ids[i:min(len(ids), i+bulkIssues)], FieldIDs: c.bulkFields(), MaxResults: c.bulkMax}
+	for i := 0; i < len(ids); {
+		n := c.bulkBatch()
+		chunk := ids[i:min(len(ids), i+n)]
+		i += len(chunk)
+		req := bulkRequest{IssueIDsOrKeys: chunk, FieldIDs: c.bulkFields(), MaxResults: c.bulkMax}
 		seen := map[string]bool{}
+		histories := 0
 		for {
 			var page bulkPage
 			if err := c.call(ctx, http.MethodPost, c.api+"/changelog/bulkfetch", req, &page); err != nil {
@@ -282,6 +305,7 @@ func (c *Collector) bulkfetch(ctx context.Context, ids []string) (map[string][]h
 			}
 			for _, l := range page.IssueChangeLogs {
 				out[l.IssueID] = append(out[l.IssueID], l.ChangeHistories...)
+				histories += len(l.ChangeHistories)
 			}
 			if page.NextPageToken == "" {
 				break
@@ -292,14 +316,42 @@ func (c *Collector) bulkfetch(ctx context.Context, ids []string) (map[string][]h
 			seen[page.NextPageToken] = true
 			req.NextPageToken = page.NextPageToken
 		}
+		c.bulkLearn(len(chunk), histories)
 	}
 	return out, nil
 }
 
-// signalMatches returns the ids among ids that jql matches.
-func (c *Collector) signalMatches(ctx context.Context, jql string, ids []string) (map[string]bool, error) {
+// bulkBatch is the number of issues the next bulkfetch call asks for.
+func (c *Collector) bulkBatch() int {
+	if c.histPerIssue <= 0 {
+		return bulkIssues
+	}
+	return max(1, min(bulkIssues, int(0.9*float64(c.bulkMax)/c.histPerIssue)))
+}
+
+// bulkLearn updates the histories-per-issue estimate from one call: the
+// larger of the last call's ratio and a slow average, so one quiet batch
+// does not make the next overflow.
+func (c *Collector) bulkLearn(issues, histories int) {
+	if issues == 0 {
+		return
+	}
+	r := float64(histories) / float64(issues)
+	if c.histPerIssue <= 0 {
+		c.histPerIssue = r
+		return
+	}
+	c.histPerIssue = max(r, 0.8*c.histPerIssue+0.2*r)
+}
+
+// signalMatches returns the ids that jql matches within scope (a JQL
+// without ORDER BY) or, when ids is set, among ids.
+func (c *Collector) signalMatches(ctx context.Context, jql, scope string, ids []string) (map[string]bool, error) {
 	out := map[string]bool{}
-	q := "(" + jql + ") AND id in (" + strings.Join(ids, ", ") + ")"
+	q := "(" + jql + ") AND " + scope
+	if ids != nil {
+		q = "(" + jql + ") AND id in (" + strings.Join(ids, ", ") + ")"
+	}
 	if c.cloud {
 		req := searchJQLRequest{JQL: q, MaxResults: idSearchPage, Fields: []string{"id"}}
 		seen := map[string]bool{}
@@ -408,6 +460,12 @@ func (b *batcher) fetch(ctx context.Context) (*fetched, error) {
 	c := b.c
 	issues := b.pending
 	b.pending = nil
+	if n := b.take; n > 0 && n < len(issues) {
+		// Keep the rest for the next batch (copied: the taken slice is
+		// still read while the next pages are appended).
+		issues, b.pending = issues[:n:n], append([]rawIssue(nil), issues[n:]...)
+	}
+	b.take = 0
 	f := &fetched{hist: map[string][]history{}, signals: map[string][]string{}}
 	for i := range issues {
 		p, err := c.decodeIssue(&issues[i])
@@ -477,26 +535,69 @@ func (b *batcher) fetch(ctx context.Context) (*fetched, error) {
 	}
 
 	if len(f.issues) > 0 {
-		ids := make([]string, len(f.issues))
-		for i, p := range f.issues {
-			ids[i] = p.id
+		if err := b.matchSignals(ctx, f); err != nil {
+			return nil, err
 		}
+	}
+	return f, nil
+}
+
+// matchSignals finds the signals each fetched issue matches. The first
+// batch with issues runs one id-only search per signal over the whole
+// scope and window of this sync (`(<signal>) AND <scope>`), kept for the
+// later batches: one search per signal per sync instead of one per batch.
+// An issue updated after that search began (less the overlap, for clock
+// skew) may have changed since, so it is checked on its own with the
+// per-batch `id in (..)` form, which a quiet sync never needs.
+func (b *batcher) matchSignals(ctx context.Context, f *fetched) error {
+	c := b.c
+	if b.sig == nil {
+		b.sig = map[string]map[string]bool{}
+		b.sigSince = c.now().UTC().Add(-c.overlap)
 		for _, s := range c.cfg.Signals {
 			if strings.TrimSpace(s.JiraJQL) == "" {
 				continue
 			}
-			for i := 0; i < len(ids); i += bulkIssues {
-				m, err := c.signalMatches(ctx, s.JiraJQL, ids[i:min(len(ids), i+bulkIssues)])
-				if err != nil {
-					return nil, fmt.Errorf("signal %s: %w", s.Name, err)
-				}
-				for id := range m {
+			m, err := c.signalMatches(ctx, s.JiraJQL, b.scope, nil)
+			if err != nil {
+				return fmt.Errorf("signal %s: %w", s.Name, err)
+			}
+			b.sig[s.Name] = m
+		}
+	}
+	var late []string
+	for _, p := range f.issues {
+		if !p.updated.Before(b.sigSince) {
+			late = append(late, p.id)
+		}
+	}
+	lateSet := map[string]bool{}
+	for _, id := range late {
+		lateSet[id] = true
+	}
+	for _, s := range c.cfg.Signals {
+		if strings.TrimSpace(s.JiraJQL) == "" {
+			continue
+		}
+		for _, p := range f.issues {
+			if !lateSet[p.id] && b.sig[s.Name][p.id] {
+				f.signals[p.id] = append(f.signals[p.id], s.Name)
+			}
+		}
+		for i := 0; i < len(late); i += bulkIssues {
+			chunk := late[i:min(len(late), i+bulkIssues)]
+			m, err := c.signalMatches(ctx, s.JiraJQL, "", chunk)
+			if err != nil {
+				return fmt.Errorf("signal %s: %w", s.Name, err)
+			}
+			for _, id := range chunk {
+				if m[id] {
 					f.signals[id] = append(f.signals[id], s.Name)
 				}
 			}
 		}
 	}
-	return f, nil
+	return nil
 }
 
 // mapBatch maps a fetched batch into one store page: items, the milestones

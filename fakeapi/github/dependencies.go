@@ -4,7 +4,10 @@ package github
 // GET /repos/{o}/{r}/issues/{n}/dependencies/blocked_by lists the issues
 // (full issue objects, paginated) that block issue n; a blocking issue may
 // live in another repository of the Org. Adding or removing a dependency
-// moves both issues' updated_at, as on GitHub.
+// moves both issues' updated_at, as on GitHub. Every issue object carries
+// issue_dependencies_summary (blocked_by and blocking: the open ones;
+// total_*: all), as GitHub's issue objects do, which is what lets a
+// collector ask for the list only where there is one.
 
 import (
 	"fmt"
@@ -62,8 +65,15 @@ func (o *Org) blockedBy(repoName string, number int, blockingRepo string, blocki
 		return nil
 	case add:
 		is.deps = append(is.deps, depRef{repo: br, number: blockingNumber})
+		bis.blocking = append(bis.blocking, depRef{repo: r, number: number})
 	default:
 		is.deps = append(is.deps[:found], is.deps[found+1:]...)
+		for i, d := range bis.blocking {
+			if d.repo == r && d.number == number {
+				bis.blocking = append(bis.blocking[:i], bis.blocking[i+1:]...)
+				break
+			}
+		}
 	}
 	t := o.orDefault(at).UTC().Truncate(time.Second)
 	for _, x := range []*issue{is, bis} {
@@ -98,4 +108,18 @@ func (c *renderer) blockedByList(is *issue) []*wIssue {
 		}
 	}
 	return out
+}
+
+// dependencySummary is GitHub's issue_dependencies_summary of an issue.
+func dependencySummary(is *issue) *wDepSummary {
+	open := func(refs []depRef) int {
+		n := 0
+		for _, d := range refs {
+			if x := d.repo.issues[d.number]; x != nil && x.State != "closed" {
+				n++
+			}
+		}
+		return n
+	}
+	return &wDepSummary{BlockedBy: open(is.deps), TotalBlockedBy: len(is.deps), Blocking: open(is.blocking), TotalBlocking: len(is.blocking)}
 }

@@ -34,6 +34,22 @@
 //	/orgs/{org}/repos
 //	/orgs/{org}/teams/{slug}/members
 //	/rate_limit                      never costs primary quota
+//	POST /graphql (and /api/graphql) GitHub's GraphQL API over the schema subset in
+//	                                 testdata/graphql-schema-subset.graphql (see graphql.go)
+//
+// GraphQL: graph-gophers/graphql-go executes the query over the Org
+// (repository.issueOrPullRequest(number).timelineItems: events, comments,
+// reviews in time order, itemTypes/since/first/after/last/before/skip). The
+// cost is GitHub's: one request per connection per node of its parent
+// connections, summed, divided by 100, rounded, at least 1, charged to a
+// per-token point budget of its own (GitHubOptions.GraphQLRateLimit, answers
+// carry X-RateLimit-Resource: graphql) and readable in rateLimit { cost
+// remaining resetAt }. A connection without first/last, first above 100 or
+// more than 500,000 nodes is refused with GitHub's error types; an exhausted
+// budget answers 200 with type RATE_LIMITED; unknown repositories and numbers
+// answer NOT_FOUND errors beside partial data. Latency, secondary limits, 5xx
+// and body faults apply as for REST; SetGraphQLTimeoutNodes makes heavy
+// queries fail as GitHub's timeouts do; SetNoGraphQL answers 404.
 //
 // Behaviour shared by all endpoints, in the order it is applied:
 // injected latency; authentication (401 "Bad credentials" / "Requires

@@ -73,6 +73,11 @@ type GitHubOptions struct {
 	MaxLog int
 	// Faults are the initial fault knobs (see SetFaults).
 	Faults fakeapi.Faults
+	// GraphQLRateLimit is the GraphQL point budget per token and window
+	// (default 5000, GitHub's for a user token).
+	GraphQLRateLimit int
+	// NoGraphQL answers 404 on /graphql (see SetNoGraphQL).
+	NoGraphQL bool
 }
 
 // Rate is a token's primary rate-limit state.
@@ -106,8 +111,13 @@ type GitHub struct {
 	rng        *rand.Rand
 	quotas     map[string]*quota
 	fakeapi.RequestLog
-	seq  int64
-	n5xx int
+	// GraphQL (graphql.go)
+	gqlQuotas       map[string]*gqlQuota
+	gqlLimit        int
+	gqlTimeoutNodes int
+	noGraphQL       bool
+	seq             int64
+	n5xx            int
 }
 
 // NewGitHub returns a handler serving org.
@@ -116,7 +126,11 @@ func NewGitHub(org *Org, opts GitHubOptions) *GitHub {
 		org: org, tokens: map[string]bool{}, noAuth: opts.NoAuth,
 		limit: opts.RateLimit, window: opts.RateWindow, primStatus: opts.PrimaryLimitStatus,
 		htmlURL: strings.TrimRight(opts.HTMLURL, "/"), linkByName: opts.LinkByName,
-		quotas: map[string]*quota{},
+		quotas:    map[string]*quota{},
+		gqlQuotas: map[string]*gqlQuota{}, gqlLimit: opts.GraphQLRateLimit, noGraphQL: opts.NoGraphQL,
+	}
+	if g.gqlLimit <= 0 {
+		g.gqlLimit = 5000
 	}
 	for _, t := range opts.Tokens {
 		g.tokens[t] = true
@@ -204,6 +218,7 @@ func (g *GitHub) RateStatus(tok string) Rate {
 func (g *GitHub) ResetRateLimits() {
 	g.mu.Lock()
 	g.quotas = map[string]*quota{}
+	g.gqlQuotas = map[string]*gqlQuota{}
 	g.mu.Unlock()
 }
 
@@ -317,6 +332,10 @@ func parseRoute(path string) route {
 // ServeHTTP answers one request; see the package documentation.
 func (g *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	prefix, path := "", r.URL.Path
+	if path == "/graphql" || path == "/api/graphql" {
+		g.serveGraphQL(w, r)
+		return
+	}
 	if path == "/api/v3" || strings.HasPrefix(path, "/api/v3/") {
 		prefix, path = "/api/v3", strings.TrimPrefix(path, "/api/v3")
 	}

@@ -143,6 +143,16 @@ type wIssue struct {
 	TimelineURL           string      `json:"timeline_url"`
 	PerformedViaGithubApp any         `json:"performed_via_github_app"`
 	StateReason           *string     `json:"state_reason"`
+	// Issues only: pull requests have no dependencies here, and the
+	// collector never reads it for them.
+	DependenciesSummary *wDepSummary `json:"issue_dependencies_summary,omitempty"`
+}
+
+type wDepSummary struct {
+	BlockedBy      int `json:"blocked_by"`
+	TotalBlockedBy int `json:"total_blocked_by"`
+	Blocking       int `json:"blocking"`
+	TotalBlocking  int `json:"total_blocking"`
 }
 
 type wTeam struct {
@@ -387,6 +397,7 @@ func (c *renderer) issue(r *repo, is *issue) *wIssue {
 		w.PullRequest = &wPRLinks{URL: pu, HTMLURL: h, DiffURL: h + ".diff", PatchURL: h + ".patch", MergedAt: jtime(is.MergedAt)}
 	} else {
 		w.StateReason = strPtr(is.StateReason)
+		w.DependenciesSummary = dependencySummary(is)
 	}
 	return w
 }

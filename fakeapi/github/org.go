@@ -180,8 +180,10 @@ func (r *repo) fullName() string { return r.owner + "/" + r.name }
 
 type issue struct {
 	Issue
-	events []*Event // this issue's events, ascending id
-	deps   []depRef // blocked by (dependencies.go)
+	events   []*Event   // this issue's events, ascending id
+	comments []*Comment // this issue's comments, ascending id (the GraphQL timeline)
+	deps     []depRef   // blocked by (dependencies.go)
+	blocking []depRef   // the issues this one blocks
 }
 
 type label struct {
@@ -703,6 +705,7 @@ func (o *Org) AddComment(repoName string, c Comment) (Comment, error) {
 	stored := c
 	r.comments = append(r.comments, &stored)
 	r.commentIdx[c.ID] = &stored
+	is.comments = append(is.comments, &stored)
 	is.Comments++
 	if c.CreatedAt.After(is.UpdatedAt) {
 		is.UpdatedAt = c.CreatedAt

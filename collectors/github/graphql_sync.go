@@ -1,0 +1,193 @@
+package github
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/model"
+)
+
+// syncGraphQL syncs one repository with GraphQL history: the issues list
+// newest first (conditional, the change detector) with the timelines of
+// each page's items fetched in one GraphQL query and written in the same
+// transaction as the page, then the milestones (conditional REST). A 404
+// from /graphql under graphql: auto switches the collector to the REST
+// path for good (one log line) and syncs this repository through it.
+func (rs *repoSync) syncGraphQL(ctx context.Context) error {
+	c := rs.c
+	rs.seen = map[int]seenIssue{}
+	if err := rs.loadDepsPending(ctx); err != nil { // dependencies.go
+		return err
+	}
+	err := rs.issuesGraphQL(ctx)
+	if errors.Is(err, errNoGraphQL) {
+		if c.gqlMode == config.GraphQLOn {
+			return fmt.Errorf("%w; the target sets graphql: on (auto falls back to REST)", err)
+		}
+		c.gqlOff = true
+		c.logger.Warn("the GitHub endpoint has no GraphQL API (404 on /graphql); syncing history through REST", "repo", rs.full)
+		return rs.sync(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if err := rs.milestones(ctx); err != nil {
+		return err
+	}
+	return rs.dependencies(ctx) // dependencies.go: the issues listed (or left pending)
+}
+
+// gqlWalk is the progress of a newest-first issues walk, stored with every
+// page so an interrupted walk resumes at the page it reached (items
+// updated meanwhile move to the top, and change the first page, whose new
+// ETag sends the next sync down again).
+type gqlWalk struct {
+	Since    string `json:"since"`     // watermark the walk started from: it stops below it
+	Newest   string `json:"newest"`    // newest updated_at seen: the next watermark
+	Next     string `json:"next"`      // the next page
+	FirstTag string `json:"first_tag"` // the first page's ETag, stored when the walk ends
+}
+
+// issuesGraphQL walks GET /issues?sort=updated&direction=desc from the
+// newest item down to the watermark (the newest updated_at of the last
+// walk; inclusive, as since= is), storing each page's items with their
+// timelines. The first page is conditional on its stored ETag: an
+// unchanged repository costs one free 304 and no GraphQL query. The URL
+// is fixed (no since=), so no extra request is needed to learn the ETag
+// the next sync sends.
+func (rs *repoSync) issuesGraphQL(ctx context.Context) error {
+	c := rs.c
+	first := rs.path("/issues?direction=desc&per_page=100&sort=updated&state=all")
+	etagKey := rs.key("gql_issues etag")
+	w, _, err := rs.cursor(ctx, "gql_issues_since")
+	if err != nil {
+		return err
+	}
+	floor := w
+	if floor == "" && !c.since.IsZero() {
+		floor = c.since.UTC().Format(time.RFC3339)
+	}
+	var floorT time.Time
+	if floor != "" {
+		if floorT, err = time.Parse(time.RFC3339, floor); err != nil {
+			return fmt.Errorf("cursor gql_issues_since %q: %w", floor, err)
+		}
+	}
+	walk := gqlWalk{Since: w}
+	next, etag := first, c.storedETag(ctx, etagKey, first)
+	if v, ok, err := rs.cursor(ctx, "gql_issues_walk"); err != nil {
+		return err
+	} else if ok && v != "" {
+		var prev gqlWalk
+		if json.Unmarshal([]byte(v), &prev) == nil && prev.Since == w && prev.Next != "" {
+			walk, next, etag = prev, prev.Next, ""
+		}
+	}
+	var newestT time.Time
+	if walk.Newest != "" {
+		newestT, _ = time.Parse(time.RFC3339, walk.Newest)
+	}
+	for next != "" {
+		var list []*wireIssue
+		tag := ""
+		if next == first {
+			tag = etag
+		}
+		res, err := c.get(ctx, next, tag, &list)
+		if err != nil {
+			return rs.fail("list issues", err)
+		}
+		if res.notModified {
+			return nil
+		}
+		if next == first {
+			walk.FirstTag = res.etag
+		}
+		p := rs.page()
+		stop := false
+		targets := make([]gqlTarget, 0, len(list))
+		for _, w := range list {
+			is := &w.Issue
+			it := rs.item(is)
+			if !floorT.IsZero() && it.Updated.Before(floorT) {
+				stop = true // newest first: everything below is stored
+				break
+			}
+			if it.Updated.After(newestT) {
+				newestT = it.Updated
+			}
+			p.Items = append(p.Items, it)
+			rs.seen[is.GetNumber()] = seenIssue{created: it.Created, updated: it.Updated, pr: it.Kind == model.KindPullRequest, blockedBy: w.blockedBy()}
+			rs.noteDep(ctx, is.GetNumber(), it.Updated, w.blockedBy(), it.Kind == model.KindPullRequest) // dependencies.go
+			if e, ok := createdEvent(it); ok {
+				p.Events = append(p.Events, e)
+			}
+			targets = append(targets, gqlTarget{number: is.GetNumber(), pr: is.IsPullRequest()})
+		}
+		tls, err := rs.timelines(ctx, targets)
+		if err != nil {
+			return err
+		}
+		p.Cursors = map[string]string{}
+		for _, t := range targets {
+			nodes := tls[t.number]
+			requested := false
+			if t.pr && hasReviews(nodes) {
+				if _, ok, err := rs.cursor(ctx, "review_requested:"+strconv.Itoa(t.number)); err != nil {
+					return err
+				} else if ok {
+					requested = true
+				}
+			}
+			evs, saw := rs.mapTimeline(t.number, nodes, requested)
+			p.Events = append(p.Events, evs...)
+			if saw && !requested {
+				// What the REST path records: a later REST sync (after a
+				// fallback) then reads this PR's reviews.
+				p.Cursors[rs.key("review_requested:"+strconv.Itoa(t.number))] = "1"
+			}
+		}
+		if !newestT.IsZero() {
+			if now := c.now().UTC(); newestT.After(now) {
+				newestT = now
+			}
+			walk.Newest = newestT.UTC().Format(time.RFC3339)
+		}
+		walk.Next = res.next
+		if stop {
+			walk.Next = ""
+		}
+		if walk.Next != "" {
+			b, _ := json.Marshal(walk)
+			p.Cursors[rs.key("gql_issues_walk")] = string(b)
+		} else {
+			p.Cursors[rs.key("gql_issues_walk")] = ""
+			if walk.Newest != "" {
+				p.Cursors[rs.key("gql_issues_since")] = walk.Newest
+			}
+			if walk.FirstTag != "" {
+				p.ETags = map[string]string{etagKey: first + " " + walk.FirstTag}
+			}
+		}
+		rs.writeDepsPending(&p) // dependencies.go
+		if err := rs.apply(ctx, p); err != nil {
+			return fmt.Errorf("list issues: %w", err)
+		}
+		next = walk.Next
+	}
+	return nil
+}
+
+func hasReviews(nodes []gqlNode) bool {
+	for i := range nodes {
+		if nodes[i].Typename == "PullRequestReview" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,162 @@
+package github
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crossteam/crossteam/resilience"
+)
+
+// gqlInfo is what gqlTransport learned about one query's answer (the
+// GraphQL client keeps only the first error message).
+type gqlInfo struct {
+	status      int
+	timeout     bool
+	rateLimited bool
+	dataPresent bool
+	errors      []string // "TYPE: message"
+	types       []string
+}
+
+func (i *gqlInfo) onlyNotFound() bool {
+	if len(i.types) == 0 {
+		return false
+	}
+	for _, t := range i.types {
+		if t != "NOT_FOUND" {
+			return false
+		}
+	}
+	return true
+}
+
+type gqlInfoKey struct{}
+
+func withGQLInfo(ctx context.Context, i *gqlInfo) context.Context {
+	return context.WithValue(ctx, gqlInfoKey{}, i)
+}
+
+// gqlTransport sits between the auth transport and rateTransport on the
+// GraphQL client. It reads every answer's errors (types and messages,
+// into the request's gqlInfo), waits out a RATE_LIMITED answer (GitHub
+// sends it as a 200) until X-RateLimit-Reset and retries, and notes
+// timeouts (GitHub's "may be the result of a timeout" 200, or a 502/504
+// that persisted through rateTransport's retries) for the caller to
+// shrink the query.
+type gqlTransport struct {
+	next  http.RoundTripper
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+type gqlAnswer struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+func (t *gqlTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx := r.Context()
+	info, _ := ctx.Value(gqlInfoKey{}).(*gqlInfo)
+	if info == nil {
+		info = &gqlInfo{}
+	}
+	var body []byte
+	if r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	// The "next" global ids carry the database id too (nodeDatabaseID).
+	for waits := 0; ; waits++ {
+		r2 := r.Clone(ctx)
+		r2.Body = io.NopCloser(bytes.NewReader(body))
+		r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		r2.ContentLength = int64(len(body))
+		r2.Header.Set("X-Github-Next-Global-ID", "1")
+		resp, err := t.next.RoundTrip(r2)
+		if err != nil {
+			return nil, err
+		}
+		*info = gqlInfo{status: resp.StatusCode}
+		switch resp.StatusCode {
+		case http.StatusBadGateway, http.StatusGatewayTimeout:
+			info.timeout = true
+			return resp, nil
+		case http.StatusOK:
+		default:
+			return resp, nil
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		var ans gqlAnswer
+		if json.Unmarshal(b, &ans) != nil {
+			return resp, nil // the client reports the decode error
+		}
+		info.dataPresent = len(ans.Data) > 0 && string(ans.Data) != "null"
+		limited := false
+		for _, e := range ans.Errors {
+			info.types = append(info.types, e.Type)
+			info.errors = append(info.errors, strings.TrimPrefix(e.Type+": ", ": ")+e.Message)
+			switch {
+			case e.Type == "RATE_LIMITED" || e.Type == "RATE_LIMIT":
+				limited = true
+			case strings.Contains(e.Message, "may be the result of a timeout"):
+				info.timeout = true
+			}
+		}
+		if !limited {
+			return resp, nil
+		}
+		if waits >= maxRateRetries {
+			info.rateLimited = true
+			return resp, nil
+		}
+		// Wait until the graphql window resets (rateTransport has already
+		// recorded Remaining 0 and will hold back other graphql requests).
+		d := defaultSecondary
+		if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+			d = max(time.Unix(reset, 0).Add(resetMargin).Sub(t.now()), time.Second)
+		}
+		resilience.Drain(resp)
+		if err := t.sleep(ctx, d); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// graphqlURL is the GraphQL endpoint of a REST base URL: api.github.com
+// -> https://api.github.com/graphql; GitHub Enterprise Server
+// https://HOST/api/v3/ -> https://HOST/api/graphql; anything else (a
+// proxy, the fake) -> <base>graphql.
+func graphqlURL(base *url.URL) string {
+	u := *base
+	p := strings.TrimSuffix(u.Path, "/")
+	if strings.HasSuffix(p, "/api/v3") {
+		u.Path = strings.TrimSuffix(p, "/v3") + "/graphql"
+	} else {
+		u.Path = p + "/graphql"
+	}
+	return u.String()
+}
+
+// isGraphQLRequest tells rateTransport which budget a request spends.
+func isGraphQLRequest(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/graphql")
+}
