@@ -45,6 +45,7 @@ var githubRoutes = func() map[string]bool {
 	for _, root := range []string{"/repos/{owner}/{repo}", "/repositories/{repository_id}"} {
 		for _, tail := range []string{"", "/issues", "/issues/{number}", "/issues/events", "/issues/comments",
 			"/issues/{number}/events", "/issues/{number}/comments", "/issues/{number}/timeline",
+			"/issues/{number}/dependencies/blocked_by",
 			"/pulls", "/pulls/{number}", "/pulls/{number}/reviews", "/milestones", "/events", "/labels"} {
 			m[root+tail] = true
 		}
@@ -58,7 +59,7 @@ var jiraRoutes = func() map[string]bool {
 	m := map[string]bool{}
 	for _, v := range []string{"2", "3", "latest"} {
 		for _, tail := range []string{"/search", "/search/jql", "/changelog/bulkfetch", "/issue/{issueIdOrKey}",
-			"/issue/{issueIdOrKey}/changelog", "/issue/{issueIdOrKey}/comment", "/field", "/status", "/myself",
+			"/issue/{issueIdOrKey}/changelog", "/issue/{issueIdOrKey}/comment", "/field", "/status", "/issueLinkType", "/myself",
 			"/serverInfo", "/project/{projectIdOrKey}", "/project/search"} {
 			m["/rest/api/"+v+tail] = true
 		}

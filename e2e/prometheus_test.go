@@ -123,6 +123,11 @@ func TestPrometheusEndToEnd(t *testing.T) {
 		return len(groups) > 0, "no rule groups loaded"
 	}, promProc)
 	checkRulesLoaded(t, groups, records, alerts)
+	// The trend rules' history, as a user backfills it (README, Backfill):
+	// evaluated over the backfilled span at the shipped groups' intervals.
+	// Without it the live rules (every second here) would have no 28 days
+	// ago for the faster-handoff wins to compare with.
+	loadRecordedTrends(ctx, t, prom, promtool, root, dataDir, tmp, dw.now.Add(-backfillSpan+28*24*time.Hour), dw.now)
 
 	t.Run("dashboard queries", func(t *testing.T) {
 		checkDashboards(ctx, t, prom, filepath.Join(root, "dashboards", "json"), panelTruth(dw))

@@ -473,7 +473,12 @@ func (s *State) snapshot(asOf time.Time) *Snapshot {
 			PickupsWithin: p.pickupsWithin, CyclesWithin: p.cyclesWithin,
 		})
 	}
-	var stalled []StalledHandoff
+	// Stalled: only the top max_stalled_exported are kept (in sortStalled's
+	// order), the rest are counted: a large backlog of stalled handoffs
+	// would otherwise cost a big slice and a full sort per snapshot.
+	maxStalled := e.cfg.Handoffs.MaxStalledExported
+	var top []stallCand
+	total := 0
 	type eval struct {
 		idle, idleW time.Duration
 		stalled     bool
@@ -505,10 +510,8 @@ func (s *State) snapshot(asOf time.Time) *Snapshot {
 			st := measure > e.stallAfter[h.from][h.to]
 			if st {
 				p.Stalled++
-				stalled = append(stalled, StalledHandoff{
-					Source: d.source, Key: d.key, URL: d.url, Title: d.title, Kind: h.kind,
-					From: e.teams[h.from], To: e.teams[h.to], Start: h.start, Idle: idle, IdleWorking: idleW,
-				})
+				total++
+				top = keepTop(top, stallCand{d: d, h: h, idle: idle, idleW: idleW}, maxStalled, e.teams)
 			}
 			if evals != nil {
 				evals[&d.all[h.index]] = eval{idle, idleW, st}
@@ -516,12 +519,17 @@ func (s *State) snapshot(asOf time.Time) *Snapshot {
 		}
 	}
 	sortPairs(snap.Pairs)
-	sortStalled(stalled)
-	snap.StalledTotal = len(stalled)
-	if max := e.cfg.Handoffs.MaxStalledExported; len(stalled) > max {
-		stalled = stalled[:max]
+	snap.StalledTotal = total
+	if len(top) > 0 {
+		snap.Stalled = make([]StalledHandoff, len(top))
+		for i, c := range top {
+			d, h := c.d, c.h
+			snap.Stalled[i] = StalledHandoff{
+				Source: d.source, Key: d.key, URL: d.url, Title: d.title, Kind: h.kind,
+				From: e.teams[h.from], To: e.teams[h.to], Start: h.start, Idle: c.idle, IdleWorking: c.idleW,
+			}
+		}
 	}
-	snap.Stalled = stalled
 
 	for k, a := range s.sigs {
 		if a.stale {
@@ -616,4 +624,51 @@ func (s *State) evaluateRecords(asOf time.Time) Records {
 		rs.edges = append(rs.edges, d.recs.Edges...)
 	}
 	return rs.evaluate(s.e, asOf, milestoneDue(s.records))
+}
+
+// stallCand is a stalled handoff before the cap.
+type stallCand struct {
+	d           *derived
+	h           *openHandoff
+	idle, idleW time.Duration
+}
+
+// stallLess is sortStalled's order on candidates.
+func stallLess(a, b *stallCand, teams []string) bool {
+	if a.idle != b.idle {
+		return a.idle > b.idle
+	}
+	if a.d.source != b.d.source {
+		return a.d.source < b.d.source
+	}
+	if a.d.key != b.d.key {
+		return a.d.key < b.d.key
+	}
+	if a.h.kind != b.h.kind {
+		return a.h.kind < b.h.kind
+	}
+	if ta, tb := teams[a.h.to], teams[b.h.to]; ta != tb {
+		return ta < tb
+	}
+	if fa, fb := teams[a.h.from], teams[b.h.from]; fa != fb {
+		return fa < fb
+	}
+	return a.h.start.Before(b.h.start)
+}
+
+// keepTop inserts c into top (sorted by stallLess, at most n long).
+func keepTop(top []stallCand, c stallCand, n int, teams []string) []stallCand {
+	if n <= 0 {
+		return top
+	}
+	if len(top) == n && !stallLess(&c, &top[n-1], teams) {
+		return top
+	}
+	i := sort.Search(len(top), func(i int) bool { return stallLess(&c, &top[i], teams) })
+	if len(top) < n {
+		top = append(top, stallCand{})
+	}
+	copy(top[i+1:], top[i:len(top)-1])
+	top[i] = c
+	return top
 }

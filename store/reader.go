@@ -122,24 +122,35 @@ const (
 	packedEvent = `at || ',' || octet_length(kind) || ':' || kind || octet_length(actor) || ':' || actor ||
 	octet_length(value) || ':' || value || octet_length(team) || ':' || team ||
 	octet_length(from_value) || ':' || from_value || octet_length(to_value) || ':' || to_value`
-	// allItemsSQL and allEventsSQL walk everything in (source, key)
-	// order, both in primary key order (no sort).
+	// The full walk: items, fresh packed events (stale rows flagged, to
+	// be skipped) and the stale items packed on the fly, each in (source,
+	// key) order by primary key (no sort).
 	allItemsSQL  = `SELECT ` + itemColumns + ` FROM items ORDER BY source, key`
-	allEventsSQL = `SELECT source, key, packed FROM item_events ORDER BY source, key`
-	// changedItemsSQL and changedEventsSQL: the same for the items marked
-	// in item_changes after a sequence number. CROSS JOIN keeps
-	// item_changes the outer loop (SQLite does not reorder it).
+	allPackedSQL = `SELECT p.source, p.key, p.packed, s.key IS NOT NULL
+	FROM item_events p LEFT JOIN stale_events s ON s.source = p.source AND s.key = p.key ORDER BY p.source, p.key`
+	allStaleSQL = `SELECT s.source, s.key, (` + packOf + `) FROM stale_events s ORDER BY s.source, s.key`
+	// The changed walk: the same for the items marked in item_changes
+	// after a sequence number. CROSS JOIN keeps item_changes the outer
+	// loop (SQLite does not reorder it).
 	changedItemsSQL = `SELECT i.source, i.key, i.target, i.kind, i.url, i.title, i.author,
 	i.created_at, i.closed_at, i.updated_at, i.milestones, i.labels, i.assignees, i.status, i.team_value, i.components, i.signals
 	FROM item_changes c CROSS JOIN items i ON i.source = c.source AND i.key = c.key
 	WHERE c.seq > ? ORDER BY i.source, i.key`
-	changedEventsSQL = `SELECT e.source, e.key, e.packed
-	FROM item_changes c CROSS JOIN item_events e ON e.source = c.source AND e.key = c.key
-	WHERE c.seq > ? ORDER BY e.source, e.key`
-	// repackSQL rewrites one item's packed events from the events table.
+	changedPackedSQL = `SELECT p.source, p.key, p.packed, s.key IS NOT NULL
+	FROM item_changes c CROSS JOIN item_events p ON p.source = c.source AND p.key = c.key
+	LEFT JOIN stale_events s ON s.source = p.source AND s.key = p.key
+	WHERE c.seq > ? ORDER BY p.source, p.key`
+	changedStaleSQL = `SELECT s.source, s.key, (` + packOf + `)
+	FROM item_changes c CROSS JOIN stale_events s ON s.source = c.source AND s.key = c.key
+	WHERE c.seq > ? ORDER BY s.source, s.key`
+	// packOf packs the events of the item (s.source, s.key) from the
+	// events table.
+	packOf = `SELECT group_concat(` + packedEvent + `, '' ORDER BY at, rowid) FROM events
+	WHERE events.source = s.source AND events.item_key = s.key`
+	// repackSQL rewrites the packed events of the items in repack_batch.
 	repackSQL = `INSERT INTO item_events (source, key, n, packed)
-	SELECT source, item_key, count(*), group_concat(` + packedEvent + `, '' ORDER BY at, rowid)
-	FROM events WHERE source = ? AND item_key = ? GROUP BY source, item_key
+	SELECT s.source, s.key, (SELECT count(*) FROM events WHERE events.source = s.source AND events.item_key = s.key), (` + packOf + `)
+	FROM repack_batch s WHERE true
 	ON CONFLICT (source, key) DO UPDATE SET n = excluded.n, packed = excluded.packed`
 )
 
@@ -224,27 +235,68 @@ func unpackEvents(evs []model.Event, source, key, p string) ([]model.Event, erro
 
 // all walks every item and its events.
 func (r *Reader) all(ctx context.Context, fn ItemFunc) error {
-	return r.walk(ctx, fn, allItemsSQL, allEventsSQL)
+	return r.walk(ctx, fn, allItemsSQL, allPackedSQL, allStaleSQL)
 }
 
 // changed walks the items marked in item_changes after since.
 func (r *Reader) changed(ctx context.Context, since int64, fn ItemFunc) error {
-	return r.walk(ctx, fn, changedItemsSQL, changedEventsSQL, since)
+	return r.walk(ctx, fn, changedItemsSQL, changedPackedSQL, changedStaleSQL, since)
 }
 
-// walk runs an items query and a packed-events query, both in (source,
-// key) order, side by side: one pass over each, nothing held but one item.
-func (r *Reader) walk(ctx context.Context, fn ItemFunc, itemsQ, eventsQ string, args ...any) error {
+// packedRows reads (source, key, packed[, stale]) rows in key order;
+// withStale rows flagged stale are skipped (their events come from the
+// stale query instead).
+type packedRows struct {
+	rows                *sql.Rows
+	withStale           bool
+	source, key, packed string
+	pending             bool
+}
+
+func (p *packedRows) next() error {
+	p.pending = false
+	for p.rows.Next() {
+		var stale bool
+		var packed sql.NullString
+		var err error
+		if p.withStale {
+			err = p.rows.Scan(&p.source, &p.key, &packed, &stale)
+		} else {
+			err = p.rows.Scan(&p.source, &p.key, &packed)
+		}
+		if err != nil {
+			return err
+		}
+		if stale {
+			continue
+		}
+		p.packed, p.pending = packed.String, true
+		return nil
+	}
+	return p.rows.Err()
+}
+
+// walk runs an items query and the packed-events queries (fresh rows and
+// stale items packed on the fly), all in (source, key) order, side by
+// side: one pass over each, nothing held but one item.
+func (r *Reader) walk(ctx context.Context, fn ItemFunc, itemsQ, packedQ, staleQ string, args ...any) error {
 	items, err := r.tx.QueryContext(ctx, itemsQ, args...)
 	if err != nil {
 		return err
 	}
 	defer items.Close()
-	evRows, err := r.tx.QueryContext(ctx, eventsQ, args...)
-	if err != nil {
-		return err
+	var ev [2]*packedRows
+	for i, q := range []string{packedQ, staleQ} {
+		rows, err := r.tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		ev[i] = &packedRows{rows: rows, withStale: i == 0}
+		if err := ev[i].next(); err != nil {
+			return err
+		}
 	}
-	defer evRows.Close()
 
 	is := &itemScanner{in: r.in}
 	var it *model.Item
@@ -257,51 +309,38 @@ func (r *Reader) walk(ctx context.Context, fn ItemFunc, itemsQ, eventsQ string, 
 		}
 		return items.Err()
 	}
-	// The next item's packed events, already scanned.
-	var evSource, evKey, packed string
-	pending := false
-	nextEvents := func() error {
-		pending = false
-		if evRows.Next() {
-			if err := evRows.Scan(&evSource, &evKey, &packed); err != nil {
-				return err
-			}
-			pending = true
-			return nil
-		}
-		return evRows.Err()
-	}
 	if err := nextItem(); err != nil {
 		return err
 	}
-	if err := nextEvents(); err != nil {
-		return err
-	}
 	var evs []model.Event
-	for it != nil || pending {
+	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		// The smaller of the next item and the next events' item.
+		// The smallest (source, key) of the next item and next events.
 		var source, key string
-		switch {
-		case it == nil:
-			source, key = evSource, evKey
-		case !pending:
-			source, key = it.Source, it.Key
-		case less(evSource, evKey, it.Source, it.Key):
-			source, key = evSource, evKey
-		default:
-			source, key = it.Source, it.Key
+		found := false
+		if it != nil {
+			source, key, found = it.Source, it.Key, true
+		}
+		for _, p := range ev {
+			if p.pending && (!found || less(p.source, p.key, source, key)) {
+				source, key, found = p.source, p.key, true
+			}
+		}
+		if !found {
+			return nil
 		}
 		source = r.in.get(source)
 		evs = evs[:0]
-		if pending && evSource == source && evKey == key {
-			if evs, err = unpackEvents(evs, source, key, packed); err != nil {
-				return err
-			}
-			if err := nextEvents(); err != nil {
-				return err
+		for _, p := range ev {
+			if p.pending && p.source == source && p.key == key {
+				if evs, err = unpackEvents(evs, source, key, p.packed); err != nil {
+					return err
+				}
+				if err := p.next(); err != nil {
+					return err
+				}
 			}
 		}
 		var rec *model.Item
@@ -318,7 +357,6 @@ func (r *Reader) walk(ctx context.Context, fn ItemFunc, itemsQ, eventsQ string, 
 			}
 		}
 	}
-	return nil
 }
 
 // less orders (source, key) as SQLite's BINARY collation does.

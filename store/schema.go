@@ -136,10 +136,10 @@ CREATE TABLE identities (
 	// everything. Every item and every item with events already stored
 	// gets sequence 1: the first read after the migration sees all of
 	// them as changed. item_events holds each item's events packed into
-	// one string (packedEvent, in (at, rowid) order), rewritten in the
-	// page that adds an event to the item: a full read scans one row per
-	// item instead of an index entry, a table seek and nine columns per
-	// event. The events table stays the record (dedup by id, Load).
+	// one string (packedEvent, in (at, rowid) order): a full read scans one
+	// row per item instead of an index entry, a table seek and nine
+	// columns per event. The events table stays the record (dedup by id,
+	// Load).
 	`
 CREATE TABLE item_changes (
 	source TEXT NOT NULL CHECK (source <> ''),
@@ -163,5 +163,29 @@ CREATE TABLE item_events (
 INSERT INTO item_events (source, key, n, packed)
 	SELECT source, item_key, count(*), group_concat(` + packedEvent + `, '' ORDER BY at, rowid)
 	FROM events GROUP BY source, item_key;
+`,
+	// 5: stale packed events. Repacking an item's events in every page
+	// that adds one made a full sync 7x slower (an item's events arrive
+	// over many pages, so each page rewrote ever longer rows). A page now
+	// only marks the item in stale_events; readers pack a marked item
+	// from the events table on the fly, and Store.Repack rewrites the
+	// marked rows of item_events in batches (the syncer runs it after
+	// each recomputation).
+	`
+CREATE TABLE stale_events (
+	source TEXT NOT NULL CHECK (source <> ''),
+	key    TEXT NOT NULL CHECK (key <> ''),
+	PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+
+-- The highest events rowid whose item item_changes and stale_events
+-- account for. Open compares it with the events table: a binary from
+-- before this schema writing to the store leaves rows above it, whose
+-- items are then marked changed and stale (TestOlderWriter).
+CREATE TABLE tracked_events (
+	id   INTEGER PRIMARY KEY CHECK (id = 1),
+	upto INTEGER NOT NULL
+);
+INSERT INTO tracked_events (id, upto) SELECT 1, coalesce(max(rowid), 0) FROM events;
 `,
 }

@@ -69,6 +69,9 @@ func benchStore(b *testing.B) (*store.Store, *config.Config, *model.Dataset, tim
 			b.Fatal(err)
 		}
 	}
+	if err := repack(ctx, st); err != nil {
+		b.Fatal(err)
+	}
 	return st, cfg, ds, w.Now
 }
 

@@ -164,6 +164,17 @@ func (s *Syncer) Recompute(ctx context.Context) error {
 	s.recomputed(nil, synced || s.state.Len() > 0 || s.hasMilestones)
 	s.Logger.Debug("snapshot published", "items", sum(snap.Items), "events", sum(snap.Events), "stalled", snap.StalledTotal,
 		"rebuilt", rebuilt, "updated", s.lastUpdated, "took", took)
+	// Rewrite the packed events of items whose events came out of order
+	// since (the next full read is then one row per item); after the
+	// snapshot is published, so it never delays one.
+	start = time.Now()
+	if n, err := s.Store.Repack(ctx); err != nil {
+		if ctx.Err() == nil {
+			s.Logger.Error("repacking stored events failed", "err", err)
+		}
+	} else if n > 0 {
+		s.Logger.Debug("stored events repacked", "items", n, "took", time.Since(start))
+	}
 	return nil
 }
 
@@ -188,7 +199,10 @@ func (s *Syncer) update(ctx context.Context, cfg *config.Config) (_ *engine.Snap
 	}
 	s.hasMilestones = len(ms) > 0
 	since := s.seq
-	if s.state == nil || s.stateCfg != cfg || !reflect.DeepEqual(members, s.members) || !reflect.DeepEqual(ids, s.identities) {
+	// A sequence behind the one last seen: the store file was replaced
+	// (restored from a backup); its items are not the state's.
+	if s.state == nil || s.stateCfg != cfg || r.Seq() < s.seq ||
+		!reflect.DeepEqual(members, s.members) || !reflect.DeepEqual(ids, s.identities) {
 		s.eng = engine.New(cfg, members, s.Engine)
 		s.state = s.eng.NewState(ids, ms, s.deps)
 		s.stateCfg, s.members, s.identities = cfg, members, ids

@@ -35,6 +35,9 @@ type landingPage struct {
 	grafanaURL  string // "" = no board links
 	external    []externalLink
 	now         func() time.Time
+	// served reports whether a snapshot is served: /review answers 503
+	// before that, so the page links it only once there is one.
+	served func() bool
 	// scrub masks anything token-shaped in error texts: the collectors
 	// scrub their own secrets; this is the last line before a browser.
 	scrub *resilience.Scrubber
@@ -120,19 +123,21 @@ func (p *landingPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "landing page: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
+	links := []web.LandingLinks{{Address: p.metricsPath, Text: "Metrics"}}
+	if p.served == nil || p.served() {
+		links = append(links, web.LandingLinks{Address: "/review", Text: "Weekly cross-team review (last complete week)"})
+	}
+	links = append(links,
+		web.LandingLinks{Address: "/config", Text: "Configuration (secrets masked)"},
+		web.LandingLinks{Address: "/-/healthy", Text: "Health"},
+		web.LandingLinks{Address: "/-/ready", Text: "Readiness"})
 	page, err := web.NewLandingPage(web.LandingConfig{
 		Name:        programName,
 		Description: "Team-to-team handoff metrics from GitHub and Jira history",
 		Version:     version.Info(),
-		Links: []web.LandingLinks{
-			{Address: p.metricsPath, Text: "Metrics"},
-			{Address: "/review", Text: "Weekly cross-team review (last complete week)"},
-			{Address: "/config", Text: "Configuration (secrets masked)"},
-			{Address: "/-/healthy", Text: "Health"},
-			{Address: "/-/ready", Text: "Readiness"},
-		},
-		ExtraHTML: extra.String(),
-		ExtraCSS:  landingCSS,
+		Links:       links,
+		ExtraHTML:   extra.String(),
+		ExtraCSS:    landingCSS,
 		// crossteam serves no /debug/pprof: no links to it.
 		Profiling: "false",
 	})

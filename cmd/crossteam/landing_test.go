@@ -55,6 +55,13 @@ func TestLandingPage(t *testing.T) {
 			t.Errorf("landing page shows %q", bad)
 		}
 	}
+	// No snapshot yet: /review would answer 503, so it is not linked.
+	p.served = func() bool { return false }
+	rec = httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if b := rec.Body.String(); strings.Contains(b, `href="/review"`) || !strings.Contains(b, `href="/-/ready"`) {
+		t.Error("/review linked before a snapshot is served")
+	}
 	// No Grafana: no board links. Other paths: 404.
 	p.grafanaURL = ""
 	rec = httptest.NewRecorder()

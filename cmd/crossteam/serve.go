@@ -276,7 +276,7 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 	mux.Handle("/review/", reviews)
 	if o.metricsPath != "/" {
 		mux.Handle("/", &landingPage{logger: logger, health: health, metricsPath: o.metricsPath, grafanaURL: o.grafanaURL,
-			external: o.links, now: time.Now, scrub: &resilience.Scrubber{}})
+			external: o.links, now: time.Now, scrub: &resilience.Scrubber{}, served: func() bool { return snap.Snapshot() != nil }})
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: time.Minute}
 	errCh := make(chan error, 1)

@@ -1,17 +1,12 @@
 package github
 
 // Issue dependencies ("blocked by"), for cross-team dependencies
-// (engine/records.go). For each issue (not pull request) a sync lists —
-// changed issues only — that has or had a blocking issue, one conditional
+// (engine/records.go). For each issue (not pull request) the issue list
+// returned — changed issues only; noted in the deps_pending cursor with
+// the issues page, so a sync interrupted before this step checks them
+// next time — one conditional
 // GET /repos/{o}/{r}/issues/{n}/dependencies/blocked_by (a 304 when nothing
-// changed costs no rate limit). Whether it has one is read from the issue
-// object's issue_dependencies_summary.total_blocked_by, whether it had one
-// from the stored list: an issue that never had a dependency costs no
-// request (most issues; a server that does not send the summary gets the
-// request for every listed issue). The issues to ask about are noted in the
-// deps_pending cursor with the issues page that listed them (the same
-// transaction that moves the issue watermark), so a sync interrupted before
-// this step asks next time. The answer is compared with the list stored
+// changed costs no rate limit). The answer is compared with the list stored
 // for the issue (cursor "deps:<n>"): blocking issues that appeared are
 // stored as blocked_by_added, those that went away as blocked_by_removed,
 // Value = the blocking issue's key ("owner/repo#12"). The API gives no
@@ -66,35 +61,40 @@ func (rs *repoSync) loadDepsPending(ctx context.Context) error {
 	return nil
 }
 
-// noteDep notes a listed issue for the dependency step when it has a
-// blocking issue (or the server does not say: blockedBy -1) or had one
-// (a stored list). writeDepsPending puts the set into the page that
-// listed them.
-func (rs *repoSync) noteDep(ctx context.Context, number int, updated time.Time, blockedBy int, pr bool) {
-	if !rs.wantDeps() || pr {
+// noteDeps adds the issues of a listed page that have or had a blocking
+// issue to deps_pending, written with the page (the same transaction that
+// moves the issues watermark). Whether an issue has one is read from its
+// issue_dependencies_summary.total_blocked_by, whether it had one from its
+// stored list: an issue that never had a dependency costs no request
+// (most issues). A server that does not send the summary gets the request
+// for every listed issue, and so does an issue whose stored list cannot be
+// read (dependencies then reads it again and reports the error).
+func (rs *repoSync) noteDeps(ctx context.Context, list []*wireIssue, p *store.Page) {
+	if !rs.wantDeps() {
 		return
 	}
-	if blockedBy == 0 {
-		if prev, _, err := rs.cursor(ctx, fmt.Sprintf("deps:%d", number)); err == nil && prev == "" {
-			return // none now, none stored: nothing to diff
+	added := false
+	for _, w := range list {
+		is := &w.Issue
+		if is.IsPullRequest() {
+			continue
+		}
+		if w.blockedBy() == 0 {
+			if prev, _, err := rs.cursor(ctx, fmt.Sprintf("deps:%d", is.GetNumber())); err == nil && prev == "" {
+				continue // none now, none stored: nothing to diff
+			}
+		}
+		if u := utc(is.GetUpdatedAt().Time); u.After(rs.depsPending[is.GetNumber()]) {
+			rs.depsPending[is.GetNumber()] = u
+			added = true
 		}
 	}
-	if u := utc(updated); u.After(rs.depsPending[number]) {
-		rs.depsPending[number] = u
-		rs.depsNoted = true
+	if added {
+		if p.Cursors == nil {
+			p.Cursors = map[string]string{}
+		}
+		p.Cursors[rs.key("deps_pending")] = encodePending(rs.depsPending)
 	}
-}
-
-// writeDepsPending adds the pending set to p when it changed.
-func (rs *repoSync) writeDepsPending(p *store.Page) {
-	if !rs.depsNoted {
-		return
-	}
-	rs.depsNoted = false
-	if p.Cursors == nil {
-		p.Cursors = map[string]string{}
-	}
-	p.Cursors[rs.key("deps_pending")] = encodePending(rs.depsPending)
 }
 
 // dependencies syncs the blocked-by lists of the pending issues.

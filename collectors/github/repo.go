@@ -38,13 +38,11 @@ type repoSync struct {
 	// depsPending: issues listed whose dependencies are not fetched yet
 	// (dependencies.go), kept like pending.
 	depsPending map[int]time.Time
-	depsNoted   bool // depsPending changed since it was last written
 }
 
 type seenIssue struct {
 	created, updated time.Time
 	pr               bool
-	blockedBy        int // total blocking issues as listed; -1: not said
 }
 
 // Cursor and ETag names, scoped by repository (the store scopes them by
@@ -220,8 +218,7 @@ func (rs *repoSync) issues(ctx context.Context) error {
 				if e, ok := createdEvent(it); ok {
 					p.Events = append(p.Events, e)
 				}
-				rs.seen[is.GetNumber()] = seenIssue{created: it.Created, updated: it.Updated, pr: it.Kind == model.KindPullRequest, blockedBy: w.blockedBy()}
-				rs.noteDep(ctx, is.GetNumber(), it.Updated, w.blockedBy(), it.Kind == model.KindPullRequest) // dependencies.go
+				rs.seen[is.GetNumber()] = seenIssue{created: it.Created, updated: it.Updated, pr: it.Kind == model.KindPullRequest}
 				if it.Kind == model.KindPullRequest {
 					if it.Updated.After(rs.pending[is.GetNumber()]) {
 						rs.pending[is.GetNumber()] = it.Updated
@@ -232,7 +229,7 @@ func (rs *repoSync) issues(ctx context.Context) error {
 					last = it.Updated
 				}
 			}
-			rs.writeDepsPending(p)
+			rs.noteDeps(ctx, list, p)
 			return last
 		})
 }
