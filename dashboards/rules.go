@@ -279,9 +279,10 @@ func alert(name, expr, forDur, severity, summary, description string) Rule {
 func AlertingRules() RuleGroups {
 	domain := []Rule{
 		alert("CrossteamHandoffStalled",
-			// > 0: the series exist only for stalled handoffs, and their
-			// value, the idle time, is positive; the comparison says so.
-			fmt.Sprintf("max by (source, key, url, title, kind, from_team, to_team) (%s) > 0", rsel("stalled_handoff_idle_seconds")),
+			// The series exist only for stalled handoffs and hold the
+			// instant they went idle: the value is the idle time, positive;
+			// the comparison says so.
+			fmt.Sprintf("time() - min by (source, key, url, title, kind, from_team, to_team) (%s) > 0", rsel("stalled_handoff_idle_since_timestamp_seconds")),
 			"10m", "warning",
 			"A handoff is stalled waiting on {{ $labels.to_team }}.",
 			"{{ $labels.key }} ({{ $labels.title }}) was handed from {{ $labels.from_team }} to {{ $labels.to_team }}, and {{ $labels.to_team }} has not acted on it for {{ $value | humanizeDuration }}, longer than the pair's stall_after. Open it: {{ $labels.url }}"),
