@@ -13,11 +13,14 @@ ARG REVISION=
 RUN CGO_ENABLED=0 go build -trimpath \
       -ldflags="-s -w -X github.com/prometheus/common/version.Version=${VERSION} -X github.com/prometheus/common/version.Revision=${REVISION}" \
       -o /out/crossteam ./cmd/crossteam \
- && mkdir -p /out/var/lib/crossteam
+ && mkdir -p /out/var/lib/crossteam /out/backfill
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/crossteam /usr/local/bin/crossteam
 COPY --from=build --chown=65532:65532 /out/var/lib/crossteam /var/lib/crossteam
+# Where the compose stack's history file goes (a named volume takes this
+# directory's owner on first mount, so the non-root user can write it).
+COPY --from=build --chown=65532:65532 /out/backfill /backfill
 USER 65532:65532
 WORKDIR /var/lib/crossteam
 # A soft limit for the Go heap (the runtime honours GOMEMLIMIT; override it

@@ -12,7 +12,7 @@ PKGV      = github.com/prometheus/common/version
 LDFLAGS   = -X $(PKGV).Version=$(VERSION) -X $(PKGV).Revision=$(REVISION) -X $(PKGV).Branch=$(BRANCH) \
             -X $(PKGV).BuildUser=$(shell whoami 2>/dev/null)@$(shell hostname 2>/dev/null) -X $(PKGV).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: build install test tools vet bench bench-engine bench-store bench-harness bench-xlarge load fuzz crash soak ci
+.PHONY: build install test tools vet bench bench-boards bench-engine bench-store bench-harness bench-xlarge load fuzz crash soak ci
 
 test: tools
 	CROSSTEAM_REQUIRE_TOOLS=1 $(GO) test ./...
@@ -89,3 +89,11 @@ soak:
 
 ci:
 	bash .ci/run
+
+# Board query times at a year of history (e2e/boards_bench_test.go): the
+# simulated organisation at 20 teams backfilled into a real Prometheus,
+# the trend rules recorded over the year, every board's queries timed over
+# 90 days and a year; writes its table into BENCHMARKS.md. About half an
+# hour on 2 cores.
+bench-boards:
+	CROSSTEAM_BENCH_BOARDS=1 CROSSTEAM_BENCH_OUT=$(CURDIR)/BENCHMARKS.md $(GO) test ./e2e -run '^TestBoardQueryTimes$$' -count=1 -v -timeout 90m

@@ -51,12 +51,12 @@ type JSON struct {
 	// paid requests plus GraphQL points; GitHubFeedMinimum the feed
 	// formula (GitHubFeedMinimum) they are held against;
 	// GitHubGraphQLNoChange the GraphQL queries of the no-change sync.
-	GitHubPointsFull      *int `json:"github_points_full"`
-	GitHubPoints1Pct      *int `json:"github_points_1pct"`
-	GitHubFeedMinimum     *int `json:"github_feed_minimum"`
-	GitHubGraphQLNoChange *int `json:"github_graphql_queries_nochange"`
-	IngestFraction *float64 `json:"ingest_fraction_of_decode"`
-	StoreMiB       *float64 `json:"store_mib"`
+	GitHubPointsFull      *int     `json:"github_points_full"`
+	GitHubPoints1Pct      *int     `json:"github_points_1pct"`
+	GitHubFeedMinimum     *int     `json:"github_feed_minimum"`
+	GitHubGraphQLNoChange *int     `json:"github_graphql_queries_nochange"`
+	IngestFraction        *float64 `json:"ingest_fraction_of_decode"`
+	StoreMiB              *float64 `json:"store_mib"`
 	// LoadAverage is /proc/loadavg's 1, 5 and 15 minute figures at the
 	// end of the run; LoadAverageStart the same when it began.
 	LoadAverage      []float64 `json:"load_average"`

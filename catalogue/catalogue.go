@@ -13,12 +13,15 @@
 // dependencies.max_exported. Label values taken from titles are cut to
 // MaxLabelValueLength bytes.
 //
-// Series presence: a gauge of counts per team (or pair) is exported for
-// every team (pair) that has a record (dependency) at the instant, 0 when
-// none is in that state; a histogram is exported only once its team (pair)
-// has an observation, so a new board or test expects no _bucket series for
-// a team that has decided nothing yet. Per-item series exist while the
-// item is in its list.
+// Series presence of the records: the count gauges and the histograms of
+// a team (pair) are exported while the team (pair) has a record
+// (dependency) at the instant, or once it has an observation (then for
+// good), 0 / zero observations until then. A histogram series therefore
+// exists before its team's first observation (the record was open under
+// that team first), so increase() over a window counts that observation;
+// tests expect zero-count _bucket series for a team that has open records
+// but has decided, closed or resolved nothing yet. Per-item series exist
+// while the item is in its list.
 package catalogue
 
 import (
@@ -115,16 +118,16 @@ var Metrics = []Metric{
 	m("signal_oldest_open_seconds", Gauge, Signals, "Deprecated, use signal_oldest_open_timestamp_seconds: age of the oldest open item matching a signal, by owning team.", "signal", "team"),
 	m("signal_oldest_open_timestamp_seconds", Gauge, Signals, "When the oldest open item matching a signal was created, by owning team (Unix time; its age is time() minus this).", "signal", "team"),
 	m("decision_records", Gauge, Records, "Decision records (items of a kind: decision signal) by owning team and state: open, decided, revisit_due (decided and past its revisit date). A decided one counts for the team that had it when it was decided.", "signal", "source", "team", "state"),
-	m("decision_time_to_decide_seconds", Histogram, Records, "Time from opening a decision to first deciding it (closed, a decided status or label), by the team that decided it; exported once the team has decided one.", "signal", "source", "team"),
+	m("decision_time_to_decide_seconds", Histogram, Records, "Time from opening a decision to first deciding it (closed, a decided status or label), by the team that decided it.", "signal", "source", "team"),
 	m("decision_info", Gauge, Records, "One series (value 1) per listed decision (capped per signal: revisit due first, then open and recently decided ones, newest first) with its link, teams (every team that touched it, comma-separated), state and dates (YYYY-MM-DD, empty when none).", "signal", "source", "key", "url", "title", "team", "teams", "state", "opened", "decided", "revisit"),
 	m("decision_decided_timestamp_seconds", Gauge, Records, "When a listed decision was decided (the decision annotations on the trend panels).", "signal", "source", "key", "title", "team"),
 	m("postmortem_actions_open", Gauge, Records, "Open post-mortem actions (items of a kind: postmortem signal) by owning team.", "signal", "source", "team"),
 	m("postmortem_actions_overdue", Gauge, Records, "Open post-mortem actions past their due date, by owning team.", "signal", "source", "team"),
-	m("postmortem_action_close_seconds", Histogram, Records, "Time from opening a post-mortem action to first closing it, by the team that closed it; exported once the team has closed one.", "signal", "source", "team"),
+	m("postmortem_action_close_seconds", Histogram, Records, "Time from opening a post-mortem action to first closing it, by the team that closed it.", "signal", "source", "team"),
 	m("postmortem_action_overdue_seconds", Gauge, Records, "One series per overdue post-mortem action (capped per signal, longest overdue first): time since its due date.", "signal", "source", "key", "url", "title", "team"),
 	m("dependencies_open", Gauge, Records, "Open cross-team dependencies: items of blocked_team blocked by items of blocking_team (Jira \"is blocked by\" links, GitHub issue dependencies).", "source", "blocked_team", "blocking_team"),
 	m("dependency_oldest_open_seconds", Gauge, Records, "Age of the oldest open dependency of the pair; 0 when none is open.", "source", "blocked_team", "blocking_team"),
-	m("dependency_resolved_seconds", Histogram, Records, "Time from a dependency link to its resolution (link removed, or either item closed), by the pair just before it was resolved; exported once the pair has a resolved one.", "source", "blocked_team", "blocking_team"),
+	m("dependency_resolved_seconds", Histogram, Records, "Time from a dependency link to its resolution (link removed, or either item closed), by the pair just before it was resolved.", "source", "blocked_team", "blocking_team"),
 	m("dependency_open_seconds", Gauge, Records, "One series per open cross-team dependency (capped, oldest first): how long the blocked item has waited on the blocking one.", "source", "blocked_key", "blocking_key", "url", "title", "blocked_team", "blocking_team"),
 	m("records_unexported", Gauge, Records, "Entries left out of a record list by its cap, by list (decisions, postmortem_actions, dependencies).", "list"),
 	m("record_dates_invalid", Gauge, Records, "Records whose revisit/due date label or field does not parse as YYYY-MM-DD: the record is kept and counted, the date ignored.", "signal", "source"),
@@ -136,8 +139,11 @@ var Metrics = []Metric{
 	m("source_up", Gauge, Health, "1 if the last sync of the target succeeded, else 0.", "source", "target"),
 	m("sync_duration_seconds", Gauge, Health, "Duration of the last sync of the target.", "source", "target"),
 	m("last_sync_success_timestamp_seconds", Gauge, Health, "When the target last synced successfully.", "source", "target"),
-	m("api_requests_total", Counter, Health, "API requests sent to the target, by HTTP status code (0 for transport errors).", "source", "target", "code"),
-	m("api_rate_limit_remaining", Gauge, Health, "API requests left in the current rate-limit window, as the source last reported.", "source", "target"),
+	m("api_requests_total", Counter, Health, "API requests sent to the target (every attempt, retries included), by endpoint (the route template, other for an unknown path) and HTTP status code (0 for transport errors).", "source", "target", "endpoint", "code"),
+	m("api_request_duration_seconds", Histogram, Health, "Duration of API requests to the target, from sending to the response headers (or the transport error), by endpoint (the route template).", "source", "target", "endpoint"),
+	m("api_rate_limit_remaining", Gauge, Health, "API requests left in the current rate-limit window, as the source last reported (X-RateLimit-Remaining), by resource (GitHub's x-ratelimit-resource: core, graphql, ...; default for Jira).", "source", "target", "resource"),
+	m("api_rate_limit_limit", Gauge, Health, "API requests allowed in the rate-limit window, as the source last reported (X-RateLimit-Limit), by resource.", "source", "target", "resource"),
+	m("api_rate_limit_reset_timestamp_seconds", Gauge, Health, "When the current rate-limit window resets, as the source last reported (X-RateLimit-Reset; GitHub epoch seconds, Jira ISO 8601), by resource.", "source", "target", "resource"),
 	m("jira_link_types_missing", Gauge, Health, "1 per link type in dependencies.jira_link_types that the Jira target does not have (GET /issueLinkType): its dependencies are not collected; the target keeps syncing.", "source", "target", "link_type"),
 	m("store_events", Gauge, Health, "Events held in the store.", "source"),
 	m("config_last_reload_successful", Gauge, Health, "1 if the last configuration reload succeeded, else 0."),

@@ -17,7 +17,7 @@ func with(base []string, more ...string) []string {
 // item in GitHub or Jira.
 func stalledTable(title, desc string, matchers ...string) *tableBuilder {
 	t := tablePanel(title, desc, "s", 24, 9, q{expr: fmt.Sprintf(
-		"max by (source, kind, key, title, url, from_team, to_team) (%s)", sel("stalled_handoff_idle_seconds", matchers...))}).
+		"time() - min by (source, kind, key, title, url, from_team, to_team) (%s)", sel("stalled_handoff_idle_since_timestamp_seconds", matchers...))}).
 		WithTransformation(organize([]string{"Time"}, map[string]string{"Value": "idle"},
 			[]string{"key", "title", "from_team", "to_team", "idle", "kind", "source", "url"})).
 		OverrideByName("key", itemLink("key")).
@@ -131,9 +131,9 @@ func handoffsBoard(self Board) *dashboard.DashboardBuilder {
 		q{expr: fmt.Sprintf("sum by (state) (%s)", sel("handoffs_open", pairM...)), legend: "{{state}}"}).
 		Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal).Group("A")))
 	b.WithPanel(timeseriesPanel("Oldest handoff waiting for pickup",
-		"Per team pair, the age of the oldest handoff the receiving team has not picked up yet (calendar time); 0 when nothing waits.",
+		"Per team pair, the age of the oldest handoff the receiving team has not picked up yet (calendar time, from the instant it was handed over); no line while nothing waits.",
 		"s", 12, 8,
-		q{expr: fmt.Sprintf("max by (from_team, to_team) (%s)", sel("handoff_oldest_waiting_seconds", pairM...)), legend: pair}))
+		q{expr: fmt.Sprintf("time() - min by (from_team, to_team) (%s)", sel("handoff_oldest_waiting_timestamp_seconds", pairM...)), legend: pair}))
 	b.WithPanel(timeseriesPanel("Bounces per week",
 		"Handoffs that the receiving team handed straight back to the team it came from, per week (the recorded increase over 7 days of the bounce counter), by the original pair.",
 		"short", 12, 8,
@@ -355,7 +355,7 @@ func teamBoard(self Board) *dashboard.DashboardBuilder {
 		"Open items matching each configured signal (for example decision log entries or post-mortem actions) that $team owns, and the age of the oldest.",
 		"short", 24, 7,
 		q{expr: fmt.Sprintf("sum by (signal) (%s)", sel("signal_items_open", `team=~"$team"`))},
-		q{expr: fmt.Sprintf("max by (signal) (%s)", sel("signal_oldest_open_seconds", `team=~"$team"`))}).
+		q{expr: fmt.Sprintf("time() - min by (signal) (%s)", sel("signal_oldest_open_timestamp_seconds", `team=~"$team"`))}).
 		WithTransformation(merge()).
 		WithTransformation(organize([]string{"Time"}, map[string]string{"Value #A": "open items", "Value #B": "oldest"}, []string{"signal", "open items", "oldest"})).
 		OverrideByName("oldest", unitOverride("s")))
@@ -415,9 +415,23 @@ func healthBoard(self Board) *dashboard.DashboardBuilder {
 	b.WithPanel(timeseriesPanel("API requests by status code",
 		"Requests per second the exporter sent to GitHub and Jira, by HTTP status code (304 = answered from cache at no rate-limit cost, 0 = transport error).",
 		"reqps", 12, 8, q{expr: fmt.Sprintf("sum by (source, code) (rate(%s[$__rate_interval]))", sel("api_requests_total")), legend: "{{source}} {{code}}"}))
+	b.WithPanel(timeseriesPanel("API request duration, p90 by endpoint",
+		"90th percentile of the time from sending a request to its response headers, per API route (GitHub: REST routes and /graphql; Jira: /rest/api/... routes), retries counted one by one.",
+		"s", 12, 8, q{expr: fmt.Sprintf("histogram_quantile(0.9, sum by (le, source, endpoint) (rate(%s[$__rate_interval])))", sel("api_request_duration_seconds_bucket")), legend: "{{source}} {{endpoint}}"}))
 	b.WithPanel(timeseriesPanel("Rate limit remaining",
-		"API requests left in the current rate-limit window, as GitHub or Jira last reported it.",
-		"short", 12, 8, q{expr: fmt.Sprintf("min by (source, target) (%s)", sel("api_rate_limit_remaining")), legend: st}))
+		"API requests (GitHub GraphQL: points) left in the current rate-limit window, per budget (GitHub: core for REST, graphql; Jira: default), as the source last reported it.",
+		"short", 12, 8, q{expr: fmt.Sprintf("min by (source, target, resource) (%s)", sel("api_rate_limit_remaining")), legend: st + " {{resource}}"}))
+	b.WithPanel(tablePanel("Rate-limit windows",
+		"Per target and budget: what is left, the window's limit, and when the window resets (the reset instant minus now). A budget near 0 long before its reset means the syncs wait.",
+		"short", 12, 8,
+		q{expr: fmt.Sprintf("min by (source, target, resource) (%s)", sel("api_rate_limit_remaining"))},
+		q{expr: fmt.Sprintf("max by (source, target, resource) (%s)", sel("api_rate_limit_limit"))},
+		q{expr: fmt.Sprintf("max by (source, target, resource) (%s) - time()", sel("api_rate_limit_reset_timestamp_seconds"))}).
+		WithTransformation(merge()).
+		WithTransformation(organize([]string{"Time"},
+			map[string]string{"Value #A": "remaining", "Value #B": "limit", "Value #C": "resets in"},
+			[]string{"source", "target", "resource", "remaining", "limit", "resets in"})).
+		OverrideByName("resets in", unitOverride("s")))
 	b.WithPanel(timeseriesPanel("Snapshot compute time",
 		"How long computing the served metrics from the stored events took, per exporter.",
 		"s", 12, 8, q{expr: fmt.Sprintf("max by (instance) (%s)", sel("snapshot_compute_seconds")), legend: "{{instance}}"}))

@@ -117,11 +117,10 @@ func recordedSeries() map[string][]string {
 var unusedMetrics = map[string]string{
 	"crossteam_joint_milestones_completed_total": "each exporter shard counts a milestone group it shares with other shards, so the counter does not sum; boards count small wins from the milestone gauges instead (milestoneWins)",
 	"crossteam_milestone_teams":                  "boards count per-team milestone_team_items series instead, which stays right when exporter shards each see some of a milestone's teams",
-	// Issue 17: timestamps beside the deprecated age gauges; the boards
-	// move to time() - x in their own change (drop these then).
-	"crossteam_handoff_oldest_waiting_timestamp_seconds":     "new (issue 17); boards still read handoff_oldest_waiting_seconds until they compute time() - x",
-	"crossteam_stalled_handoff_idle_since_timestamp_seconds": "new (issue 17); boards still read stalled_handoff_idle_seconds until they compute time() - x",
-	"crossteam_signal_oldest_open_timestamp_seconds":         "new (issue 17); boards still read signal_oldest_open_seconds until they compute time() - x",
+	// Deprecated (issue 17): the boards read the timestamps beside them.
+	"crossteam_handoff_oldest_waiting_seconds": "deprecated: boards compute time() - crossteam_handoff_oldest_waiting_timestamp_seconds",
+	"crossteam_signal_oldest_open_seconds":     "deprecated: boards compute time() - crossteam_signal_oldest_open_timestamp_seconds",
+	"crossteam_stalled_handoff_idle_seconds":   "deprecated: boards and CrossteamHandoffStalled compute time() - crossteam_stalled_handoff_idle_since_timestamp_seconds",
 }
 
 // Every catalogue metric is on a board or in a rule: the catalogue feeds

@@ -7,7 +7,8 @@
 // deploy/grafana/provisioning) and golden-tested against the generator:
 // `go test ./dashboards -update` rewrites it. Dashboards are built with
 // Grafana's own typed builders (grafana-foundation-sdk), validated strictly
-// against its schema, and linted with the grafana/dashboard-linter rules.
+// against its schema, and linted with Grafana's dashboard-linter --strict
+// (and the rules with pint) built from pinned sources (linters_test.go).
 // They are never round-tripped through grafana-tools/sdk's Board type, which
 // drops modern panel fields.
 package dashboards

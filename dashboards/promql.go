@@ -16,12 +16,6 @@ const (
 	toTeamMatcher   = `to_team=~"$to_team"`
 )
 
-// FixedWindows are the range windows a query may use instead of
-// $__rate_interval, deliberately: the p50/p90 windows of the issue (7d,
-// 28d), a week per bar, and the panel's own range for "this quarter so far"
-// stats. The linter test allows exactly these.
-var FixedWindows = []string{"7d", "28d", "1w", "$__range"}
-
 // genError is raised inside the generator when a query names a metric or a
 // label the catalogue lacks; All turns it into an error.
 type genError struct{ err error }

@@ -187,8 +187,9 @@ func agreementRules() []Rule {
 // agreementWindowRules are the error ratios over a trend window, from the
 // increases its group has just recorded, and over 28 days the attainment
 // and the error budget left (1 = untouched, 0 = spent, below 0 =
-// overspent). The objective comes from the 5m agreements group: its last
-// value within two of its intervals.
+// overspent). The objective is read from the exporters' gauge (its last
+// value within 10 minutes), not from the 5m group's record, so this group
+// depends on no other group's timing.
 func agreementWindowRules(w string) []Rule {
 	by := "source, from_team, to_team"
 	var rules []Rule
@@ -198,8 +199,8 @@ func agreementWindowRules(w string) []Rule {
 		if w == "28d" {
 			rules = append(rules,
 				Rule{Record: agreementAttainment(k.kind), Expr: "1 - " + agreementErrors(k.kind, "28d")},
-				Rule{Record: agreementBudget(k.kind), Expr: fmt.Sprintf("1 - %s / on (%s) group_left () (1 - last_over_time(%s{kind=%q}[10m]))",
-					agreementErrors(k.kind, "28d"), by, agreementObjective(), k.kind)})
+				Rule{Record: agreementBudget(k.kind), Expr: fmt.Sprintf("1 - %s / on (%s) group_left () (1 - max by (%s) (last_over_time(%s[10m])))",
+					agreementErrors(k.kind, "28d"), by, by, rsel("handoff_agreement_objective_ratio", fmt.Sprintf("kind=%q", k.kind)))})
 		}
 	}
 	return rules
@@ -278,7 +279,10 @@ func alert(name, expr, forDur, severity, summary, description string) Rule {
 func AlertingRules() RuleGroups {
 	domain := []Rule{
 		alert("CrossteamHandoffStalled",
-			fmt.Sprintf("max by (source, key, url, title, kind, from_team, to_team) (%s)", rsel("stalled_handoff_idle_seconds")),
+			// The series exist only for stalled handoffs and hold the
+			// instant they went idle: the value is the idle time, positive;
+			// the comparison says so.
+			fmt.Sprintf("time() - min by (source, key, url, title, kind, from_team, to_team) (%s) > 0", rsel("stalled_handoff_idle_since_timestamp_seconds")),
 			"10m", "warning",
 			"A handoff is stalled waiting on {{ $labels.to_team }}.",
 			"{{ $labels.key }} ({{ $labels.title }}) was handed from {{ $labels.from_team }} to {{ $labels.to_team }}, and {{ $labels.to_team }} has not acted on it for {{ $value | humanizeDuration }}, longer than the pair's stall_after. Open it: {{ $labels.url }}"),
@@ -290,12 +294,12 @@ func AlertingRules() RuleGroups {
 		// Records: to the owning team, as to_team so the handoff routes
 		// deliver them.
 		alert("CrossteamPostmortemActionOverdue",
-			fmt.Sprintf(`label_replace(max by (signal, source, key, url, title, team) (%s), "to_team", "$1", "team", "(.+)")`, rsel("postmortem_action_overdue_seconds")),
+			fmt.Sprintf(`label_replace(max by (signal, source, key, url, title, team) (%s), "to_team", "$1", "team", "(.+)") > 0`, rsel("postmortem_action_overdue_seconds")),
 			"1h", "warning",
 			"A post-mortem action owned by {{ $labels.team }} is overdue.",
 			"{{ $labels.key }} ({{ $labels.title }}) passed its due date {{ $value | humanizeDuration }} ago and is still open. Close it, or agree a new due date with the teams of the post-mortem: {{ $labels.url }}"),
 		alert("CrossteamDecisionRevisitDue",
-			fmt.Sprintf(`label_replace(max by (signal, source, key, url, title, team, teams, revisit) (%s), "to_team", "$1", "team", "(.+)")`, rsel("decision_info", `state="revisit_due"`)),
+			fmt.Sprintf(`label_replace(max by (signal, source, key, url, title, team, teams, revisit) (%s), "to_team", "$1", "team", "(.+)") > 0`, rsel("decision_info", `state="revisit_due"`)),
 			"1h", "info",
 			"Decision {{ $labels.key }} of {{ $labels.team }} is due for a revisit.",
 			"{{ $labels.key }} ({{ $labels.title }}) was to be revisited on {{ $labels.revisit }}: check with {{ $labels.teams }} whether the trade-off still holds, then set a new revisit date or record a new decision: {{ $labels.url }}"),
@@ -346,7 +350,7 @@ func RuleFiles() (files []File, err error) {
 		}
 	}()
 	return []File{
-		{Path: RecordingRulesFile, Data: yamlFile("Recording rules: per long window (7d every 1h, 28d every 3h) the increases the boards' trends read, keeping job, instance, source, teams and le, and from them p50/p90 pickup and cycle time per team pair, agreement error ratios and faster-handoff wins; agreement objectives and short-window error ratios (5m); joint milestone aggregates across exporter shards.", RecordingRules())},
+		{Path: RecordingRulesFile, Data: yamlFile("Recording rules: per long window (7d every 6h, 28d every 1d) the increases the boards' trends read, keeping job, instance, source, teams and le, and from them p50/p90 pickup and cycle time per team pair, agreement error ratios and faster-handoff wins; agreement objectives and short-window error ratios (5m); joint milestone aggregates across exporter shards.", RecordingRules())},
 		{Path: AlertingRulesFile, Data: yamlFile("Alerting rules; each alert's runbook_url points at its section of RUNBOOK.md.", AlertingRules())},
 	}, nil
 }

@@ -16,7 +16,10 @@ import (
 // samples. Instead one rule group per window records the increase of each
 // series the boards need over that window, keeping every label a board
 // filters or groups on (job, instance, source, the teams, le), evaluated at
-// an interval that fits the window: a 7-day increase moves little in an hour.
+// an interval that fits the window: a 28th of it, so a recorded value lags
+// its window by under 4% (a 7-day increase moves little in 6 hours) and a
+// year of a recorded series is 1,460 or 365 samples, which is what a
+// year-long board range reads (make bench-boards measures it).
 // Boards and alerts then read the recorded value with
 // last_over_time(series[interval]) (a recorded sample is older than
 // Prometheus' 5-minute lookback for most of its interval) and aggregate it
@@ -31,7 +34,7 @@ type trendWindow struct {
 
 // TrendWindows are the windows the boards' trends use, each recorded by its
 // own group.
-var TrendWindows = []trendWindow{{"7d", "1h"}, {"28d", "3h"}}
+var TrendWindows = []trendWindow{{"7d", "6h"}, {"28d", "1d"}}
 
 func windowInterval(w string) string {
 	for _, t := range TrendWindows {

@@ -85,7 +85,7 @@ func TestComposeLoads(t *testing.T) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	if want := []string{"alertmanager", "crossteam", "grafana", "prometheus"}; !slices.Equal(names, want) {
+	if want := []string{"alertmanager", "crossteam", "grafana", "prometheus", "prometheus-history", "prometheus-rules-history"}; !slices.Equal(names, want) {
 		t.Errorf("services %v, want %v", names, want)
 	}
 }
@@ -434,6 +434,9 @@ func TestAmtoolCheckConfigAndRoutes(t *testing.T) {
 		{[]string{"alertname=CrossteamHandoffAgreementBurn", "from_team=backend", "to_team=web", "notify_sender=true"}, "team-backend,teams"},
 		{[]string{"alertname=CrossteamHandoffAgreementBurn", "from_team=backend", "to_team=web", "notify_sender=false"}, "teams"},
 		{[]string{"alertname=CrossteamMilestoneAtRisk", "milestone=v2.0"}, "teams"},
+		// Record alerts carry the owning team as to_team.
+		{[]string{"alertname=CrossteamPostmortemActionOverdue", "team=backend", "to_team=backend"}, "team-backend"},
+		{[]string{"alertname=CrossteamDecisionRevisitDue", "team=web", "to_team=web"}, "teams"},
 		{[]string{"alertname=CrossteamSourceDown", "source=github"}, "crossteam-operators"},
 	}
 	for _, c := range cases {

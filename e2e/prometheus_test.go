@@ -123,10 +123,16 @@ func TestPrometheusEndToEnd(t *testing.T) {
 		return len(groups) > 0, "no rule groups loaded"
 	}, promProc)
 	checkRulesLoaded(t, groups, records, alerts)
+	// The trend rules' history, as a user backfills it (README, Backfill):
+	// evaluated over the backfilled span at the shipped groups' intervals.
+	// Without it the live rules (every second here) would have no 28 days
+	// ago for the faster-handoff wins to compare with.
+	loadRecordedTrends(ctx, t, prom, promtool, root, dataDir, tmp, dw.now.Add(-backfillSpan+28*24*time.Hour), dw.now)
 
 	t.Run("dashboard queries", func(t *testing.T) {
 		checkDashboards(ctx, t, prom, filepath.Join(root, "dashboards", "json"), panelTruth(dw))
 	})
+	t.Run("records", func(t *testing.T) { checkRecords(t, dw) }) // records_test.go
 	t.Run("panel checks reject bad queries", func(t *testing.T) { checkPanelChecker(ctx, t, prom) })
 	t.Run("recording rules", func(t *testing.T) { checkRecordingRules(ctx, t, prom, records) })
 	t.Run("stalled alert", func(t *testing.T) { checkStalledAlert(ctx, t, prom, dw) })
@@ -826,7 +832,8 @@ func panelTruth(dw *demoWorld) map[string]func(team string) float64 {
 	}
 	open := func(h sim.Handoff) bool { return h.Done.IsZero() }
 	stalled := count(func(h sim.Handoff) bool { return h.Stalled })
-	return map[string]func(string) float64{
+	out := recordPanelTruth(dw) // records_test.go
+	for k, v := range map[string]func(string) float64{
 		`overview.json / "Handoffs stalled now" / A`: func(string) float64 { return stalled },
 		`overview.json / "Stalled but not listed" / A`: func(string) float64 {
 			return stalled - float64(dw.cfg.Handoffs.MaxStalledExported)
@@ -849,7 +856,10 @@ func panelTruth(dw *demoWorld) map[string]func(team string) float64 {
 		`team.json / "Sent by $team, stalled elsewhere" / A`: func(team string) float64 {
 			return count(func(h sim.Handoff) bool { return h.Stalled && h.From == team })
 		},
+	} {
+		out[k] = v
 	}
+	return out
 }
 
 // checkStalledAlert compares three lists of the stalled handoffs: the

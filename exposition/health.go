@@ -2,7 +2,7 @@ package exposition
 
 import (
 	"net/http"
-	"strconv"
+	"sort"
 	"sync"
 	"time"
 
@@ -10,8 +10,13 @@ import (
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/crossteam/crossteam/apimetrics"
 	"github.com/crossteam/crossteam/catalogue"
 )
+
+// APIDurationBuckets are the buckets of crossteam_api_request_duration_seconds:
+// from a fast conditional request (tens of ms) to resilience.RequestTimeout.
+var APIDurationBuckets = []float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 
 // Health holds the exporter's own health metrics (source_up, sync
 // durations, API requests, rate limits, store size, config reloads; the
@@ -32,18 +37,20 @@ type Health struct {
 		last    time.Time
 	}
 	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
 	descs    map[string]*prometheus.Desc
 }
 
 type targetKey struct{ source, target string }
 
 type targetHealth struct {
+	synced      bool // a sync finished, successfully or not
 	up          bool
 	duration    time.Duration
 	lastSuccess time.Time
-	remaining   float64
-	hasRemain   bool
-	lastErr     string
+	// limits: the last rate-limit figures per resource (core, graphql, ...).
+	limits  map[string]*apimetrics.RateLimit
+	lastErr string
 	// missingLinkTypes: configured Jira link types the target lacks.
 	missingLinkTypes []string
 }
@@ -58,6 +65,8 @@ func NewHealth() *Health {
 		switch m.Name {
 		case catalogue.Namespace + "_api_requests_total":
 			h.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: m.Name, Help: m.Help}, m.Labels)
+		case catalogue.Namespace + "_api_request_duration_seconds":
+			h.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: m.Name, Help: m.Help, Buckets: APIDurationBuckets}, m.Labels)
 		case catalogue.Namespace + "_snapshot_timestamp_seconds", catalogue.Namespace + "_snapshot_compute_seconds":
 			// exposed by SnapshotCollector
 		case catalogue.Namespace + "_build_info":
@@ -117,6 +126,7 @@ func (h *Health) SyncDone(source, target string, d time.Duration, err error, now
 	defer h.mu.Unlock()
 	t := h.target(source, target)
 	t.duration = d
+	t.synced = true
 	t.up = err == nil
 	msg := ""
 	if err != nil {
@@ -127,6 +137,37 @@ func (h *Health) SyncDone(source, target string, d time.Duration, err error, now
 	changed = msg != t.lastErr
 	t.lastErr = msg
 	return changed
+}
+
+// TargetStatus is one target's sync state, for the landing page.
+type TargetStatus struct {
+	Source, Target string
+	// Synced: a sync finished (successfully or not); Up: the last one
+	// succeeded.
+	Synced, Up   bool
+	LastSuccess  time.Time // zero: never
+	LastDuration time.Duration
+	// LastError is the last sync's error text ("" when it succeeded), as
+	// the collectors returned it (they scrub secrets from their errors).
+	LastError string
+}
+
+// Targets returns every known target's state, by source and name.
+func (h *Health) Targets() []TargetStatus {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]TargetStatus, 0, len(h.targets))
+	for k, t := range h.targets {
+		out = append(out, TargetStatus{Source: k.source, Target: k.target, Synced: t.synced, Up: t.up,
+			LastSuccess: t.lastSuccess, LastDuration: t.duration, LastError: t.lastErr})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Source != out[j].Source {
+			return out[i].Source < out[j].Source
+		}
+		return out[i].Target < out[j].Target
+	})
+	return out
 }
 
 // SetStored records the number of stored events per source.
@@ -157,39 +198,71 @@ func (h *Health) SetSnapshot(ok bool, now time.Time) {
 	}
 }
 
-// Transport wraps next so every response of this target is counted by
-// status code (client_golang's promhttp.InstrumentRoundTripperCounter) and
-// its rate-limit header read. Transport errors, which promhttp does not
-// count, count as code "0".
+// Transport wraps next so every attempt sent to this target is measured by
+// endpoint (apimetrics.Endpoint: the route template, a bounded label):
+// counted by status code and timed (client_golang's
+// promhttp.InstrumentRoundTripperCounter and ...Duration), and its
+// rate-limit headers read (apimetrics.ParseRateLimit). Transport errors,
+// which promhttp does not count, count as code "0" and are timed too (a
+// timeout is the slowest request of all).
 func (h *Health) Transport(source, target string, next http.RoundTripper) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	byCode := h.requests.MustCurryWith(prometheus.Labels{"source": source, "target": target})
-	return &rateLimitTransport{h: h, source: source, target: target, byCode: byCode,
-		next: promhttp.InstrumentRoundTripperCounter(byCode, next)}
+	curry := prometheus.Labels{"source": source, "target": target}
+	byCode := h.requests.MustCurryWith(curry)
+	byEndpoint := h.duration.MustCurryWith(curry)
+	endpoint := func(r *http.Request) string {
+		if r == nil || r.URL == nil {
+			return apimetrics.Other
+		}
+		return apimetrics.Endpoint(source, r.URL.Path)
+	}
+	label := promhttp.WithLabelFromRequest("endpoint", endpoint)
+	return &rateLimitTransport{h: h, source: source, target: target, byCode: byCode, byEndpoint: byEndpoint, endpoint: endpoint,
+		next: promhttp.InstrumentRoundTripperDuration(byEndpoint, promhttp.InstrumentRoundTripperCounter(byCode, next, label), label)}
 }
 
 type rateLimitTransport struct {
 	h              *Health
 	source, target string
 	byCode         *prometheus.CounterVec
+	byEndpoint     prometheus.ObserverVec
+	endpoint       func(*http.Request) string
 	next           http.RoundTripper
 }
 
 func (c *rateLimitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
 	resp, err := c.next.RoundTrip(r)
 	if err != nil {
-		c.byCode.WithLabelValues("0").Inc()
+		e := c.endpoint(r)
+		c.byCode.WithLabelValues(e, "0").Inc()
+		c.byEndpoint.WithLabelValues(e).Observe(time.Since(start).Seconds())
 		return resp, err
 	}
-	if v := resp.Header.Get("X-RateLimit-Remaining"); v != "" {
-		if f, perr := strconv.ParseFloat(v, 64); perr == nil {
-			c.h.mu.Lock()
-			t := c.h.target(c.source, c.target)
-			t.remaining, t.hasRemain = f, true
-			c.h.mu.Unlock()
+	if rl, ok := apimetrics.ParseRateLimit(c.source, resp.Header); ok {
+		c.h.mu.Lock()
+		t := c.h.target(c.source, c.target)
+		if t.limits == nil {
+			t.limits = map[string]*apimetrics.RateLimit{}
 		}
+		cur := t.limits[rl.Resource]
+		if cur == nil {
+			cur = &apimetrics.RateLimit{Resource: rl.Resource}
+			t.limits[rl.Resource] = cur
+		}
+		// A header missing from one response keeps the last value seen.
+		if rl.HasLimit {
+			cur.Limit, cur.HasLimit = rl.Limit, true
+		}
+		if rl.HasRemaining {
+			cur.Remaining, cur.HasRemaining = rl.Remaining, true
+		}
+		if rl.HasReset {
+			cur.Reset, cur.HasReset = rl.Reset, true
+		}
+		c.h.mu.Unlock()
 	}
 	return resp, nil
 }
@@ -200,11 +273,13 @@ func (h *Health) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d
 	}
 	h.requests.Describe(ch)
+	h.duration.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
 func (h *Health) Collect(ch chan<- prometheus.Metric) {
 	h.requests.Collect(ch)
+	h.duration.Collect(ch)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	g := func(name string, v float64, labels ...string) {
@@ -220,8 +295,16 @@ func (h *Health) Collect(ch chan<- prometheus.Metric) {
 		if !t.lastSuccess.IsZero() {
 			g("last_sync_success_timestamp_seconds", float64(t.lastSuccess.UnixNano())/1e9, k.source, k.target)
 		}
-		if t.hasRemain {
-			g("api_rate_limit_remaining", t.remaining, k.source, k.target)
+		for res, rl := range t.limits {
+			if rl.HasRemaining {
+				g("api_rate_limit_remaining", rl.Remaining, k.source, k.target, res)
+			}
+			if rl.HasLimit {
+				g("api_rate_limit_limit", rl.Limit, k.source, k.target, res)
+			}
+			if rl.HasReset {
+				g("api_rate_limit_reset_timestamp_seconds", float64(rl.Reset.Unix()), k.source, k.target, res)
+			}
 		}
 		for _, lt := range t.missingLinkTypes {
 			g("jira_link_types_missing", 1, k.source, k.target, catalogue.CapLabelValue(lt))

@@ -35,14 +35,14 @@ func TestHealthTransportCountsCodes(t *testing.T) {
 		t.Fatal("expected a transport error")
 	}
 	want := `
-# HELP crossteam_api_requests_total API requests sent to the target, by HTTP status code (0 for transport errors).
+# HELP crossteam_api_requests_total ` + help("api_requests_total") + `
 # TYPE crossteam_api_requests_total counter
-crossteam_api_requests_total{code="0",source="github",target="acme"} 1
-crossteam_api_requests_total{code="200",source="github",target="acme"} 2
-crossteam_api_requests_total{code="404",source="github",target="acme"} 1
-# HELP crossteam_api_rate_limit_remaining API requests left in the current rate-limit window, as the source last reported.
+crossteam_api_requests_total{code="0",endpoint="other",source="github",target="acme"} 1
+crossteam_api_requests_total{code="200",endpoint="other",source="github",target="acme"} 2
+crossteam_api_requests_total{code="404",endpoint="other",source="github",target="acme"} 1
+# HELP crossteam_api_rate_limit_remaining ` + help("api_rate_limit_remaining") + `
 # TYPE crossteam_api_rate_limit_remaining gauge
-crossteam_api_rate_limit_remaining{source="github",target="acme"} 4999
+crossteam_api_rate_limit_remaining{resource="default",source="github",target="acme"} 4999
 `
 	if err := testutil.CollectAndCompare(h, strings.NewReader(want), "crossteam_api_requests_total", "crossteam_api_rate_limit_remaining"); err != nil {
 		t.Error(err)

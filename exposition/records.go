@@ -12,16 +12,15 @@ import (
 
 // collectRecords exposes the record figures of a snapshot: decisions,
 // post-mortem actions and cross-team dependencies (engine/records.go).
-// Histograms appear once their team or pair has an observation; count
-// gauges for every team or pair with a record (catalogue: series presence).
+// Count gauges and histograms are exported for every team (pair) with a
+// record (dependency), histograms with zero observations until the first:
+// a series that exists before its first observation lets increase() over
+// a window count that observation (catalogue: series presence).
 func (c *SnapshotCollector) collectRecords(ch chan<- prometheus.Metric, r *engine.Records) {
 	gauge := func(name string, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(c.d(name), prometheus.GaugeValue, v, labels...)
 	}
 	hist := func(name string, h *engine.Histogram, labels ...string) {
-		if h.Count == 0 {
-			return
-		}
 		ch <- prometheus.MustNewConstHistogram(c.d(name), h.Count, h.Sum, h.Cumulative(), labels...)
 	}
 	invalid := map[[2]string]int{}

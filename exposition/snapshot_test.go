@@ -150,6 +150,10 @@ func TestSnapshotExposition(t *testing.T) {
 		{"crossteam_decision_records", `signal="decision",source="github",state="open",team="backend"`, 1},
 		{"crossteam_decision_records", `signal="decision",source="github",state="decided",team="design"`, 1},
 		{"crossteam_decision_time_to_decide_seconds_sum", `signal="decision",source="github",team="design"`, 10 * 3600},
+		// backend has an open decision and has decided none: its histogram
+		// is there with no observations (the metric policy), so increase()
+		// counts its first one.
+		{"crossteam_decision_time_to_decide_seconds_count", `signal="decision",source="github",team="backend"`, 0},
 		{"crossteam_decision_decided_timestamp_seconds", `key="acme/web#3",signal="decision",source="github",team="design",title="Adopt gRPC"`, 1772445600}, // 2026-03-02 10:00 UTC,
 		{"crossteam_record_dates_invalid", `signal="decision",source="github"`, 1},
 		{"crossteam_postmortem_actions_open", `signal="postmortem_action",source="github",team="backend"`, 1},

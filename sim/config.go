@@ -111,6 +111,18 @@ func (w *World) Config(o ConfigOptions) string {
 	p("  - name: postmortem_action")
 	p("    github_labels: [postmortem-action]")
 	p("    jira_jql: 'labels = \"postmortem-action\"'")
+	// Record signals (records.go): labels only the designed records carry.
+	p("  - name: %s", DecisionSignal)
+	p("    kind: decision")
+	p("    max_exported: %d", DecisionsExported)
+	p("    github_labels: [%s]", DecisionLabel)
+	p("    jira_jql: 'labels = %s'", DecisionLabel)
+	p("  - name: %s", PostmortemSignal)
+	p("    kind: postmortem")
+	p("    github_labels: [%s]", PostmortemLabel)
+	p("    jira_jql: 'labels = \"%s\"'", PostmortemLabel)
+	p("dependencies:")
+	p("  jira_link_types: [Blocks, %s]", MissingLinkType)
 	if o.StorePath != "" {
 		p("store:")
 		p("  path: %s", q(o.StorePath))

@@ -45,5 +45,10 @@
 //
 // Live mode: stories are planned beyond Now; World.Advance(to) applies the
 // planned events up to an instant (planning more items when needed), so a
-// running demo keeps receiving new events.
+// running demo keeps receiving new events. The demo advances the world to
+// the wall clock every second, so its history ends when it starts and goes
+// on in real time; Params.LivePace sets how much happens after Now (items
+// arrive LivePace times as often as during the history, around the clock,
+// each story at its own pace in the teams' working hours) and keeps the
+// designated stalled handoffs stalled.
 package sim

@@ -482,7 +482,7 @@ func (g *gen) applyJira(o *op, at time.Time, record func(model.Event)) error {
 	switch o.kind {
 	case opJiraCreate:
 		got, err := site.CreateIssue(fakejira.Issue{Key: it.key, Project: it.project.key, Summary: it.title,
-			Reporter: it.author, Status: it.jStatus0, FixVersions: it.jVersions0, Labels: it.jLabels0, Created: at})
+			Reporter: it.author, Status: it.jStatus0, FixVersions: it.jVersions0, Labels: it.jLabels0, Created: at, DueDate: it.jDue0})
 		if err != nil {
 			return err
 		}
@@ -491,6 +491,17 @@ func (g *gen) applyJira(o *op, at time.Time, record func(model.Event)) error {
 		it.versions = append([]string(nil), it.jVersions0...)
 		g.items = append(g.items, it)
 		record(ev(got.ID+"/created", model.EventCreated))
+		if !it.jDue0.IsZero() {
+			// The collector stores the due date an issue was created with
+			// as set at creation (records.go).
+			e := ev(got.ID+"/date/duedate/created", model.EventDateSet)
+			e.Actor, e.Value, e.To = "", "duedate", it.jDue0.UTC().Format("2006-01-02")
+			record(e)
+		}
+	case opJiraLink:
+		if err := g.applyJiraLink(o, at, record); err != nil {
+			return err
+		}
 	case opJiraTransition:
 		h, err := site.Transition(it.key, o.value, o.actor, at)
 		if err != nil {

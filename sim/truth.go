@@ -133,6 +133,10 @@ func (w *World) Dataset() *model.Dataset {
 					x.Signals = append(x.Signals, "decision")
 				case "postmortem-action":
 					x.Signals = append(x.Signals, "postmortem_action")
+				case DecisionLabel:
+					x.Signals = append(x.Signals, DecisionSignal)
+				case PostmortemLabel:
+					x.Signals = append(x.Signals, PostmortemSignal)
 				}
 			}
 		}

@@ -113,6 +113,7 @@ type itemPlan struct {
 	jStatus0   string
 	jLabels0   []string
 	jVersions0 []string
+	jDue0      time.Time // due date at creation (records.go); zero none
 
 	// State as applied.
 	jiraID    string
@@ -180,6 +181,10 @@ type gen struct {
 	evSeq   []uint64 // apply order of events (parallel to events)
 	applied uint64
 	jira    *jiraGen // nil: no Jira site
+	// records: the designed decisions, actions and dependencies
+	// (records.go); blockers: blocking items by key.
+	records  []*recordPlan
+	blockers map[string]*itemPlan
 }
 
 type msPlan struct {
@@ -205,7 +210,7 @@ func Generate(p Params) (*World, error) {
 		GitHubToken: "ghp_sim" + strconv.FormatUint(p.Seed, 36) + "token0123456789",
 	}
 	w.Org.Now = w.Clock.Now
-	g := &gen{p: p, w: w, teamOf: map[string]int{}, planned: start}
+	g := &gen{p: p, w: w, teamOf: map[string]int{}, planned: start, blockers: map[string]*itemPlan{}}
 	w.g = g
 	if err := g.setupTeams(); err != nil {
 		return nil, err
@@ -334,6 +339,9 @@ func (g *gen) plan(to time.Time, initial bool) {
 	n := len(g.pending)
 	g.planGitHub(to, initial)
 	g.planJira(to, initial)
+	if initial {
+		g.planRecords() // records.go
+	}
 	if to.After(g.planned) {
 		g.planned = to
 	}
@@ -424,6 +432,9 @@ func (g *gen) applyUntil(t int64) error {
 			return err
 		}
 		n++
+	}
+	if n == 0 {
+		return nil // most seconds of a live demo: no copy of the queue
 	}
 	g.pending = append(g.pending[:0:0], g.pending[n:]...)
 	return nil
@@ -528,8 +539,12 @@ func (g *gen) apply(o *op) error {
 		bump()
 		record(model.Event{Source: model.SourceGitHub, ID: "review:" + strconv.FormatInt(rv.ID, 10), ItemKey: it.key,
 			At: at, Actor: o.actor, Kind: model.EventReviewed, Value: strings.ToLower(o.value)})
-	case opJiraCreate, opJiraTransition, opJiraAssign, opJiraFixVersion, opJiraComment:
+	case opJiraCreate, opJiraTransition, opJiraAssign, opJiraFixVersion, opJiraComment, opJiraLink:
 		if err := g.applyJira(o, at, record); err != nil {
+			return fail(err)
+		}
+	case opBlockedBy:
+		if err := g.applyBlockedBy(o, record); err != nil {
 			return fail(err)
 		}
 	case opMilestoneClose:

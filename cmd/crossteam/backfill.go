@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -28,6 +30,7 @@ type backfillCommand struct {
 	out       string
 	labels    map[string]string
 	shardSpec string
+	promURL   string
 }
 
 func newBackfillCommand(app *kingpin.Application) *backfillCommand {
@@ -40,6 +43,8 @@ func newBackfillCommand(app *kingpin.Application) *backfillCommand {
 	c.Flag("backfill.label", "Label added to every sample, as name=value (repeatable): the job and instance of the live scrape, so the live series continue these.").
 		Default("job=crossteam").StringMapVar(&c.labels)
 	c.Flag("shard", "The shard the store belongs to, as i/n (see serve --shard).").PlaceHolder("i/n").StringVar(&c.shardSpec)
+	c.Flag("backfill.prometheus-url", "The Prometheus the history is for (http://host:9090): its retention is checked first; a retention shorter than the backfilled span is an error (Prometheus would delete the older samples), one shorter than the recording rules need a warning.").
+		PlaceHolder("URL").StringVar(&c.promURL)
 	return c
 }
 
@@ -88,6 +93,23 @@ func (c *backfillCommand) backfill(e *env) error {
 	from, err := parseFrom(c.from, to)
 	if err != nil {
 		return err
+	}
+	if c.promURL != "" {
+		// Before any work: a Prometheus that keeps less than the span
+		// would silently drop the older part at its next compaction.
+		ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+		r, err := backfill.FetchRetention(ctx, http.DefaultClient, c.promURL)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("--backfill.prometheus-url: %w", err)
+		}
+		warnings, err := backfill.CheckRetention(r, from, to)
+		if err != nil {
+			return fmt.Errorf("--backfill.prometheus-url %s: %w", c.promURL, err)
+		}
+		for _, w := range warnings {
+			fmt.Fprintf(e.stderr, "%s backfill: warning: %s\n", programName, w)
+		}
 	}
 	ds, err := st.Load(e.ctx)
 	if err != nil {

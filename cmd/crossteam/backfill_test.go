@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,6 +74,36 @@ func TestBackfill(t *testing.T) {
 	}
 	if strings.Count(string(b), "crossteam_handoffs_total"+pair) != 2 {
 		t.Error("want the handoff counter at 10:00 and 12:00 only (nothing at 08:00)")
+	}
+
+	// A Prometheus keeping less than the span: an error naming it, and
+	// nothing written; one keeping enough but less than the rules need:
+	// a warning, and the history written.
+	prom := func(retention string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/api/v1/status/runtimeinfo" {
+				http.NotFound(w, r)
+				return
+			}
+			fmt.Fprintf(w, `{"status":"success","data":{"GOMAXPROCS":2,"storageRetention":%q}}`, retention)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	short := prom("2h")
+	out2 := filepath.Join(dir, "short.om")
+	code, _, stderr = runCmd(t, "backfill", "--config.file="+cfgPath, "--backfill.from=2026-03-02T08:00:00Z",
+		"--backfill.to=2026-03-02T13:00:00Z", "--backfill.step=2h", "--backfill.out="+out2, "--backfill.prometheus-url="+short)
+	if code != exitError || !strings.Contains(stderr, "--backfill.prometheus-url "+short+": Prometheus keeps 2h (storage retention 2h) but the backfill starts 5h ago: it would delete the older 3h") {
+		t.Errorf("short retention: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(out2); err == nil {
+		t.Error("short retention: the history was written anyway")
+	}
+	code, _, stderr = runCmd(t, "backfill", "--config.file="+cfgPath, "--backfill.from=2026-03-02T08:00:00Z",
+		"--backfill.to=2026-03-02T13:00:00Z", "--backfill.step=2h", "--backfill.out="+out2, "--backfill.prometheus-url="+prom("15d"))
+	if code != 0 || !strings.Contains(stderr, "warning: Prometheus keeps 15d; the recording rules read 56d back") {
+		t.Errorf("15d retention: exit %d, stderr %q", code, stderr)
 	}
 
 	// Bad input names the flag.

@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
+	"github.com/crossteam/crossteam/backfill"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/dashboards"
 	"github.com/crossteam/crossteam/engine"
@@ -49,10 +51,15 @@ type demoCommand struct {
 	storePath     string
 	dashboardsOut string
 	syncInterval  time.Duration
+	grafanaURL    string
+	// The history's backfill, written once the first snapshot is complete.
+	backfillOut    string
+	backfillStep   model.Duration
+	backfillLabels map[string]string
 }
 
 func newDemoCommand(app *kingpin.Application) *demoCommand {
-	c := &demoCommand{CmdClause: app.Command("demo", "Run the exporter against a built-in simulated organisation (no GitHub or Jira account needed).")}
+	c := &demoCommand{backfillLabels: map[string]string{}, CmdClause: app.Command("demo", "Run the exporter against a built-in simulated organisation (no GitHub or Jira account needed).")}
 	c.web = kingpinflag.AddFlags(c.CmdClause, defaultListenAddress)
 	c.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
 	c.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").IntVar(&c.maxRequests)
@@ -62,6 +69,12 @@ func newDemoCommand(app *kingpin.Application) *demoCommand {
 	c.Flag("demo.sync-interval", "Time between syncs of the simulated sources.").Default("10s").DurationVar(&c.syncInterval)
 	c.Flag("faults", "Faults of the fake APIs, e.g. 5xx=0.05,latency=20ms,secondary=0.01,retryafter=2s (keys: "+faultKeyList()+").").Default("none").StringVar(&c.faults)
 	c.Flag("store.path", "SQLite store file; default a temporary directory removed on exit.").StringVar(&c.storePath)
+	addGrafanaURLFlag(c.CmdClause, &c.grafanaURL)
+	c.Flag("demo.backfill-out", "Once the first snapshot holds the whole history, write the history's metrics to this file as OpenMetrics for `promtool tsdb create-blocks-from openmetrics` (as `crossteam backfill` does), so Prometheus' trends start with the history.").
+		PlaceHolder("FILE").StringVar(&c.backfillOut)
+	c.Flag("demo.backfill-step", "Time between the backfill's instants (promtool's cost grows with their number: 1d loads 4 months in about 10 s).").Default("1d").SetValue(&c.backfillStep)
+	c.Flag("demo.backfill-label", "Label added to every backfilled sample, as name=value (repeatable): the job and instance Prometheus scrapes the demo as.").
+		Default("job=crossteam").StringMapVar(&c.backfillLabels)
 	c.Flag("dashboards.out", "Write the Grafana dashboards, Prometheus rules and provisioning files to this directory.").StringVar(&c.dashboardsOut)
 	return c
 }
@@ -202,11 +215,67 @@ func (c *demoCommand) demo(ctx context.Context, e *env, faults fakeapi.Faults) e
 		began: began, generated: generated, out: e.stdout}
 	return runExporter(ctx, e, nil, exporterOptions{
 		file: cfgPath, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests,
-		now:     simNow,
-		targets: demoTargets(simNow),
-		links:   []web.LandingLinks{{Address: ghURL + "orgs/" + p.Org + "/repos", Text: "Simulated GitHub API (fake, on loopback)"}},
-		started: info.printWhenReady,
+		now:        simNow,
+		targets:    demoTargets(simNow),
+		links:      demoLinks(ghURL, jiraURL, p.Org, tokenFile, opts.JiraTokenFile),
+		grafanaURL: c.grafanaURL,
+		started: func(ctx context.Context, x *exporter) {
+			s := info.printWhenReady(ctx, x)
+			if s == nil || c.backfillOut == "" {
+				return
+			}
+			if err := c.writeBackfill(ctx, x, w.Start, s.AsOf); err != nil {
+				e.logger.Error("demo backfill failed", "file", c.backfillOut, "err", err)
+			}
+		},
 	})
+}
+
+// writeBackfill writes the history's metrics from the start of the
+// history to the first complete snapshot (exclusive: live scrapes continue
+// from there), to a temporary file renamed into place, so whoever waits for
+// the file never reads half of it.
+func (c *demoCommand) writeBackfill(ctx context.Context, x *exporter, from, to time.Time) error {
+	began := time.Now()
+	ds, err := x.st.Load(ctx)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	cfg := x.cfg
+	x.mu.Unlock()
+	tmp := c.backfillOut + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp) // after a successful rename, nothing to remove
+	stats, err := backfill.Write(f, cfg, ds, backfill.Options{From: from, To: to, Step: time.Duration(c.backfillStep), Labels: c.backfillLabels})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, c.backfillOut); err != nil {
+		return err
+	}
+	x.logger.Info("demo history backfill written", "file", c.backfillOut, "from", from.UTC().Format(time.RFC3339), "to", to.UTC().Format(time.RFC3339),
+		"step", c.backfillStep.String(), "instants", stats.Instants, "samples", stats.Samples, "took", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// demoLinks are the landing page's links to the fake APIs. Like GitHub's
+// and Jira's, they answer 401 without the token, so each says where the
+// token is.
+func demoLinks(ghURL, jiraURL, org, ghTokenFile, jiraTokenFile string) []externalLink {
+	out := []externalLink{{URL: strings.TrimRight(ghURL, "/") + "/orgs/" + org + "/repos", Text: "Simulated GitHub REST API (fake, on loopback)",
+		Description: "send the token in " + ghTokenFile + " as Authorization: Bearer"}}
+	if jiraURL != "" {
+		out = append(out, externalLink{URL: jiraURL + "/rest/api/3/myself", Text: "Simulated Jira Cloud REST API (fake, on loopback)",
+			Description: "basic auth " + sim.JiraEmail + " with the token in " + jiraTokenFile})
+	}
+	return out
 }
 
 // demoTargets builds the collectors like buildTargets, on the demo's clock
@@ -234,17 +303,18 @@ type demoInfo struct {
 }
 
 // printWhenReady waits for the first snapshot that holds every generated
-// item and event, then prints the summary. (Counting items is not enough: a
+// item and event, prints the summary and returns the snapshot (nil when
+// ctx ended first). (Counting items is not enough: a
 // snapshot computed after one target's sync can see another target half
 // way through its sync.)
-func (d demoInfo) printWhenReady(ctx context.Context, x *exporter) {
+func (d demoInfo) printWhenReady(ctx context.Context, x *exporter) *engine.Snapshot {
 	want := d.world.Counts()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-tick.C:
 		}
 		s := x.syncer.Snapshot.Snapshot()
@@ -254,7 +324,7 @@ func (d demoInfo) printWhenReady(ctx context.Context, x *exporter) {
 		}
 		if complete {
 			d.print(s, time.Since(d.began))
-			return
+			return s
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -139,7 +140,30 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%s: every series is zero in the demo", c.Name)
 		}
 	}
-	if code, body := get(t, "http://"+addr+"/"); code != 200 || !strings.Contains(body, "Simulated GitHub API") {
+	// Every request the real collectors send has a known route (no
+	// endpoint="other": a new API call needs its template in apimetrics),
+	// and GitHub's REST and GraphQL budgets are told apart.
+	for _, m := range fams["crossteam_api_requests_total"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "endpoint" && l.GetValue() == "other" {
+				t.Errorf("a request without a known route: %v", m.GetLabel())
+			}
+		}
+	}
+	resources := map[string]bool{}
+	for _, m := range fams["crossteam_api_rate_limit_remaining"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "resource" {
+				resources[l.GetValue()] = true
+			}
+		}
+	}
+	for _, r := range []string{"core", "graphql", "default"} {
+		if !resources[r] {
+			t.Errorf("no crossteam_api_rate_limit_remaining for resource %q (have %v)", r, resources)
+		}
+	}
+	if code, body := get(t, "http://"+addr+"/"); code != 200 || !strings.Contains(body, "Simulated GitHub REST API") {
 		t.Errorf("landing page = %d, want a link to the simulated GitHub", code)
 	}
 
@@ -177,7 +201,7 @@ func TestDemoFaults(t *testing.T) {
 		}
 	}
 	_, metrics := get(t, "http://"+addr+"/metrics")
-	if !regexp.MustCompile(`crossteam_api_requests_total\{code="50[23]",source="github",target="sim-github"\} [1-9]`).MatchString(metrics) {
+	if !regexp.MustCompile(`crossteam_api_requests_total\{code="50[23]",endpoint="/[a-z/{}_]+",source="github",target="sim-github"\} [1-9]`).MatchString(metrics) {
 		t.Errorf("no 5xx counted in crossteam_api_requests_total")
 	}
 	if code := stop(); code != 0 {
@@ -363,6 +387,75 @@ func TestDemoLive(t *testing.T) {
 		t.Errorf("no new GitHub events in %s: %g -> %g", last.at.Sub(first.at).Round(time.Second), firstEvents, lastEvents)
 	}
 	t.Logf("github events %g -> %g in %s", firstEvents, lastEvents, last.at.Sub(first.at).Round(time.Millisecond))
+	if code := stop(); code != 0 {
+		t.Errorf("demo exited %d", code)
+	}
+}
+
+// TestDemoBackfillOut: once the first snapshot is complete, the demo writes
+// its history as OpenMetrics for promtool: every sample labelled as
+// Prometheus scrapes the demo, at instants from the start of the history
+// to before the first snapshot, and promtool accepts it.
+func TestDemoBackfillOut(t *testing.T) {
+	addr := freeAddr(t)
+	file := filepath.Join(t.TempDir(), "history.om")
+	began := time.Now()
+	stdout, stop := startDemo(t, "--web.listen-address="+addr, "--demo.backfill-out="+file, "--demo.backfill-step=7d",
+		"--demo.backfill-label=job=crossteam", "--demo.backfill-label=instance=crossteam:19280")
+	waitFor(t, "the demo summary", func() bool { return strings.Contains(stdout.String(), "Ctrl-C stops the demo") })
+	var data []byte
+	waitFor(t, "the history file", func() bool {
+		b, err := os.ReadFile(file)
+		data = b
+		return err == nil
+	})
+	if _, err := os.Stat(file + ".tmp"); !os.IsNotExist(err) {
+		t.Errorf("temporary file left: %v", err)
+	}
+	text := string(data)
+	if !strings.HasSuffix(text, "# EOF\n") {
+		t.Fatal("history does not end with # EOF")
+	}
+	small := sim.Small()
+	// History starts Months before the demo's Now (its start, give or take
+	// the seconds before the world was generated).
+	first := began.AddDate(0, -small.Months, 0).Add(-time.Minute)
+	samples := 0
+	minTS, maxTS := 1e18, 0.0
+	for _, l := range strings.Split(strings.TrimSuffix(text, "# EOF\n"), "\n") {
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		samples++
+		if !strings.Contains(l, `instance="crossteam:19280",job="crossteam"`) {
+			t.Fatalf("sample without the scrape's labels: %s", l)
+		}
+		f := strings.Fields(l)
+		ts, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			t.Fatalf("sample %q: %v", l, err)
+		}
+		minTS, maxTS = min(minTS, ts), max(maxTS, ts)
+	}
+	if samples == 0 {
+		t.Fatal("no samples")
+	}
+	if minTS < float64(first.Unix()) || minTS > float64(first.Add(2*time.Minute).Unix()) {
+		t.Errorf("first instant %s, want the start of the history, %s", time.Unix(int64(minTS), 0).UTC(), first.Add(time.Minute).UTC())
+	}
+	// Weekly instants before the first snapshot: the last within a week of it.
+	if maxTS >= float64(time.Now().Unix()) || maxTS < float64(began.Add(-8*24*time.Hour).Unix()) {
+		t.Errorf("last instant %s, want within a week before the first snapshot", time.Unix(int64(maxTS), 0).UTC())
+	}
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=744h", file, t.TempDir()).CombinedOutput()
+		if err != nil {
+			t.Errorf("promtool refuses the history: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("promtool not installed: the history is not loaded")
+	}
+	t.Logf("%d samples, %s to %s", samples, time.Unix(int64(minTS), 0).UTC(), time.Unix(int64(maxTS), 0).UTC())
 	if code := stop(); code != 0 {
 		t.Errorf("demo exited %d", code)
 	}

@@ -69,6 +69,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	backfillCmd := newBackfillCommand(app)
 	benchCmd := newBenchCommand(app)
 	reviewCmd := newReviewCommand(app)
+	healthcheck := newHealthcheckCommand(app)
 
 	selected, code, err := parse(app, args)
 	if code >= 0 {
@@ -95,6 +96,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return benchCmd.run(e)
 	case reviewCmd.FullCommand():
 		return reviewCmd.run(e)
+	case healthcheck.FullCommand():
+		return healthcheck.run(e)
 	}
 	fmt.Fprintf(stderr, "%s: error: command %q is not implemented\n", programName, selected)
 	return exitUsage

@@ -79,20 +79,28 @@ sync:
 	stop := startServe(t, cfgPath, addr, logs)
 	defer stop()
 
-	var metrics string
-	waitFor(t, "every target synced once", func() bool {
-		_, metrics = get(t, "http://"+addr+"/metrics")
-		return strings.Count(metrics, "crossteam_sync_duration_seconds{") == 4 &&
-			strings.Contains(metrics, `crossteam_handoffs_total{from_team="design",source="github",to_team="backend"} 1`) &&
-			strings.Contains(metrics, `crossteam_handoffs_total{from_team="design",source="jira",to_team="backend"} 1`)
-	})
-	for _, want := range []string{
+	// The targets sync concurrently and each publishes its health when it
+	// is done: wait until all four have (the handoffs alone can come from
+	// jira-partly's project A before jira-ok has finished).
+	up := []string{
 		`crossteam_source_up{source="github",target="web"} 1`,
 		`crossteam_source_up{source="github",target="gone"} 0`,
 		`crossteam_source_up{source="jira",target="jira-ok"} 1`,
 		`crossteam_source_up{source="jira",target="jira-partly"} 0`,
-		`crossteam_api_requests_total{code="404",source="github",target="gone"} `,
-	} {
+	}
+	var metrics string
+	waitFor(t, "every target synced once", func() bool {
+		_, metrics = get(t, "http://"+addr+"/metrics")
+		for _, u := range up {
+			if !strings.Contains(metrics, u) {
+				return false
+			}
+		}
+		return strings.Count(metrics, "crossteam_sync_duration_seconds{") == 4 &&
+			strings.Contains(metrics, `crossteam_handoffs_total{from_team="design",source="github",to_team="backend"} 1`) &&
+			strings.Contains(metrics, `crossteam_handoffs_total{from_team="design",source="jira",to_team="backend"} 1`)
+	})
+	for _, want := range append(up, `crossteam_api_requests_total{code="404",endpoint="/repos/{owner}/{repo}/issues",source="github",target="gone"} `) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

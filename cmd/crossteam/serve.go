@@ -23,6 +23,7 @@ import (
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/exposition"
+	"github.com/crossteam/crossteam/resilience"
 	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/store"
 	"github.com/crossteam/crossteam/syncer"
@@ -42,15 +43,45 @@ type serveCommand struct {
 	maxRequests int
 	shard       string
 	lifecycle   bool
+	grafanaURL  string
+	collectors  collectorSwitches
+}
+
+// collectorSwitches turn whole sources off without editing the
+// configuration file (--no-collector.github, --no-collector.jira): their
+// targets are not synced; what the store holds from them stays and is
+// still exported.
+type collectorSwitches struct {
+	github, jira bool
+}
+
+// allCollectors is every source on (the demo).
+var allCollectors = collectorSwitches{github: true, jira: true}
+
+// apply drops the targets of switched-off sources from cfg.
+func (s collectorSwitches) apply(cfg *config.Config, logger *slog.Logger) {
+	if !s.github && len(cfg.Sources.GitHub) > 0 {
+		logger.Info("GitHub collector switched off (--no-collector.github); its targets are not synced", "targets", len(cfg.Sources.GitHub))
+		cfg.Sources.GitHub = nil
+	}
+	if !s.jira && len(cfg.Sources.Jira) > 0 {
+		logger.Info("Jira collector switched off (--no-collector.jira); its targets are not synced", "targets", len(cfg.Sources.Jira))
+		cfg.Sources.Jira = nil
+	}
 }
 
 func newServeCommand(app *kingpin.Application) *serveCommand {
 	c := &serveCommand{CmdClause: app.Command("serve", "Sync the configured sources in the background and serve /metrics.")}
-	c.Flag("config.file", "Configuration file.").Default("crossteam.yml").StringVar(&c.file)
+	c.Flag("config.file", "Configuration file.").Default("crossteam.yml").Envar("CROSSTEAM_CONFIG_FILE").StringVar(&c.file)
 	c.web = kingpinflag.AddFlags(c.CmdClause, defaultListenAddress)
 	c.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
 	c.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 means no limit.").Default("40").IntVar(&c.maxRequests)
 	c.Flag("web.enable-lifecycle", "Enable configuration reload via HTTP request (POST /-/reload). SIGHUP always reloads.").Default("false").BoolVar(&c.lifecycle)
+	addGrafanaURLFlag(c.CmdClause, &c.grafanaURL)
+	c.Flag("collector.github", "Sync the configured GitHub targets (--no-collector.github turns them off without editing the file).").
+		Default("true").Envar("CROSSTEAM_COLLECTOR_GITHUB").BoolVar(&c.collectors.github)
+	c.Flag("collector.jira", "Sync the configured Jira targets (--no-collector.jira turns them off without editing the file).").
+		Default("true").Envar("CROSSTEAM_COLLECTOR_JIRA").BoolVar(&c.collectors.jira)
 	c.Flag("shard", "Sync only this shard of the repositories and Jira projects, as i/n (e.g. 0/3); every shard runs its own store. Empty: everything.").
 		PlaceHolder("i/n").StringVar(&c.shard)
 	return c
@@ -77,11 +108,13 @@ type exporter struct {
 	syncer  *syncer.Syncer
 	health  *exposition.Health
 	targets targetBuilder
-	mu      sync.Mutex
-	cfg     *config.Config
-	loaded  [sha256.Size]byte // hash of the file the running configuration came from
-	cancel  context.CancelFunc
-	running sync.WaitGroup
+	// switches are applied to every configuration loaded.
+	switches collectorSwitches
+	mu       sync.Mutex
+	cfg      *config.Config
+	loaded   [sha256.Size]byte // hash of the file the running configuration came from
+	cancel   context.CancelFunc
+	running  sync.WaitGroup
 }
 
 // targetBuilder makes the collectors of a configuration (buildTargets, or
@@ -98,10 +131,19 @@ type exporterOptions struct {
 	now         func() time.Time   // asOf clock of snapshots; nil = time.Now
 	targets     targetBuilder      // nil = buildTargets (for shard)
 	shard       shard.Spec         // the part of the organisation synced here
-	links       []web.LandingLinks // extra landing page links
+	links       []externalLink     // extra landing page links to other servers
+	grafanaURL  string             // Grafana showing the boards, linked from the landing page
+	collectors  *collectorSwitches // nil = every source on
 	// started, when set, runs in its own goroutine once the exporter is
 	// syncing and the web server is starting.
 	started func(ctx context.Context, x *exporter)
+}
+
+// addGrafanaURLFlag declares --grafana.url, the Grafana whose boards the
+// landing page links.
+func addGrafanaURLFlag(c *kingpin.CmdClause, v *string) {
+	c.Flag("grafana.url", "Grafana that shows crossteam's dashboards (e.g. http://localhost:3000); the landing page links each board there.").
+		PlaceHolder("URL").Envar("CROSSTEAM_GRAFANA_URL").StringVar(v)
 }
 
 // serve runs until ctx ends. Each value on hup (SIGHUP) reloads the
@@ -111,7 +153,7 @@ func (c *serveCommand) serve(ctx context.Context, e *env, hup <-chan os.Signal) 
 	if err != nil {
 		return err
 	}
-	return runExporter(ctx, e, hup, exporterOptions{file: c.file, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests, shard: spec, lifecycle: c.lifecycle})
+	return runExporter(ctx, e, hup, exporterOptions{file: c.file, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests, shard: spec, lifecycle: c.lifecycle, grafanaURL: c.grafanaURL, collectors: &c.collectors})
 }
 
 // runExporter loads the configuration file, syncs its targets in the
@@ -126,6 +168,11 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 	if err != nil {
 		return err
 	}
+	switches := allCollectors
+	if o.collectors != nil {
+		switches = *o.collectors
+	}
+	switches.apply(cfg, logger)
 	st, err := store.Open(ctx, cfg.Store.Path, logger)
 	if err != nil {
 		return err
@@ -140,7 +187,7 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 	if o.shard.Sharded() {
 		logger.Info("syncing one shard of the organisation", "shard", o.shard.String())
 	}
-	x := &exporter{logger: logger, file: o.file, st: st, health: health, cfg: cfg, targets: o.targets, loaded: sha256.Sum256(raw),
+	x := &exporter{logger: logger, file: o.file, st: st, health: health, cfg: cfg, targets: o.targets, loaded: sha256.Sum256(raw), switches: switches,
 		syncer: &syncer.Syncer{Store: st, Logger: logger, Snapshot: snap, Health: health, Now: o.now,
 			Engine: engine.Options{Sharded: o.shard.Sharded()}, SyncContext: ctx}}
 
@@ -228,22 +275,8 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 	mux.Handle("/review", reviews)
 	mux.Handle("/review/", reviews)
 	if o.metricsPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        programName,
-			Description: "Team-to-team handoff metrics from GitHub and Jira history",
-			Version:     version.Info(),
-			Links: append([]web.LandingLinks{
-				{Address: o.metricsPath, Text: "Metrics"},
-				{Address: "/review", Text: "Weekly cross-team review (last complete week)"},
-				{Address: "/config", Text: "Configuration (secrets masked)"},
-				{Address: "/-/healthy", Text: "Health"},
-				{Address: "/-/ready", Text: "Readiness"},
-			}, o.links...),
-		})
-		if err != nil {
-			return err
-		}
-		mux.Handle("/", landing)
+		mux.Handle("/", &landingPage{logger: logger, health: health, metricsPath: o.metricsPath, grafanaURL: o.grafanaURL,
+			external: o.links, now: time.Now, scrub: &resilience.Scrubber{}, served: func() bool { return snap.Snapshot() != nil }})
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: time.Minute}
 	errCh := make(chan error, 1)
@@ -319,6 +352,7 @@ func (x *exporter) reload(ctx context.Context) error {
 		x.health.SetReload(false, time.Now())
 		return err
 	}
+	x.switches.apply(cfg, x.logger)
 	x.mu.Lock()
 	old := x.cfg
 	x.mu.Unlock()

@@ -101,9 +101,16 @@ store:`, 1)
 	for _, want := range []string{
 		`crossteam_source_up{source="jira",target="jira-ok"} 1`,
 		`crossteam_source_up{source="github",target="acme"} 1`,
-		// field, status, one search page, one bulkfetch: 2 + ceil(1/100) + ceil(1/1000).
-		`crossteam_api_requests_total{code="200",source="jira",target="jira-ok"} 4`,
-		`crossteam_api_requests_total{code="410",source="jira",target="jira-broken"} 1`,
+		// field, status, issueLinkType, one search page, one bulkfetch:
+		// 3 + ceil(1/100) + ceil(1/1000).
+		`crossteam_api_requests_total{code="200",endpoint="/rest/api/3/field",source="jira",target="jira-ok"} 1`,
+		`crossteam_api_requests_total{code="200",endpoint="/rest/api/3/status",source="jira",target="jira-ok"} 1`,
+		`crossteam_api_requests_total{code="200",endpoint="/rest/api/3/issueLinkType",source="jira",target="jira-ok"} 1`,
+		`crossteam_api_requests_total{code="200",endpoint="/rest/api/3/search/jql",source="jira",target="jira-ok"} 1`,
+		`crossteam_api_requests_total{code="200",endpoint="/rest/api/3/changelog/bulkfetch",source="jira",target="jira-ok"} 1`,
+		// A Data Center target pointed at Cloud: the removed search answers 410.
+		`crossteam_api_requests_total{code="410",endpoint="/rest/api/2/search",source="jira",target="jira-broken"} 1`,
+		`crossteam_api_request_duration_seconds_count{endpoint="/rest/api/3/search/jql",source="jira",target="jira-ok"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)

@@ -310,4 +310,17 @@ func TestReloadNeedsLifecycle(t *testing.T) {
 	if strings.Contains(logs.String(), "reload") {
 		t.Errorf("a reload was attempted:\n%s", logs.String())
 	}
+	// SIGHUP always reloads, flag or not: the broken file is refused (and
+	// the running configuration kept), a fixed one is loaded.
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the SIGHUP reload refused", func() bool {
+		return strings.Contains(logs.String(), "reload failed; keeping the previous configuration")
+	})
+	writeServeConfig(t, dir, api.URL+"/api/v3") // changed bytes, valid
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the SIGHUP reload done", func() bool { return strings.Contains(logs.String(), "configuration reloaded") })
 }

@@ -3,6 +3,7 @@ package github
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	gh "github.com/google/go-github/v60/github"
 )
@@ -45,19 +46,10 @@ func decodeList[T any](body []byte) (int, error) {
 	return len(v), err
 }
 
-// decodeGraphQL decodes a timeline batch answer (aliases of
-// issueOrPullRequest under repository) into the collector's node types
-// with encoding/json, and counts the timeline nodes.
+// decodeGraphQL decodes a timeline answer into the collector's wire types
+// (what gqlTransport does with every answer) and counts the nodes.
 func decodeGraphQL(body []byte) (int, error) {
-	var ans struct {
-		Data struct {
-			Repository map[string]*struct {
-				TimelineItems struct {
-					Nodes []gqlWireNode `json:"nodes"`
-				} `json:"timelineItems"`
-			} `json:"repository"`
-		} `json:"data"`
-	}
+	var ans gqlFastAnswer
 	if err := json.Unmarshal(body, &ans); err != nil {
 		return 0, err
 	}
@@ -71,11 +63,12 @@ func decodeGraphQL(body []byte) (int, error) {
 }
 
 // gqlWireNode is the JSON of one timeline node: the union of the fields
-// the collector's fragments ask for.
+// the collector's fragments ask for (inline fragments flatten into one
+// object).
 type gqlWireNode struct {
 	Typename          string     `json:"__typename"`
 	ID                string     `json:"id"`
-	CreatedAt         string     `json:"createdAt"`
+	CreatedAt         time.Time  `json:"createdAt"`
 	Actor             *gqlActor  `json:"actor"`
 	Author            *gqlActor  `json:"author"`
 	Label             *wireLabel `json:"label"`
@@ -85,9 +78,9 @@ type gqlWireNode struct {
 		Login    string `json:"login"`
 		Slug     string `json:"slug"`
 	} `json:"requestedReviewer"`
-	MilestoneTitle string  `json:"milestoneTitle"`
-	DatabaseID     *int64  `json:"databaseId"`
-	FullDatabaseID *string `json:"fullDatabaseId"`
-	State          string  `json:"state"`
-	SubmittedAt    *string `json:"submittedAt"`
+	MilestoneTitle string     `json:"milestoneTitle"`
+	DatabaseID     *int64     `json:"databaseId"`
+	FullDatabaseID *string    `json:"fullDatabaseId"`
+	State          string     `json:"state"`
+	SubmittedAt    *time.Time `json:"submittedAt"`
 }

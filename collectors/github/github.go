@@ -1,5 +1,20 @@
 // Package github is crossteam's GitHub collector: one Collector per
-// configured GitHub (or GitHub Enterprise) target. Sync fetches, per
+// configured GitHub (or GitHub Enterprise) target.
+//
+// History through GraphQL (graphql: auto or on, the default; graphql.go,
+// graphql_sync.go): per repository the issues list, newest first and
+// conditional on the last walk's ETag, says what changed (a 304 ends the
+// repository's sync for free); the timelines of each page's items
+// (labels, assignments, review requests and removals, reviews, comments,
+// closes, reopens, merges, milestones) come in one aliased GraphQL query
+// (githubv4) of about one point, stored with the page in one transaction;
+// items with more than a page of timeline are continued alone. GraphQL's
+// point budget is tracked beside the REST budget in the same transport,
+// RATE_LIMITED answers are waited out, timeouts shrink the query. A 404 on
+// /graphql under auto switches to the REST path below, with one log line.
+// Both paths store identical events (ids included).
+//
+// The REST path (graphql: off, or the fallback): Sync fetches, per
 // repository and incrementally from the cursors in the store, the issues and
 // pull requests (updated since the last sync), the repository issue events
 // feed (newest first, down to the last stored event id), issue comments

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/crossteam/crossteam/config"
-	"github.com/crossteam/crossteam/model"
 )
 
 // syncGraphQL syncs one repository with GraphQL history: the issues list
@@ -20,7 +19,9 @@ import (
 // path for good (one log line) and syncs this repository through it.
 func (rs *repoSync) syncGraphQL(ctx context.Context) error {
 	c := rs.c
-	rs.seen = map[int]seenIssue{}
+	if err := rs.loadDepsPending(ctx); err != nil {
+		return err
+	}
 	err := rs.issuesGraphQL(ctx)
 	if errors.Is(err, errNoGraphQL) {
 		if c.gqlMode == config.GraphQLOn {
@@ -61,9 +62,15 @@ func (rs *repoSync) issuesGraphQL(ctx context.Context) error {
 	c := rs.c
 	first := rs.path("/issues?direction=desc&per_page=100&sort=updated&state=all")
 	etagKey := rs.key("gql_issues etag")
-	w, _, err := rs.cursor(ctx, "gql_issues_since")
+	w, have, err := rs.cursor(ctx, "gql_issues_since")
 	if err != nil {
 		return err
+	}
+	if !have {
+		// A store the REST path synced: start from what it completed.
+		if w, err = rs.restWatermark(ctx); err != nil {
+			return err
+		}
 	}
 	floor := w
 	if floor == "" && !c.since.IsZero() {
@@ -119,7 +126,6 @@ func (rs *repoSync) issuesGraphQL(ctx context.Context) error {
 				newestT = it.Updated
 			}
 			p.Items = append(p.Items, it)
-			rs.seen[is.GetNumber()] = seenIssue{created: it.Created, updated: it.Updated, pr: it.Kind == model.KindPullRequest, blockedBy: w.blockedBy()}
 			if e, ok := createdEvent(it); ok {
 				p.Events = append(p.Events, e)
 			}
@@ -130,6 +136,7 @@ func (rs *repoSync) issuesGraphQL(ctx context.Context) error {
 			return err
 		}
 		p.Cursors = map[string]string{}
+		rs.noteDeps(ctx, list[:len(targets)], &p) // the items stored with this page
 		for _, t := range targets {
 			nodes := tls[t.number]
 			requested := false
@@ -185,4 +192,37 @@ func hasReviews(nodes []gqlNode) bool {
 		}
 	}
 	return false
+}
+
+// restWatermark is where a GraphQL walk may start on a store the REST path
+// synced, so that switching paths (an upgrade, graphql: off -> auto) does
+// not fetch the whole history again: the older of the REST issues and
+// comments watermarks, when the REST sync that set them finished every
+// step (no events walk, review check or per-issue event list pending).
+// Everything updated before it is stored with its events, comments and
+// reviews. "" (walk everything) otherwise.
+func (rs *repoSync) restWatermark(ctx context.Context) (string, error) {
+	issues, ok, err := rs.cursor(ctx, "issues_since")
+	if err != nil || !ok || issues == "" {
+		return "", err
+	}
+	for _, name := range []string{"events_walk", "reviews_pending", "issue_events_pending"} {
+		v, _, err := rs.cursor(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		if v != "" {
+			return "", nil
+		}
+	}
+	if _, ok, err := rs.cursor(ctx, "events_last_id"); err != nil || !ok {
+		return "", err
+	}
+	w := issues
+	if comments, ok, err := rs.cursor(ctx, "comments_since"); err != nil {
+		return "", err
+	} else if ok && later(w, comments) {
+		w = comments
+	}
+	return w, nil
 }

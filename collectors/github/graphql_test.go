@@ -288,3 +288,39 @@ func total(ds []time.Duration) time.Duration {
 	}
 	return s
 }
+
+// TestGraphQLAfterREST: a store the REST path synced switches to GraphQL
+// (an upgrade keeps graphql: auto) without fetching the history again:
+// the walk starts at the REST watermarks, costs one issues page and at
+// most one point per repository, and stores exactly the same data; new
+// history afterwards arrives as usual.
+func TestGraphQLAfterREST(t *testing.T) {
+	e := newEnv(t, fakegithub.GitHubOptions{})
+	e.target.GraphQL = config.GraphQLOff
+	e.scenario()
+	e.bulk(250) // acme/docs: three issues pages if walked again
+	e.mustSync()
+	before := canonical(e.load())
+	e.target.GraphQL = config.GraphQLAuto
+	e.gh.ResetRequests()
+	e.mustSync()
+	after := canonical(e.load())
+	if !reflect.DeepEqual(before.Items, after.Items) || !reflect.DeepEqual(before.Events, after.Events) {
+		t.Errorf("switching paths changed the store: %d/%d items, %d/%d events", len(before.Items), len(after.Items), len(before.Events), len(after.Events))
+	}
+	pages := e.gh.Count(func(r fakeapi.Request) bool { return r.Endpoint == fakegithub.EndpointIssues && r.Cost })
+	points := 0
+	for _, r := range e.gh.Requests() {
+		points += r.Points
+	}
+	if pages != 3 || points > 3 {
+		t.Errorf("the switch cost %d issues pages and %d points; want one page per repository (3) and at most a point each", pages, points)
+	}
+	// Then a new comment arrives through GraphQL.
+	e.clock.Advance(time.Hour)
+	checker(t)(e.org.AddComment("acme/web", fakegithub.Comment{Issue: 2, User: "bill", Body: "late"}))
+	e.mustSync()
+	if n := len(find(e.load(), func(ev model.Event) bool { return ev.Kind == model.EventCommented && ev.ItemKey == "acme/web#2" })); n != 1 {
+		t.Errorf("web#2 comments after the switch = %d, want 1", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -23,6 +24,11 @@ type gqlInfo struct {
 	dataPresent bool
 	errors      []string // "TYPE: message"
 	types       []string
+	// fast, when set, receives the answer decoded into the collector's
+	// wire types, and the GraphQL client is then handed no data to decode;
+	// fastErr is why it did not decode.
+	fast    *gqlFastAnswer
+	fastErr error
 }
 
 func (i *gqlInfo) onlyNotFound() bool {
@@ -56,12 +62,15 @@ type gqlTransport struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
+// gqlAnswer is an answer's two members, raw: one scan of the body.
 type gqlAnswer struct {
 	Data   json.RawMessage `json:"data"`
-	Errors []struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"errors"`
+	Errors json.RawMessage `json:"errors"`
+}
+
+type gqlErr struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
 }
 
 func (t *gqlTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -90,7 +99,8 @@ func (t *gqlTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		*info = gqlInfo{status: resp.StatusCode}
+		fast := info.fast
+		*info = gqlInfo{status: resp.StatusCode, fast: fast}
 		switch resp.StatusCode {
 		case http.StatusBadGateway, http.StatusGatewayTimeout:
 			info.timeout = true
@@ -109,9 +119,26 @@ func (t *gqlTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		if json.Unmarshal(b, &ans) != nil {
 			return resp, nil // the client reports the decode error
 		}
+		var errs []gqlErr
+		if len(ans.Errors) > 0 && string(ans.Errors) != "null" {
+			_ = json.Unmarshal(ans.Errors, &errs)
+		}
 		info.dataPresent = len(ans.Data) > 0 && string(ans.Data) != "null"
+		if info.fast != nil && info.dataPresent {
+			if err := json.Unmarshal(ans.Data, &info.fast.Data); err != nil {
+				info.fastErr = fmt.Errorf("decode the answer: %w", err)
+			} else {
+				// The client gets the errors alone: nothing to decode twice.
+				stripped := []byte("{}")
+				if len(errs) > 0 {
+					stripped = append(append([]byte(`{"errors":`), ans.Errors...), '}')
+				}
+				resp.Body = io.NopCloser(bytes.NewReader(stripped))
+				resp.ContentLength = int64(len(stripped))
+			}
+		}
 		limited := false
-		for _, e := range ans.Errors {
+		for _, e := range errs {
 			info.types = append(info.types, e.Type)
 			info.errors = append(info.errors, strings.TrimPrefix(e.Type+": ", ": ")+e.Message)
 			switch {

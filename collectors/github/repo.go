@@ -35,12 +35,14 @@ type repoSync struct {
 	// the reviews never forgets a PR whose issue watermark already moved.
 	pending   map[int]time.Time
 	reviewReq map[int]bool // PRs with a review request seen in this sync
+	// depsPending: issues listed whose dependencies are not fetched yet
+	// (dependencies.go), kept like pending.
+	depsPending map[int]time.Time
 }
 
 type seenIssue struct {
 	created, updated time.Time
 	pr               bool
-	blockedBy        int // total blocking issues as listed; -1: not said
 }
 
 // Cursor and ETag names, scoped by repository (the store scopes them by
@@ -84,6 +86,9 @@ func (rs *repoSync) sync(ctx context.Context) error {
 		return err
 	}
 	rs.pending = decodePending(v)
+	if err := rs.loadDepsPending(ctx); err != nil {
+		return err
+	}
 	if err := rs.issues(ctx); err != nil {
 		return err
 	}
@@ -213,7 +218,7 @@ func (rs *repoSync) issues(ctx context.Context) error {
 				if e, ok := createdEvent(it); ok {
 					p.Events = append(p.Events, e)
 				}
-				rs.seen[is.GetNumber()] = seenIssue{created: it.Created, updated: it.Updated, pr: it.Kind == model.KindPullRequest, blockedBy: w.blockedBy()}
+				rs.seen[is.GetNumber()] = seenIssue{created: it.Created, updated: it.Updated, pr: it.Kind == model.KindPullRequest}
 				if it.Kind == model.KindPullRequest {
 					if it.Updated.After(rs.pending[is.GetNumber()]) {
 						rs.pending[is.GetNumber()] = it.Updated
@@ -224,6 +229,7 @@ func (rs *repoSync) issues(ctx context.Context) error {
 					last = it.Updated
 				}
 			}
+			rs.noteDeps(ctx, list, p)
 			return last
 		})
 }

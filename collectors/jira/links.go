@@ -118,15 +118,21 @@ func (c *Collector) decodeRecordFields(r *rawIssue, p *parsed) error {
 		if !ok || string(raw) == "null" {
 			continue
 		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return fmt.Errorf("issue %s: field %s: %w", p.key, f, err)
-		}
 		if p.dates == nil {
 			p.dates = map[string]string{}
 		}
 		// Stored as the source gives it; the engine parses the date and
-		// counts values that are not YYYY-MM-DD as invalid.
+		// counts values that are not YYYY-MM-DD as invalid (the item is
+		// kept). A field that is no date at all (jira_date_field naming
+		// a select list, say) is stored as its raw value, cut, to be
+		// counted the same way rather than failing the batch.
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			s = string(raw)
+			if len(s) > 40 {
+				s = s[:40]
+			}
+		}
 		p.dates[f] = dayOf(s)
 	}
 	return nil

@@ -120,3 +120,25 @@ dependencies:
 		t.Errorf("%d items stored, want 1", n)
 	}
 }
+
+// TestDateFieldNotADate: a jira_date_field holding something else than a
+// date keeps the issue; its value is stored for the engine to count as an
+// invalid date.
+func TestDateFieldNotADate(t *testing.T) {
+	e := newEnv(t, fakejira.Cloud, teamsYAML+`
+  - name: actions
+    kind: postmortem
+    jira_jql: "labels = pm"
+    jira_date_field: customfield_10100
+`)
+	e.must(e.site.CreateIssue(fakejira.Issue{Project: "A", Summary: "api", Reporter: "acc-bob", Created: at(0)}))
+	e.rewrite = func(r *http.Request, body []byte) []byte {
+		return []byte(strings.ReplaceAll(string(body), `"summary":"api"`, `"customfield_10100":{"value":"soon"},"summary":"api"`))
+	}
+	if err := e.collector(Options{}).Sync(context.Background()); err != nil {
+		t.Fatalf("sync: %v, want the issue kept", err)
+	}
+	if got, want := recordEventsOf(e.load(), "A-1"), []string{`date_set customfield_10100 ->{"value":"soon"} @0s`}; !reflect.DeepEqual(got, want) {
+		t.Errorf("A-1 = %q, want %q", got, want)
+	}
+}
