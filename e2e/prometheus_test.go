@@ -911,29 +911,23 @@ func checkStalledAlert(ctx context.Context, t *testing.T, p *promAPI, dw *demoWo
 	}
 
 	// The demo's own exposition.
-	exposed := map[stalledKey]float64{}
-	if mf := dw.live["crossteam_stalled_handoff_idle_seconds"]; mf != nil {
-		for _, s := range mf.GetMetric() {
+	// stalledGauge reads a per-handoff gauge of the demo's /metrics by key.
+	stalledGauge := func(name string, value func(float64) float64) map[stalledKey]float64 {
+		out := map[stalledKey]float64{}
+		for _, s := range dw.live[name].GetMetric() {
 			l := map[string]string{}
 			for _, lp := range s.GetLabel() {
 				l[lp.GetName()] = lp.GetValue()
 			}
-			exposed[keyOfLabels(l)] = s.GetGauge().GetValue()
+			out[keyOfLabels(l)] = value(s.GetGauge().GetValue())
 		}
+		return out
 	}
-	compareStalled(t, "demo /metrics crossteam_stalled_handoff_idle_seconds", exposed, want)
+	compareStalled(t, "demo /metrics crossteam_stalled_handoff_idle_seconds",
+		stalledGauge("crossteam_stalled_handoff_idle_seconds", func(v float64) float64 { return v }), want)
 	// The timestamp the boards and the alert read: now minus the idle time.
-	since := map[stalledKey]float64{}
-	if mf := dw.live["crossteam_stalled_handoff_idle_since_timestamp_seconds"]; mf != nil {
-		for _, s := range mf.GetMetric() {
-			l := map[string]string{}
-			for _, lp := range s.GetLabel() {
-				l[lp.GetName()] = lp.GetValue()
-			}
-			since[keyOfLabels(l)] = float64(now.Unix()) - s.GetGauge().GetValue()
-		}
-	}
-	compareStalled(t, "demo /metrics now - crossteam_stalled_handoff_idle_since_timestamp_seconds", since, want)
+	compareStalled(t, "demo /metrics now - crossteam_stalled_handoff_idle_since_timestamp_seconds",
+		stalledGauge("crossteam_stalled_handoff_idle_since_timestamp_seconds", func(v float64) float64 { return float64(now.Unix()) - v }), want)
 
 	// ALERTS: one firing series per exported stalled handoff, no other.
 	res, err := p.query(ctx, `ALERTS{alertname="CrossteamHandoffStalled", alertstate="firing"}`)
