@@ -738,17 +738,21 @@ func sortDecisionList(l []DecisionRecord) {
 	})
 }
 
-// capDecisions keeps at most max_exported entries per signal, in order.
-func capDecisions(cfg *config.Config, l []DecisionRecord) []DecisionRecord {
+// capPerSignal keeps at most max_exported entries of each signal, in order.
+func capPerSignal[T any](cfg *config.Config, l []T, signal func(*T) string) []T {
 	n := map[string]int{}
 	out := l[:0]
-	for _, d := range l {
-		if n[d.Signal] < signalCap(cfg, d.Signal) {
-			n[d.Signal]++
-			out = append(out, d)
+	for i := range l {
+		if s := signal(&l[i]); n[s] < signalCap(cfg, s) {
+			n[s]++
+			out = append(out, l[i])
 		}
 	}
 	return out
+}
+
+func capDecisions(cfg *config.Config, l []DecisionRecord) []DecisionRecord {
+	return capPerSignal(cfg, l, func(d *DecisionRecord) string { return d.Signal })
 }
 
 // sortOverdue: the longest overdue first, then by signal, source and key.
@@ -769,15 +773,7 @@ func sortOverdue(l []ActionRecord) {
 }
 
 func capOverdue(cfg *config.Config, l []ActionRecord) []ActionRecord {
-	n := map[string]int{}
-	out := l[:0]
-	for _, a := range l {
-		if n[a.Signal] < signalCap(cfg, a.Signal) {
-			n[a.Signal]++
-			out = append(out, a)
-		}
-	}
-	return out
+	return capPerSignal(cfg, l, func(a *ActionRecord) string { return a.Signal })
 }
 
 func signalCap(cfg *config.Config, name string) int {
