@@ -882,6 +882,16 @@ func milestoneDue(records []model.Milestone) func(key, title string) int64 {
 // and histograms sum, oldest ages take the max, lists are the union sorted
 // and capped again. Dependencies whose two items live in different shards
 // are in neither (doc.go, Records).
+// entry is m[k], created when absent.
+func entry[K comparable, V any](m map[K]*V, k K, create func() *V) *V {
+	v := m[k]
+	if v == nil {
+		v = create()
+		m[k] = v
+	}
+	return v
+}
+
 func mergeRecords(cfg *config.Config, shards []*Snapshot) Records {
 	out := Records{InvalidDates: map[[2]string]int{}}
 	dec := map[RecordKey]*DecisionCounts{}
@@ -890,32 +900,20 @@ func mergeRecords(cfg *config.Config, shards []*Snapshot) Records {
 	for _, s := range shards {
 		r := &s.Records
 		for _, d := range r.Decisions {
-			m := dec[d.RecordKey]
-			if m == nil {
-				m = &DecisionCounts{RecordKey: d.RecordKey}
-				dec[d.RecordKey] = m
-			}
+			m := entry(dec, d.RecordKey, func() *DecisionCounts { return &DecisionCounts{RecordKey: d.RecordKey} })
 			m.Open += d.Open
 			m.Decided += d.Decided
 			m.RevisitDue += d.RevisitDue
 			m.Decide.add(&d.Decide)
 		}
 		for _, a := range r.Actions {
-			m := act[a.RecordKey]
-			if m == nil {
-				m = &ActionCounts{RecordKey: a.RecordKey}
-				act[a.RecordKey] = m
-			}
+			m := entry(act, a.RecordKey, func() *ActionCounts { return &ActionCounts{RecordKey: a.RecordKey} })
 			m.Open += a.Open
 			m.Overdue += a.Overdue
 			m.Close.add(&a.Close)
 		}
 		for _, d := range r.Dependencies {
-			m := deps[d.DependencyKey]
-			if m == nil {
-				m = &DependencyStats{DependencyKey: d.DependencyKey}
-				deps[d.DependencyKey] = m
-			}
+			m := entry(deps, d.DependencyKey, func() *DependencyStats { return &DependencyStats{DependencyKey: d.DependencyKey} })
 			m.Open += d.Open
 			m.Oldest = max(m.Oldest, d.Oldest)
 			m.Resolved.add(&d.Resolved)
