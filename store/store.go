@@ -34,7 +34,10 @@
 //	                 one string (at, then each text column as <length>:<bytes>),
 //	                 in (at, rowid) order, so a full read is one row per item.
 //	stale_events     (source, key): items whose packed events a page made
-//	                 stale; readers pack them on the fly, Repack rewrites them.
+//	                 stale (events older than the packed ones, or few
+//	                 added to a long row; otherwise the page appends to the
+//	                 packed row itself); readers pack them on the fly,
+//	                 Repack rewrites them.
 //	schema_migrations version, applied_at: the applied schema migrations.
 //
 // The views items_readable, events_readable and milestones_readable show the
@@ -159,6 +162,8 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	wq.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", ms))
 	wq.Add("_pragma", "journal_mode(WAL)")
 	wq.Add("_pragma", "synchronous(NORMAL)")
+	// Statement journals (multi-row statements) in memory, not temp files.
+	wq.Add("_pragma", "temp_store(MEMORY)")
 	wq.Add("_pragma", fmt.Sprintf("mmap_size(%d)", mmapSize))
 	wq.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
@@ -483,7 +488,7 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 	// only them. An upsert that changes nothing and an event already
 	// stored affect no row and mark nothing.
 	changed := map[[2]string]bool{}
-	newEvents := map[[2]string]bool{} // items whose packed events are now stale
+	newEvents := map[[2]string]bool{} // items whose packed events are now stale (packAdded)
 
 	if len(p.Items) > 0 {
 		st, err := tx.PrepareContext(ctx, upsertItemSQL)
@@ -527,6 +532,8 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 		}
 	}
 
+	// The page's new events per item, in page (rowid) order, to pack.
+	added := map[[2]string][]newEvent{}
 	if len(p.Events) > 0 {
 		st, err := tx.PrepareContext(ctx, insertEventSQL)
 		if err != nil {
@@ -543,15 +550,23 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 			if n, err := res.RowsAffected(); err != nil {
 				return fmt.Errorf("insert event %d (id %s): %w", i, e.ID, err)
 			} else if n > 0 {
-				changed[[2]string{e.Source, e.ItemKey}] = true
-				newEvents[[2]string{e.Source, e.ItemKey}] = true
+				k := [2]string{e.Source, e.ItemKey}
+				changed[k] = true
+				rowid, err := res.LastInsertId()
+				if err != nil {
+					return fmt.Errorf("insert event %d (id %s): %w", i, e.ID, err)
+				}
+				added[k] = append(added[k], newEvent{e: e, rowid: rowid})
 			}
 		}
 	}
 
-	if len(newEvents) > 0 {
+	if len(added) > 0 {
 		if _, err := tx.ExecContext(ctx, `UPDATE tracked_events SET upto = (SELECT max(rowid) FROM events)`); err != nil {
 			return fmt.Errorf("tracked events: %w", err)
+		}
+		if err := s.packAdded(ctx, tx, added, newEvents); err != nil {
+			return err
 		}
 	}
 
