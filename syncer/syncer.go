@@ -213,10 +213,9 @@ func (s *Syncer) update(ctx context.Context, cfg *config.Config) (_ *engine.Snap
 	n := 0
 	for {
 		st := s.state
-		if err := r.Items(ctx, since, func(source, key string, it *model.Item, evs []model.Event) error {
+		if err := pipelined(ctx, r, since, func(source, key string, it *model.Item, evs []model.Event) {
 			st.Update(source, key, it, evs)
 			n++
-			return nil
 		}); err != nil {
 			if rebuilt {
 				s.state = nil // half built: rebuild next time
