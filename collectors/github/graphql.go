@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shurcooL/githubv4"
@@ -303,22 +304,36 @@ func (c *Collector) shrink() bool {
 
 // timelineBatch runs one aliased query; conns[i] is nil for an item
 // GitHub did not resolve.
+//
+// The query's Go type depends only on how many issues and pull requests
+// the batch has and on the page size: issues come first, then pull
+// requests, aliased by position (i0, i1, ...), with the numbers passed as
+// variables. reflect.StructOf keeps every type it makes for the
+// process's life, so a type naming the items (the first version) grew the
+// exporter's heap with every batch ever fetched: 30 MiB of type names
+// after a medium-size full sync, and more with each sync.
 func (rs *repoSync) timelineBatch(ctx context.Context, batch []gqlTarget) ([]*gqlConn, error) {
 	c := rs.c
-	fields := make([]reflect.StructField, len(batch))
-	for i, it := range batch {
-		fields[i] = reflect.StructField{
-			Name: "I" + strconv.Itoa(i), Type: reflect.PointerTo(gqlItemType(it.pr, c.gqlPage, false)),
-			Tag: reflect.StructTag(fmt.Sprintf(`graphql:"i%d: issueOrPullRequest(number: %d)"`, it.number, it.number)),
+	order := make([]int, 0, len(batch)) // alias position -> batch index
+	for _, pr := range []bool{false, true} {
+		for i, it := range batch {
+			if it.pr == pr {
+				order = append(order, i)
+			}
 		}
 	}
-	repoT := reflect.StructOf(fields)
-	qT := reflect.StructOf([]reflect.StructField{
-		{Name: "RateLimit", Type: reflect.TypeOf(gqlRateLimit{}), Tag: `graphql:"rateLimit"`},
-		{Name: "Repository", Type: reflect.PointerTo(repoT), Tag: `graphql:"repository(owner: $owner, name: $name)"`},
-	})
+	prs := 0
+	for _, it := range batch {
+		if it.pr {
+			prs++
+		}
+	}
+	qT := gqlBatchType(len(batch)-prs, prs, c.gqlPage)
 	q := reflect.New(qT)
 	vars := map[string]any{"owner": githubv4.String(rs.owner), "name": githubv4.String(rs.name)}
+	for pos, i := range order {
+		vars["n"+strconv.Itoa(pos)] = githubv4.Int(batch[i].number)
+	}
 	ans, err := c.gqlQuery(ctx, q.Interface(), vars)
 	if err != nil {
 		return nil, err
@@ -328,13 +343,37 @@ func (rs *repoSync) timelineBatch(ctx context.Context, batch []gqlTarget) ([]*gq
 		return nil, fmt.Errorf("repository %s not found", rs.full)
 	}
 	out := make([]*gqlConn, len(batch))
-	for i, it := range batch {
-		if w := ans.Data.Repository["i"+strconv.Itoa(it.number)]; w != nil {
+	for pos, i := range order {
+		if w := ans.Data.Repository["i"+strconv.Itoa(pos)]; w != nil {
 			conn := w.TimelineItems.conn()
 			out[i] = &conn
 		}
 	}
 	return out, nil
+}
+
+// gqlBatchTypes caches the batch query types by (issues, pull requests,
+// page size): a bounded set, made once each.
+var gqlBatchTypes sync.Map
+
+func gqlBatchType(issues, prs, page int) reflect.Type {
+	key := [3]int{issues, prs, page}
+	if t, ok := gqlBatchTypes.Load(key); ok {
+		return t.(reflect.Type)
+	}
+	fields := make([]reflect.StructField, 0, issues+prs)
+	for pos := range issues + prs {
+		fields = append(fields, reflect.StructField{
+			Name: "I" + strconv.Itoa(pos), Type: reflect.PointerTo(gqlItemType(pos >= issues, page, false)),
+			Tag: reflect.StructTag(fmt.Sprintf(`graphql:"i%d: issueOrPullRequest(number: $n%d)"`, pos, pos)),
+		})
+	}
+	qT := reflect.StructOf([]reflect.StructField{
+		{Name: "RateLimit", Type: reflect.TypeOf(gqlRateLimit{}), Tag: `graphql:"rateLimit"`},
+		{Name: "Repository", Type: reflect.PointerTo(reflect.StructOf(fields)), Tag: `graphql:"repository(owner: $owner, name: $name)"`},
+	})
+	t, _ := gqlBatchTypes.LoadOrStore(key, qT)
+	return t.(reflect.Type)
 }
 
 func connOf(v any) gqlConn {
@@ -429,7 +468,7 @@ func (c *Collector) gqlQuery(ctx context.Context, q any, vars map[string]any) (*
 }
 
 // gqlFastAnswer is a timeline answer in the collector's wire types: the
-// rate limit and, by alias (i<number>, or issueOrPullRequest for a
+// rate limit and, by alias (i<position in the batch>, or issueOrPullRequest for a
 // continuation), each item's timeline.
 type gqlFastAnswer struct {
 	Data struct {

@@ -3,12 +3,15 @@ package github
 import (
 	"bytes"
 	"encoding/base64"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -322,5 +325,55 @@ func TestGraphQLAfterREST(t *testing.T) {
 	e.mustSync()
 	if n := len(find(e.load(), func(ev model.Event) bool { return ev.Kind == model.EventCommented && ev.ItemKey == "acme/web#2" })); n != 1 {
 		t.Errorf("web#2 comments after the switch = %d, want 1", n)
+	}
+}
+
+// TestGraphQLQueryNamesNoItem: a batch query names its items only in
+// variables (issues first, then pull requests, aliased by position), so
+// its Go type, which reflect keeps for the process's life, is one per
+// (issues, pull requests, page size) and not one per batch ever fetched;
+// the REST and GraphQL paths still store the same (pathsEqual, with a
+// batch mixing issues and a pull request).
+func TestGraphQLQueryNamesNoItem(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []string
+	pathsEqual(t, func(e *env) {
+		if e.target.GraphQLMode() == config.GraphQLOff {
+			return
+		}
+		e.wrap = func(w http.ResponseWriter, r *http.Request) bool {
+			if strings.HasSuffix(r.URL.Path, "/graphql") {
+				b, _ := io.ReadAll(r.Body)
+				r.Body = io.NopCloser(bytes.NewReader(b))
+				mu.Lock()
+				bodies = append(bodies, string(b))
+				mu.Unlock()
+			}
+			return false
+		}
+	})
+	literal := regexp.MustCompile(`number: *[0-9]`)
+	batches := 0
+	for _, b := range bodies {
+		if !strings.Contains(b, "i0: issueOrPullRequest") {
+			continue
+		}
+		batches++
+		if literal.MatchString(b) {
+			t.Errorf("batch query names an item literally: %s", b)
+		}
+		if !strings.Contains(b, `$n0`) {
+			t.Errorf("batch query without number variables: %s", b)
+		}
+	}
+	if batches == 0 {
+		t.Fatalf("no batch query seen in %d GraphQL requests", len(bodies))
+	}
+	// Same shape, other numbers: the same type.
+	if a, b := gqlBatchType(3, 2, 100), gqlBatchType(3, 2, 100); a != b {
+		t.Error("two batches of the same shape got different query types")
+	}
+	if a, b := gqlBatchType(3, 2, 100), gqlBatchType(2, 3, 100); a == b {
+		t.Error("batches of different shapes got the same query type")
 	}
 }
