@@ -34,6 +34,7 @@ func (e *Engine) CommentJudge(identities []model.Identity) *CommentJudge {
 	j := &CommentJudge{
 		e:          e,
 		full:       &computation{e: e, horizon: farFuture, teamMemo: map[string]map[string]int{}, aliases: aliases},
+		// the same aliases map: withIdentities extends both at once
 		at:         &computation{e: e, teamMemo: map[string]map[string]int{}, aliases: aliases},
 		commenters: make([]bool, len(e.teams)),
 	}
@@ -55,7 +56,11 @@ func (e *Engine) CommentJudge(identities []model.Identity) *CommentJudge {
 // time; the comments embedded in the search included). cut is the instant
 // of the last embedded comment: the list is oldest first, so every comment
 // not embedded was written at or after it. It errs on the side of true.
-func (j *CommentJudge) CutCommentsMatter(it *model.Item, evs []model.Event, cut time.Time) bool {
+//
+// ids are identity facts the caller has just seen for the item's actors
+// (a sync's page is not stored yet when it asks); facts of accounts the
+// judge was built with take precedence.
+func (j *CommentJudge) CutCommentsMatter(it *model.Item, evs []model.Event, ids []model.Identity, cut time.Time) bool {
 	if j.nComment == 0 {
 		return false // no Jira actor can belong to a team: a comment is no one's activity
 	}
@@ -64,6 +69,7 @@ func (j *CommentJudge) CutCommentsMatter(it *model.Item, evs []model.Event, cut 
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	defer j.withIdentities(ids)()
 
 	// 1. Pickups and last activity. A comment at u by a member of B picks
 	// up (or is the last activity of) every handoff to B open at u, the
@@ -158,4 +164,65 @@ func (j *CommentJudge) recordLabel(label string) bool {
 		}
 	}
 	return false
+}
+
+// withIdentities adds the facts of accounts the judge does not know to
+// both computations' aliases (forgetting the memoised teams of those
+// accounts) and returns the function that removes them again.
+func (j *CommentJudge) withIdentities(ids []model.Identity) func() {
+	if len(ids) == 0 {
+		return func() {}
+	}
+	aliases := j.full.aliases // shared by both computations
+	added := aliasesOfNew(aliases, ids)
+	forget := func() {
+		for _, k := range added {
+			for _, c := range []*computation{j.full, j.at} {
+				delete(c.teamMemo[k[0]], k[1])
+			}
+		}
+	}
+	forget()
+	return func() {
+		for _, k := range added {
+			delete(aliases, k)
+		}
+		forget()
+	}
+}
+
+// aliasesOfNew adds to aliases the facts of ids whose account it has no
+// entry for, and returns those accounts.
+func aliasesOfNew(aliases map[[2]string][]string, ids []model.Identity) [][2]string {
+	fresh := map[[2]string]bool{}
+	var out [][2]string
+	for _, k := range sortedAccounts(ids) {
+		if _, ok := aliases[k]; !ok {
+			fresh[k] = true
+			out = append(out, k)
+		}
+	}
+	var mine []model.Identity
+	for _, id := range ids {
+		if fresh[[2]string{id.Source, id.Account}] {
+			mine = append(mine, id)
+		}
+	}
+	for k, v := range aliasesOf(mine) {
+		aliases[k] = v
+	}
+	return out
+}
+
+func sortedAccounts(ids []model.Identity) [][2]string {
+	seen := map[[2]string]bool{}
+	var out [][2]string
+	for _, id := range ids {
+		k := [2]string{id.Source, id.Account}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
 }

@@ -159,7 +159,7 @@ teams:
 			e := New(cfg, nil, Options{KeepHandoffs: true})
 			it := tc.item
 			cut := at(tc.cut)
-			got := e.CommentJudge(nil).CutCommentsMatter(&it, tc.events.evs, cut)
+			got := e.CommentJudge(nil).CutCommentsMatter(&it, tc.events.evs, nil, cut)
 			if got != tc.want {
 				t.Fatalf("CutCommentsMatter = %v, want %v", got, tc.want)
 			}
@@ -214,13 +214,49 @@ func TestCutCommentsMatterGuards(t *testing.T) {
 	e := New(mustConfig(t, ""), nil, Options{})
 	j := e.CommentJudge(nil)
 	it := model.Item{Source: model.SourceJira, Key: "WEB-2", Author: "zed", Created: at("1h")}
-	if !j.CutCommentsMatter(&it, nil, time.Time{}) {
+	if !j.CutCommentsMatter(&it, nil, nil, time.Time{}) {
 		t.Error("zero cut: want true")
 	}
-	if !j.CutCommentsMatter(nil, nil, at("1h")) {
+	if !j.CutCommentsMatter(nil, nil, nil, at("1h")) {
 		t.Error("nil item: want true")
 	}
-	if j.CutCommentsMatter(&it, nil, at("2h")) {
+	if j.CutCommentsMatter(&it, nil, nil, at("2h")) {
 		t.Error("an open item nobody touched, no handoff: want false")
+	}
+}
+
+// TestCutCommentsMatterIdentities: facts the caller passes for accounts
+// the judge does not know resolve their teams (here an assignee who is a
+// member by email makes a handoff), and are forgotten afterwards.
+func TestCutCommentsMatterIdentities(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+teams:
+  design:
+    members: [{email: ann@example.com}]
+    markers: {jira_statuses: [{name: "Design Review"}]}
+  backend:
+    members: [{email: bob@example.com}]
+    markers: {jira_statuses: [{name: "Ready for Dev", waiting: true}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	J := model.SourceJira
+	it := model.Item{Source: J, Key: "WEB-3", Author: "acc-ann", Created: at("0s"), Status: "Open", Assignees: []string{"acc-bob"}}
+	evs := jira("WEB-3").status("1h", "acc-ann", "Design Review", "Open").add("1h", "acc-ann", AS, "acc-bob").add("2h", "zed", CM, "").evs
+	ids := []model.Identity{{Source: J, Account: "acc-bob", Kind: model.IdentityEmail, Value: "bob@example.com"}}
+	j := New(cfg, nil, Options{}).CommentJudge(nil)
+	if j.CutCommentsMatter(&it, evs, nil, at("2h")) {
+		t.Error("without the fact acc-bob is in no team: no handoff, nothing to pick up; want false")
+	}
+	if !j.CutCommentsMatter(&it, evs, ids, at("2h")) {
+		t.Error("with the fact design->backend is open at 2h; want true")
+	}
+	if j.CutCommentsMatter(&it, evs, nil, at("2h")) {
+		t.Error("the fact was kept after the call")
+	}
+	// A judge built with the stored fact knows it.
+	if !New(cfg, nil, Options{}).CommentJudge(ids).CutCommentsMatter(&it, evs, nil, at("2h")) {
+		t.Error("judge built with the fact: want true")
 	}
 }

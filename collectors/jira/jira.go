@@ -160,6 +160,13 @@ type Options struct {
 	// dependencies.jira_link_types the site lacks (none: empty); nil = not
 	// reported (they are logged either way).
 	OnLinkTypes func(missing []string)
+	// Comments decides whether comments Cloud's search cut can change a
+	// figure (comments.go); nil fetches every comment list whole.
+	Comments CommentPolicy
+	// OnCommentsDeferred is told after each sync how many issues have
+	// comments not fetched (crossteam_jira_comments_deferred); nil = not
+	// reported.
+	OnCommentsDeferred func(n int)
 }
 
 // ErrNotInShard is returned by New when Options.Owns selects none of the
@@ -210,6 +217,13 @@ type Collector struct {
 	linkInward       []string
 	missingLinkTypes []string
 	onLinkTypes      func(missing []string)
+
+	// Cut comment lists (comments.go): the policy, the generation of it
+	// the deferred lists were last judged under, the stored lists.
+	comments   CommentPolicy
+	judged     uint64
+	lists      map[string]store.CommentList
+	onDeferred func(n int)
 }
 
 // Source is "jira".
@@ -285,7 +299,7 @@ func New(o Options) (*Collector, error) {
 		logger: o.Logger.With("source", model.SourceJira, "target", name),
 		cloud:  dep == config.JiraCloud, overlap: o.Overlap, pageSize: o.PageSize, bulkMax: bulkMaxResults,
 		browse: strings.TrimRight(o.Target.URL, "/"), identities: map[model.Identity]bool{}, recent: map[string]time.Time{},
-		onLinkTypes: o.OnLinkTypes,
+		onLinkTypes: o.OnLinkTypes, comments: o.Comments, onDeferred: o.OnCommentsDeferred,
 	}
 	c.api = "rest/api/2"
 	if c.cloud {
@@ -338,7 +352,13 @@ func (c *Collector) Sync(ctx context.Context) error {
 	if err := c.loadMeta(ctx, false); err != nil {
 		return c.wrap(err)
 	}
+	if err := c.reevaluate(ctx); err != nil {
+		return c.wrap(fmt.Errorf("deferred comments: %w", err))
+	}
 	err := c.syncScope(ctx, start, c.projects, cursorName)
+	if err == nil {
+		err = c.reportDeferred(ctx)
+	}
 	var ae *apiError
 	if err != nil && len(c.projects) > 1 && errors.Is(err, ErrJQL) && errors.As(err, &ae) &&
 		strings.Contains(strings.Join(ae.Messages, " "), "'project'") {
