@@ -32,8 +32,8 @@ type CommentJudge struct {
 func (e *Engine) CommentJudge(identities []model.Identity) *CommentJudge {
 	aliases := aliasesOf(identities)
 	j := &CommentJudge{
-		e:          e,
-		full:       &computation{e: e, horizon: farFuture, teamMemo: map[string]map[string]int{}, aliases: aliases},
+		e:    e,
+		full: &computation{e: e, horizon: farFuture, teamMemo: map[string]map[string]int{}, aliases: aliases},
 		// the same aliases map: withIdentities extends both at once
 		at:         &computation{e: e, teamMemo: map[string]map[string]int{}, aliases: aliases},
 		commenters: make([]bool, len(e.teams)),
