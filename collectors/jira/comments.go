@@ -27,6 +27,10 @@ type CommentPolicy interface {
 	Generation() uint64
 }
 
+// SetCommentPolicy sets the comment policy (as Options.Comments); the
+// syncer injects its own before the first sync. Not while a sync runs.
+func (c *Collector) SetCommentPolicy(p CommentPolicy) { c.comments = p }
+
 // commentLists loads the target's stored comment lists once per process
 // (then kept current by the pages this collector writes).
 func (c *Collector) commentLists(ctx context.Context) (map[string]store.CommentList, error) {
