@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossteam/crossteam/bench"
 	jiracollector "github.com/crossteam/crossteam/collectors/jira"
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
@@ -236,4 +237,42 @@ func TestDeferredCommentsChangeNoFigure(t *testing.T) {
 		}
 	}
 	same("after the reload", want, expose(re.config(t, nil), re, all.url))
+}
+
+// TestJiraFullSyncBudget measures the Jira Cloud full sync of the
+// harness's world (bench.SizeParams) in-process, with the comment policy
+// and without: the request counts by endpoint. Only with
+// CROSSTEAM_JIRA_BUDGET=small|medium|large (large: 50,000 issues, a few
+// minutes, with the policy only); the counts depend on the world, not on
+// the machine.
+func TestJiraFullSyncBudget(t *testing.T) {
+	size := os.Getenv("CROSSTEAM_JIRA_BUDGET")
+	if size == "" {
+		t.Skip("set CROSSTEAM_JIRA_BUDGET=small|medium|large to run")
+	}
+	p, err := bench.SizeParams(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := generate(t, p)
+	// The fakes' clock follows the real one, as in the harness.
+	w.Clock.Set(time.Now().UTC())
+	runs := []bool{true, false}
+	if size == "large" {
+		runs = runs[:1] // the fetch-all figure is the harness's
+	}
+	for _, withPolicy := range runs {
+		j := newJiraOnly(t, w)
+		cfg := j.config(t, nil)
+		var pol jiracollector.CommentPolicy
+		if withPolicy {
+			jp := &judgePolicy{}
+			jp.judge(t, cfg, j.st)
+			pol = jp
+		}
+		began := time.Now()
+		j.sync(t, w, cfg, pol)
+		t.Logf("%s, policy %v: %d requests %v; %d deferred (%s)", size, withPolicy, j.api.Count(nil), j.api.CountByEndpoint(),
+			j.deferred(t), time.Since(began).Round(time.Second))
+	}
 }
