@@ -27,10 +27,15 @@
 //     which Cloud cuts to the newest 40 histories; an issue whose
 //     changelog.total exceeds what was embedded, and whose oldest embedded
 //     history is not older than the window, is completed by bulkfetch.
-//  4. Comments: search/jql's comment field holds at most 20 comments with
-//     their total; an issue changed in this sync whose total exceeds what
-//     was embedded is completed with GET /rest/api/3/issue/{key}/comment,
-//     100 per page (one request unless it has more than 100 comments).
+//  4. Comments: search/jql's comment field holds the oldest 20 comments
+//     with their total; for an issue changed in this sync whose total
+//     exceeds what is stored or embedded, Options.Comments (the engine's
+//     rule, injected by the syncer; nil: always) decides whether the rest
+//     can change a figure. If so it is read with GET
+//     /rest/api/3/issue/{key}/comment from startAt = the comments stored,
+//     100 per page; if not, the list is recorded as deferred
+//     (store.CommentList, written with the page) and judged again when the
+//     policy's generation changes (comments.go).
 //  5. Signals (signals[].jira_jql): one id-only search `(<jql>) AND <scope>`
 //     per signal per sync, over the same projects and window as the main
 //     search, run when the first batch with changed issues is written
@@ -40,7 +45,7 @@
 // A full sync of I issues with H filtered histories therefore costs
 // 3 + ceil(I/100) + about ceil(H/9000) bulkfetch calls (each sized from the
 // histories per issue seen so far to fit one 10000-history answer), plus
-// one per issue with more than 20 comments (ceil(C/100) for C comments),
+// ceil((C-20)/100) per issue with C > 20 comments whose rest can matter,
 // plus ceil(M/5000) per signal matching M issues; an incremental sync in
 // which nothing changed costs exactly one request.
 //
