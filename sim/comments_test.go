@@ -148,10 +148,33 @@ var memberIDs = regexp.MustCompile(`, jira: "[^"]*", email: "[^"]*"\}`)
 
 func githubOnlyMembers(y string) string { return memberIDs.ReplaceAllString(y, "}") }
 
+// firstTeamJiraMembers keeps the Jira accounts of the first team's
+// members only: cut comments can then matter through that team alone.
+func firstTeamJiraMembers(y string) string {
+	lines := strings.Split(y, "\n")
+	team, inTeams := -1, false
+	for i, l := range lines {
+		switch {
+		case l == "teams:":
+			inTeams = true
+		case inTeams && len(l) > 0 && l[0] != ' ':
+			inTeams = false
+		case inTeams && strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "   ") && strings.HasSuffix(l, ":"):
+			team++
+		case inTeams && team > 0:
+			lines[i] = memberIDs.ReplaceAllString(l, "}")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 // TestDeferredCommentsChangeNoFigure: the simulated organisation's Jira
 // site synced twice, once fetching every cut comment list and once asking
 // the engine's CommentJudge first, stores different events but gives a
-// byte-identical exposition at several instants, past ones included. Then
+// byte-identical exposition at several instants, past ones included; so
+// does a mapping in which only the first team's members are Jira accounts
+// (some lists deferred, some fetched: the brief's first-draft rule, which
+// ignored touched teams and last activity, fails here). Then
 // a team mapping change: synced under a mapping in which no Jira account
 // is a member (every cut list deferred), the configuration is reloaded
 // with the members; the next sync completes the lists that now matter,
@@ -219,6 +242,22 @@ func TestDeferredCommentsChangeNoFigure(t *testing.T) {
 			re.commentRequests(), re.deferred(t), commented(reDS), commented(allDS), cut)
 	}
 	same("no Jira member", expose(cfg1, all, all.url), expose(re.config(t, githubOnlyMembers), re, all.url))
+
+	// Only the first team's members are Jira accounts: the rule decides
+	// per issue on the handoffs to that team and the teams it touched.
+	cfgF := all.config(t, firstTeamJiraMembers)
+	if cfgF.TeamNames()[0] == "" {
+		t.Fatal("no team")
+	}
+	one := newJiraOnly(t, w)
+	jo := &judgePolicy{}
+	jo.judge(t, one.config(t, firstTeamJiraMembers), one.st)
+	one.sync(t, w, one.config(t, firstTeamJiraMembers), jo)
+	t.Logf("first team's Jira members only: %d fetched, %d deferred", one.commentRequests(), one.deferred(t))
+	if one.commentRequests() == 0 || one.deferred(t) == 0 || one.commentRequests()+one.deferred(t) != cut {
+		t.Errorf("first team's Jira members only: %d fetched, %d deferred; want both, %d in all", one.commentRequests(), one.deferred(t), cut)
+	}
+	same("first team's Jira members only", expose(cfgF, all, all.url), expose(one.config(t, firstTeamJiraMembers), one, all.url))
 
 	// Reload with the members: a new judge (generation 2) and a new
 	// collector, as a reload makes them; its sync completes what now
