@@ -145,6 +145,7 @@ var Metrics = []Metric{
 	m("api_rate_limit_limit", Gauge, Health, "API requests allowed in the rate-limit window, as the source last reported (X-RateLimit-Limit), by resource.", "source", "target", "resource"),
 	m("api_rate_limit_reset_timestamp_seconds", Gauge, Health, "When the current rate-limit window resets, as the source last reported (X-RateLimit-Reset; GitHub epoch seconds, Jira ISO 8601), by resource.", "source", "target", "resource"),
 	m("jira_link_types_missing", Gauge, Health, "1 per link type in dependencies.jira_link_types that the Jira target does not have (GET /issueLinkType): its dependencies are not collected; the target keeps syncing.", "source", "target", "link_type"),
+	m("jira_comments_deferred", Gauge, Health, "Jira issues whose comments beyond the 20 Cloud's search embeds were not fetched, because under the current configuration they can change no metric (engine CommentJudge); a reload that makes them matter fetches them on the next sync.", "source", "target"),
 	m("store_events", Gauge, Health, "Events held in the store.", "source"),
 	m("config_last_reload_successful", Gauge, Health, "1 if the last configuration reload succeeded, else 0."),
 	m("config_last_reload_success_timestamp_seconds", Gauge, Health, "When the configuration was last loaded successfully."),

@@ -381,6 +381,9 @@ func healthBoard(self Board) *dashboard.DashboardBuilder {
 	b.WithPanel(statPanel("Stored events",
 		"Events held in the exporter's store, all sources together; every metric is computed from them.",
 		"short", 6, 5, nil, q{expr: fmt.Sprintf("sum(%s)", sel("store_events"))}))
+	b.WithPanel(statPanel("Deferred Jira comments",
+		"Jira issues whose comments beyond the 20 Cloud's search embeds were not fetched: under the current configuration they cannot change any number here. A configuration change that makes them matter fetches them on the next sync.",
+		"short", 6, 5, nil, q{expr: fmt.Sprintf("sum(%s) or vector(0)", sel("jira_comments_deferred"))}))
 	b.WithPanel(statPanel("Config reload",
 		"Whether the last configuration reload succeeded on every exporter (1 = yes). A failed reload keeps the previous configuration running.",
 		"bool_yes_no", 6, 5, thresholds(),

@@ -168,6 +168,57 @@
 //     dependencies.max_exported. An edge whose blocking item is not stored
 //     (not synced yet, or in another shard) is left out.
 //
+// # Cut comments
+//
+// Jira Cloud's search embeds the oldest 20 comments of an issue and their
+// total; the rest costs one request per issue. The collector asks
+// CommentJudge.CutCommentsMatter (comments.go) whether the comments not
+// embedded can change a figure, and fetches them only then; it stores the
+// item's comment list as incomplete, and asks again when the
+// configuration, the stored members or identity facts change, or the
+// issue changes. What is known: every other event of the item, and that
+// each missing comment was written at or after cut (the instant of the
+// last embedded one), by an actor not known.
+//
+// A comment is used in exactly two ways (group in handoffs.go; nothing in
+// records, milestones, signals, flow time or bounces reads its kind):
+//
+//   - its actor's team B, if any, picks up every handoff to B open at its
+//     instant that is not picked up yet (those done in that instant too)
+//     and is their last activity (the stall clock, Handoff.LastActivity),
+//     at every later asOf;
+//   - B joins the item's touched teams (owned or acted on), which the item
+//     cycle time's teams label (teamsBucket: 1, 2, 3, 4+), the joint
+//     milestones' per-team items and team count, and the records' teams
+//     read.
+//
+// It changes no owner, no marker, no close state, no blocked span, and no
+// handoff starts or ends because of it (the Jira active-status pickup is
+// applied in the group that sets the status or starts the handoff). So the
+// cut comments cannot matter, at any asOf, when no team has a member that
+// a Jira actor can be (a jira id or an email; a plain-string member is
+// both), or when all of these hold, with C those commenter teams:
+//
+//  1. every handoff to a team in C is done strictly before cut (one done
+//     at cut can still be picked up at cut; one picked up before cut but
+//     done later still has its last activity, and its stall at an instant
+//     before done, moved);
+//  2. either the teams touched by the events at or before cut include all
+//     of C, or none of the touched-team readers applies: the item is not
+//     closed at cut, now or by a close after cut, and has no close instant
+//     on its record, unless 4 or more teams touched it by cut (the label
+//     is 4+ either way); it is in no milestone at cut or now and gets none
+//     after cut; and, when some signal is a decision or post-mortem
+//     signal, no such signal names it (JQL) or watches a label it carries
+//     or ever carried.
+//
+// Anything else fetches. The stored events then differ from a fetch of
+// everything (so do crossteam_store_events and Snapshot.Events, which
+// count them, and the latest stored instant), but no derived figure does;
+// sim's TestDeferredCommentsChangeNoFigure holds the exposition
+// byte-identical to a full fetch at several instants, and after a team
+// mapping change to a full fetch under the new mapping.
+//
 // # Sharding
 //
 // With --shard=i/n each exporter holds the items of its repositories and

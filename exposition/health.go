@@ -53,6 +53,9 @@ type targetHealth struct {
 	lastErr string
 	// missingLinkTypes: configured Jira link types the target lacks.
 	missingLinkTypes []string
+	// deferred: issues whose cut comments were not fetched (Jira).
+	deferred    int
+	hasDeferred bool
 }
 
 // NewHealth creates the health metrics.
@@ -116,6 +119,15 @@ func (h *Health) SetLinkTypesMissing(source, target string, missing []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.target(source, target).missingLinkTypes = append([]string(nil), missing...)
+}
+
+// SetCommentsDeferred records how many issues of a Jira target have
+// comments not fetched (exported as crossteam_jira_comments_deferred).
+func (h *Health) SetCommentsDeferred(source, target string, n int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := h.target(source, target)
+	t.deferred, t.hasDeferred = n, true
 }
 
 // SyncDone records the outcome of one sync. It reports whether the error
@@ -308,6 +320,9 @@ func (h *Health) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, lt := range t.missingLinkTypes {
 			g("jira_link_types_missing", 1, k.source, k.target, catalogue.CapLabelValue(lt))
+		}
+		if t.hasDeferred {
+			g("jira_comments_deferred", float64(t.deferred), k.source, k.target)
 		}
 	}
 	for source, n := range h.stored {

@@ -97,3 +97,24 @@ crossteam_jira_link_types_missing{link_type="Depends",source="jira",target="acme
 		t.Errorf("%d series after the types were found, want 0", n)
 	}
 }
+
+// TestCommentsDeferred: one series per Jira target once its collector
+// reported, with the last count (0 included).
+func TestCommentsDeferred(t *testing.T) {
+	h := NewHealth()
+	if n := testutil.CollectAndCount(h, "crossteam_jira_comments_deferred"); n != 0 {
+		t.Fatalf("%d series before any report, want 0", n)
+	}
+	h.SetCommentsDeferred("jira", "acme-jira", 7)
+	h.SetCommentsDeferred("jira", "acme-jira", 3)
+	h.SetCommentsDeferred("jira", "other", 0)
+	want := `
+# HELP crossteam_jira_comments_deferred Jira issues whose comments beyond the 20 Cloud's search embeds were not fetched, because under the current configuration they can change no metric (engine CommentJudge); a reload that makes them matter fetches them on the next sync.
+# TYPE crossteam_jira_comments_deferred gauge
+crossteam_jira_comments_deferred{source="jira",target="acme-jira"} 3
+crossteam_jira_comments_deferred{source="jira",target="other"} 0
+`
+	if err := testutil.CollectAndCompare(h, strings.NewReader(want), "crossteam_jira_comments_deferred"); err != nil {
+		t.Error(err)
+	}
+}

@@ -188,4 +188,22 @@ CREATE TABLE tracked_events (
 );
 INSERT INTO tracked_events (id, upto) SELECT 1, coalesce(max(rowid), 0) FROM events;
 `,
+	// 6: comment lists a source cut (comments.go): Jira Cloud's search
+	// embeds the oldest 20 comments of an issue; the rest is fetched only
+	// when it can change a figure. A row records how many the source has
+	// (total), how many of the oldest are stored (fetched) and the instant
+	// of the newest stored one (cut_at, unix ms); fetched < total: the
+	// rest was deferred. Existing stores start with no rows: their
+	// comment lists were fetched whole.
+	`
+CREATE TABLE comment_lists (
+	source  TEXT NOT NULL CHECK (source <> ''),
+	key     TEXT NOT NULL CHECK (key <> ''),
+	target  TEXT NOT NULL,
+	total   INTEGER NOT NULL CHECK (total >= 0),
+	fetched INTEGER NOT NULL CHECK (fetched >= 0),
+	cut_at  INTEGER,
+	PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+`,
 }

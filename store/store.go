@@ -38,6 +38,9 @@
 //	                 added to a long row; otherwise the page appends to the
 //	                 packed row itself); readers pack them on the fly,
 //	                 Repack rewrites them.
+//	comment_lists    (source, key) -> target, total, fetched, cut_at: comment
+//	                 lists the source cut, and how much of them is stored
+//	                 (comments.go); fetched < total: the rest was deferred.
 //	schema_migrations version, applied_at: the applied schema migrations.
 //
 // The views items_readable, events_readable and milestones_readable show the
@@ -357,6 +360,7 @@ type Page struct {
 	Identities     []model.Identity  // upsert by (Source, Account, Kind)
 	Cursors        map[string]string // name -> value, upsert per (Source, Target, name)
 	ETags          map[string]string // request URL/key -> etag, upsert per (Source, Target, key)
+	CommentLists   []CommentList     // upsert by (Source, Key) (comments.go)
 }
 
 // validate checks everything the database would otherwise reject halfway, so
@@ -419,7 +423,7 @@ func (p *Page) validate() error {
 			return errors.New("etag with empty key")
 		}
 	}
-	return nil
+	return p.validateCommentLists()
 }
 
 // ApplyPage validates p and writes it in one transaction: items and
@@ -601,6 +605,10 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 				return fmt.Errorf("upsert identity of %s: %w", id.Account, err)
 			}
 		}
+	}
+
+	if err := writeCommentLists(ctx, tx, p.CommentLists); err != nil {
+		return err
 	}
 
 	if s.testHookAfterEvents != nil {

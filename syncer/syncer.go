@@ -70,6 +70,10 @@ type Syncer struct {
 	deps          bool // some stored item has a dependency edge: keep every node
 	hasMilestones bool
 
+	// comments: the Jira comment policy, set from the engine state on
+	// every rebuild (comments.go).
+	comments CommentPolicy
+
 	ready bool
 	// synced: a sync of some target succeeded since the start; failed:
 	// the last recomputation's error (nil when it succeeded).
@@ -207,6 +211,7 @@ func (s *Syncer) update(ctx context.Context, cfg *config.Config) (_ *engine.Snap
 		s.state = s.eng.NewState(ids, ms, s.deps)
 		s.stateCfg, s.members, s.identities = cfg, members, ids
 		since, rebuilt = 0, true
+		s.comments.set(s.eng.CommentJudge(ids))
 	} else {
 		s.state.SetMilestones(ms)
 	}
@@ -283,6 +288,11 @@ func (s *Syncer) Run(ctx context.Context, cfg *config.Config, targets []Target) 
 	}
 	var wg sync.WaitGroup
 	interval := time.Duration(cfg.Sync.Interval)
+	for _, t := range targets {
+		if c, ok := t.(commentPolicied); ok {
+			c.SetCommentPolicy(&s.comments)
+		}
+	}
 	for _, t := range targets {
 		s.Health.Register(t.Source(), t.Name())
 		wg.Add(1)

@@ -55,6 +55,12 @@ func startDemo(t *testing.T, args ...string) (stdout *syncBuffer, stop func() in
 
 // nonZero reports whether a family has a series with a non-zero value
 // (for histograms: a non-zero observation count).
+// zeroInDemo are catalogue metrics the demo exports at zero, each with
+// the reason.
+var zeroInDemo = map[string]string{
+	"crossteam_jira_comments_deferred": "every cut comment list of the simulated organisation can change a metric under its configuration, so none is deferred (BENCHMARKS.md, API budget); sim's TestDeferredCommentsChangeNoFigure shows deferrals under other mappings",
+}
+
 func nonZero(mf *dto.MetricFamily) bool {
 	for _, m := range mf.GetMetric() {
 		switch {
@@ -136,7 +142,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%s: no series in the demo", c.Name)
 			continue
 		}
-		if !nonZero(mf) {
+		if _, ok := zeroInDemo[c.Name]; !nonZero(mf) && !ok {
 			t.Errorf("%s: every series is zero in the demo", c.Name)
 		}
 	}

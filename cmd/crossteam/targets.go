@@ -70,6 +70,9 @@ func newTargets(cfg *config.Config, st *store.Store, health *exposition.Health, 
 			OnLinkTypes: func(missing []string) {
 				health.SetLinkTypesMissing("jira", j.Name, missing)
 			},
+			OnCommentsDeferred: func(n int) {
+				health.SetCommentsDeferred("jira", j.Name, n)
+			},
 		})
 		if errors.Is(err, jiracollector.ErrNotInShard) {
 			logger.Info("no project of this Jira target is in this shard; other shards sync it", "target", j.Name, "shard", spec.String())

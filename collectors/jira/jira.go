@@ -27,10 +27,16 @@
 //     which Cloud cuts to the newest 40 histories; an issue whose
 //     changelog.total exceeds what was embedded, and whose oldest embedded
 //     history is not older than the window, is completed by bulkfetch.
-//  4. Comments: search/jql's comment field holds at most 20 comments with
-//     their total; an issue changed in this sync whose total exceeds what
-//     was embedded is completed with GET /rest/api/3/issue/{key}/comment,
-//     100 per page (one request unless it has more than 100 comments).
+//  4. Comments: search/jql's comment field holds the oldest 20 comments
+//     with their total; for an issue changed in this sync whose total
+//     exceeds what was embedded, Options.Comments (the engine's
+//     rule, injected by the syncer; nil: always) decides whether the rest
+//     can change a figure. If so it is read with GET
+//     /rest/api/3/issue/{key}/comment from startAt = the embedded count
+//     (not the stored one: a comment deleted in Jira shifts positions),
+//     100 per page; if not, the list is recorded as deferred
+//     (store.CommentList, written with the page) and judged again when the
+//     policy's generation changes (comments.go).
 //  5. Signals (signals[].jira_jql): one id-only search `(<jql>) AND <scope>`
 //     per signal per sync, over the same projects and window as the main
 //     search, run when the first batch with changed issues is written
@@ -40,7 +46,7 @@
 // A full sync of I issues with H filtered histories therefore costs
 // 3 + ceil(I/100) + about ceil(H/9000) bulkfetch calls (each sized from the
 // histories per issue seen so far to fit one 10000-history answer), plus
-// one per issue with more than 20 comments (ceil(C/100) for C comments),
+// ceil((C-20)/100) per issue with C > 20 comments whose rest can matter,
 // plus ceil(M/5000) per signal matching M issues; an incremental sync in
 // which nothing changed costs exactly one request.
 //
@@ -160,6 +166,13 @@ type Options struct {
 	// dependencies.jira_link_types the site lacks (none: empty); nil = not
 	// reported (they are logged either way).
 	OnLinkTypes func(missing []string)
+	// Comments decides whether comments Cloud's search cut can change a
+	// figure (comments.go); nil fetches every comment list whole.
+	Comments CommentPolicy
+	// OnCommentsDeferred is told after each sync how many issues have
+	// comments not fetched (crossteam_jira_comments_deferred); nil = not
+	// reported.
+	OnCommentsDeferred func(n int)
 }
 
 // ErrNotInShard is returned by New when Options.Owns selects none of the
@@ -210,6 +223,13 @@ type Collector struct {
 	linkInward       []string
 	missingLinkTypes []string
 	onLinkTypes      func(missing []string)
+
+	// Cut comment lists (comments.go): the policy, the generation of it
+	// the deferred lists were last judged under, the stored lists.
+	comments   CommentPolicy
+	judged     uint64
+	lists      map[string]store.CommentList
+	onDeferred func(n int)
 }
 
 // Source is "jira".
@@ -285,7 +305,7 @@ func New(o Options) (*Collector, error) {
 		logger: o.Logger.With("source", model.SourceJira, "target", name),
 		cloud:  dep == config.JiraCloud, overlap: o.Overlap, pageSize: o.PageSize, bulkMax: bulkMaxResults,
 		browse: strings.TrimRight(o.Target.URL, "/"), identities: map[model.Identity]bool{}, recent: map[string]time.Time{},
-		onLinkTypes: o.OnLinkTypes,
+		onLinkTypes: o.OnLinkTypes, comments: o.Comments, onDeferred: o.OnCommentsDeferred,
 	}
 	c.api = "rest/api/2"
 	if c.cloud {
@@ -338,7 +358,13 @@ func (c *Collector) Sync(ctx context.Context) error {
 	if err := c.loadMeta(ctx, false); err != nil {
 		return c.wrap(err)
 	}
+	if err := c.reevaluate(ctx); err != nil {
+		return c.wrap(fmt.Errorf("deferred comments: %w", err))
+	}
 	err := c.syncScope(ctx, start, c.projects, cursorName)
+	if err == nil {
+		err = c.reportDeferred(ctx)
+	}
 	var ae *apiError
 	if err != nil && len(c.projects) > 1 && errors.Is(err, ErrJQL) && errors.As(err, &ae) &&
 		strings.Contains(strings.Join(ae.Messages, " "), "'project'") {

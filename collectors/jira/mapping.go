@@ -397,6 +397,7 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 	if err != nil {
 		return err
 	}
+	page.CommentLists = fetched.lists
 	var w time.Time
 	if final {
 		w = b.maxUpdated
@@ -417,6 +418,7 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 	if err := c.store.ApplyPage(ctx, page); err != nil {
 		return err
 	}
+	c.rememberLists(page.CommentLists)
 	for _, p := range fetched.issues {
 		c.recent[p.id] = p.updated
 	}
@@ -449,6 +451,7 @@ type fetched struct {
 	issues  []*parsed
 	hist    map[string][]history // issue id -> histories
 	signals map[string][]string  // issue id -> signal names
+	lists   []store.CommentList  // comment lists cut by the search
 }
 
 // fetch decodes the pending search results and completes them over the
@@ -512,20 +515,6 @@ func (b *batcher) fetch(ctx context.Context) (*fetched, error) {
 		}
 	}
 
-	// Comments: Cloud's search embeds at most 20 per issue; an issue with
-	// more (total says so) gets its whole list from the comment endpoint.
-	// Only issues changed in this sync are here, so an unchanged issue
-	// never costs a comment request.
-	for _, p := range f.issues {
-		if cp := p.comments; cp != nil && cp.Total > len(cp.Comments) {
-			all, err := c.fetchComments(ctx, p.key)
-			if err != nil {
-				return nil, err
-			}
-			cp.Comments = mergeComments(cp.Comments, all)
-		}
-	}
-
 	// Unknown status ids: refresh /status once per sync.
 	if !b.refreshedMeta && c.unknownStatus(f.issues, f.hist) {
 		b.refreshedMeta = true
@@ -538,6 +527,16 @@ func (b *batcher) fetch(ctx context.Context) (*fetched, error) {
 		if err := b.matchSignals(ctx, f); err != nil {
 			return nil, err
 		}
+	}
+
+	// Comments: Cloud's search embeds at most 20 per issue; the rest of a
+	// longer list (total says so) comes from the comment endpoint, from
+	// what is stored on, and only when it can change a figure
+	// (comments.go). Only issues changed in this sync are here, so an
+	// unchanged issue never costs a comment request. After the signals:
+	// they are part of the item the policy judges.
+	if err := b.completeComments(ctx, f); err != nil {
+		return nil, err
 	}
 	return f, nil
 }
@@ -644,20 +643,21 @@ func (c *Collector) mapBatch(f *fetched) (store.Page, error) {
 	return page, nil
 }
 
-// fetchComments reads every comment of an issue from
-// GET /issue/{key}/comment, commentPageSize per page, oldest first.
-func (c *Collector) fetchComments(ctx context.Context, key string) ([]comment, error) {
+// fetchComments reads the comments of an issue from startAt on (the
+// oldest startAt are stored) from GET /issue/{key}/comment,
+// commentPageSize per page, oldest first, and the total the API reports.
+func (c *Collector) fetchComments(ctx context.Context, key string, startAt int) ([]comment, int, error) {
 	var out []comment
-	for startAt := 0; ; {
+	for {
 		var page commentPage
 		path := fmt.Sprintf("%s/issue/%s/comment?startAt=%d&maxResults=%d", c.api, url.PathEscape(key), startAt, commentPageSize)
 		if err := c.call(ctx, http.MethodGet, path, nil, &page); err != nil {
-			return nil, fmt.Errorf("issue %s: comments: %w", key, err)
+			return nil, 0, fmt.Errorf("issue %s: comments: %w", key, err)
 		}
 		out = append(out, page.Comments...)
 		startAt += len(page.Comments)
 		if len(page.Comments) == 0 || startAt >= page.Total {
-			return out, nil
+			return out, page.Total, nil
 		}
 	}
 }
@@ -896,8 +896,7 @@ func (c *Collector) mapEvents(p *parsed, hs []history) ([]model.Event, error) {
 				continue
 			}
 			cseen[cm.ID] = true
-			evs = append(evs, model.Event{Source: model.SourceJira, ID: "comment:" + cm.ID, ItemKey: p.key,
-				At: cm.Created.Time, Actor: c.userID(cm.Author), Kind: model.EventCommented})
+			evs = append(evs, commentEvent(p.key, cm, c.userID(cm.Author)))
 		}
 	}
 	evs = append(evs, c.recordEvents(p, hs)...)
