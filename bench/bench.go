@@ -161,6 +161,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	r := &Result{Size: o.Size, Machine: DescribeMachine(), Scrapers: o.Scrapers, ScrapeInterval: o.ScrapeInterval}
 	say := func(format string, a ...any) { fmt.Fprintf(o.Progress, "bench: "+format+"\n", a...) }
 	r.LoadAverageStart = LoadAverage()
+	r.ExporterEnv = o.ChildEnv
 	// fail keeps the figures measured so far: the caller prints them with
 	// the phase that failed.
 	phase := "generate"

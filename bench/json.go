@@ -61,6 +61,8 @@ type JSON struct {
 	// end of the run; LoadAverageStart the same when it began.
 	LoadAverage      []float64 `json:"load_average"`
 	LoadAverageStart []float64 `json:"load_average_start"`
+	// ExporterEnv: what the run added to the exporter's environment.
+	ExporterEnv []string `json:"exporter_env,omitempty"`
 	// Failed names the phase that did not finish (empty: none).
 	Failed string `json:"failed,omitempty"`
 }
@@ -77,7 +79,7 @@ func (r *Result) JSON() JSON {
 	iptr := func(v int) *int { return &v }
 	j := JSON{Size: r.Size, Machine: r.Machine, Items: r.Census.GitHubItems + r.Census.JiraIssues, Teams: r.Teams,
 		Scrapes: r.Scrape.Scrapes, ScrapeErrors: r.Scrape.Errors, Scrapers: r.Scrapers, ScrapeInterval: r.ScrapeInterval.String(),
-		LoadAverage: r.LoadAverage, LoadAverageStart: r.LoadAverageStart, Failed: r.Failed}
+		LoadAverage: r.LoadAverage, LoadAverageStart: r.LoadAverageStart, ExporterEnv: r.ExporterEnv, Failed: r.Failed}
 	if r.PeakRSS > 0 {
 		j.PeakRSSMiB = ptr(float64(r.PeakRSS) / (1 << 20))
 	}

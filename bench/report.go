@@ -133,6 +133,9 @@ type Result struct {
 	// ScrapeCPU is the exporter's CPU per gzip scrape, idle CPU removed.
 	ScrapeCPU                     time.Duration
 	LoadAverage, LoadAverageStart []float64
+	// ExporterEnv is what the run added to the exporter's environment
+	// (Options.ChildEnv), e.g. GOMEMLIMIT=384MiB as the Docker image sets.
+	ExporterEnv []string
 	// Failed names the phase that failed; the figures before it are kept.
 	Failed  string
 	reached reached
@@ -371,6 +374,9 @@ func (r *Result) Section(command string, at time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Harness run (`%s`)\n\n", command)
 	fmt.Fprintf(&b, "Machine: %s. Run at %s; the simulator and the fake APIs run on the same machine in the same run.\n\n", r.Machine, at.UTC().Format(time.RFC3339))
+	if len(r.ExporterEnv) > 0 {
+		fmt.Fprintf(&b, "Exporter environment: %s.\n\n", strings.Join(r.ExporterEnv, " "))
+	}
 	b.WriteString(r.Table())
 	return b.String()
 }

@@ -28,6 +28,7 @@ type benchCommand struct {
 	scrapers       int
 	scrapeInterval time.Duration
 	timeout        time.Duration
+	gomemlimit     string
 }
 
 func newBenchCommand(app *kingpin.Application) *benchCommand {
@@ -42,6 +43,7 @@ func newBenchCommand(app *kingpin.Application) *benchCommand {
 	c.Flag("bench.scrapers", "Concurrent /metrics scrapers during the full sync.").Default("10").IntVar(&c.scrapers)
 	c.Flag("bench.scrape-interval", "Interval of each scraper (0: back to back).").Default("1s").DurationVar(&c.scrapeInterval)
 	c.Flag("bench.timeout", "Longest time one sync phase may take.").Default("15m").DurationVar(&c.timeout)
+	c.Flag("bench.gomemlimit", "GOMEMLIMIT for the exporter only (e.g. 384MiB, what the Docker image and compose stack set); empty: the exporter inherits the environment. The harness itself holds the whole simulated organisation, so setting GOMEMLIMIT for both would measure its garbage collector instead.").StringVar(&c.gomemlimit)
 	return c
 }
 
@@ -57,8 +59,12 @@ func (c *benchCommand) run(e *env) int {
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	at := time.Now()
+	var childEnv []string
+	if c.gomemlimit != "" {
+		childEnv = append(childEnv, "GOMEMLIMIT="+c.gomemlimit)
+	}
 	r, err := bench.Run(ctx, bench.Options{Size: c.size, Seed: c.seed, Exe: exe, Dir: c.dir, Scrapers: c.scrapers,
-		ScrapeInterval: c.scrapeInterval, Timeout: c.timeout, Logger: e.logger, Progress: e.stderr})
+		ScrapeInterval: c.scrapeInterval, Timeout: c.timeout, Logger: e.logger, Progress: e.stderr, ChildEnv: childEnv})
 	if err != nil {
 		e.logger.Error("benchmark failed", "err", err)
 		if r == nil {
