@@ -78,16 +78,21 @@ func backfillHourly(ctx context.Context, t *testing.T, p *promAPI, k screenshotK
 	}
 	createBlocks(t, k.promtool, file, k.dataDir)
 	os.Remove(file)
-	// Prometheus opens the new blocks at its next compaction cycle.
-	check := fmt.Sprintf(`count(count_over_time(crossteam_handoffs_open{job=%q}[1s] @ %d))`, jobName, from.Add(25*time.Hour).Unix())
-	for deadline := time.Now().Add(5 * time.Minute); ; {
-		if v, err := p.query(ctx, check); err == nil && len(v) == 1 {
-			break
+	// Prometheus opens the new blocks at its next compaction cycle, one
+	// reload at a time as promtool writes them: wait for an hour's sample
+	// at the start, the middle and the end.
+	last := to.Truncate(time.Hour)
+	for _, at := range []time.Time{from.Add(25 * time.Hour), from.Add(last.Sub(from) / 2).Truncate(time.Hour), last} {
+		check := fmt.Sprintf(`count(count_over_time(crossteam_handoffs_open{job=%q}[1s] @ %d))`, jobName, at.Unix())
+		for deadline := time.Now().Add(5 * time.Minute); ; {
+			if v, err := p.query(ctx, check); err == nil && len(v) == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Prometheus did not load the hourly blocks within 5 minutes (%s)", check)
+			}
+			time.Sleep(2 * time.Second)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus did not load the hourly blocks within 5 minutes (%s)", check)
-		}
-		time.Sleep(2 * time.Second)
 	}
 	t.Logf("backfilled the demo's history hourly from %s to %s and loaded it in %s", from.Format(time.RFC3339), to.Format(time.RFC3339), time.Since(began).Round(time.Second))
 }
@@ -267,7 +272,8 @@ func (p *promAPI) rangeSeriesCount(ctx context.Context, expr string, start, end 
 	var d struct {
 		Result []json.RawMessage `json:"result"`
 	}
-	return len(d.Result), json.Unmarshal(data, &d)
+	err = json.Unmarshal(data, &d)
+	return len(d.Result), err
 }
 
 // queryValuesAt runs an instant query at at and returns its values.
