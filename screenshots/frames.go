@@ -32,7 +32,8 @@ func (f *frame) col(name string) int {
 }
 
 // tableFrame is a table query's result as Grafana's Prometheus data source
-// makes it: a Time column, one column per label (sorted), and the value,
+// makes it: a Time column (milliseconds), one column per label (sorted),
+// and the value,
 // named "Value" or, when the panel has several queries, "Value #<refId>".
 func tableFrame(series []Series, refID string, several bool) frame {
 	labels := map[string]bool{}
@@ -59,7 +60,7 @@ func tableFrame(series []Series, refID string, several bool) frame {
 		var ts float64
 		if len(s.Points) > 0 {
 			p := s.Points[len(s.Points)-1]
-			v, ts = p.V, float64(p.T.Unix())
+			v, ts = p.V, float64(p.T.UnixMilli())
 		}
 		row = append(row, cell{f: ts, num: true, valid: true})
 		for _, n := range names {

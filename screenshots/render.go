@@ -130,6 +130,9 @@ func Render(ctx context.Context, boardJSON []byte, q Querier, o Options) (*Resul
 
 	for _, p := range panels {
 		gp := p.GridPos
+		// A panel wider than the grid is cut at its right edge.
+		gp.X = min(max(gp.X, 0), 23)
+		gp.W = min(max(gp.W, 1), 24-gp.X)
 		rect := image.Rect(pad+int(float64(gp.X)*colW), headerPx+gp.Y*(cellH+margin),
 			pad+int(float64(gp.X+gp.W)*colW)-margin, headerPx+(gp.Y+gp.H)*(cellH+margin)-margin)
 		rng, err := panelRange(p, boardRange, o.Now)

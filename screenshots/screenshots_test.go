@@ -64,7 +64,7 @@ const testBoard = `{
      "targets": [{"refId": "A", "expr": "p50", "instant": true, "format": "table"}],
      "transformations": [{"id": "groupingToMatrix", "options": {"rowField": "from_team", "columnField": "to_team", "valueField": "Value"}}],
      "fieldConfig": {"defaults": {"unit": "s"}}},
-    {"type": "timeseries", "title": "Handoffs per week", "gridPos": {"h": 6, "w": 12, "x": 12, "y": 6}, "interval": "1w",
+    {"type": "timeseries", "title": "Handoffs per week", "gridPos": {"h": 6, "w": 24, "x": 12, "y": 6}, "interval": "1w",
      "targets": [{"refId": "A", "expr": "weekly[$__range]", "legendFormat": "{{from_team}} → {{to_team}}"}],
      "fieldConfig": {"defaults": {"unit": "short", "min": 0}}}
   ]
@@ -138,6 +138,10 @@ func TestRender(t *testing.T) {
 		t.Errorf("matrix: %d rows, columns %v", p50.Rows, p50.Columns)
 	}
 	ts := byTitle["Handoffs per week"]
+	// 24 columns wide at column 12: cut at the grid's right edge.
+	if ts.Rect.Max.X != 1200-pad || ts.Rect.Min.X != pad+int(12*float64(1200-2*pad+margin)/24) {
+		t.Errorf("too wide a panel drawn at %v, want it cut at the right edge (%d)", ts.Rect, 1200-pad)
+	}
 	if ts.Series != 2 || len(ts.Queries) != 1 {
 		t.Fatalf("time series: %d series, %d queries", ts.Series, len(ts.Queries))
 	}
@@ -192,7 +196,7 @@ func TestFormatValue(t *testing.T) {
 		{"short", 3, "3"}, {"short", 1500, "1.5 K"}, {"short", 2.345, "2.35"}, {"", 0, "0"},
 		{"s", 90, "1.5 min"}, {"s", 2 * 86400, "2 day"}, {"s", 5400, "1.5 hour"}, {"s", 0.25, "250 ms"},
 		{"percentunit", 0.125, "12.5%"}, {"bool_yes_no", 1, "Yes"}, {"bool_yes_no", 0, "No"},
-		{"dateTimeAsIso", 1796299200, "2026-12-03 12:00"}, {"short", math.NaN(), "NaN"},
+		{"dateTimeAsIso", 1796299200000, "2026-12-03 12:00"}, {"short", math.NaN(), "NaN"},
 	} {
 		if got := formatValue(tc.unit, tc.v); got != tc.want {
 			t.Errorf("formatValue(%q, %g) = %q, want %q", tc.unit, tc.v, got, tc.want)

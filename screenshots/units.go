@@ -24,8 +24,8 @@ func formatValue(unit string, v float64) string {
 		return formatSeconds(v)
 	case "percentunit":
 		return trimNumber(v*100, 1) + "%"
-	case "dateTimeAsIso":
-		return time.Unix(int64(v), 0).UTC().Format("2006-01-02 15:04")
+	case "dateTimeAsIso": // milliseconds since the epoch, as Grafana reads it
+		return time.UnixMilli(int64(v)).UTC().Format("2006-01-02 15:04")
 	case "bool_yes_no":
 		if v == 0 {
 			return "No"
