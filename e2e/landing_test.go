@@ -255,41 +255,9 @@ func checkLandingInChromium(ctx context.Context, t *testing.T, browser, dir, bas
 	}
 
 	// Every link answers.
-	links := hrefRE.FindAllStringSubmatch(dom, -1)
-	own, boards, other := 0, 0, 0
-	for _, l := range links {
-		href := html.UnescapeString(l[1])
-		u, err := neturl.Parse(page)
-		if err == nil {
-			u, err = u.Parse(href)
-		}
-		if err != nil {
-			t.Errorf("link %q: %v", href, err)
-			continue
-		}
-		code, _, err := httpGet(ctx, u.String())
-		switch {
-		case err != nil:
-			t.Errorf("link %q (%s): %v", href, u, err)
-		case strings.HasPrefix(u.String(), base+"/"):
-			own++
-			if code != http.StatusOK {
-				t.Errorf("link %q: %s answers %d", href, u, code)
-			}
-		case strings.HasPrefix(u.String(), grafanaURL+"/"):
-			boards++
-			if code != http.StatusOK {
-				t.Errorf("board link %q answers %d: no shipped board has that UID", href, code)
-			}
-		default:
-			other++
-			if code == http.StatusNotFound || code >= 500 {
-				t.Errorf("link %q answers %d", href, code)
-			}
-		}
-		if strings.Contains(href, "pprof") {
-			t.Errorf("link %q: crossteam serves no pprof", href)
-		}
+	problems, own, boards, other := linkProblems(ctx, dom, page, base, grafanaURL)
+	for _, p := range problems {
+		t.Error(p)
 	}
 	if own < 4 || boards != len(dashboardsUIDs(t)) {
 		t.Errorf("%d links to the exporter's pages and %d board links; want at least 4 and one per shipped board (%d)", own, boards, len(dashboardsUIDs(t)))
@@ -310,6 +278,84 @@ func checkLandingInChromium(ctx context.Context, t *testing.T, browser, dir, bas
 		t.Fatal(err)
 	}
 	t.Logf("%s: %d targets, %d links to the exporter, %d to boards, %d elsewhere, all answering; screenshot %s", base, len(rows), own, boards, other, kept)
+}
+
+// linkProblems fetches every link of a page's DOM: links to the
+// exporter (under base) must answer 200, board links (under grafanaURL)
+// 200, others anything but 404 or 5xx; no link may point at pprof. It
+// counts the links of each kind.
+func linkProblems(ctx context.Context, dom, page, base, grafanaURL string) (problems []string, own, boards, other int) {
+	for _, l := range hrefRE.FindAllStringSubmatch(dom, -1) {
+		href := html.UnescapeString(l[1])
+		u, err := neturl.Parse(page)
+		if err == nil {
+			u, err = u.Parse(href)
+		}
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("link %q: %v", href, err))
+			continue
+		}
+		code, _, err := httpGet(ctx, u.String())
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("link %q (%s): %v", href, u, err))
+		case strings.HasPrefix(u.String(), base+"/"):
+			own++
+			if code != http.StatusOK {
+				problems = append(problems, fmt.Sprintf("link %q: %s answers %d", href, u, code))
+			}
+		case grafanaURL != "" && strings.HasPrefix(u.String(), grafanaURL+"/"):
+			boards++
+			if code != http.StatusOK {
+				problems = append(problems, fmt.Sprintf("board link %q answers %d: no shipped board has that UID", href, code))
+			}
+		default:
+			other++
+			if code == http.StatusNotFound || code >= 500 {
+				problems = append(problems, fmt.Sprintf("link %q answers %d", href, code))
+			}
+		}
+		if strings.Contains(href, "pprof") {
+			problems = append(problems, fmt.Sprintf("link %q: crossteam serves no pprof", href))
+		}
+	}
+	return problems, own, boards, other
+}
+
+// TestLinkProblems: the link check reports each kind of broken link.
+func TestLinkProblems(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/metrics", "/d/crossteam-overview", "/debug/pprof/":
+			w.Write([]byte("ok"))
+		case "/api":
+			http.Error(w, "no token", http.StatusUnauthorized)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dom := `<ul><li><a href="/metrics">ok</a></li><li><a href="/http://127.0.0.1:1/x">toolkit-mangled</a></li>` +
+		`<li><a href="/debug/pprof/">pprof</a></li><li><a class="x" href="` + srv.URL + `/grafana/d/nope">board</a></li>` +
+		`<li><a href="` + srv.URL + `/api">fake API</a></li></ul>`
+	// The page is served under /exporter; Grafana under /grafana.
+	got, own, boards, other := linkProblems(context.Background(), strings.ReplaceAll(dom, `href="/`, `href="/exporter/`),
+		srv.URL+"/exporter/", srv.URL+"/exporter", srv.URL+"/grafana")
+	want := []string{
+		`link "/exporter/metrics": ` + srv.URL + `/exporter/metrics answers 404`,
+		`link "/exporter/http://127.0.0.1:1/x": ` + srv.URL + `/exporter/http://127.0.0.1:1/x answers 404`,
+		`link "/exporter/debug/pprof/": ` + srv.URL + `/exporter/debug/pprof/ answers 404`,
+		`link "/exporter/debug/pprof/": crossteam serves no pprof`,
+		`board link "` + srv.URL + `/grafana/d/nope" answers 404: no shipped board has that UID`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || own != 3 || boards != 1 || other != 1 {
+		t.Errorf("linkProblems = %d own, %d boards, %d other:\n%s\nwant 3, 1, 1:\n%s", own, boards, other, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Served at the root, the good links pass.
+	got, _, _, _ = linkProblems(context.Background(), `<a href="/metrics">m</a><a href="/debug/pprof/">p</a>`, srv.URL+"/", srv.URL, "")
+	if strings.Join(got, "\n") != `link "/debug/pprof/": crossteam serves no pprof` {
+		t.Errorf("linkProblems at the root = %q", got)
+	}
 }
 
 // dashboardsUIDs lists the shipped boards' UIDs.
