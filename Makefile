@@ -12,7 +12,7 @@ PKGV      = github.com/prometheus/common/version
 LDFLAGS   = -X $(PKGV).Version=$(VERSION) -X $(PKGV).Revision=$(REVISION) -X $(PKGV).Branch=$(BRANCH) \
             -X $(PKGV).BuildUser=$(shell whoami 2>/dev/null)@$(shell hostname 2>/dev/null) -X $(PKGV).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: build install test tools vet bench bench-boards bench-engine bench-store bench-harness bench-xlarge load fuzz crash soak ci
+.PHONY: build install test tools vet screenshots bench bench-boards bench-engine bench-store bench-harness bench-xlarge load fuzz crash soak ci
 
 test: tools
 	CROSSTEAM_REQUIRE_TOOLS=1 $(GO) test ./...
@@ -97,3 +97,11 @@ ci:
 # hour on 2 cores.
 bench-boards:
 	CROSSTEAM_BENCH_BOARDS=1 CROSSTEAM_BENCH_OUT=$(CURDIR)/BENCHMARKS.md $(GO) test ./e2e -run '^TestBoardQueryTimes$$' -count=1 -v -timeout 90m
+
+# Board screenshots for the README (docs/screenshots/<board>.png): the
+# end-to-end test's set-up (the demo fed into a real Prometheus, its
+# history backfilled hourly for the pictures) and every board drawn by
+# package screenshots from its panels' own queries with gonum/plot, not
+# by Grafana. A few minutes.
+screenshots:
+	CROSSTEAM_SCREENSHOTS_OUT=$(CURDIR)/docs/screenshots $(GO) test ./e2e -run '^TestPrometheusEndToEnd$$/^board_screenshots$$' -count=1 -v -timeout 30m

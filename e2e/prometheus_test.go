@@ -141,6 +141,15 @@ func TestPrometheusEndToEnd(t *testing.T) {
 		checkReviewEqualsPromQL(ctx, t, prom, dw, filepath.Join(tmp, "crossteam.db"), week)
 	})
 	t.Run("review page in Chromium", func(t *testing.T) { checkReviewInChromium(ctx, t, root, demoURL) })
+	// screenshots_test.go and nodata_test.go.
+	t.Run("board screenshots", func(t *testing.T) {
+		checkScreenshots(ctx, t, prom, root, panelTruth(dw),
+			screenshotKit{bin, promtool, tmp, dataDir, dw, map[string]string{"job": jobName, "instance": demoAddr}})
+	})
+	t.Run("no data for variables selecting nothing", func(t *testing.T) {
+		checkNoDataChecker(ctx, t, prom)
+		checkNoData(ctx, t, prom, root)
+	})
 }
 
 // requireTool finds Prometheus or promtool (Debian package prometheus).

@@ -76,6 +76,11 @@ tr.pending td { background: #f4f4f4; }
 code { white-space: pre-wrap; word-break: break-word; }`
 
 func (p *landingPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/favicon.ico" {
+		// Every browser asks for it; no icon, but no 404 either.
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if r.URL.Path != "/" {
 		http.NotFound(w, r)
 		return

@@ -74,6 +74,12 @@ func TestLandingPage(t *testing.T) {
 	if rec.Code != 404 {
 		t.Errorf("/nope = %d", rec.Code)
 	}
+	// The icon every browser asks for: nothing, and no 404.
+	rec = httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/favicon.ico", nil))
+	if rec.Code != http.StatusNoContent || rec.Body.Len() != 0 {
+		t.Errorf("/favicon.ico = %d with %d bytes, want 204 and nothing", rec.Code, rec.Body.Len())
+	}
 }
 
 // TestDemoLandingLinks: every link on the demo's landing page works: the
