@@ -285,7 +285,8 @@ func deriveRecords(e *Engine, it *model.Item, all []model.Event, n int, in recor
 			case model.EventBlockedByAdded:
 				if _, open := links[ev.Value]; !open && ev.Value != it.Key {
 					links[ev.Value] = len(out.Edges)
-					out.Edges = append(out.Edges, depEdge{Source: it.Source, Blocked: it.Key, Blocking: ev.Value, URL: it.URL, Title: it.Title, Added: at})
+					// A copy of the event's value (see finishItem's milestones).
+					out.Edges = append(out.Edges, depEdge{Source: it.Source, Blocked: it.Key, Blocking: strings.Clone(ev.Value), URL: it.URL, Title: it.Title, Added: at})
 				}
 			case model.EventBlockedByRemoved:
 				if k, open := links[ev.Value]; open {
