@@ -581,7 +581,7 @@ func recordTrends(ctx context.Context, t *testing.T, p *promAPI, rules []trendRu
 					w.WriteString(r.record)
 					w.WriteString(lbl)
 					w.WriteByte(' ')
-					w.WriteString(string(v[1]))
+					w.WriteString(strings.Trim(string(v[1]), `"`))
 					w.WriteByte(' ')
 					w.WriteString(string(v[0]))
 					w.WriteByte('\n')
@@ -659,9 +659,12 @@ func (p *promAPI) slowGet(ctx context.Context, path string, params url.Values) (
 	return r.Data, nil
 }
 
+// matrixSeries is one series of a range query: each value a timestamp (a
+// JSON number) and a sample value (a JSON string, "NaN" and "+Inf"
+// included), both kept as Prometheus wrote them.
 type matrixSeries struct {
-	Metric map[string]string `json:"metric"`
-	Values [][2]json.Number  `json:"values"`
+	Metric map[string]string    `json:"metric"`
+	Values [][2]json.RawMessage `json:"values"`
 }
 
 func (p *promAPI) queryRangeMatrix(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]matrixSeries, error) {
@@ -674,9 +677,8 @@ func (p *promAPI) queryRangeMatrix(ctx context.Context, expr string, start, end 
 	var d struct {
 		Result []matrixSeries `json:"result"`
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.UseNumber()
-	return d.Result, dec.Decode(&d)
+	err = json.Unmarshal(data, &d)
+	return d.Result, err
 }
 
 func openMetricsLabels(m map[string]string) string {
