@@ -61,7 +61,7 @@ func overviewBoard(self Board) *dashboard.DashboardBuilder {
 			q{expr: trendQuantile(p.quantile, "handoff_pickup_seconds_bucket", "28d", pairM, "from_team", "to_team")}).
 			WithTransformation(matrix("from_team", "to_team", "Value")))
 	}
-	b.WithPanel(timeseriesPanel("Handoffs per week",
+	b.WithPanel(trendPanel("7d", "Handoffs per week",
 		"How many times work passed from one team to another in each week, by team pair: the increase over 7 days of the handoff counter (which the exporter computes from the whole stored history), as recorded by the 7d trend rules.",
 		"short", 24, 8,
 		q{expr: trendSum("handoffs_total", "7d", pairM, "from_team", "to_team"), legend: "{{from_team}} → {{to_team}}"}).
@@ -116,11 +116,11 @@ func handoffsBoard(self Board) *dashboard.DashboardBuilder {
 	} {
 		b.WithRow(dashboard.NewRowBuilder(h.what))
 		for _, w := range []string{"7d", "28d"} {
-			b.WithPanel(timeseriesPanel(fmt.Sprintf("%s p50 and p90, %s window", h.what, w),
-				fmt.Sprintf("%s = %s, calendar time. Each point covers the handoffs whose time ended in the %s before it: p50 is the median, p90 the time that 90%% stayed under. Estimated from histogram buckets (15m to 30d), per team pair.", h.what, h.def, w),
+			b.WithPanel(trendPanel(w, fmt.Sprintf("%s p50 and p90, %s window", h.what, w),
+				fmt.Sprintf("%s = %s, calendar time. Each point covers the handoffs whose time ended in the %s before it: p50 is the median, p90 the time that 90%% stayed under. Estimated from histogram buckets (15m to 30d), per team pair and source (GitHub, Jira), as recorded by the %s trend rules; with several exporter shards selected, one line per shard.", h.what, h.def, w, w),
 				"s", 12, 8,
-				q{expr: trendQuantile(0.5, h.short+"_seconds_bucket", w, pairM, "from_team", "to_team"), legend: pair + " p50"},
-				q{expr: trendQuantile(0.9, h.short+"_seconds_bucket", w, pairM, "from_team", "to_team"), legend: pair + " p90"}))
+				q{expr: pairQuantileTrend(h.short+"_seconds", "p50", w, pairM...), legend: pair + " {{source}} p50"},
+				q{expr: pairQuantileTrend(h.short+"_seconds", "p90", w, pairM...), legend: pair + " {{source}} p90"}))
 		}
 	}
 
@@ -129,17 +129,18 @@ func handoffsBoard(self Board) *dashboard.DashboardBuilder {
 		"Open handoffs by state: waiting = the receiving team has not acted yet; in_progress = picked up, not finished. Summed over the selected team pairs.",
 		"short", 12, 8,
 		q{expr: fmt.Sprintf("sum by (state) (%s)", sel("handoffs_open", pairM...)), legend: "{{state}}"}).
-		Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal).Group("A")))
+		MaxDataPoints(TrendMaxDataPoints).Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal).Group("A")))
 	b.WithPanel(timeseriesPanel("Oldest handoff waiting for pickup",
 		"Per team pair, the age of the oldest handoff the receiving team has not picked up yet (calendar time, from the instant it was handed over); no line while nothing waits.",
 		"s", 12, 8,
-		q{expr: fmt.Sprintf("time() - min by (from_team, to_team) (%s)", sel("handoff_oldest_waiting_timestamp_seconds", pairM...)), legend: pair}))
-	b.WithPanel(timeseriesPanel("Bounces per week",
+		q{expr: fmt.Sprintf("time() - min by (from_team, to_team) (%s)", sel("handoff_oldest_waiting_timestamp_seconds", pairM...)), legend: pair}).
+		MaxDataPoints(TrendMaxDataPoints))
+	b.WithPanel(trendPanel("7d", "Bounces per week",
 		"Handoffs that the receiving team handed straight back to the team it came from, per week (the recorded increase over 7 days of the bounce counter), by the original pair.",
 		"short", 12, 8,
 		q{expr: trendSum("handoff_bounces_total", "7d", pairM, "from_team", "to_team"), legend: pair}).
 		Interval("1w").DrawStyle(common.GraphDrawStyleBars).FillOpacity(80))
-	b.WithPanel(timeseriesPanel("Bounce ratio, 28d window",
+	b.WithPanel(trendPanel("28d", "Bounce ratio, 28d window",
 		"Share of the handoffs in the last 28 days that bounced: bounces divided by handoffs for the same pair and window.",
 		"percentunit", 12, 8,
 		q{expr: fmt.Sprintf("%s\n/\n%s", trendSum("handoff_bounces_total", "28d", pairM, "from_team", "to_team"),
@@ -147,35 +148,36 @@ func handoffsBoard(self Board) *dashboard.DashboardBuilder {
 	b.WithPanel(timeseriesPanel("Stalled handoffs",
 		"Open handoffs with no activity by the receiving team for longer than the pair's stall_after, by team pair.",
 		"short", 24, 8,
-		q{expr: fmt.Sprintf("sum by (from_team, to_team) (%s)", sel("handoffs_stalled", pairM...)), legend: pair}))
+		q{expr: fmt.Sprintf("sum by (from_team, to_team) (%s)", sel("handoffs_stalled", pairM...)), legend: pair}).
+		MaxDataPoints(TrendMaxDataPoints))
 
 	flowSum := func(short string) string {
 		return trendSum(short+"_seconds_sum", "28d", pairM, "from_team", "to_team")
 	}
-	b.WithPanel(timeseriesPanel("Where the time goes, 28d window",
+	b.WithPanel(trendPanel("28d", "Where the time goes, 28d window",
 		"For the handoffs done in the 28 days before each point, all selected pairs together: the time they waited for the receiving team, were active with it, and were blocked (a blocked label or Jira status, flow in the config). The three add up to the handoffs' cycle time. Calendar time.",
 		"s", 12, 8,
 		q{expr: trendSum("handoff_waiting_seconds_sum", "28d", pairM), legend: "waiting"},
 		q{expr: trendSum("handoff_active_seconds_sum", "28d", pairM), legend: "active"},
 		q{expr: trendSum("handoff_blocked_seconds_sum", "28d", pairM), legend: "blocked"}).
 		Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal).Group("A")))
-	b.WithPanel(timeseriesPanel("Flow efficiency, 28d window",
+	b.WithPanel(trendPanel("28d", "Flow efficiency, 28d window",
 		"Per team pair, of the time handoffs done in the last 28 days spent between handoff and done, the share the receiving team was actively on them: active / (active + waiting + blocked). Low: work mostly waits in a queue or is blocked, not worked on.",
 		"percentunit", 12, 8,
 		q{expr: fmt.Sprintf("%s\n/\n(%s + %s + %s)", flowSum("handoff_active"), flowSum("handoff_active"), flowSum("handoff_waiting"), flowSum("handoff_blocked")), legend: pair}))
 
-	b.WithPanel(timeseriesPanel("Item cycle time p50 by number of teams involved, 28d window",
+	b.WithPanel(trendPanel("28d", "Item cycle time p50 by number of teams involved, 28d window",
 		"Median time from creation to close of the items closed in the 28 days before each point, split by how many teams owned or acted on them (1, 2, 3, 4+): what it costs when work crosses team lines. Not filtered by the team variables (items have no team pair).",
 		"s", 24, 8,
 		q{expr: trendQuantile(0.5, "item_cycle_seconds_bucket", "28d", nil, "teams"), legend: "{{teams}} team(s)"}))
 
 	b.WithRow(dashboard.NewRowBuilder("Calendar vs working time"))
 	for _, h := range []struct{ short, what string }{{"handoff_pickup", "Pickup time"}, {"handoff_cycle", "Cycle time"}} {
-		b.WithPanel(timeseriesPanel(fmt.Sprintf("%s p50: calendar vs working hours, 28d window", h.what),
-			fmt.Sprintf("The same handoffs measured two ways: calendar time, and only the receiving team's working hours (its calendar: weekdays, hours, time zone, holidays). A large gap means work mostly waits over nights and weekends, not on the team. Median over the last 28 days, all selected pairs together."),
+		b.WithPanel(trendPanel("28d", fmt.Sprintf("%s p50: calendar vs working hours, 28d window", h.what),
+			"The same handoffs measured two ways: calendar time, and only the receiving team's working hours (its calendar: weekdays, hours, time zone, holidays). A large gap means work mostly waits over nights and weekends, not on the team. Median over the last 28 days of the handoffs to the selected receiving teams (To team) from every team, all together: filtered by To team only, the team whose calendar counts (recorded per receiving team).",
 			"s", 12, 8,
-			q{expr: trendQuantile(0.5, h.short+"_seconds_bucket", "28d", pairM), legend: "calendar"},
-			q{expr: trendQuantile(0.5, h.short+"_working_seconds_bucket", "28d", pairM), legend: "working hours"}))
+			q{expr: toTeamQuantile(0.5, h.short+"_seconds_bucket", "28d", toTeamMatcher), legend: "calendar"},
+			q{expr: toTeamQuantile(0.5, h.short+"_working_seconds_bucket", "28d", toTeamMatcher), legend: "working hours"}))
 	}
 	return b
 }
@@ -286,12 +288,12 @@ func agreementsBoard(self Board) *dashboard.DashboardBuilder {
 		"cycle", 12, 9, pairM...))
 	b.WithRow(dashboard.NewRowBuilder("Budget burn"))
 	for _, k := range []string{"pickup", "cycle"} {
-		b.WithPanel(timeseriesPanel(fmt.Sprintf("%s budget burn rate, 7d window", map[string]string{"pickup": "Pickup", "cycle": "Cycle"}[k]),
+		b.WithPanel(trendPanel("7d", fmt.Sprintf("%s budget burn rate, 7d window", map[string]string{"pickup": "Pickup", "cycle": "Cycle"}[k]),
 			fmt.Sprintf("How fast each pair spends its %s error budget: the share of the last 7 days' handoffs that missed the agreed target, divided by the share the agreement allows to miss. 1 spends the 28-day budget in exactly 28 days; above %d (the slow CrossteamHandoffAgreementBurn alert, with the last %s above it too) it is gone within two weeks.", k, BurnSlowRate, BurnSlowShort),
 			"short", 12, 8,
 			q{expr: fmt.Sprintf("(1 - (%s)) / on (from_team, to_team) (1 - %s)", agreementWithin(k, "7d", pairM...), agreementObjectiveQ(k, pairM...)), legend: pair}))
 	}
-	b.WithPanel(timeseriesPanel("Pickups within the agreement, 28d window",
+	b.WithPanel(trendPanel("28d", "Pickups within the agreement, 28d window",
 		"Per pair, the share of the last 28 days' pickups that met the agreed target, against the objective (dashed in the legend as 'agreed'). A line under its objective is an agreement not kept.",
 		"percentunit", 24, 8,
 		q{expr: agreementWithin("pickup", "28d", pairM...), legend: pair},
@@ -339,10 +341,10 @@ func teamBoard(self Board) *dashboard.DashboardBuilder {
 		"Open handoffs $team sent (rows: the receiving team; columns: waiting = not picked up, in_progress = picked up, not finished).",
 		"short", 12, 8, q{expr: fmt.Sprintf("sum by (to_team, state) (%s)", sel("handoffs_open", from))}).
 		WithTransformation(matrix("to_team", "state", "Value")))
-	b.WithPanel(timeseriesPanel("Pickup time p90 of work sent to $team, 28d window",
+	b.WithPanel(trendPanel("28d", "Pickup time p90 of work sent to $team, 28d window",
 		"How long $team took to first act on handoffs from each other team: 90% of pickups in the 28 days before each point were faster. Calendar time, from histogram buckets.",
 		"s", 12, 8, q{expr: trendQuantile(0.9, "handoff_pickup_seconds_bucket", "28d", []string{to}, "from_team"), legend: "from {{from_team}}"}))
-	b.WithPanel(timeseriesPanel("Pickup time p90 of work $team sent, 28d window",
+	b.WithPanel(trendPanel("28d", "Pickup time p90 of work $team sent, 28d window",
 		"How long each other team took to first act on handoffs from $team: 90% of pickups in the 28 days before each point were faster. Calendar time, from histogram buckets.",
 		"s", 12, 8, q{expr: trendQuantile(0.9, "handoff_pickup_seconds_bucket", "28d", []string{from}, "to_team"), legend: "to {{to_team}}"}))
 	b.WithPanel(agreementTable("Agreements $team keeps (work sent to $team), last 28d",

@@ -90,6 +90,13 @@ func timeseriesPanel(title, desc, unit string, w, h uint32, qs ...q) *timeseries
 		Tooltip(common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeMulti).Sort(common.SortOrderDescending))
 }
 
+// trendPanel is a timeseries panel of a trend over window w: at most
+// TrendMaxDataPoints points, none closer than w's rule group interval
+// (finer steps only repeat the recorded values).
+func trendPanel(w, title, desc, unit string, width, h uint32, qs ...q) *timeseries.PanelBuilder {
+	return timeseriesPanel(title, desc, unit, width, h, qs...).Interval(windowInterval(w)).MaxDataPoints(TrendMaxDataPoints)
+}
+
 // barGaugePanel draws one bar per series (progress, shares).
 func barGaugePanel(title, desc, unit string, w, h uint32, qs ...q) *bargauge.PanelBuilder {
 	return bargauge.NewPanelBuilder().Title(title).Description(desc).Unit(unit).Span(w).Height(h).

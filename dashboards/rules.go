@@ -62,30 +62,15 @@ const (
 
 // RecordingRules are, per long window (TrendWindows), the increases of the
 // series the boards' trends read (windows.go) and, from them, the p50/p90
-// pickup and cycle times per team pair (for anyone querying Prometheus
-// directly), the working agreements' error ratios over that window and the
-// faster-handoff wins; the agreements' objectives and their short-window
+// pickup and cycle times per team pair, source and shard, and the 28-day
+// bucket increases per receiving team (levelRules), the working
+// agreements' error ratios over that window and the faster-handoff wins; the agreements' objectives and their short-window
 // error ratios for the burn alerts; and the per-milestone aggregates across
 // exporter shards. Names follow level:metric:operations.
 func RecordingRules() RuleGroups {
-	quantiles := func(w string) []Rule {
-		var rules []Rule
-		for _, h := range []string{"handoff_pickup_seconds", "handoff_cycle_seconds"} {
-			for _, p := range []struct {
-				q    float64
-				name string
-			}{{0.5, "p50"}, {0.9, "p90"}} {
-				rules = append(rules, Rule{
-					Record: fmt.Sprintf("from_team_to_team:%s:%s_%s", metric(h), p.name, w),
-					Expr:   fmt.Sprintf("histogram_quantile(%g, sum by (le, from_team, to_team) (%s))", p.q, rtrend(h+"_bucket", w)),
-				})
-			}
-		}
-		return rules
-	}
 	var groups []RuleGroup
 	for _, t := range TrendWindows {
-		rules := append(trendRules(t.Window), quantiles(t.Window)...)
+		rules := append(trendRules(t.Window), levelRules(t.Window)...)
 		rules = append(rules, agreementWindowRules(t.Window)...)
 		if t.Window == "28d" {
 			rules = append(rules,

@@ -180,7 +180,8 @@ func trendRules(w string) []Rule {
 	return rules
 }
 
-// trendRecordedLabels maps every recorded increase to the labels it keeps
+// trendRecordedLabels maps every recorded increase (and level series) to
+// the labels it keeps
 // (for the tests' catalogue check).
 func trendRecordedLabels() map[string][]string {
 	out := map[string][]string{}
@@ -189,5 +190,116 @@ func trendRecordedLabels() map[string][]string {
 			out[trendName(short, t.Window)] = trendLabels(short)
 		}
 	}
+	for name, labels := range levelRecordedLabels() {
+		out[name] = labels
+	}
 	return out
+}
+
+// Levels recorded from the pair increases, so that a panel reads tens or
+// hundreds of series at each step instead of the thousands of per-pair
+// bucket series (380 pairs x 12 buckets x sources x exporter shards at 20
+// teams): per-pair quantiles for the panels that draw a line per pair, and
+// bucket increases summed over the sending team for the panels that draw
+// one line for all selected pairs measured in the receiving team's working
+// hours. Both keep job, instance, source and the teams they are about.
+
+// TrendMaxDataPoints is the maxDataPoints of the trend boards' timeseries
+// panels. Grafana rounds range/maxDataPoints to a step (kbn.roundInterval):
+// 1d for ranges of 50 to 350 days (90 points over 90 days), 1w over a year
+// (52 points), and a trend panel's step is never finer than its rule
+// group's interval (the panel's interval), which repeats recorded values.
+const TrendMaxDataPoints = 50
+
+// quantileHistograms are the histograms whose per-pair quantiles are
+// recorded, and pairQuantiles the quantiles.
+var (
+	quantileHistograms = []string{"handoff_pickup_seconds", "handoff_cycle_seconds"}
+	pairQuantiles      = []struct {
+		Q    float64
+		Name string
+	}{{0.5, "p50"}, {0.9, "p90"}}
+)
+
+// pairLabels are the labels of the pair level without le.
+var pairLabels = []string{"job", "instance", "source", "from_team", "to_team"}
+
+// toTeamLabels are the labels of the to_team level without le.
+var toTeamLabels = []string{"job", "instance", "source", "to_team"}
+
+// toTeamSeries are the bucket increases also recorded summed over
+// from_team, per window.
+var toTeamSeries = map[string][]string{
+	"28d": {"handoff_pickup_seconds_bucket", "handoff_pickup_working_seconds_bucket",
+		"handoff_cycle_seconds_bucket", "handoff_cycle_working_seconds_bucket"},
+}
+
+// pairQuantileName is the recorded name quantile name ("p50") of
+// histogram h (short name) over w, per pair.
+func pairQuantileName(h, name, w string) string {
+	return fmt.Sprintf("pair:%s:%s_%s", metric(h), name, w)
+}
+
+// toTeamName is the recorded increase of a bucket series over w summed
+// over from_team.
+func toTeamName(short, w string) string {
+	return fmt.Sprintf("to_team:%s:increase%s", metric(short), w)
+}
+
+// levelRules are the per-pair quantiles and the to_team bucket sums of
+// window w, read from the increases the same group has just recorded.
+func levelRules(w string) []Rule {
+	var rules []Rule
+	for _, short := range toTeamSeries[w] {
+		rules = append(rules, Rule{Record: toTeamName(short, w),
+			Expr: fmt.Sprintf("sum by (%s, le) (%s)", strings.Join(toTeamLabels, ", "), rtrend(short, w))})
+	}
+	for _, h := range quantileHistograms {
+		for _, p := range pairQuantiles {
+			rules = append(rules, Rule{Record: pairQuantileName(h, p.Name, w),
+				Expr: fmt.Sprintf("histogram_quantile(%g, sum by (%s, le) (%s))", p.Q, strings.Join(pairLabels, ", "), rtrend(h+"_bucket", w))})
+		}
+	}
+	return rules
+}
+
+// levelRecordedLabels maps the level series to the labels they keep.
+func levelRecordedLabels() map[string][]string {
+	out := map[string][]string{}
+	for _, t := range TrendWindows {
+		for _, short := range toTeamSeries[t.Window] {
+			out[toTeamName(short, t.Window)] = append(append([]string(nil), toTeamLabels...), "le")
+		}
+		for _, h := range quantileHistograms {
+			for _, p := range pairQuantiles {
+				out[pairQuantileName(h, p.Name, t.Window)] = pairLabels
+			}
+		}
+	}
+	return out
+}
+
+// pairQuantileTrend is how a board reads a recorded per-pair quantile: its
+// last value within the group's interval, one series per pair, source and
+// exporter shard.
+func pairQuantileTrend(h, name, w string, matchers ...string) string {
+	checkLabels(metric(h), matchers)
+	all := append([]string{jobMatcher, instanceMatcher}, matchers...)
+	return fmt.Sprintf("last_over_time(%s{%s}[%s])", pairQuantileName(h, name, w), strings.Join(all, ", "), windowInterval(w))
+}
+
+// toTeamQuantile is the q-quantile of a to_team bucket sum over w, all
+// selected receiving teams (and sources and shards) together; matchers may
+// name only to_team.
+func toTeamQuantile(q float64, short, w string, matchers ...string) string {
+	ok := false
+	for _, s := range toTeamSeries[w] {
+		ok = ok || s == short
+	}
+	if !ok {
+		panic(genError{fmt.Errorf("%s is not recorded per to_team over %s (toTeamSeries)", short, w)})
+	}
+	checkLabels(metric(short), matchers)
+	all := append([]string{jobMatcher, instanceMatcher}, matchers...)
+	return fmt.Sprintf("histogram_quantile(%g, sum by (le) (last_over_time(%s{%s}[%s])))", q, toTeamName(short, w), strings.Join(all, ", "), windowInterval(w))
 }

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,9 +35,11 @@ import (
 // by that Prometheus over the whole span at their groups' intervals and
 // loaded as blocks (what `promtool tsdb create-blocks-from rules` does, in
 // blocks of weeks instead of its 2-hour ones), and every panel query of
-// every board runs over the last 90 days and the last year: range queries
-// at a step of range/1000 (a full-width Grafana panel), instant queries
-// once, with $__range the panel's range. It reports each board's total
+// every board runs over the last 90 days and the last year as Grafana
+// sends it: range queries at the step Grafana computes from the panel's
+// maxDataPoints (1,000 when unset: a full-width panel) and interval,
+// aligned to it, instant queries once, with $__range the panel's range and
+// the variables resolved at the benchmark's now. It reports each board's total
 // time (the median of three runs) and fails on a failed query or when a
 // board's queries together take CROSSTEAM_BENCH_BOARD_BUDGET (default 2s)
 // or more over a year.
@@ -184,7 +189,9 @@ func TestBoardQueryTimes(t *testing.T) {
 		r := result{board: d.file, ranges: map[string]time.Duration{}, series: map[string]int{}, slow: map[string]string{}}
 		for _, rg := range rangesList {
 			globals := builtins(rg.d, 30*time.Second)
-			vals, _, err := resolveVariables(ctx, prom, d, globals, nil)
+			at, closeAt := promAt(t, prom, now, rg.d)
+			vals, _, err := resolveVariables(ctx, at, d, globals, nil)
+			closeAt()
 			if err != nil {
 				t.Errorf("%s over %s: %v", d.file, rg.name, err)
 				continue
@@ -198,7 +205,7 @@ func TestBoardQueryTimes(t *testing.T) {
 					if err != nil {
 						t.Fatalf("%s: %v", pq.q, err)
 					}
-					took, series, err := prom.timedQuery(ctx, expr, pq.instant, now, pq.rangeFor(rg.d, now))
+					took, series, err := prom.timedQuery(ctx, expr, pq.instant, now, pq.rangeFor(rg.d, now), pq.step(pq.rangeFor(rg.d, now)))
 					if err != nil {
 						t.Errorf("%s over %s: %v", pq.q, rg.name, err)
 						continue
@@ -225,16 +232,20 @@ func TestBoardQueryTimes(t *testing.T) {
 	// 5. The report.
 	load1 := loadAvg()
 	var b strings.Builder
-	fmt.Fprintf(&b, "Board queries at %d teams over a year (`make bench-boards`, %s): raw history every %s (%d samples), trend rules recorded at their intervals; median of 3 runs, queries one after another; load average %s at the start, %s at the end.\n\n",
-		teams, now.Format("2006-01-02"), step, st.Samples, load0, load1)
-	fmt.Fprintf(&b, "| board | 90 days | 1 year | series returned (1 year) | slowest query (1 year) |\n|---|---|---|---|---|\n")
+	long := "1 year"
+	if days != 365 {
+		long = fmt.Sprintf("%d days", days)
+	}
+	fmt.Fprintf(&b, "Board queries at %d teams over %s (`make bench-boards`, %s): raw history every %s (%d samples), trend rules recorded at their intervals; median of 3 runs, queries one after another; load average %s at the start, %s at the end.\n\n",
+		teams, long, now.Format("2006-01-02"), step, st.Samples, load0, load1)
+	fmt.Fprintf(&b, "| board | 90 days | %[1]s | series returned (%[1]s) | slowest query (%[1]s) |\n|---|---|---|---|---|\n", long)
 	var sum90, sumY time.Duration
 	for _, r := range results {
 		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s |\n", r.board, r.ranges["90d"].Round(time.Millisecond), r.ranges["1y"].Round(time.Millisecond), r.series["1y"], r.slow["1y"])
 		sum90 += r.ranges["90d"]
 		sumY += r.ranges["1y"]
 		if r.ranges["1y"] >= budget {
-			t.Errorf("%s: its queries take %s over a year, budget %s", r.board, r.ranges["1y"].Round(time.Millisecond), budget)
+			t.Errorf("%s: its queries take %s over %s, budget %s", r.board, r.ranges["1y"].Round(time.Millisecond), long, budget)
 		}
 	}
 	fmt.Fprintf(&b, "| all boards | %s | %s | | |\n", sum90.Round(time.Millisecond), sumY.Round(time.Millisecond))
@@ -251,10 +262,44 @@ func TestBoardQueryTimes(t *testing.T) {
 
 // benchQuery is one panel query and how Grafana sends it.
 type benchQuery struct {
-	q        panelQuery
-	expr     string
-	instant  bool
-	timeFrom string // the panel's relative time ("now/fQ"), or ""
+	q             panelQuery
+	expr          string
+	instant       bool
+	timeFrom      string        // the panel's relative time ("now/fQ"), or ""
+	minInterval   time.Duration // the panel's interval (a minimum step), or 0
+	maxDataPoints float64       // the panel's maxDataPoints, or 0
+}
+
+// step is the step Grafana sends for a range query over rng: the range
+// divided by the panel's maxDataPoints (1,000 when unset: a full-width
+// panel), rounded as Grafana rounds it (roundInterval), never below the
+// panel's interval.
+func (b benchQuery) step(rng time.Duration) time.Duration {
+	mdp := b.maxDataPoints
+	if mdp <= 0 {
+		mdp = 1000
+	}
+	iv := grafanaRoundInterval(time.Duration(float64(rng) / mdp))
+	if iv < b.minInterval {
+		iv = b.minInterval
+	}
+	return max(iv, time.Minute)
+}
+
+// grafanaRoundInterval is Grafana's kbn.roundInterval (from 1m up).
+func grafanaRoundInterval(d time.Duration) time.Duration {
+	h := time.Hour
+	for _, c := range []struct{ below, to time.Duration }{
+		{90 * time.Second, time.Minute}, {210 * time.Second, 2 * time.Minute}, {450 * time.Second, 5 * time.Minute},
+		{750 * time.Second, 10 * time.Minute}, {1050 * time.Second, 15 * time.Minute}, {1500 * time.Second, 20 * time.Minute},
+		{2700 * time.Second, 30 * time.Minute}, {90 * time.Minute, h}, {150 * time.Minute, 2 * h}, {270 * time.Minute, 3 * h},
+		{9 * h, 6 * h}, {24 * h, 12 * h}, {7 * 24 * h, 24 * h}, {21 * 24 * h, 7 * 24 * h}, {42 * 24 * h, 30 * 24 * h},
+	} {
+		if d < c.below {
+			return c.to
+		}
+	}
+	return 365 * 24 * h
 }
 
 // rangeFor is the time range the query covers when the board shows d.
@@ -277,10 +322,12 @@ func benchQueries(t *testing.T, d *dashboard) []benchQuery {
 	}
 	var raw struct {
 		Panels []struct {
-			Title    string `json:"title"`
-			Type     string `json:"type"`
-			TimeFrom string `json:"timeFrom"`
-			Targets  []struct {
+			Title         string  `json:"title"`
+			Type          string  `json:"type"`
+			TimeFrom      string  `json:"timeFrom"`
+			Interval      string  `json:"interval"`
+			MaxDataPoints float64 `json:"maxDataPoints"`
+			Targets       []struct {
 				RefID   string `json:"refId"`
 				Expr    string `json:"expr"`
 				Instant bool   `json:"instant"`
@@ -292,26 +339,36 @@ func benchQueries(t *testing.T, d *dashboard) []benchQuery {
 	}
 	var out []benchQuery
 	for _, p := range raw.Panels {
+		var minIv time.Duration
+		if p.Interval != "" {
+			iv, err := model.ParseDuration(p.Interval)
+			if err != nil {
+				t.Fatalf("%s: panel %q: interval %q: %v", d.file, p.Title, p.Interval, err)
+			}
+			minIv = time.Duration(iv)
+		}
 		for _, tg := range p.Targets {
 			out = append(out, benchQuery{q: panelQuery{board: d.file, panel: p.Title, refID: tg.RefID, expr: tg.Expr},
-				expr: tg.Expr, instant: tg.Instant, timeFrom: p.TimeFrom})
+				expr: tg.Expr, instant: tg.Instant, timeFrom: p.TimeFrom, minInterval: minIv, maxDataPoints: p.MaxDataPoints})
 		}
 	}
 	return out
 }
 
 // timedQuery runs expr as Grafana would (instant at now, or a range query
-// over rng at step rng/1000) and returns the wall time and series count.
-func (p *promAPI) timedQuery(ctx context.Context, expr string, instant bool, now time.Time, rng time.Duration) (time.Duration, int, error) {
+// over rng at step, start and end aligned to the step as Grafana's
+// Prometheus data source aligns them) and returns the wall time and series
+// count.
+func (p *promAPI) timedQuery(ctx context.Context, expr string, instant bool, now time.Time, rng, step time.Duration) (time.Duration, int, error) {
 	params := url.Values{"query": {expr}}
 	path := "/api/v1/query"
 	if instant {
 		params.Set("time", strconv.FormatInt(now.Unix(), 10))
 	} else {
 		path = "/api/v1/query_range"
-		stepS := max(60, int64(rng/time.Second)/1000)
-		params.Set("start", strconv.FormatInt(now.Add(-rng).Unix(), 10))
-		params.Set("end", strconv.FormatInt(now.Unix(), 10))
+		stepS := int64(step / time.Second)
+		params.Set("start", strconv.FormatInt(now.Add(-rng).Unix()/stepS*stepS, 10))
+		params.Set("end", strconv.FormatInt(now.Unix()/stepS*stepS, 10))
 		params.Set("step", strconv.FormatInt(stepS, 10))
 	}
 	began := time.Now()
@@ -327,35 +384,64 @@ func (p *promAPI) timedQuery(ctx context.Context, expr string, instant bool, now
 	return took, len(d.Result), nil
 }
 
-// loadRecordedTrends gives the shipped trend rules their history: it
-// evaluates them over [from, to] (recordTrends), loads the result into the
-// running Prometheus' data directory and waits until Prometheus has opened
-// the blocks. It returns the number of rules recorded.
+// loadRecordedTrends gives the shipped trend rules their history: the
+// rules the boards read, and the rules those read, evaluated over [from,
+// to] at each group's interval (recordTrends), in two passes: first the
+// rules on raw series, loaded into the running Prometheus' data directory;
+// then the rules reading those records (per-pair quantiles, per-to_team
+// sums), as Prometheus evaluates a group in order. It returns the number of
+// rules recorded.
 func loadRecordedTrends(ctx context.Context, t *testing.T, prom *promAPI, promtool, root, dataDir, tmp string, from, to time.Time) int {
 	t.Helper()
-	om := filepath.Join(tmp, "rules.om")
-	n := recordTrends(ctx, t, prom, filepath.Join(root, "dashboards", "rules", "crossteam.rules.yml"), from, to, om)
-	createBlocks(t, promtool, om, dataDir)
-	os.Remove(om)
-	// Prometheus opens new blocks in its data directory at its next
-	// compaction cycle (every minute).
-	check := fmt.Sprintf("count(last_over_time(pair:crossteam_handoffs_total:increase28d[1d] @ %d))", from.Add(24*time.Hour).Unix())
-	for deadline := time.Now().Add(5 * time.Minute); ; {
-		if v, err := prom.query(ctx, check); err == nil && len(v) == 1 {
-			return n
+	passes := trendPasses(t, filepath.Join(root, "dashboards", "rules", "crossteam.rules.yml"), filepath.Join(root, "dashboards", "json"))
+	n := 0
+	for i, rules := range passes {
+		om := filepath.Join(tmp, fmt.Sprintf("rules%d.om", i+1))
+		began := time.Now()
+		counts := recordTrends(ctx, t, prom, rules, from, to, om)
+		createBlocks(t, promtool, om, dataDir)
+		os.Remove(om)
+		n += len(rules)
+		// Prometheus opens new blocks in its data directory at its next
+		// compaction cycle (every minute).
+		probe := ""
+		for _, r := range rules {
+			if probe == "" && counts[r.record] > 0 {
+				probe = r.record
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus did not load the recorded blocks within 5 minutes (%s)", check)
+		if probe == "" {
+			t.Fatalf("pass %d: no rule recorded any series", i+1)
 		}
-		time.Sleep(2 * time.Second)
+		check := fmt.Sprintf("count(last_over_time(%s[%s] @ %d))", probe, model.Duration(to.Sub(from)), to.Unix())
+		for deadline := time.Now().Add(5 * time.Minute); ; {
+			if v, err := prom.query(ctx, check); err == nil && len(v) == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Prometheus did not load the recorded blocks within 5 minutes (%s)", check)
+			}
+			time.Sleep(2 * time.Second)
+		}
+		t.Logf("pass %d: recorded %d rules and loaded them in %s", i+1, len(rules), time.Since(began).Round(time.Second))
 	}
+	return n
 }
 
-// recordTrends evaluates the trend groups' increase rules (the series the
-// boards read) over [from, to] at each group's interval, through
-// Prometheus' query_range in chunks, and writes the results as
-// OpenMetrics named by the rules. It returns the number of rules.
-func recordTrends(ctx context.Context, t *testing.T, p *promAPI, rulesFile string, from, to time.Time, out string) int {
+// trendRule is one recording rule of a trend group and its group's
+// interval.
+type trendRule struct {
+	record, expr string
+	interval     time.Duration
+}
+
+var recordedNameRE = regexp.MustCompile(`[a-z_]+:[a-zA-Z0-9_]+:[a-zA-Z0-9_]+`)
+
+// trendPasses reads the trend groups of the rules file and returns the
+// rules that the boards read, directly or through another rule, in
+// evaluation passes: first those reading raw series only, then those
+// reading the first pass's records.
+func trendPasses(t *testing.T, rulesFile, boardsDir string) [][]trendRule {
 	t.Helper()
 	b, err := os.ReadFile(rulesFile)
 	if err != nil {
@@ -374,12 +460,8 @@ func recordTrends(ctx context.Context, t *testing.T, p *promAPI, rulesFile strin
 	if err := yaml.Unmarshal(b, &rf); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	n := 0
+	rules := map[string]trendRule{}
+	var order []string
 	for _, g := range rf.Groups {
 		if !strings.HasPrefix(g.Name, "crossteam.trends.") {
 			continue
@@ -389,34 +471,129 @@ func recordTrends(ctx context.Context, t *testing.T, p *promAPI, rulesFile strin
 			t.Fatalf("group %s: %v", g.Name, err)
 		}
 		for _, r := range g.Rules {
-			ruleBegan := time.Now()
-			// The increases only: the rules reading other recorded series
-			// need a second pass, and no board reads them.
-			if !strings.HasPrefix(r.Record, "pair:") && !strings.HasPrefix(r.Record, "teams:") {
-				continue
+			if r.Record != "" {
+				rules[r.Record] = trendRule{record: r.Record, expr: r.Expr, interval: time.Duration(iv)}
+				order = append(order, r.Record)
 			}
-			n++
-			fmt.Fprintf(w, "# TYPE %s gauge\n", r.Record)
-			chunk := 60 * 24 * time.Hour // well under Prometheus' 11,000 points per series
-			for start := from; start.Before(to); start = start.Add(chunk) {
-				end := start.Add(chunk - time.Duration(iv))
-				if end.After(to) {
-					end = to
-				}
-				series, err := p.queryRangeMatrix(ctx, r.Expr, start, end, time.Duration(iv))
+		}
+	}
+	reads := func(expr string) []string {
+		var out []string
+		for _, name := range recordedNameRE.FindAllString(expr, -1) {
+			if _, ok := rules[name]; ok {
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	needed := map[string]bool{}
+	var need func(string)
+	need = func(name string) {
+		if needed[name] {
+			return
+		}
+		needed[name] = true
+		for _, dep := range reads(rules[name].expr) {
+			need(dep)
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(boardsDir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range reads(string(b)) {
+			need(name)
+		}
+	}
+	passes := make([][]trendRule, 2)
+	for _, name := range order {
+		if !needed[name] {
+			continue
+		}
+		deps := reads(rules[name].expr)
+		pass := 0
+		for _, dep := range deps {
+			if len(reads(rules[dep].expr)) > 0 {
+				t.Fatalf("%s reads %s, itself a rule on records: more than two passes", name, dep)
+			}
+			pass = 1
+		}
+		passes[pass] = append(passes[pass], rules[name])
+	}
+	if len(passes[0]) == 0 {
+		t.Fatal("the boards read no trend rule")
+	}
+	if len(passes[1]) == 0 {
+		passes = passes[:1]
+	}
+	return passes
+}
+
+// recordTrends evaluates rules over [from, to] at their groups' intervals,
+// through Prometheus' query_range in chunks (two at a time), and writes
+// the results as OpenMetrics named by the rules, each series' samples in
+// time order.
+func recordTrends(ctx context.Context, t *testing.T, p *promAPI, rules []trendRule, from, to time.Time, out string) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	for _, r := range rules {
+		ruleBegan := time.Now()
+		fmt.Fprintf(w, "# TYPE %s gauge\n", r.record)
+		chunk := 60 * 24 * time.Hour // well under Prometheus' 11,000 points per series
+		type result struct {
+			series []matrixSeries
+			err    error
+		}
+		var results []chan result
+		sem := make(chan struct{}, 2)
+		for start := from; start.Before(to); start = start.Add(chunk) {
+			end := start.Add(chunk - r.interval)
+			if end.After(to) {
+				end = to
+			}
+			ch := make(chan result, 1)
+			results = append(results, ch)
+			go func(start, end time.Time) {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				series, err := p.queryRangeMatrix(ctx, r.expr, start, end, r.interval)
 				if err != nil {
-					t.Fatalf("%s from %s: %v", r.Record, start.Format(time.RFC3339), err)
+					err = fmt.Errorf("%s from %s: %w", r.record, start.Format(time.RFC3339), err)
 				}
-				for _, s := range series {
-					lbl := openMetricsLabels(s.Metric)
-					for _, v := range s.Values {
-						fmt.Fprintf(w, "%s%s %s %s\n", r.Record, lbl, v[1], v[0])
-					}
+				ch <- result{series, err}
+			}(start, end)
+		}
+		for _, ch := range results {
+			res := <-ch
+			if res.err != nil {
+				t.Fatal(res.err)
+			}
+			counts[r.record] = max(counts[r.record], len(res.series))
+			for _, s := range res.series {
+				lbl := openMetricsLabels(s.Metric)
+				for _, v := range s.Values {
+					w.WriteString(r.record)
+					w.WriteString(lbl)
+					w.WriteByte(' ')
+					w.WriteString(strings.Trim(string(v[1]), `"`))
+					w.WriteByte(' ')
+					w.WriteString(string(v[0]))
+					w.WriteByte('\n')
 				}
 			}
-			if time.Since(ruleBegan) > 10*time.Second {
-				t.Logf("recorded %s in %s", r.Record, time.Since(ruleBegan).Round(time.Millisecond))
-			}
+		}
+		if time.Since(ruleBegan) > 10*time.Second {
+			t.Logf("recorded %s in %s", r.record, time.Since(ruleBegan).Round(time.Millisecond))
 		}
 	}
 	fmt.Fprintln(w, "# EOF")
@@ -426,7 +603,38 @@ func recordTrends(ctx context.Context, t *testing.T, p *promAPI, rulesFile strin
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return counts
+}
+
+// promAt is prom as the boards' variables see it at the benchmark's now
+// (not the wall clock, which may be more than the lookback after the last
+// daily raw sample): a proxy that gives instant queries without a time
+// that of now, and label queries without a range the board's range before
+// now, as Grafana sends them.
+func promAt(t *testing.T, prom *promAPI, now time.Time, rng time.Duration) (*promAPI, func()) {
+	t.Helper()
+	target, err := url.Parse(prom.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	direct := proxy.Director
+	proxy.Director = func(r *http.Request) {
+		direct(r)
+		q := r.URL.Query()
+		switch {
+		case r.URL.Path == "/api/v1/query" && q.Get("time") == "":
+			q.Set("time", strconv.FormatInt(now.Unix(), 10))
+		case strings.HasPrefix(r.URL.Path, "/api/v1/label/") || r.URL.Path == "/api/v1/series":
+			if q.Get("start") == "" {
+				q.Set("start", strconv.FormatInt(now.Add(-rng).Unix(), 10))
+				q.Set("end", strconv.FormatInt(now.Unix(), 10))
+			}
+		}
+		r.URL.RawQuery = q.Encode()
+	}
+	srv := httptest.NewServer(proxy)
+	return &promAPI{base: srv.URL}, srv.Close
 }
 
 // benchClient waits as long as Prometheus takes (its own query timeout
@@ -455,9 +663,12 @@ func (p *promAPI) slowGet(ctx context.Context, path string, params url.Values) (
 	return r.Data, nil
 }
 
+// matrixSeries is one series of a range query: each value a timestamp (a
+// JSON number) and a sample value (a JSON string, "NaN" and "+Inf"
+// included), both kept as Prometheus wrote them.
 type matrixSeries struct {
-	Metric map[string]string `json:"metric"`
-	Values [][2]json.Number  `json:"values"`
+	Metric map[string]string    `json:"metric"`
+	Values [][2]json.RawMessage `json:"values"`
 }
 
 func (p *promAPI) queryRangeMatrix(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]matrixSeries, error) {
@@ -470,9 +681,8 @@ func (p *promAPI) queryRangeMatrix(ctx context.Context, expr string, start, end 
 	var d struct {
 		Result []matrixSeries `json:"result"`
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.UseNumber()
-	return d.Result, dec.Decode(&d)
+	err = json.Unmarshal(data, &d)
+	return d.Result, err
 }
 
 func openMetricsLabels(m map[string]string) string {
