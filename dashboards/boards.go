@@ -394,7 +394,7 @@ func healthBoard(self Board) *dashboard.DashboardBuilder {
 			"0": {Text: ptr("failed"), Color: ptr("red")}, "1": {Text: ptr("ok"), Color: ptr("green")}}}}}))
 	b.WithPanel(statPanel("Config age",
 		"Time since the configuration was last loaded successfully (at start or by a reload), on the exporter that loaded it longest ago.",
-		"s", 6, 5, nil,
+		"s", 12, 5, nil, // the rest of the second row of seven stats
 		q{expr: fmt.Sprintf("time() - min(%s)", sel("config_last_reload_success_timestamp_seconds"))}))
 	b.WithPanel(tablePanel("Targets",
 		"One row per sync target: up (1 = last sync succeeded), time since the last successful sync, how long the last sync took, and the API requests left in the current rate-limit window.",

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -159,6 +160,32 @@ func BenchmarkGenerate(b *testing.B) {
 	for b.Loop() {
 		if _, err := Generate(Options{}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestPanelsInsideTheGrid: every panel of every board lies within
+// Grafana's 24-column grid (the builder places panels in order and does
+// not wrap one that is too wide for what is left of a row: a seventh stat
+// once pushed the health board's Targets table to x=18, w=24).
+func TestPanelsInsideTheGrid(t *testing.T) {
+	for _, f := range generated(t) {
+		if !strings.HasSuffix(f.Path, ".json") || !strings.Contains(f.Path, "json/") {
+			continue
+		}
+		var board struct {
+			Panels []struct {
+				Title   string `json:"title"`
+				GridPos struct{ X, W int } `json:"gridPos"`
+			} `json:"panels"`
+		}
+		if err := json.Unmarshal(f.Data, &board); err != nil {
+			t.Fatalf("%s: %v", f.Path, err)
+		}
+		for _, p := range board.Panels {
+			if p.GridPos.X < 0 || p.GridPos.W <= 0 || p.GridPos.X+p.GridPos.W > 24 {
+				t.Errorf("%s: panel %q at x=%d, w=%d leaves the 24-column grid", f.Path, p.Title, p.GridPos.X, p.GridPos.W)
+			}
 		}
 	}
 }
