@@ -164,7 +164,8 @@ func TestComposeRealHistory(t *testing.T) {
 }
 
 // fakeTools puts fake promtool and wget first on PATH: promtool records
-// its arguments (one call per line), wget answers Prometheus' flags.
+// its arguments (one call per line), wget answers Prometheus' flags and
+// queries.
 func fakeTools(t *testing.T, retention string) (calls string, env []string) {
 	t.Helper()
 	bin := t.TempDir()
@@ -172,7 +173,9 @@ func fakeTools(t *testing.T, retention string) (calls string, env []string) {
 	for name, body := range map[string]string{
 		// --help prints $FAKE_PROMTOOL_HELP (the flags of the version faked).
 		"promtool": "#!/bin/sh\ncase \"$*\" in *--help*) echo \"$FAKE_PROMTOOL_HELP\"; exit 0;; esac\necho \"$*\" >> " + calls + "\n",
-		"wget":     "#!/bin/sh\necho '{\"status\":\"success\",\"data\":{\"storage.tsdb.path\":\"/prometheus\",\"storage.tsdb.retention.time\":\"" + retention + "\"}}'\n",
+		// A query answers one series unless $FAKE_QUERY_EMPTY is set.
+		"wget": "#!/bin/sh\ncase \"$*\" in *api/v1/query*) if [ -n \"$FAKE_QUERY_EMPTY\" ]; then echo '{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}'; else echo '{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1,\"380\"]}]}}'; fi; exit 0;; esac\n" +
+			"echo '{\"status\":\"success\",\"data\":{\"storage.tsdb.path\":\"/prometheus\",\"storage.tsdb.retention.time\":\"" + retention + "\"}}'\n",
 	} {
 		if err := os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755); err != nil {
 			t.Fatal(err)
@@ -259,8 +262,8 @@ func TestRulesBackfillScript(t *testing.T) {
 			t.Errorf("retention %s: output %q, want warning %q", tc.retention, out, tc.warn)
 		}
 		c := readCalls(t, calls)
-		if len(c) != 1 {
-			t.Fatalf("promtool calls %q", c)
+		if len(c) != 2 || c[0] != c[1] {
+			t.Fatalf("promtool calls %q, want the same two passes", c)
 		}
 		f := strings.Fields(c[0])
 		var start, end int64
@@ -282,8 +285,21 @@ func TestRulesBackfillScript(t *testing.T) {
 		if end < before || end > after || end-start != 130*86400 {
 			t.Errorf("window %d..%d, want 130 days ending between %d and %d", start, end, before, after)
 		}
-		if out, err := runScript(t, "rules.sh", env); err != nil || !strings.Contains(out, "already evaluated") || len(readCalls(t, calls)) != 1 {
+		if out, err := runScript(t, "rules.sh", env); err != nil || !strings.Contains(out, "already evaluated") || len(readCalls(t, calls)) != 2 {
 			t.Errorf("second start: %v %q", err, out)
 		}
+	}
+
+	// Prometheus never shows the first pass's series: one pass, and the
+	// script says which panels lack history.
+	calls, env := fakeTools(t, "400d")
+	env = append(env, "PROMETHEUS_DATA="+t.TempDir(), "PROMETHEUS_URL=http://prom.test:9090", "CROSSTEAM_RULES=/r/crossteam.rules.yml",
+		"FAKE_QUERY_EMPTY=1", "CROSSTEAM_RULES_WAIT=2", "CROSSTEAM_RULES_POLL=1")
+	out, err := runScript(t, "rules.sh", env)
+	if err != nil || !strings.Contains(out, "did not show the first pass's recorded series within 2s") || !strings.Contains(out, "per-pair p50/p90") {
+		t.Errorf("no second pass: %v %q", err, out)
+	}
+	if c := readCalls(t, calls); len(c) != 1 {
+		t.Errorf("promtool calls %q, want only the first pass", c)
 	}
 }
