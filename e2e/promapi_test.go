@@ -57,7 +57,16 @@ func (p *promAPI) get(ctx context.Context, path string, params url.Values) (json
 
 // query runs an instant query now.
 func (p *promAPI) query(ctx context.Context, expr string) ([]sample, error) {
-	data, err := p.get(ctx, "/api/v1/query", url.Values{"query": {expr}})
+	return p.queryAt(ctx, expr, time.Time{})
+}
+
+// queryAt runs an instant query at at (the zero time: now).
+func (p *promAPI) queryAt(ctx context.Context, expr string, at time.Time) ([]sample, error) {
+	params := url.Values{"query": {expr}}
+	if !at.IsZero() {
+		params.Set("time", strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', -1, 64))
+	}
+	data, err := p.get(ctx, "/api/v1/query", params)
 	if err != nil {
 		return nil, err
 	}

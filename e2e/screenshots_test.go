@@ -276,44 +276,16 @@ func (p *promAPI) rangeSeriesCount(ctx context.Context, expr string, start, end 
 	return len(d.Result), err
 }
 
-// queryValuesAt runs an instant query at at and returns its values.
+// queryValuesAt runs an instant query at at and returns its values
+// (NaN where Prometheus wrote one, or anything not a number).
 func (p *promAPI) queryValuesAt(ctx context.Context, expr string, at time.Time) ([]float64, error) {
-	data, err := p.get(ctx, "/api/v1/query", url.Values{"query": {expr}, "time": {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', -1, 64)}})
+	samples, err := p.queryAt(ctx, expr, at)
 	if err != nil {
 		return nil, err
 	}
-	var d struct {
-		ResultType string          `json:"resultType"`
-		Result     json.RawMessage `json:"result"`
-	}
-	if err := json.Unmarshal(data, &d); err != nil {
-		return nil, err
-	}
-	var points [][2]any
-	switch d.ResultType {
-	case "vector":
-		var rs []struct {
-			Value [2]any `json:"value"`
-		}
-		if err := json.Unmarshal(d.Result, &rs); err != nil {
-			return nil, err
-		}
-		for _, r := range rs {
-			points = append(points, r.Value)
-		}
-	case "scalar":
-		var pt [2]any
-		if err := json.Unmarshal(d.Result, &pt); err != nil {
-			return nil, err
-		}
-		points = append(points, pt)
-	default:
-		return nil, fmt.Errorf("result type %q", d.ResultType)
-	}
-	var out []float64
-	for _, pt := range points {
-		s, _ := pt[1].(string)
-		f, err := strconv.ParseFloat(s, 64)
+	out := make([]float64, 0, len(samples))
+	for _, s := range samples {
+		f, err := strconv.ParseFloat(s.Value, 64)
 		if err != nil {
 			f = math.NaN()
 		}
