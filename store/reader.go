@@ -65,6 +65,16 @@ func (r *Reader) Members(ctx context.Context) ([]model.TeamMember, error) {
 	return ms, nil
 }
 
+// HasDependencies reports whether any "blocked by" event is stored (an
+// index lookup: events_blocked_by).
+func (r *Reader) HasDependencies(ctx context.Context) (bool, error) {
+	var ok bool
+	if err := r.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events INDEXED BY events_blocked_by WHERE kind = 'blocked_by_added')`).Scan(&ok); err != nil {
+		return false, fmt.Errorf("store %s: read dependencies: %w", r.s.path, err)
+	}
+	return ok, nil
+}
+
 // Identities returns the stored identity facts, ordered as Load's.
 func (r *Reader) Identities(ctx context.Context) ([]model.Identity, error) {
 	ids, err := loadIdentities(ctx, r.tx, r.in)

@@ -364,3 +364,56 @@ func TestOlderWriter(t *testing.T) {
 		t.Errorf("changed since %d: %+v", seq, changed)
 	}
 }
+
+// TestHasDependencies: a store knows whether a "blocked by" event is
+// stored, through the partial index (no scan of the events), also for a
+// store written before schema 7 and migrated on open.
+func TestHasDependencies(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	has := func() bool {
+		t.Helper()
+		r, err := s.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		ok, err := r.HasDependencies(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if has() {
+		t.Error("empty store: dependencies reported")
+	}
+	mustApply(t, s, Page{Source: model.SourceGitHub, Events: []model.Event{
+		ev(model.SourceGitHub, "1", "a#1", at(1, 0, 0), model.EventCommented),
+		ev(model.SourceGitHub, "2", "a#1", at(1, 1, 0), model.EventBlockedByRemoved)}})
+	if has() {
+		t.Error("only a removal stored: dependencies reported")
+	}
+	e := ev(model.SourceGitHub, "3", "a#1", at(1, 2, 0), model.EventBlockedByAdded)
+	e.Value = "a#2"
+	mustApply(t, s, Page{Source: model.SourceGitHub, Events: []model.Event{e}})
+	if !has() {
+		t.Error("a blocked_by_added event stored: no dependencies reported")
+	}
+	var plan string
+	rows, err := s.r.Query(`EXPLAIN QUERY PLAN SELECT EXISTS (SELECT 1 FROM events INDEXED BY events_blocked_by WHERE kind = 'blocked_by_added')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan += detail + "; "
+	}
+	rows.Close()
+	if !strings.Contains(plan, "events_blocked_by") {
+		t.Errorf("plan %q does not use the partial index", plan)
+	}
+}

@@ -206,4 +206,12 @@ CREATE TABLE comment_lists (
 	PRIMARY KEY (source, key)
 ) WITHOUT ROWID;
 `,
+	// 7: a partial index of the "blocked by" events, so a reader learns
+	// whether any dependency edge is stored without scanning the events
+	// (Reader.HasDependencies): the exporter then derives every item's
+	// dependency node in its first walk after a start instead of walking
+	// the store a second time once it meets the first edge.
+	`
+CREATE INDEX events_blocked_by ON events (source, item_key) WHERE kind = 'blocked_by_added';
+`,
 }

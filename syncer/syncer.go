@@ -208,6 +208,14 @@ func (s *Syncer) update(ctx context.Context, cfg *config.Config) (_ *engine.Snap
 	if s.state == nil || s.stateCfg != cfg || r.Seq() < s.seq ||
 		!reflect.DeepEqual(members, s.members) || !reflect.DeepEqual(ids, s.identities) {
 		s.eng = engine.New(cfg, members, s.Engine)
+		if !s.deps {
+			// Known before the walk, so the first walk keeps every
+			// item's dependency node instead of walking again at the
+			// first edge (twice the first recomputation after a start).
+			if s.deps, err = r.HasDependencies(ctx); err != nil {
+				return nil, false, err
+			}
+		}
 		s.state = s.eng.NewState(ids, ms, s.deps)
 		s.stateCfg, s.members, s.identities = cfg, members, ids
 		since, rebuilt = 0, true
