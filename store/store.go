@@ -19,7 +19,9 @@
 //	                 `at` (unix ms) by actor; kind, value, team, from_value,
 //	                 to_value as in model.Event. The rowid is the insertion
 //	                 order. Index events_by_item_at (source, item_key, at)
-//	                 serves Load's order.
+//	                 serves Load's order; the partial index
+//	                 events_blocked_by holds the blocked_by_added events
+//	                 (Reader.HasDependencies).
 //	milestones       one row per (source, key); due_at, closed_at unix ms.
 //	team_members     (source, via, team, identity): identities a group `via`
 //	                 (e.g. the GitHub team "acme/design") expanded into.
