@@ -150,6 +150,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 		checkNoDataChecker(ctx, t, prom)
 		checkNoData(ctx, t, prom, root)
 	})
+	t.Run("pint online", func(t *testing.T) { checkPintOnline(ctx, t, prom, root, tmp) }) // pint_test.go
 }
 
 // requireTool finds Prometheus or promtool (Debian package prometheus).
