@@ -175,7 +175,7 @@ func TestPanelsInsideTheGrid(t *testing.T) {
 		}
 		var board struct {
 			Panels []struct {
-				Title   string `json:"title"`
+				Title   string             `json:"title"`
 				GridPos struct{ X, W int } `json:"gridPos"`
 			} `json:"panels"`
 		}
