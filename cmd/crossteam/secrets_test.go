@@ -115,6 +115,12 @@ sync:
 			strings.Contains(m, `crossteam_source_up{source="github",target="dead"} 0`) &&
 			strings.Contains(m, `crossteam_source_up{source="jira",target="echo"} 0`)
 	})
+	// source_up is 0 before a target's first sync too: wait until each
+	// failure has been logged (the checks below read the logs).
+	waitFor(t, "every target's failure logged", func() bool {
+		l := logs.String()
+		return strings.Contains(l, "401") && strings.Contains(l, "403") && strings.Contains(l, "connection refused") && strings.Contains(l, "HTTP 400")
+	})
 	for _, p := range []string{"/metrics", "/", "/config", "/-/ready", "/-/healthy"} {
 		_, body := get(t, base+p)
 		shown = append(shown, p+": "+body)
