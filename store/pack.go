@@ -40,9 +40,9 @@ const maxAppendEvents = 24
 // is appended to the item's row (or is the new row), in Go, without
 // reading the events back. Otherwise (events older than stored ones, an
 // item already stale, a long row and few new events: maxAppendEvents)
-// the item is added to
-// stale, to be packed on the fly by readers and rewritten by Repack. The
-// result is byte-identical to packOf's (TestPackAtWriteMatchesRepack).
+// the item is added to stale, to be packed on the fly by readers and
+// rewritten by Repack. The result is byte-identical to packOf's
+// (TestPackAtWriteMatchesRepack).
 func (s *Store) packAdded(ctx context.Context, tx *sql.Tx, added map[[2]string][]newEvent, stale map[[2]string]bool) error {
 	keys := slices.SortedFunc(maps.Keys(added), func(a, b [2]string) int { return cmp.Compare(a[0]+"\x00"+a[1], b[0]+"\x00"+b[1]) })
 	// What is stored of each item, in one statement per packBatch items:
