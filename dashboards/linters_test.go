@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/crossteam/crossteam/internal/tools"
 )
 
 // The real linters, not imitations: Grafana's dashboard-linter on every
@@ -21,21 +23,9 @@ import (
 // fails when CROSSTEAM_REQUIRE_TOOLS=1 (CI).
 func linter(t *testing.T, name string) string {
 	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
+	p, dirs, ok := tools.Find(name)
+	if ok {
 		return p
-	}
-	var dirs []string
-	if d := os.Getenv("CROSSTEAM_TOOLS_BIN"); d != "" {
-		dirs = append(dirs, d)
-	}
-	if c, err := os.UserCacheDir(); err == nil {
-		dirs = append(dirs, filepath.Join(c, "crossteam-tools", "bin"))
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			return p
-		}
 	}
 	if os.Getenv("CROSSTEAM_REQUIRE_TOOLS") == "1" {
 		t.Fatalf("%s not found (PATH, $CROSSTEAM_TOOLS_BIN, %v) and CROSSTEAM_REQUIRE_TOOLS=1: run scripts/install-tools.sh (make tools)", name, dirs)

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/crossteam/crossteam/internal/tools"
 )
 
 // pintReport is the first line of every pint report.
@@ -58,24 +60,13 @@ func pintOnline(ctx context.Context, bin, cfg, root string, files ...string) ([]
 	return pintReport.FindAllString(string(out), -1), string(out), err
 }
 
-// pintBinary finds pint as dashboards/linters_test.go does: PATH,
-// $CROSSTEAM_TOOLS_BIN, then scripts/install-tools.sh's cache folder.
+// pintBinary finds pint as dashboards/linters_test.go does
+// (internal/tools).
 func pintBinary(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("pint"); err == nil {
+	p, dirs, ok := tools.Find("pint")
+	if ok {
 		return p
-	}
-	var dirs []string
-	if d := os.Getenv("CROSSTEAM_TOOLS_BIN"); d != "" {
-		dirs = append(dirs, d)
-	}
-	if c, err := os.UserCacheDir(); err == nil {
-		dirs = append(dirs, filepath.Join(c, "crossteam-tools", "bin"))
-	}
-	for _, d := range dirs {
-		if fi, err := os.Stat(filepath.Join(d, "pint")); err == nil && fi.Mode()&0o111 != 0 {
-			return filepath.Join(d, "pint")
-		}
 	}
 	if os.Getenv("CROSSTEAM_REQUIRE_TOOLS") == "1" {
 		t.Fatalf("pint not found (PATH, $CROSSTEAM_TOOLS_BIN, %v) and CROSSTEAM_REQUIRE_TOOLS=1: run scripts/install-tools.sh (make tools)", dirs)
