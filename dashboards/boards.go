@@ -427,11 +427,11 @@ func healthBoard(self Board) *dashboard.DashboardBuilder {
 		"API requests (GitHub GraphQL: points) left in the current rate-limit window, per budget (GitHub: core for REST, graphql; Jira: default), as the source last reported it.",
 		"short", 12, 8, q{expr: fmt.Sprintf("min by (source, target, resource) (%s)", sel("api_rate_limit_remaining")), legend: st + " {{resource}}"}))
 	b.WithPanel(tablePanel("Rate-limit windows",
-		"Per target and budget: what is left, the window's limit, and when the window resets (the reset instant minus now). A budget near 0 long before its reset means the syncs wait.",
+		"Per target and budget: what is left, the window's limit, and when the window resets (the reset instant minus now). A budget near 0 long before its reset means the syncs wait. The figures are what the source reported on the last request: a reset shown as 0 s has passed since, so the window has started again with its whole limit.",
 		"short", 12, 8,
 		q{expr: fmt.Sprintf("min by (source, target, resource) (%s)", sel("api_rate_limit_remaining"))},
 		q{expr: fmt.Sprintf("max by (source, target, resource) (%s)", sel("api_rate_limit_limit"))},
-		q{expr: fmt.Sprintf("max by (source, target, resource) (%s) - time()", sel("api_rate_limit_reset_timestamp_seconds"))}).
+		q{expr: fmt.Sprintf("clamp_min(max by (source, target, resource) (%s) - time(), 0)", sel("api_rate_limit_reset_timestamp_seconds"))}).
 		WithTransformation(merge()).
 		WithTransformation(organize([]string{"Time"},
 			map[string]string{"Value #A": "remaining", "Value #B": "limit", "Value #C": "resets in"},
