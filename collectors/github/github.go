@@ -103,6 +103,7 @@ type Collector struct {
 	gqlOff     bool
 	gqlItems   int
 	gqlPage    int
+	gqlPassed  int // queries answered since the last shrink or growth (grow)
 	gqlQueries atomic.Int64
 	gqlPoints  atomic.Int64
 }

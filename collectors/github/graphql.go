@@ -35,6 +35,11 @@ const (
 	gqlMaxPage    = 100 // timelineItems(first:)
 	gqlMinPage    = 10
 	gqlMaxRetries = 6 // shrink-and-retry rounds of one query
+	// gqlGrowAfter: queries answered at a shrunk size before it doubles
+	// back (page size first, then the batch), so one slow spell does not
+	// cost small queries for the collector's life, and a size that times
+	// out again costs at most one query in gqlGrowAfter.
+	gqlGrowAfter = 20
 )
 
 // Item types fetched: the events mapEvent keeps, comments and reviews.
@@ -266,6 +271,7 @@ func (rs *repoSync) timelines(ctx context.Context, items []gqlTarget) (map[int][
 		if err != nil {
 			return nil, fmt.Errorf("graphql %s: %w", timelineQuery(batch), err)
 		}
+		c.grow()
 		for i, it := range batch {
 			conn := conns[i]
 			if conn == nil {
@@ -291,6 +297,7 @@ func (rs *repoSync) timelines(ctx context.Context, items []gqlTarget) (map[int][
 
 // shrink halves the batch, then the page size; false at the floor.
 func (c *Collector) shrink() bool {
+	c.gqlPassed = 0
 	switch {
 	case c.gqlItems > 1:
 		c.gqlItems = max(1, c.gqlItems/2)
@@ -300,6 +307,25 @@ func (c *Collector) shrink() bool {
 		return false
 	}
 	return true
+}
+
+// grow counts an answered query; after gqlGrowAfter of them at a shrunk
+// size it doubles the page size back, then the batch, toward the maximum
+// (the reverse of shrink).
+func (c *Collector) grow() {
+	if c.gqlItems >= gqlMaxItems && c.gqlPage >= gqlMaxPage {
+		return
+	}
+	if c.gqlPassed++; c.gqlPassed < gqlGrowAfter {
+		return
+	}
+	c.gqlPassed = 0
+	if c.gqlPage < gqlMaxPage {
+		c.gqlPage = min(gqlMaxPage, c.gqlPage*2)
+	} else {
+		c.gqlItems = min(gqlMaxItems, c.gqlItems*2)
+	}
+	c.logger.Info("graphql queries answered again at a smaller size; growing back", "items", c.gqlItems, "page", c.gqlPage)
 }
 
 // timelineBatch runs one aliased query; conns[i] is nil for an item

@@ -226,6 +226,39 @@ func TestGraphQLLimits(t *testing.T) {
 		if !c.shrink() || c.gqlPage != 50 || !c.shrink() || !c.shrink() || c.gqlPage != 12 || !c.shrink() || c.gqlPage != gqlMinPage || c.shrink() {
 			t.Errorf("shrink: items %d page %d", c.gqlItems, c.gqlPage)
 		}
+		// Answered queries grow it back, page size first, one doubling
+		// per gqlGrowAfter answers; a timeout between restarts the count.
+		grow := func(n int) {
+			for range n {
+				c.grow()
+			}
+		}
+		grow(gqlGrowAfter - 1)
+		if c.gqlPage != gqlMinPage {
+			t.Errorf("grew after %d answers: page %d", gqlGrowAfter-1, c.gqlPage)
+		}
+		grow(1)
+		if c.gqlItems != 1 || c.gqlPage != 2*gqlMinPage {
+			t.Errorf("after %d answers: items %d page %d, want 1 and %d", gqlGrowAfter, c.gqlItems, c.gqlPage, 2*gqlMinPage)
+		}
+		grow(gqlGrowAfter - 1)
+		c.shrink() // page 20 -> 10, and the count starts again
+		grow(gqlGrowAfter - 1)
+		if c.gqlPage != gqlMinPage {
+			t.Errorf("the count did not restart at the shrink: page %d", c.gqlPage)
+		}
+		grow(1 + 3*gqlGrowAfter) // 20, 40, 80, then 100 (capped)
+		if c.gqlPage != gqlMaxPage || c.gqlItems != 1 {
+			t.Errorf("page %d items %d, want %d and 1", c.gqlPage, c.gqlItems, gqlMaxPage)
+		}
+		grow(7 * gqlGrowAfter) // items 2, 4, ..., 64, then 100 (capped)
+		if c.gqlItems != gqlMaxItems || c.gqlPage != gqlMaxPage {
+			t.Errorf("items %d page %d, want both at the maximum", c.gqlItems, c.gqlPage)
+		}
+		grow(gqlGrowAfter)
+		if c.gqlItems != gqlMaxItems || c.gqlPage != gqlMaxPage || c.gqlPassed != 0 {
+			t.Errorf("at the maximum: items %d page %d passed %d", c.gqlItems, c.gqlPage, c.gqlPassed)
+		}
 	})
 	t.Run("budget spent: wait for the reset before sending", func(t *testing.T) {
 		_, e := pathsEqual(t, func(e *env) {
