@@ -92,6 +92,9 @@ store:`, 1)
 		return strings.Contains(metrics, `crossteam_handoffs_total{from_team="design",source="jira",to_team="backend"} 1`) &&
 			strings.Contains(metrics, `crossteam_handoffs_total{from_team="design",source="github",to_team="backend"} 1`) &&
 			strings.Contains(metrics, `crossteam_source_up{source="jira",target="jira-broken"} 0`) &&
+			// source_up is 0 before a target's first sync too: wait for
+			// the broken target's answer itself.
+			strings.Contains(metrics, `crossteam_api_requests_total{code="410",endpoint="/rest/api/2/search",source="jira",target="jira-broken"} 1`) &&
 			// The handoff series appear once a page is stored, before the
 			// sync is done and source_up set: wait for both (1 in 6 runs
 			// with -race failed without this).
