@@ -25,6 +25,7 @@ import (
 
 	"github.com/crossteam/crossteam/backfill"
 	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/screenshots"
 	"github.com/crossteam/crossteam/sim"
 )
 
@@ -272,34 +273,18 @@ type benchQuery struct {
 
 // step is the step Grafana sends for a range query over rng: the range
 // divided by the panel's maxDataPoints (1,000 when unset: a full-width
-// panel), rounded as Grafana rounds it (roundInterval), never below the
+// panel), rounded as Grafana rounds it (screenshots.RoundInterval), never below the
 // panel's interval.
 func (b benchQuery) step(rng time.Duration) time.Duration {
 	mdp := b.maxDataPoints
 	if mdp <= 0 {
 		mdp = 1000
 	}
-	iv := grafanaRoundInterval(time.Duration(float64(rng) / mdp))
+	iv := screenshots.RoundInterval(time.Duration(float64(rng) / mdp))
 	if iv < b.minInterval {
 		iv = b.minInterval
 	}
 	return max(iv, time.Minute)
-}
-
-// grafanaRoundInterval is Grafana's kbn.roundInterval (from 1m up).
-func grafanaRoundInterval(d time.Duration) time.Duration {
-	h := time.Hour
-	for _, c := range []struct{ below, to time.Duration }{
-		{90 * time.Second, time.Minute}, {210 * time.Second, 2 * time.Minute}, {450 * time.Second, 5 * time.Minute},
-		{750 * time.Second, 10 * time.Minute}, {1050 * time.Second, 15 * time.Minute}, {1500 * time.Second, 20 * time.Minute},
-		{2700 * time.Second, 30 * time.Minute}, {90 * time.Minute, h}, {150 * time.Minute, 2 * h}, {270 * time.Minute, 3 * h},
-		{9 * h, 6 * h}, {24 * h, 12 * h}, {7 * 24 * h, 24 * h}, {21 * 24 * h, 7 * 24 * h}, {42 * 24 * h, 30 * 24 * h},
-	} {
-		if d < c.below {
-			return c.to
-		}
-	}
-	return 365 * 24 * h
 }
 
 // rangeFor is the time range the query covers when the board shows d.

@@ -149,9 +149,10 @@ func panelRange(p Panel, board time.Duration, now time.Time) (time.Duration, err
 	}
 }
 
-// roundInterval rounds an interval as Grafana's rangeutil.roundInterval
-// does before it becomes a query's step.
-func roundInterval(d time.Duration) time.Duration {
+// RoundInterval rounds an interval as Grafana's rangeutil.roundInterval
+// does before it becomes a query's step (also used by the board
+// benchmark, e2e/boards_bench_test.go).
+func RoundInterval(d time.Duration) time.Duration {
 	table := []struct{ below, to time.Duration }{
 		{15 * time.Millisecond, 10 * time.Millisecond},
 		{35 * time.Millisecond, 20 * time.Millisecond},
@@ -180,7 +181,7 @@ func roundInterval(d time.Duration) time.Duration {
 		{24 * time.Hour, 12 * time.Hour},
 		{7 * 24 * time.Hour, 24 * time.Hour},
 		{21 * 24 * time.Hour, 7 * 24 * time.Hour},
-		{60 * 24 * time.Hour, 30 * 24 * time.Hour},
+		{42 * 24 * time.Hour, 30 * 24 * time.Hour}, // 6 weeks, as Grafana
 	}
 	for _, r := range table {
 		if d < r.below {
@@ -211,7 +212,7 @@ func step(p Panel, tg Target, rng time.Duration, widthPx int, scrape time.Durati
 		minIv = time.Duration(d)
 		break
 	}
-	s := roundInterval(rng / time.Duration(points))
+	s := RoundInterval(rng / time.Duration(points))
 	// Prometheus answers at most 11,000 points per series.
 	s = max(s, minIv, rng/11000, time.Second)
 	return s.Truncate(time.Second), nil
