@@ -93,6 +93,9 @@ type Options struct {
 	Seed uint64
 	// Exe is the crossteam binary run as `Exe serve` (os.Executable()).
 	Exe string
+	// ScraperExe is the binary run as `ScraperExe bench-scrapers`: the
+	// harness's own (os.Executable()), which Exe need not be.
+	ScraperExe string
 	// Dir holds the store, configuration and exporter log; empty: a
 	// temporary directory removed afterwards.
 	Dir string
@@ -146,6 +149,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.Exe == "" {
 		return nil, errors.New("bench: no exporter binary (Options.Exe)")
+	}
+	if o.Scrapers > 0 && o.ScraperExe == "" {
+		return nil, errors.New("bench: no scraper binary (Options.ScraperExe)")
 	}
 	dir := o.Dir
 	if dir == "" {
@@ -281,11 +287,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer ch.kill()
 	anon := ch.sampleRSS()
-	sc := startScrapers(ctx, ch.base+"/metrics", o.Scrapers, o.ScrapeInterval)
-	done, err := waitSynced(ctx, ch, nil, phaseStart, r.Targets, o.Timeout)
-	sc.stop()
+	scraper, err := startScrapeProcess(o.ScraperExe, ch.base+"/metrics", o.Scrapers, o.ScrapeInterval)
 	if err != nil {
 		return fail(err)
+	}
+	done, err := waitSynced(ctx, ch, nil, phaseStart, r.Targets, o.Timeout)
+	sc, serr := scraper.stop()
+	if err != nil {
+		return fail(err)
+	}
+	if serr != nil {
+		return fail(serr)
 	}
 	cpu, err := ch.cpuTime()
 	if err != nil {

@@ -172,7 +172,7 @@ func TestRunSmall(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	r, err := Run(ctx, Options{Size: "small", Exe: exe, Dir: filepath.Join(dir, "run"), Scrapers: 3, ScrapeInterval: 50 * time.Millisecond, Interval: 2 * time.Second})
+	r, err := Run(ctx, Options{Size: "small", Exe: exe, ScraperExe: exe, Dir: filepath.Join(dir, "run"), Scrapers: 3, ScrapeInterval: 50 * time.Millisecond, Interval: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

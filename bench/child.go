@@ -308,7 +308,8 @@ func (s samples) countPrefix(prefix string) int {
 	return n
 }
 
-// scrapers run n concurrent /metrics scrapers, each scraping every interval
+// scrapers run n concurrent /metrics scrapers (in the scraper process,
+// scrapeproc.go), each scraping every interval
 // (back to back when interval is 0), recording latencies until stopped.
 type scrapers struct {
 	mu        sync.Mutex
@@ -319,7 +320,7 @@ type scrapers struct {
 	wg        sync.WaitGroup
 }
 
-func startScrapers(ctx context.Context, url string, n int, interval time.Duration) *scrapers {
+func runScrapers(ctx context.Context, url string, n int, interval time.Duration) *scrapers {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &scrapers{cancel: cancel}
 	for i := 0; i < n; i++ {

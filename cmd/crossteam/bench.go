@@ -47,14 +47,40 @@ func newBenchCommand(app *kingpin.Application) *benchCommand {
 	return c
 }
 
-func (c *benchCommand) run(e *env) int {
-	exe, err := os.Executable()
-	if c.exporter != "" {
-		exe, err = c.exporter, nil
-	}
-	if err != nil {
-		fmt.Fprintf(e.stderr, "%s: error: cannot find this binary to run as the exporter: %v\n", programName, err)
+// benchScrapersCommand is the harness's scraper process (hidden: the
+// harness starts it; see bench.ScrapeProcess).
+type benchScrapersCommand struct {
+	*kingpin.CmdClause
+	url      string
+	scrapers int
+	interval time.Duration
+}
+
+func newBenchScrapersCommand(app *kingpin.Application) *benchScrapersCommand {
+	c := &benchScrapersCommand{CmdClause: app.Command(bench.ScrapeCommand, "Scrape --url with --scrapers concurrent scrapers until standard input closes, then print the latencies as JSON (run by crossteam bench).").Hidden()}
+	c.Flag("url", "The /metrics URL.").Required().StringVar(&c.url)
+	c.Flag("scrapers", "Concurrent scrapers.").Required().IntVar(&c.scrapers)
+	c.Flag("interval", "Interval of each scraper (0: back to back).").Required().DurationVar(&c.interval)
+	return c
+}
+
+func (c *benchScrapersCommand) run(e *env) int {
+	if err := bench.ScrapeProcess(e.ctx, c.url, c.scrapers, c.interval, os.Stdin, e.stdout); err != nil {
+		fmt.Fprintf(e.stderr, "%s %s: %v\n", programName, bench.ScrapeCommand, err)
 		return exitError
+	}
+	return exitOK
+}
+
+func (c *benchCommand) run(e *env) int {
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "%s: error: cannot find this binary to run as the exporter and the scrapers: %v\n", programName, err)
+		return exitError
+	}
+	exe := self
+	if c.exporter != "" {
+		exe = c.exporter
 	}
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -63,7 +89,7 @@ func (c *benchCommand) run(e *env) int {
 	if c.gomemlimit != "" {
 		childEnv = append(childEnv, "GOMEMLIMIT="+c.gomemlimit)
 	}
-	r, err := bench.Run(ctx, bench.Options{Size: c.size, Seed: c.seed, Exe: exe, Dir: c.dir, Scrapers: c.scrapers,
+	r, err := bench.Run(ctx, bench.Options{Size: c.size, Seed: c.seed, Exe: exe, ScraperExe: self, Dir: c.dir, Scrapers: c.scrapers,
 		ScrapeInterval: c.scrapeInterval, Timeout: c.timeout, Logger: e.logger, Progress: e.stderr, ChildEnv: childEnv})
 	if err != nil {
 		e.logger.Error("benchmark failed", "err", err)

@@ -68,6 +68,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	demo := newDemoCommand(app)
 	backfillCmd := newBackfillCommand(app)
 	benchCmd := newBenchCommand(app)
+	benchScrapers := newBenchScrapersCommand(app)
 	reviewCmd := newReviewCommand(app)
 	healthcheck := newHealthcheckCommand(app)
 
@@ -94,6 +95,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return backfillCmd.run(e)
 	case benchCmd.FullCommand():
 		return benchCmd.run(e)
+	case benchScrapers.FullCommand():
+		return benchScrapers.run(e)
 	case reviewCmd.FullCommand():
 		return reviewCmd.run(e)
 	case healthcheck.FullCommand():
