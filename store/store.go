@@ -483,9 +483,18 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	// The transaction watches ctx (a cancelled sync rolls the page back);
+	// its statements do not: the driver starts a goroutine per statement
+	// run under a context that can end, to interrupt it (a full sync's
+	// statements made one such goroutine each).
+	tctx := ctx
+	ctx = context.WithoutCancel(ctx)
 	defer func() {
 		if err != nil {
 			tx.Rollback()
+			if errors.Is(err, sql.ErrTxDone) && tctx.Err() != nil {
+				err = fmt.Errorf("%w: %w", err, tctx.Err()) // rolled back by database/sql when ctx ended
+			}
 		}
 	}()
 
@@ -614,7 +623,7 @@ func (s *Store) writePage(ctx context.Context, p *Page) (err error) {
 	}
 
 	if s.testHookAfterEvents != nil {
-		if err := s.testHookAfterEvents(ctx); err != nil {
+		if err := s.testHookAfterEvents(tctx); err != nil {
 			return err
 		}
 	}

@@ -403,14 +403,19 @@ func TestAtomicity(t *testing.T) {
 			mutate: func(p *Page) {
 				p.Events[len(p.Events)-1].ItemKey = ""
 			},
-			wantErr: func(err error) bool { return strings.Contains(err.Error(), "CHECK constraint") },
+			// The error names the event.
+			wantErr: func(err error) bool {
+				return strings.Contains(err.Error(), "insert event 49 (id new49)") && strings.Contains(err.Error(), "CHECK constraint")
+			},
 		},
 		{
 			name: "NOT NULL violation on a later event",
 			mutate: func(p *Page) {
 				p.Events[len(p.Events)-1].At = time.Time{}
 			},
-			wantErr: func(err error) bool { return strings.Contains(err.Error(), "NOT NULL") },
+			wantErr: func(err error) bool {
+				return strings.Contains(err.Error(), "insert event 49 (id new49)") && strings.Contains(err.Error(), "NOT NULL")
+			},
 		},
 		{
 			name: "failure before the cursors",
@@ -789,7 +794,10 @@ func fill(tb testing.TB, s *Store, n, pageSize int) {
 
 func BenchmarkApplyPage(b *testing.B) {
 	s, _ := openTest(b)
-	ctx := context.Background()
+	// A sync's context can end, as here: the driver watches such a
+	// context per statement unless the store stops it.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	const perPage = 100
 	pages := 0
 	for b.Loop() {
