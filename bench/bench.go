@@ -281,6 +281,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		jiraRec.start()
 	}
 	phaseStart := time.Now()
+	harnessCPU0 := selfCPU()
 	ch, err := startChild(ctx, o.Exe, cfgPath, filepath.Join(dir, "exporter.log"), o.ChildEnv)
 	if err != nil {
 		return fail(err)
@@ -292,6 +293,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return fail(err)
 	}
 	done, err := waitSynced(ctx, ch, nil, phaseStart, r.Targets, o.Timeout)
+	harnessCPU := selfCPU() - harnessCPU0
 	sc, serr := scraper.stop()
 	if err != nil {
 		return fail(err)
@@ -306,6 +308,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	r.Full = phaseFrom(logs(), done, phaseStart)
 	r.reached.full = true
 	r.Full.CPU = cpu
+	r.Full.HarnessCPU = harnessCPU
 	r.Full.Bytes = ghRec.total()
 	var ghSamples, jiraSamples []sample
 	_, ghSamples = ghRec.stop()

@@ -29,6 +29,16 @@ type child struct {
 	done    chan error
 }
 
+// selfCPU is this process's CPU time so far (user and system): during a
+// sync, mostly the simulated GitHub and Jira serving it.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // freeAddr picks a free loopback port.
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -56,6 +56,9 @@ type JSON struct {
 	GitHubFeedMinimum     *int     `json:"github_feed_minimum"`
 	GitHubGraphQLNoChange *int     `json:"github_graphql_queries_nochange"`
 	IngestFraction        *float64 `json:"ingest_fraction_of_decode"`
+	IngestFractionCPU     *float64 `json:"ingest_fraction_of_decode_cpu"`
+	IngestFractionBound   *float64 `json:"ingest_fraction_of_decode_bound"`
+	HarnessCPUFull        *float64 `json:"harness_cpu_seconds_full"`
 	StoreMiB              *float64 `json:"store_mib"`
 	// LoadAverage is /proc/loadavg's 1, 5 and 15 minute figures at the
 	// end of the run; LoadAverageStart the same when it began.
@@ -100,8 +103,10 @@ func (r *Result) JSON() JSON {
 		if r.Census.JiraIssues > 0 {
 			j.JiraFull, j.JiraMinimum = iptr(r.Full.Jira.Requests), iptr(r.MinJira())
 		}
+		j.HarnessCPUFull = ptr(r.Full.HarnessCPU.Seconds())
 		if r.Decode.Pages > 0 {
 			j.IngestFraction = ptr(r.IngestFraction())
+			j.IngestFractionBound = ptr(r.IngestFractionBound())
 		}
 	}
 	if r.reached.noChange {
@@ -121,6 +126,9 @@ func (r *Result) JSON() JSON {
 	}
 	if r.reached.scrapeCPU {
 		j.ScrapeCPUms = ptr(float64(r.ScrapeCPU) / 1e6)
+		if r.reached.full && r.Decode.Pages > 0 {
+			j.IngestFractionCPU = ptr(r.IngestFractionCPU())
+		}
 	}
 	if r.StoreBytes > 0 {
 		j.StoreMiB = ptr(float64(r.StoreBytes) / (1 << 20))
