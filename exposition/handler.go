@@ -73,6 +73,12 @@ var flatePool = sync.Pool{New: func() any {
 	return fw
 }}
 
+// livePool keeps the buffers the live families are encoded into: grown
+// anew per scrape, they were a tenth of the exporter's allocation during a
+// full sync with 50 scrapers (the garbage collector's work that a scrape
+// then helps with).
+var livePool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // gzipHeader is a gzip member header without name, time or extra fields
 // (RFC 1952 §2.3), as compress/gzip writes it: deflate, OS unknown.
 var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
@@ -133,10 +139,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		snapPart = b
 	}
-	var lb bytes.Buffer
+	lb := livePool.Get().(*bytes.Buffer)
+	lb.Reset()
+	defer livePool.Put(lb)
 	// The live part closes the exposition: OpenMetrics' "# EOF" comes
 	// after the snapshot's families.
-	if err := encodeFamilies(&lb, format, liveMFs, filter, true); err != nil {
+	if err := encodeFamilies(lb, format, liveMFs, filter, true); err != nil {
 		h.logf("error encoding and sending metric family: %v", err)
 		http.Error(w, "An error has occurred while encoding metrics:\n\n"+err.Error(), http.StatusInternalServerError)
 		return
