@@ -69,7 +69,7 @@ func TestXLargeSizes(t *testing.T) {
 
 // BenchmarkGenerate generates one size's world as the harness does and
 // reports its items and collected events (what the full sync stores);
-// pick a size with -bench 'Generate/xlarge$'. Each size's world is held
+// pick one size with -bench 'Generate/^xlarge$'. Each size's world is held
 // whole in memory: xlarge takes several GiB.
 func BenchmarkGenerate(b *testing.B) {
 	for _, size := range Sizes {

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/fakeapi"
@@ -149,4 +150,36 @@ func TestHistoryDepthGroundTruth(t *testing.T) {
 			t.Logf("%d events stored", len(collected.Events))
 		})
 	}
+}
+
+// TestHistoryDepthLive: items planned after Now get their deep history
+// too, and an incremental sync after advancing stores it exactly.
+func TestHistoryDepthLive(t *testing.T) {
+	w := generate(t, deep())
+	p := newPipeline(t, w, fakeapi.Faults{})
+	p.sync(t, 1)
+	before := w.Counts()
+	if err := w.Advance(w.Now.Add(3 * 24 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	after := w.Counts()
+	if after.Items <= before.Items {
+		t.Fatalf("advancing three days added no items: %+v -> %+v", before, after)
+	}
+	p.sync(t, 1)
+	collected := p.load(t)
+	diffDatasets(t, collected, w.Dataset())
+	checkTruth(t, w, p.cfg, collected)
+	// The same days without the deep history add fewer events.
+	w0 := generate(t, sim.Small())
+	b0 := w0.Counts()
+	if err := w0.Advance(w0.Now.Add(3 * 24 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	a0 := w0.Counts()
+	if a0.Items-b0.Items != after.Items-before.Items || a0.Events-b0.Events >= after.Events-before.Events {
+		t.Errorf("3 simulated days: +%d items, +%d events with the deep history, +%d, +%d without it: want the same items and more events",
+			after.Items-before.Items, after.Events-before.Events, a0.Items-b0.Items, a0.Events-b0.Events)
+	}
+	t.Logf("3 simulated days: +%d items, +%d events (+%d without the deep history)", after.Items-before.Items, after.Events-before.Events, a0.Events-b0.Events)
 }
