@@ -1,9 +1,12 @@
 package bench
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/sim"
 )
 
@@ -93,5 +96,49 @@ func BenchmarkGenerate(b *testing.B) {
 				b.ReportMetric(time.Since(began).Seconds(), "s/generate")
 			}
 		})
+	}
+}
+
+// TestDeepHistorySameFigures: medium with xlarge's history depth has the
+// same engine snapshot as medium but for the events counted, which grow
+// by the extra events (sim's TestHistoryDepthChangesNoFigure proves the
+// same event by event at the small size).
+func TestDeepHistorySameFigures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two medium worlds: about 15 s and 2 GiB")
+	}
+	p, err := SizeParams("medium")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w0, err := sim.Generate(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.HistoryDepth = XLargeHistoryDepth
+	wd, err := sim.Generate(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(wd.Config(sim.ConfigOptions{GitHubURL: "http://127.0.0.1:1/", TokenFile: "/dev/null",
+		JiraURL: "http://127.0.0.1:2", JiraTokenFile: "/dev/null", StorePath: "/nonexistent/db"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds0, dsd := w0.Dataset(), wd.Dataset()
+	s0 := engine.New(cfg, ds0.Members, engine.Options{KeepHandoffs: true}).Compute(ds0, w0.Now)
+	sd := engine.New(cfg, dsd.Members, engine.Options{KeepHandoffs: true}).Compute(dsd, wd.Now)
+	for _, src := range []string{"github", "jira"} {
+		c0, cd := w0.Counts().EventsBySource[src], wd.Counts().EventsBySource[src]
+		if s0.Events[src] != c0 || sd.Events[src] != cd || cd <= c0 {
+			t.Errorf("%s events: engine %d and %d, generated %d and %d: want the engine's equal and more with the deep history",
+				src, s0.Events[src], sd.Events[src], c0, cd)
+		}
+	}
+	t.Logf("events %v -> %v, %d handoffs, %d stalled", s0.Events, sd.Events, len(sd.Handoffs), sd.StalledTotal)
+	s0.Events, sd.Events = nil, nil
+	if !reflect.DeepEqual(s0, sd) {
+		t.Errorf("snapshots differ beyond the events counted: handoffs %d vs %d, stalled %d vs %d, pairs %d vs %d",
+			len(s0.Handoffs), len(sd.Handoffs), s0.StalledTotal, sd.StalledTotal, len(s0.Pairs), len(sd.Pairs))
 	}
 }
