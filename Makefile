@@ -12,7 +12,7 @@ PKGV      = github.com/prometheus/common/version
 LDFLAGS   = -X $(PKGV).Version=$(VERSION) -X $(PKGV).Revision=$(REVISION) -X $(PKGV).Branch=$(BRANCH) \
             -X $(PKGV).BuildUser=$(shell whoami 2>/dev/null)@$(shell hostname 2>/dev/null) -X $(PKGV).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
 
-.PHONY: build install test tools vet screenshots bench bench-boards bench-engine bench-store bench-harness bench-xlarge load fuzz crash soak ci
+.PHONY: build install test tools vet screenshots bench bench-boards bench-engine bench-store bench-harness bench-xlarge bench-xlarge-items load fuzz crash soak ci
 
 test: tools
 	CROSSTEAM_REQUIRE_TOOLS=1 $(GO) test ./...
@@ -41,11 +41,17 @@ bench: bench-engine bench-store bench-harness
 bench-harness:
 	$(GO) run ./cmd/crossteam bench --bench.size=large --bench.scrapers=50 --bench.scrape-interval=1s --bench.out=BENCHMARKS.md --bench.json=bench-large.json
 
-# xlarge: 2.5 times large over 30 months (about 5.4 million events), to see
-# how memory and recomputation grow with history. Its world alone takes
-# several GiB in the harness process; expect 20-30 minutes.
+# xlarge: large's items, months and handoffs with a deeper history (bot
+# comments and label changes, about 5.5 million events against large's
+# 2.17 million), to see how memory and recomputation grow with history
+# alone; xlarge-items: 2.5 times large's items over 30 months (about 5.4
+# million events), how they grow with items and history together. Each
+# world takes several GiB in the harness process; expect 20-30 minutes.
 bench-xlarge:
 	$(GO) run ./cmd/crossteam bench --bench.size=xlarge --bench.scrapers=50 --bench.scrape-interval=1s --bench.timeout=40m --bench.out= --bench.json=bench-xlarge.json
+
+bench-xlarge-items:
+	$(GO) run ./cmd/crossteam bench --bench.size=xlarge-items --bench.scrapers=50 --bench.scrape-interval=1s --bench.timeout=40m --bench.out= --bench.json=bench-xlarge-items.json
 
 # Load: 50 scrapers, each every second, on /metrics during the large full sync
 # (several minutes); fails on any failed scrape, prints p50/p99 and peak RSS.

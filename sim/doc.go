@@ -28,6 +28,11 @@
 // issues with about 500,000 changelog histories and 226,000 comments,
 // generated in about 10 s;
 // see BenchmarkGenerateLarge). Generation is linear in the history size.
+// Params.HistoryDepth deepens every item's history without adding items:
+// extra collected events (bot comments and stale-label changes on GitHub,
+// service-desk and integration comments on Jira, within the 20 comments
+// Cloud's search embeds) by accounts in no team, so no handoff, milestone
+// or record changes; the benchmark's xlarge size is Large with it.
 //
 // Realism: items flow between teams along a pipeline (design, frontend,
 // backend, qa, sre by default) with bounces back, pull requests ask other

@@ -92,6 +92,7 @@ func (g *gen) planGitHub(to time.Time, initial bool) {
 				s.keepAlive(now)
 			}
 			s.noise()
+			s.history(now)
 			sort.SliceStable(it.acts, func(a, b int) bool { return it.acts[a].at < it.acts[b].at })
 		}
 	}

@@ -215,6 +215,7 @@ func (g *gen) planJira(to time.Time, initial bool) {
 			if it.created <= now {
 				s.jiraKeepAlive(now)
 			}
+			s.history(now)
 			sort.SliceStable(it.acts, func(a, b int) bool { return it.acts[a].at < it.acts[b].at })
 		}
 	}

@@ -35,6 +35,13 @@ type Params struct {
 	// Noise is the mean number of extra noise issue events (mentioned,
 	// subscribed, referenced) per GitHub item, beyond those in its story.
 	Noise float64
+	// HistoryDepth is the mean number of extra collected events per item
+	// (story.history): comments and stale-label changes by bots on GitHub,
+	// service-desk and integration comments on Jira, all by accounts in no
+	// team, so they lengthen the history the collectors store without
+	// adding items or changing any figure but the events counted. 0 (the
+	// default) adds none and leaves the world as it was without the knob.
+	HistoryDepth float64
 	// StalledNow is how many GitHub handoffs are stalled at Now.
 	StalledNow int
 	// JiraStalledNow is how many Jira handoffs are stalled at Now.
@@ -142,6 +149,9 @@ func (p Params) withDefaults() (Params, error) {
 	}
 	if p.Noise < 0 || p.Noise > 100 {
 		errs = append(errs, fmt.Errorf("sim: Noise %g: want 0..100", p.Noise))
+	}
+	if p.HistoryDepth < 0 || p.HistoryDepth > 1000 {
+		errs = append(errs, fmt.Errorf("sim: HistoryDepth %g: want 0..1000", p.HistoryDepth))
 	}
 	if p.LivePace < 0 || p.LivePace > 1e6 {
 		errs = append(errs, fmt.Errorf("sim: LivePace %g: want 0..1e6", p.LivePace))
