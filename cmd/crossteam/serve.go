@@ -194,9 +194,9 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 	// The live families, encoded per scrape; the snapshot's are encoded
 	// once per snapshot by the handler.
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(health, exposition.BuildInfo(),
+	reg.MustRegister(exposition.Sequential(health, exposition.BuildInfo(),
 		promcollectors.NewGoCollector(),
-		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
+		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{})))
 
 	if err := x.start(ctx, cfg); err != nil {
 		return err
