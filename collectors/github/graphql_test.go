@@ -223,7 +223,7 @@ func TestGraphQLLimits(t *testing.T) {
 		c := e.collector()
 		c.gqlItems = 1
 		c.gqlPage = gqlMaxPage
-		if !c.shrink() || c.gqlPage != 50 || !c.shrink() || !c.shrink() || c.gqlPage != 12 || !c.shrink() || c.gqlPage != gqlMinPage || c.shrink() {
+		if !c.shrink(c.gqlItems, c.gqlPage) || c.gqlPage != 50 || !c.shrink(c.gqlItems, c.gqlPage) || !c.shrink(c.gqlItems, c.gqlPage) || c.gqlPage != 12 || !c.shrink(c.gqlItems, c.gqlPage) || c.gqlPage != gqlMinPage || c.shrink(c.gqlItems, c.gqlPage) {
 			t.Errorf("shrink: items %d page %d", c.gqlItems, c.gqlPage)
 		}
 		// Answered queries grow it back, page size first, one doubling
@@ -242,7 +242,7 @@ func TestGraphQLLimits(t *testing.T) {
 			t.Errorf("after %d answers: items %d page %d, want 1 and %d", gqlGrowAfter, c.gqlItems, c.gqlPage, 2*gqlMinPage)
 		}
 		grow(gqlGrowAfter - 1)
-		c.shrink() // page 20 -> 10, and the count starts again
+		c.shrink(c.gqlItems, c.gqlPage) // page 20 -> 10, and the count starts again
 		grow(gqlGrowAfter - 1)
 		if c.gqlPage != gqlMinPage {
 			t.Errorf("the count did not restart at the shrink: page %d", c.gqlPage)

@@ -475,6 +475,9 @@ func (c *Collector) syncScope(ctx context.Context, start time.Time, projects []s
 	} else {
 		err = c.searchDC(ctx, jql, b)
 	}
+	if werr := b.wait(); werr != nil {
+		return werr // the earlier failure; a search error after it follows from it or waits for the next sync
+	}
 	if err != nil {
 		return err
 	}
