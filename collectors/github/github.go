@@ -31,6 +31,11 @@
 // fetches the first page once more at the new watermark to learn that URL's
 // ETag (one extra request per changed list).
 //
+// Concurrency. Up to sources.github[].concurrency repositories (default
+// 2) sync at once, each with one request in flight; within a
+// repository's GraphQL walk a page is written while the next is fetched.
+// The repositories share one rate-limit view: every wait is everybody's.
+//
 // Rate limits are handled below go-github in a RoundTripper: secondary
 // limits (403/429 with Retry-After) are waited out and retried, primary
 // exhaustion waits until X-RateLimit-Reset (no request is sent before it),

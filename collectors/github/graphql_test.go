@@ -263,6 +263,7 @@ func TestGraphQLLimits(t *testing.T) {
 	t.Run("budget spent: wait for the reset before sending", func(t *testing.T) {
 		_, e := pathsEqual(t, func(e *env) {
 			e.gh = fakegithub.NewGitHub(e.org, fakegithub.GitHubOptions{Tokens: []string{token}, GraphQLRateLimit: 1})
+			e.target.Concurrency = intp(1) // the waits are summed: one waiter (TestRateLimitWaitHoldsEveryWorker has several)
 		})
 		if w := total(e.sleeps); w < time.Hour || w > time.Hour+time.Minute {
 			t.Errorf("waited %v for the GraphQL reset (sleeps %v), want about an hour", w, e.sleeps)
@@ -278,6 +279,7 @@ func TestGraphQLLimits(t *testing.T) {
 	t.Run("RATE_LIMITED in a 200 is waited out", func(t *testing.T) {
 		limited := 0
 		_, e := pathsEqual(t, func(e *env) {
+			e.target.Concurrency = intp(1) // the waits are summed: one waiter
 			e.wrap = func(w http.ResponseWriter, r *http.Request) bool {
 				if r.URL.Path != "/graphql" || limited > 0 {
 					return false

@@ -80,6 +80,9 @@ type rateTransport struct {
 	// (each is admitted only while Remaining exceeds those in flight).
 	inflight, gqlInflight int
 	returned              chan struct{}
+	// answered: an answer came back since the budget became unknown (the
+	// start, a reset passed); until then one request at a time learns it.
+	answered, gqlAnswered bool
 }
 
 // spent records a budget as spent until reset (a GraphQL RATE_LIMITED
@@ -149,9 +152,6 @@ func (t *rateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	ctx := r.Context()
 	rateWaits, serverRetries := 0, 0
 	for {
-		if err := t.waitHold(ctx); err != nil {
-			return nil, err
-		}
 		if err := t.admit(ctx, isGraphQLRequest(r)); err != nil {
 			return nil, err
 		}
@@ -200,16 +200,21 @@ func (t *rateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // admit returns when a request of the budget (graphql or core) may be
-// sent, counted in flight: never before the reset when the budget is
-// known to be spent, and never while the requests in flight would spend
+// sent, counted in flight: never during a hold, never before the reset when the budget is
+// known to be spent, never while the requests in flight would spend
 // what Remaining says is left (it waits for one of them to come back: a
-// 304 costs nothing, so their answers may leave some).
+// 304 costs nothing, so their answers may leave some), and only one
+// while the budget is unknown (an endpoint that sends no rate headers
+// is learned from that one answer too).
 func (t *rateTransport) admit(ctx context.Context, graphql bool) error {
 	for {
+		if err := t.waitHold(ctx); err != nil { // every wait ends here: a hold set meanwhile counts
+			return err
+		}
 		t.mu.Lock()
-		rem, reset, inflight := &t.remaining, t.reset, &t.inflight
+		rem, reset, inflight, answered := &t.remaining, t.reset, &t.inflight, &t.answered
 		if graphql {
-			rem, reset, inflight = &t.gqlRemaining, t.gqlReset, &t.gqlInflight
+			rem, reset, inflight, answered = &t.gqlRemaining, t.gqlReset, &t.gqlInflight, &t.gqlAnswered
 		}
 		switch {
 		case *rem == 0 && !reset.IsZero():
@@ -221,10 +226,10 @@ func (t *rateTransport) admit(ctx context.Context, graphql bool) error {
 			}
 			t.mu.Lock()
 			if *rem == 0 { // past the reset: unknown until the next answer
-				*rem = -1
+				*rem, *answered = -1, false
 			}
 			t.mu.Unlock()
-		case *rem > 0 && *inflight >= *rem:
+		case (*rem > 0 && *inflight >= *rem) || (!*answered && *inflight > 0):
 			if t.returned == nil {
 				t.returned = make(chan struct{})
 			}
@@ -250,8 +255,10 @@ func (t *rateTransport) release(graphql bool) {
 	defer t.mu.Unlock()
 	if graphql {
 		t.gqlInflight--
+		t.gqlAnswered = true
 	} else {
 		t.inflight--
+		t.answered = true
 	}
 	if t.returned != nil {
 		close(t.returned)

@@ -42,8 +42,9 @@ type batcher struct {
 	refreshedMeta bool
 
 	// writing is the result of the batch write running while the search
-	// goes on (nil: none); see flush.
+	// goes on (nil: none); see flush. batches counts the flushes.
 	writing chan error
+	batches int
 }
 
 // wait waits for the batch write in progress, if any, and returns its
@@ -419,8 +420,14 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 	if err != nil {
 		return err
 	}
+	b.batches++
 	b.writing = make(chan error, 1)
-	go func() { b.writing <- b.write(ctx, fetched, final) }()
+	go func(n int) {
+		if b.c.hook != nil {
+			b.c.hook("write", n)
+		}
+		b.writing <- b.write(ctx, fetched, final)
+	}(b.batches)
 	if final {
 		return b.wait()
 	}
