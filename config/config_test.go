@@ -29,6 +29,9 @@ func TestExampleLoads(t *testing.T) {
 	if n := len(c.Sources.GitHub); n != 2 || c.Sources.GitHub[1].App == nil {
 		t.Errorf("want a token target and a GitHub App target, got %d github targets", n)
 	}
+	if g := c.Sources.GitHub; len(g) == 2 && (g[0].Concurrency == nil || g[0].Workers() != 2 || g[1].Concurrency != nil || g[1].Workers() != DefaultGitHubConcurrency) {
+		t.Errorf("github concurrency: %v %d, %v %d; want 2 set, and unset = the default %d", g[0].Concurrency, g[0].Workers(), g[1].Concurrency, g[1].Workers(), DefaultGitHubConcurrency)
+	}
 	if n := len(c.Sources.Jira); n != 2 || c.Sources.Jira[0].Deployment != JiraCloud || c.Sources.Jira[1].Deployment != JiraDataCenter {
 		t.Errorf("want a cloud and a datacenter Jira target, got %+v", c.Sources.Jira)
 	}
