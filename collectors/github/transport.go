@@ -138,16 +138,6 @@ func (t *rateTransport) rate() (remaining int, reset time.Time) {
 	return t.remaining, t.reset
 }
 
-// rateOf is the budget state of the resource r spends.
-func (t *rateTransport) rateOf(r *http.Request) (remaining int, reset time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if isGraphQLRequest(r) {
-		return t.gqlRemaining, t.gqlReset
-	}
-	return t.remaining, t.reset
-}
-
 func (t *rateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	ctx := r.Context()
 	rateWaits, serverRetries := 0, 0
@@ -200,8 +190,8 @@ func (t *rateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // admit returns when a request of the budget (graphql or core) may be
-// sent, counted in flight: never during a hold, never before the reset when the budget is
-// known to be spent, never while the requests in flight would spend
+// sent, counted in flight: never during a hold, never before the reset
+// when the budget is known to be spent, never while the requests in flight would spend
 // what Remaining says is left (it waits for one of them to come back: a
 // 304 costs nothing, so their answers may leave some), and only one
 // while the budget is unknown (an endpoint that sends no rate headers
