@@ -222,6 +222,27 @@ type GitHubSource struct {
 	// endpoint has none), "on" (GraphQL; a missing endpoint is an error)
 	// or "off" (REST only). Change detection is REST in every mode.
 	GraphQL string `yaml:"graphql,omitempty"`
+	// Concurrency is how many repositories sync at once (each with one
+	// request in flight), under the target's one rate-limit budget; nil =
+	// DefaultGitHubConcurrency. Small on purpose: GitHub asks integrators
+	// to make requests serially rather than concurrently to stay clear of
+	// its secondary rate limits, which also cap concurrent requests at 100
+	// for everything using the token.
+	Concurrency *int `yaml:"concurrency,omitempty"`
+}
+
+// GitHub repository concurrency: the default and the largest accepted.
+const (
+	DefaultGitHubConcurrency = 2
+	MaxGitHubConcurrency     = 10
+)
+
+// Workers is the target's concurrency with the default applied.
+func (g *GitHubSource) Workers() int {
+	if g.Concurrency == nil {
+		return DefaultGitHubConcurrency
+	}
+	return *g.Concurrency
 }
 
 // GraphQL modes of a GitHub target.

@@ -29,6 +29,9 @@ func TestExampleLoads(t *testing.T) {
 	if n := len(c.Sources.GitHub); n != 2 || c.Sources.GitHub[1].App == nil {
 		t.Errorf("want a token target and a GitHub App target, got %d github targets", n)
 	}
+	if g := c.Sources.GitHub; len(g) == 2 && (g[0].Concurrency == nil || g[0].Workers() != 2 || g[1].Concurrency != nil || g[1].Workers() != DefaultGitHubConcurrency) {
+		t.Errorf("github concurrency: %v %d, %v %d; want 2 set, and unset = the default %d", g[0].Concurrency, g[0].Workers(), g[1].Concurrency, g[1].Workers(), DefaultGitHubConcurrency)
+	}
 	if n := len(c.Sources.Jira); n != 2 || c.Sources.Jira[0].Deployment != JiraCloud || c.Sources.Jira[1].Deployment != JiraDataCenter {
 		t.Errorf("want a cloud and a datacenter Jira target, got %+v", c.Sources.Jira)
 	}
@@ -151,6 +154,8 @@ func TestBadConfigs(t *testing.T) {
 		{"bad-github-auth-none.yml", "sources.github[0]: set one of token, token_file, token_env or app"},
 		{"bad-github-base-url.yml", "sources.github[0].base_url: \"api.github.com\" is not an absolute http(s) URL"},
 		{"bad-github-credentials-url.yml", "sources.github[0].base_url: credentials must not be part of the URL (use token, token_file or token_env)"},
+		{"bad-github-concurrency-large.yml", "sources.github[0].concurrency: 11 must be between 1 and 10 (repositories synced at once)"},
+		{"bad-github-concurrency-zero.yml", "sources.github[0].concurrency: 0 must be between 1 and 10 (repositories synced at once)"},
 		{"bad-github-graphql.yml", "sources.github[0].graphql: \"yes\" is not one of auto, on, off"},
 		{"bad-github-http.yml", "sources.github[0].base_url: \"http://ghe.example.com/api/v3/\" uses plain http; use https, or set insecure_http: true"},
 		{"bad-github-name-duplicate.yml", "sources.github[1].name: target \"gh\" is already defined at sources.github[0]"},

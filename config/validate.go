@@ -462,6 +462,9 @@ func (c *Config) validateSources(e *errs) {
 		default:
 			e.add(p+".graphql", "%q is not one of auto, on, off", g.GraphQL)
 		}
+		if n := g.Concurrency; n != nil && (*n < 1 || *n > MaxGitHubConcurrency) {
+			e.add(p+".concurrency", "%d must be between 1 and %d (repositories synced at once)", *n, MaxGitHubConcurrency)
+		}
 		seen := map[string]bool{}
 		for j, r := range g.Repos {
 			if !repoRE.MatchString(r) {

@@ -31,6 +31,11 @@
 // fetches the first page once more at the new watermark to learn that URL's
 // ETag (one extra request per changed list).
 //
+// Concurrency. Up to sources.github[].concurrency repositories (default
+// 2) sync at once, each with one request in flight; within a
+// repository's GraphQL walk a page is written while the next is fetched.
+// The repositories share one rate-limit view: every wait is everybody's.
+//
 // Rate limits are handled below go-github in a RoundTripper: secondary
 // limits (403/429 with Retry-After) are waited out and retried, primary
 // exhaustion waits until X-RateLimit-Reset (no request is sent before it),
@@ -52,6 +57,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,7 +87,12 @@ type Options struct {
 }
 
 // Collector syncs one GitHub target into the store. It implements
-// collectors.Target. Sync must not be called concurrently with itself.
+// collectors.Target. Sync must not be called concurrently with itself;
+// inside a Sync up to Target.Workers() repositories sync at once, so
+// everything a repository sync touches here is safe for concurrent use:
+// the rate-limit state (rateTransport, under its mutex), the GraphQL
+// mode (atomic), query limits (gqlMu) and counters (atomic); the rest is
+// set by New and only read.
 type Collector struct {
 	cfg    *config.Config
 	target *config.GitHubSource
@@ -97,15 +108,23 @@ type Collector struct {
 
 	// GraphQL history (graphql.go): the client, whether it is in use
 	// (graphql: auto|on and not fallen back to REST after a 404), the
-	// current query limits (shrunk on timeouts) and what it spent.
+	// current query limits (shrunk on timeouts, shared by the
+	// repositories syncing at once) and what it spent.
 	gql        *githubv4.Client
 	gqlMode    string
-	gqlOff     bool
+	gqlOff     atomic.Bool
+	gqlMu      sync.Mutex // gqlItems, gqlPage, gqlPassed
 	gqlItems   int
 	gqlPage    int
 	gqlPassed  int // queries answered since the last shrink or growth (grow)
 	gqlQueries atomic.Int64
 	gqlPoints  atomic.Int64
+
+	// hook, when set (tests), is called with "fetched" when a GraphQL
+	// issues page (its list and timelines) is fetched and mapped, and with
+	// "write" just before that page is written; n counts the pages of
+	// the repository's walk from 1.
+	hook func(stage, repo string, n int)
 }
 
 // Source is "github".
@@ -192,8 +211,9 @@ func New(o Options) (*Collector, error) {
 	// set of waits), with gqlTransport above them reading GraphQL's
 	// in-band errors.
 	c.gqlMode, c.gqlItems, c.gqlPage = o.Target.GraphQLMode(), gqlMaxItems, gqlMaxPage
-	c.gqlOff = c.gqlMode == config.GraphQLOff
-	gqlRT := &gqlTransport{next: auth, now: o.Now, sleep: func(ctx context.Context, d time.Duration) error { return c.rt.sleep(ctx, d) }}
+	c.gqlOff.Store(c.gqlMode == config.GraphQLOff)
+	gqlRT := &gqlTransport{next: auth, now: o.Now, sleep: func(ctx context.Context, d time.Duration) error { return c.rt.sleep(ctx, d) },
+		spent: func(reset time.Time) { c.rt.spent(true, reset) }}
 	c.gql = githubv4.NewEnterpriseClient(graphqlURL(u), &http.Client{Transport: c.scrub.Transport(gqlRT)})
 	return c, nil
 }
@@ -206,10 +226,14 @@ func (c *Collector) setSleep(f func(ctx context.Context, d time.Duration) error)
 // first answer) and the reset time.
 func (c *Collector) RateRemaining() (int, time.Time) { return c.rt.rate() }
 
-// Sync fetches everything new of every repository of the target. Each
-// repository is independent: a failure is collected, wrapped with the
-// repository name, and the others still sync; the joined errors are
-// returned. Bad credentials stop the sync at once.
+// Sync fetches everything new of every repository of the target, up to
+// Target.Workers() repositories at once (in configuration order, each
+// with one request in flight) under the target's one rate-limit view: a
+// wait for a limit any of them meets holds them all. Each repository is
+// independent: a failure is collected, wrapped with the repository name,
+// and the others still sync; the joined errors are returned in
+// repository order. Bad credentials stop every repository at once. The
+// team members are synced after the repositories.
 func (c *Collector) Sync(ctx context.Context) error {
 	var errs []error
 	repos, err := c.repos(ctx)
@@ -219,26 +243,10 @@ func (c *Collector) Sync(ctx context.Context) error {
 			return c.wrap(errors.Join(errs...))
 		}
 	}
-	for _, full := range repos {
-		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
-			break
-		}
-		rs := &repoSync{c: c, full: full}
-		rs.owner, rs.name, _ = splitRepo(full)
-		sync := rs.sync
-		if !c.gqlOff {
-			sync = rs.syncGraphQL
-		}
-		if c.owns != nil && !c.owns(full) {
-			sync = rs.milestones // another shard syncs its items
-		}
-		if err := sync(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("repo %s: %w", full, err))
-			if isAuth(err) || ctx.Err() != nil {
-				return c.wrap(errors.Join(errs...))
-			}
-		}
+	repoErrs, stop := c.syncRepos(ctx, repos)
+	errs = append(errs, repoErrs...)
+	if stop {
+		return c.wrap(errors.Join(errs...))
 	}
 	if ctx.Err() == nil {
 		if err := c.syncTeams(ctx, repos); err != nil {
@@ -246,6 +254,72 @@ func (c *Collector) Sync(ctx context.Context) error {
 		}
 	}
 	return c.wrap(errors.Join(errs...))
+}
+
+// syncRepos syncs repos with up to Target.Workers() workers, which take
+// the next repository in order when they finish one. It returns the
+// repositories' errors in repository order; stop is true when the sync
+// must end there (bad credentials, or ctx ended). After bad credentials
+// the other workers' repositories end with the cancellation of their
+// context, which is not reported as their failure.
+func (c *Collector) syncRepos(ctx context.Context, repos []string) (errs []error, stop bool) {
+	work, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([]error, len(repos))
+	var next atomic.Int64
+	var authFailed atomic.Bool
+	var wg sync.WaitGroup
+	for range max(1, min(c.target.Workers(), len(repos))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for work.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(repos) {
+					return
+				}
+				err := c.syncRepo(work, repos[i])
+				switch {
+				case err == nil:
+				case isAuth(err):
+					results[i] = fmt.Errorf("repo %s: %w", repos[i], err)
+					authFailed.Store(true)
+					cancel()
+				case authFailed.Load() && ctx.Err() == nil:
+					// Stopped by another repository's bad credentials.
+				default:
+					results[i] = fmt.Errorf("repo %s: %w", repos[i], err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	sawCtx := false
+	for _, err := range results {
+		if err != nil {
+			errs = append(errs, err)
+			sawCtx = sawCtx || (ctx.Err() != nil && errors.Is(err, ctx.Err()))
+		}
+	}
+	if ctx.Err() != nil && !sawCtx {
+		errs = append(errs, ctx.Err())
+	}
+	return errs, authFailed.Load() || ctx.Err() != nil
+}
+
+// syncRepo syncs one repository: its items and history through GraphQL
+// or REST, or only its milestones when another shard owns it.
+func (c *Collector) syncRepo(ctx context.Context, full string) error {
+	rs := &repoSync{c: c, full: full}
+	rs.owner, rs.name, _ = splitRepo(full)
+	sync := rs.sync
+	if !c.gqlOff.Load() {
+		sync = rs.syncGraphQL
+	}
+	if c.owns != nil && !c.owns(full) {
+		sync = rs.milestones // another shard syncs its items
+	}
+	return sync(ctx)
 }
 
 // wrap names the target and scrubs the error: no secret an upstream

@@ -529,6 +529,7 @@ func TestSecondaryRateLimits(t *testing.T) {
 	for _, status := range []int{http.StatusTooManyRequests, http.StatusForbidden} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			e := newEnv(t, fakegithub.GitHubOptions{})
+			e.target.Concurrency = intp(1) // the waits are counted: one waiter (TestRateLimitWaitHoldsEveryWorker has several)
 			e.scenario()
 			f := fakeapi.Faults{RetryAfter: 30 * time.Second}
 			if status == http.StatusTooManyRequests {
@@ -558,9 +559,19 @@ func TestSecondaryRateLimits(t *testing.T) {
 	}
 }
 
+// TestPrimaryRateLimitWaitsForReset: no request is sent into a spent
+// budget, with one repository at a time or several (the last requests
+// of a window are admitted only while Remaining exceeds those in flight).
 func TestPrimaryRateLimitWaitsForReset(t *testing.T) {
+	for _, workers := range []int{1, 2, 3} {
+		t.Run(fmt.Sprintf("concurrency %d", workers), func(t *testing.T) { testPrimaryRateLimit(t, workers) })
+	}
+}
+
+func testPrimaryRateLimit(t *testing.T, workers int) {
 	e := newEnv(t, fakegithub.GitHubOptions{RateLimit: 6, RateWindow: time.Hour})
 	e.target.GraphQL = config.GraphQLOff // the REST path: this test is about its feeds and budget
+	e.target.Concurrency = &workers
 	e.scenario()
 	e.mustSync()
 	if got := len(e.load().Items); got != 5 {

@@ -258,14 +258,16 @@ func (rs *repoSync) timelines(ctx context.Context, items []gqlTarget) (map[int][
 	out := make(map[int][]gqlNode, len(items))
 	c := rs.c
 	for len(items) > 0 {
-		n := min(len(items), c.gqlItems)
+		maxItems, page := c.gqlLimits()
+		n := min(len(items), maxItems)
 		batch := items[:n]
-		conns, err := rs.timelineBatch(ctx, batch)
+		conns, err := rs.timelineBatch(ctx, batch, page)
 		if errors.Is(err, errGQLTimeout) {
-			if !c.shrink() {
-				return nil, fmt.Errorf("graphql %s: %w (already at %d items of %d timeline entries)", timelineQuery(batch), err, c.gqlItems, c.gqlPage)
+			if !c.shrink(maxItems, page) {
+				return nil, fmt.Errorf("graphql %s: %w (already at %d items of %d timeline entries)", timelineQuery(batch), err, maxItems, page)
 			}
-			c.logger.Info("graphql query timed out; retrying smaller", "repo", rs.full, "items", c.gqlItems, "page", c.gqlPage)
+			maxItems, page = c.gqlLimits()
+			c.logger.Info("graphql query timed out; retrying smaller", "repo", rs.full, "items", maxItems, "page", page)
 			continue
 		}
 		if err != nil {
@@ -295,8 +297,24 @@ func (rs *repoSync) timelines(ctx context.Context, items []gqlTarget) (map[int][
 	return out, nil
 }
 
-// shrink halves the batch, then the page size; false at the floor.
-func (c *Collector) shrink() bool {
+// gqlLimits are the current aliases per query and timeline page size.
+func (c *Collector) gqlLimits() (items, page int) {
+	c.gqlMu.Lock()
+	defer c.gqlMu.Unlock()
+	return c.gqlItems, c.gqlPage
+}
+
+// shrink halves the batch, then the page size, after a query of items
+// aliases and timeline pages of page timed out; false at the floor.
+// When another repository's timeout already shrank the limits below
+// what the query used, they are left as they are (one slow spell seen
+// by several workers halves them once) and the query is retried at them.
+func (c *Collector) shrink(items, page int) bool {
+	c.gqlMu.Lock()
+	defer c.gqlMu.Unlock()
+	if c.gqlItems < items || c.gqlPage < page {
+		return true
+	}
 	c.gqlPassed = 0
 	switch {
 	case c.gqlItems > 1:
@@ -313,6 +331,8 @@ func (c *Collector) shrink() bool {
 // size it doubles the page size back, then the batch, toward the maximum
 // (the reverse of shrink).
 func (c *Collector) grow() {
+	c.gqlMu.Lock()
+	defer c.gqlMu.Unlock()
 	if c.gqlItems >= gqlMaxItems && c.gqlPage >= gqlMaxPage {
 		return
 	}
@@ -338,7 +358,7 @@ func (c *Collector) grow() {
 // process's life, so a type naming the items (the first version) grew the
 // exporter's heap with every batch ever fetched: 30 MiB of type names
 // after a medium-size full sync, and more with each sync.
-func (rs *repoSync) timelineBatch(ctx context.Context, batch []gqlTarget) ([]*gqlConn, error) {
+func (rs *repoSync) timelineBatch(ctx context.Context, batch []gqlTarget, page int) ([]*gqlConn, error) {
 	c := rs.c
 	order := make([]int, 0, len(batch)) // alias position -> batch index
 	for _, pr := range []bool{false, true} {
@@ -354,7 +374,7 @@ func (rs *repoSync) timelineBatch(ctx context.Context, batch []gqlTarget) ([]*gq
 			prs++
 		}
 	}
-	qT := gqlBatchType(len(batch)-prs, prs, c.gqlPage)
+	qT := gqlBatchType(len(batch)-prs, prs, page)
 	q := reflect.New(qT)
 	vars := map[string]any{"owner": githubv4.String(rs.owner), "name": githubv4.String(rs.name)}
 	for pos, i := range order {

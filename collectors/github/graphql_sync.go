@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crossteam/crossteam/config"
+	"github.com/crossteam/crossteam/store"
 )
 
 // syncGraphQL syncs one repository with GraphQL history: the issues list
@@ -27,8 +28,9 @@ func (rs *repoSync) syncGraphQL(ctx context.Context) error {
 		if c.gqlMode == config.GraphQLOn {
 			return fmt.Errorf("%w; the target sets graphql: on (auto falls back to REST)", err)
 		}
-		c.gqlOff = true
-		c.logger.Warn("the GitHub endpoint has no GraphQL API (404 on /graphql); syncing history through REST", "repo", rs.full)
+		if c.gqlOff.CompareAndSwap(false, true) { // once, whichever repository met it first
+			c.logger.Warn("the GitHub endpoint has no GraphQL API (404 on /graphql); syncing history through REST", "repo", rs.full)
+		}
 		return rs.sync(ctx)
 	}
 	if err != nil {
@@ -58,7 +60,16 @@ type gqlWalk struct {
 // unchanged repository costs one free 304 and no GraphQL query. The URL
 // is fixed (no since=), so no extra request is needed to learn the ETag
 // the next sync sends.
-func (rs *repoSync) issuesGraphQL(ctx context.Context) error {
+//
+// A page is written while the next one is fetched (one request in
+// flight, the store write beside it: remote time against local CPU).
+// Each page still carries its own walk cursor and only one write runs at
+// a time, in page order, so the store moves exactly as in a serial walk:
+// a sync interrupted anywhere resumes at the first page not written.
+// Mapping a page reads nothing the previous page's write changes that
+// could change what is mapped (review_requested is set only from a
+// timeline, which says the same again).
+func (rs *repoSync) issuesGraphQL(ctx context.Context) (err error) {
 	c := rs.c
 	first := rs.path("/issues?direction=desc&per_page=100&sort=updated&state=all")
 	etagKey := rs.key("gql_issues etag")
@@ -96,7 +107,17 @@ func (rs *repoSync) issuesGraphQL(ctx context.Context) error {
 	if walk.Newest != "" {
 		newestT, _ = time.Parse(time.RFC3339, walk.Newest)
 	}
-	for next != "" {
+	// writing is the previous page's write, if one runs; every return
+	// waits for it, and its error is the walk's (it came first).
+	var writing chan error
+	defer func() {
+		if writing != nil {
+			if werr := <-writing; werr != nil {
+				err = werr
+			}
+		}
+	}()
+	for n := 1; next != ""; n++ {
 		var list []*wireIssue
 		tag := ""
 		if next == first {
@@ -177,9 +198,27 @@ func (rs *repoSync) issuesGraphQL(ctx context.Context) error {
 				p.ETags = map[string]string{etagKey: first + " " + walk.FirstTag}
 			}
 		}
-		if err := rs.apply(ctx, p); err != nil {
-			return fmt.Errorf("list issues: %w", err)
+		if c.hook != nil {
+			c.hook("fetched", rs.full, n)
 		}
+		if writing != nil {
+			werr := <-writing
+			writing = nil
+			if werr != nil {
+				return werr
+			}
+		}
+		writing = make(chan error, 1)
+		go func(n int, p store.Page) {
+			if c.hook != nil {
+				c.hook("write", rs.full, n)
+			}
+			if err := rs.apply(ctx, p); err != nil {
+				writing <- fmt.Errorf("list issues: %w", err)
+				return
+			}
+			writing <- nil
+		}(n, p)
 		next = walk.Next
 	}
 	return nil

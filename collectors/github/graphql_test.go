@@ -223,7 +223,7 @@ func TestGraphQLLimits(t *testing.T) {
 		c := e.collector()
 		c.gqlItems = 1
 		c.gqlPage = gqlMaxPage
-		if !c.shrink() || c.gqlPage != 50 || !c.shrink() || !c.shrink() || c.gqlPage != 12 || !c.shrink() || c.gqlPage != gqlMinPage || c.shrink() {
+		if !c.shrink(c.gqlItems, c.gqlPage) || c.gqlPage != 50 || !c.shrink(c.gqlItems, c.gqlPage) || !c.shrink(c.gqlItems, c.gqlPage) || c.gqlPage != 12 || !c.shrink(c.gqlItems, c.gqlPage) || c.gqlPage != gqlMinPage || c.shrink(c.gqlItems, c.gqlPage) {
 			t.Errorf("shrink: items %d page %d", c.gqlItems, c.gqlPage)
 		}
 		// Answered queries grow it back, page size first, one doubling
@@ -242,7 +242,7 @@ func TestGraphQLLimits(t *testing.T) {
 			t.Errorf("after %d answers: items %d page %d, want 1 and %d", gqlGrowAfter, c.gqlItems, c.gqlPage, 2*gqlMinPage)
 		}
 		grow(gqlGrowAfter - 1)
-		c.shrink() // page 20 -> 10, and the count starts again
+		c.shrink(c.gqlItems, c.gqlPage) // page 20 -> 10, and the count starts again
 		grow(gqlGrowAfter - 1)
 		if c.gqlPage != gqlMinPage {
 			t.Errorf("the count did not restart at the shrink: page %d", c.gqlPage)
@@ -263,6 +263,7 @@ func TestGraphQLLimits(t *testing.T) {
 	t.Run("budget spent: wait for the reset before sending", func(t *testing.T) {
 		_, e := pathsEqual(t, func(e *env) {
 			e.gh = fakegithub.NewGitHub(e.org, fakegithub.GitHubOptions{Tokens: []string{token}, GraphQLRateLimit: 1})
+			e.target.Concurrency = intp(1) // the waits are summed: one waiter (TestRateLimitWaitHoldsEveryWorker has several)
 		})
 		if w := total(e.sleeps); w < time.Hour || w > time.Hour+time.Minute {
 			t.Errorf("waited %v for the GraphQL reset (sleeps %v), want about an hour", w, e.sleeps)
@@ -278,6 +279,7 @@ func TestGraphQLLimits(t *testing.T) {
 	t.Run("RATE_LIMITED in a 200 is waited out", func(t *testing.T) {
 		limited := 0
 		_, e := pathsEqual(t, func(e *env) {
+			e.target.Concurrency = intp(1) // the waits are summed: one waiter
 			e.wrap = func(w http.ResponseWriter, r *http.Request) bool {
 				if r.URL.Path != "/graphql" || limited > 0 {
 					return false

@@ -60,6 +60,9 @@ type gqlTransport struct {
 	next  http.RoundTripper
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
+	// spent marks the GraphQL budget spent until a reset, so the other
+	// repositories' queries wait for it too (nil: nothing to tell).
+	spent func(reset time.Time)
 }
 
 // gqlAnswer is an answer's two members, raw: one scan of the body.
@@ -155,11 +158,15 @@ func (t *gqlTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			info.rateLimited = true
 			return resp, nil
 		}
-		// Wait until the graphql window resets (rateTransport has already
-		// recorded Remaining 0 and will hold back other graphql requests).
+		// Wait until the graphql window resets; rateTransport holds back
+		// the other graphql requests until then (told here, as the
+		// headers of a RATE_LIMITED answer need not say Remaining 0).
 		d := defaultSecondary
 		if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
 			d = max(time.Unix(reset, 0).Add(resetMargin).Sub(t.now()), time.Second)
+		}
+		if t.spent != nil {
+			t.spent(t.now().Add(d - resetMargin))
 		}
 		resilience.Drain(resp)
 		if err := t.sleep(ctx, d); err != nil {

@@ -52,6 +52,14 @@ var errRateLimited = errors.New("rate limited")
 // primary exhaustion (X-RateLimit-Remaining: 0, until X-RateLimit-Reset) and
 // retries transient 5xx with capped exponential backoff and jitter. It never
 // sends a request before a known reset when the budget is spent.
+//
+// One rateTransport serves every repository a Sync runs at once, so a
+// wait is everybody's: a spent budget holds every request of its
+// resource until the reset, and a secondary limit (which GitHub counts
+// for the token, REST and GraphQL together) holds every request until
+// its Retry-After has passed, not only the one that met it ("continuing
+// to make requests while you are rate limited may result in the banning
+// of your integration").
 type rateTransport struct {
 	next  http.RoundTripper
 	now   func() time.Time
@@ -64,6 +72,64 @@ type rateTransport struct {
 	// remaining and reset, held back the same way.
 	gqlRemaining int
 	gqlReset     time.Time
+	// hold: no request is sent before it (a secondary limit's wait).
+	hold time.Time
+	// Requests in flight per budget, and a channel closed (and replaced)
+	// whenever one comes back: with several repositories at once the
+	// last requests of a budget must not all be sent on one Remaining
+	// (each is admitted only while Remaining exceeds those in flight).
+	inflight, gqlInflight int
+	returned              chan struct{}
+	// answered: an answer came back since the budget became unknown (the
+	// start, a reset passed); until then one request at a time learns it.
+	answered, gqlAnswered bool
+}
+
+// spent records a budget as spent until reset (a GraphQL RATE_LIMITED
+// answer, which may not say so in its headers), so that every request
+// of that resource waits for the reset.
+func (t *rateTransport) spent(graphql bool, reset time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if graphql {
+		t.gqlRemaining, t.gqlReset = 0, reset
+	} else {
+		t.remaining, t.reset = 0, reset
+	}
+}
+
+// holdFor holds every request for d from now (a later hold wins).
+func (t *rateTransport) holdFor(d time.Duration) {
+	until := t.now().Add(d)
+	t.mu.Lock()
+	if until.After(t.hold) {
+		t.hold = until
+	}
+	t.mu.Unlock()
+}
+
+// waitHold sleeps until the current hold has passed. The first waiter to
+// wake clears the hold it waited for (the clock of tests moves only by
+// sleeps); a later hold set meanwhile is waited for in turn.
+func (t *rateTransport) waitHold(ctx context.Context) error {
+	for {
+		t.mu.Lock()
+		h := t.hold
+		t.mu.Unlock()
+		if h.IsZero() {
+			return nil
+		}
+		if d := h.Sub(t.now()); d > 0 {
+			if err := t.sleep(ctx, d); err != nil {
+				return err
+			}
+		}
+		t.mu.Lock()
+		if t.hold.Equal(h) {
+			t.hold = time.Time{}
+		}
+		t.mu.Unlock()
+	}
 }
 
 func (t *rateTransport) rate() (remaining int, reset time.Time) {
@@ -72,48 +138,29 @@ func (t *rateTransport) rate() (remaining int, reset time.Time) {
 	return t.remaining, t.reset
 }
 
-// rateOf is the budget state of the resource r spends.
-func (t *rateTransport) rateOf(r *http.Request) (remaining int, reset time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if isGraphQLRequest(r) {
-		return t.gqlRemaining, t.gqlReset
-	}
-	return t.remaining, t.reset
-}
-
 func (t *rateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	ctx := r.Context()
 	rateWaits, serverRetries := 0, 0
 	for {
-		// Never send before the reset when the budget is known to be spent.
-		if rem, reset := t.rateOf(r); rem == 0 && !reset.IsZero() {
-			if d := reset.Add(resetMargin).Sub(t.now()); d > 0 {
-				if err := t.sleep(ctx, d); err != nil {
-					return nil, err
-				}
-			}
-			t.mu.Lock()
-			if isGraphQLRequest(r) {
-				t.gqlRemaining = -1
-			} else {
-				t.remaining = -1
-			}
-			t.mu.Unlock()
+		if err := t.admit(ctx, isGraphQLRequest(r)); err != nil {
+			return nil, err
 		}
 		req := r.Clone(ctx)
 		if r.GetBody != nil { // a POST (GraphQL) resent after a wait needs its body again
 			b, err := r.GetBody()
 			if err != nil {
+				t.release(isGraphQLRequest(r))
 				return nil, err
 			}
 			req.Body = b
 		}
 		resp, err := t.next.RoundTrip(req)
 		if err != nil {
+			t.release(isGraphQLRequest(r))
 			return nil, err
 		}
 		t.observe(resp, isGraphQLRequest(r))
+		t.release(isGraphQLRequest(r))
 		wait, kind := t.classify(resp)
 		switch kind {
 		case "":
@@ -131,11 +178,81 @@ func (t *rateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			wait = resilience.HalfJitter(resilience.Exponential(serverRetries, backoffBase, backoffCap))
 		}
 		resilience.Drain(resp)
-		if wait > 0 {
+		switch {
+		case kind == "rate" && wait > 0:
+			t.holdFor(wait) // waited for at the top, by every request
+		case wait > 0:
 			if err := t.sleep(ctx, wait); err != nil {
 				return nil, err
 			}
 		}
+	}
+}
+
+// admit returns when a request of the budget (graphql or core) may be
+// sent, counted in flight: never during a hold, never before the reset
+// when the budget is known to be spent, never while the requests in flight would spend
+// what Remaining says is left (it waits for one of them to come back: a
+// 304 costs nothing, so their answers may leave some), and only one
+// while the budget is unknown (an endpoint that sends no rate headers
+// is learned from that one answer too).
+func (t *rateTransport) admit(ctx context.Context, graphql bool) error {
+	for {
+		if err := t.waitHold(ctx); err != nil { // every wait ends here: a hold set meanwhile counts
+			return err
+		}
+		t.mu.Lock()
+		rem, reset, inflight, answered := &t.remaining, t.reset, &t.inflight, &t.answered
+		if graphql {
+			rem, reset, inflight, answered = &t.gqlRemaining, t.gqlReset, &t.gqlInflight, &t.gqlAnswered
+		}
+		switch {
+		case *rem == 0 && !reset.IsZero():
+			t.mu.Unlock()
+			if d := reset.Add(resetMargin).Sub(t.now()); d > 0 {
+				if err := t.sleep(ctx, d); err != nil {
+					return err
+				}
+			}
+			t.mu.Lock()
+			if *rem == 0 { // past the reset: unknown until the next answer
+				*rem, *answered = -1, false
+			}
+			t.mu.Unlock()
+		case (*rem > 0 && *inflight >= *rem) || (!*answered && *inflight > 0):
+			if t.returned == nil {
+				t.returned = make(chan struct{})
+			}
+			ch := t.returned
+			t.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		default:
+			*inflight++
+			t.mu.Unlock()
+			return nil
+		}
+	}
+}
+
+// release counts a request of admit's as answered (observe has read its
+// headers) and wakes the requests waiting for one.
+func (t *rateTransport) release(graphql bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if graphql {
+		t.gqlInflight--
+		t.gqlAnswered = true
+	} else {
+		t.inflight--
+		t.answered = true
+	}
+	if t.returned != nil {
+		close(t.returned)
+		t.returned = nil
 	}
 }
 
@@ -151,12 +268,21 @@ func (t *rateTransport) observe(resp *http.Response, graphql bool) {
 		graphql = res == "graphql"
 	}
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	cur, curReset := &t.remaining, &t.reset
 	if graphql {
-		t.gqlRemaining, t.gqlReset = rem, time.Unix(reset, 0)
-	} else {
-		t.remaining, t.reset = rem, time.Unix(reset, 0)
+		cur, curReset = &t.gqlRemaining, &t.gqlReset
 	}
-	t.mu.Unlock()
+	// Answers of requests sent at once come back in any order: within a
+	// window Remaining only goes down, so the lowest is the truth, and an
+	// answer from a window already over says nothing.
+	switch r := time.Unix(reset, 0); {
+	case r.Before(*curReset):
+	case r.Equal(*curReset) && *cur >= 0:
+		*cur = min(*cur, rem)
+	default:
+		*cur, *curReset = rem, r
+	}
 }
 
 // classify says whether resp must be retried: kind "rate" with the wait, or

@@ -2,7 +2,10 @@
 // Jira site (sources.jira[]), for Jira Cloud or Jira Server / Data Center.
 // Sync fetches the issues of the configured projects that changed since the
 // last sync, with their change histories, and writes them to the store as
-// model items, events and milestones, one batch per transaction.
+// model items, events and milestones, one batch per transaction. A
+// batch's requests are made first; its mapping and write then run while
+// the next search page is requested (one request in flight; the
+// watermark moves only with the last batch, written before Sync returns).
 //
 // # Requests
 //
@@ -230,6 +233,10 @@ type Collector struct {
 	judged     uint64
 	lists      map[string]store.CommentList
 	onDeferred func(n int)
+
+	// hook, when set (tests), is called just before batch n (from 1) of
+	// a scope is mapped and written.
+	hook func(stage string, n int)
 }
 
 // Source is "jira".
@@ -474,6 +481,9 @@ func (c *Collector) syncScope(ctx context.Context, start time.Time, projects []s
 		err = c.searchCloud(ctx, jql, incremental, b)
 	} else {
 		err = c.searchDC(ctx, jql, b)
+	}
+	if werr := b.wait(); werr != nil {
+		return werr // the earlier failure; a search error after it follows from it or waits for the next sync
 	}
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1016,5 +1017,73 @@ func TestUnchangedIssueInTheRoundedMinute(t *testing.T) {
 	}
 	if n := len(e.load().Events); n != before {
 		t.Errorf("events %d -> %d", before, n)
+	}
+}
+
+// TestInterruptedWhileBatchWrites: a batch is written while the next
+// search page is requested. The context ends after that page was
+// answered and before the batch was written: nothing of the batch and no
+// watermark is stored, and the next sync stores exactly what an
+// uninterrupted sync stores.
+func TestInterruptedWhileBatchWrites(t *testing.T) {
+	e := newEnv(t, fakejira.Cloud, "")
+	e.populate(1200) // two bulkfetch batches: after search page 10, and at the end
+	var searches atomic.Int64
+	page11 := make(chan struct{})
+	e.rewrite = func(r *http.Request, body []byte) []byte {
+		if strings.HasSuffix(r.URL.Path, "/search/jql") && searches.Add(1) == 11 {
+			close(page11)
+		}
+		return body
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := e.collector(Options{})
+	var writes []int
+	c.hook = func(stage string, n int) {
+		writes = append(writes, n)
+		if n == 1 {
+			select {
+			case <-page11: // the next search page was answered meanwhile
+			case <-time.After(10 * time.Second):
+				t.Error("no search request while the first batch was being written")
+			}
+			cancel()
+		}
+	}
+	if err := c.Sync(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want the cancellation", err)
+	}
+	if fmt.Sprint(writes) != "[1]" {
+		t.Errorf("batch writes begun %v, want [1]", writes)
+	}
+	if ds := e.load(); len(ds.Items) != 0 {
+		t.Errorf("%d items stored by the interrupted sync, want none (its batch write was cancelled)", len(ds.Items))
+	}
+	if v, ok, err := e.st.Cursor(context.Background(), model.SourceJira, e.tgt.Name, cursorName); err != nil || ok {
+		t.Fatalf("watermark %q stored (%v) by the interrupted sync", v, err)
+	}
+	e.rewrite = nil
+	c.hook = nil
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := e.load()
+
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "ref.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e.st = st
+	if err := e.collector(Options{}).Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := e.load()
+	if len(want.Items) != 1201 || len(want.Events) < 3000 {
+		t.Fatalf("reference: %d items %d events", len(want.Items), len(want.Events))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("resumed sync: %d items %d events, want %d and %d", len(got.Items), len(got.Events), len(want.Items), len(want.Events))
 	}
 }

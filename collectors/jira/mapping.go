@@ -40,6 +40,22 @@ type batcher struct {
 	maxUpdated    time.Time
 	seen          int
 	refreshedMeta bool
+
+	// writing is the result of the batch write running while the search
+	// goes on (nil: none); see flush. batches counts the flushes.
+	writing chan error
+	batches int
+}
+
+// wait waits for the batch write in progress, if any, and returns its
+// error.
+func (b *batcher) wait() error {
+	if b.writing == nil {
+		return nil
+	}
+	err := <-b.writing
+	b.writing = nil
+	return err
 }
 
 func (b *batcher) add(ctx context.Context, issues []rawIssue) error {
@@ -388,11 +404,39 @@ func (c *Collector) signalMatches(ctx context.Context, jql, scope string, ids []
 
 // flush maps and writes the pending issues in one transaction; the last
 // batch (final) carries the new watermark.
+//
+// The requests of a batch (histories, signals, comments) are made here;
+// its mapping and write then run beside the next search page's request
+// (local CPU against remote time; one request in flight still), and the
+// next flush, the final one included, waits for them first. Nothing the
+// search request reads is changed by a write, and the watermark moves
+// only with the final batch, written before flush returns: a sync
+// interrupted anywhere skips nothing.
 func (b *batcher) flush(ctx context.Context, final bool) error {
+	if err := b.wait(); err != nil {
+		return err
+	}
 	fetched, err := b.fetch(ctx)
 	if err != nil {
 		return err
 	}
+	b.batches++
+	b.writing = make(chan error, 1)
+	go func(n int) {
+		if b.c.hook != nil {
+			b.c.hook("write", n)
+		}
+		b.writing <- b.write(ctx, fetched, final)
+	}(b.batches)
+	if final {
+		return b.wait()
+	}
+	return nil
+}
+
+// write maps a fetched batch and writes it in one transaction, with the
+// new watermark when final.
+func (b *batcher) write(ctx context.Context, fetched *fetched, final bool) error {
 	page, err := b.c.mapBatch(fetched)
 	if err != nil {
 		return err
