@@ -237,14 +237,7 @@ func TestMigrateChangeSequence(t *testing.T) {
 	s.Close()
 	migrations = all
 
-	s, err = Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if v, err := s.SchemaVersion(ctx); err != nil || v != len(migrations) {
-		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, len(migrations))
-	}
+	s = openMigrated(t, ctx, path)
 	if got := mustLoad(t, s); !reflect.DeepEqual(got, want) {
 		t.Fatalf("after migration Load differs:\n got %+v\nwant %+v", got, want)
 	}

@@ -847,6 +847,21 @@ func BenchmarkLoad1M(b *testing.B) {
 
 // TestMigrateFromV1 opens a database at schema version 1 (before the item
 // columns of migration 2) and checks that Open upgrades it and keeps its data.
+// openMigrated opens path with every migration (a migration test
+// restores the list first) and checks the store reached the newest schema.
+func openMigrated(t *testing.T, ctx context.Context, path string) *Store {
+	t.Helper()
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if v, err := s.SchemaVersion(ctx); err != nil || v != len(migrations) {
+		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, len(migrations))
+	}
+	return s
+}
+
 func TestMigrateFromV1(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
@@ -864,14 +879,7 @@ func TestMigrateFromV1(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err = Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if v, err := s.SchemaVersion(ctx); err != nil || v != len(migrations) {
-		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, len(migrations))
-	}
+	s = openMigrated(t, ctx, path)
 	ds := mustLoad(t, s)
 	want := []model.Item{{Source: "github", Key: "a#1", Title: "old", Labels: []string{"bug"}}}
 	if !reflect.DeepEqual(ds.Items, want) {
