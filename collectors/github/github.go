@@ -32,7 +32,7 @@
 // ETag (one extra request per changed list).
 //
 // Concurrency. Up to sources.github[].concurrency repositories (default
-// 2) sync at once, each with one request in flight; within a
+// 1) sync at once, each with one request in flight; within a
 // repository's GraphQL walk a page is written while the next is fetched.
 // The repositories share one rate-limit view: every wait is everybody's.
 //
