@@ -107,6 +107,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crossteam/crossteam/internal/cpulane"
 	"github.com/crossteam/crossteam/model"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -435,7 +436,9 @@ func (s *Store) ApplyPage(ctx context.Context, p Page) error {
 	if err := p.validate(); err != nil {
 		return fmt.Errorf("store: apply page %s/%s: %w: %w", p.Source, p.Target, ErrInvalidPage, err)
 	}
-	if err := s.writePage(ctx, &p); err != nil {
+	// The write is the sync's largest CPU section (SQLite's B-tree and WAL
+	// work): it runs in a lane so a processor stays free for scrapes.
+	if err := cpulane.Do(ctx, func() error { return s.writePage(ctx, &p) }); err != nil {
 		return fmt.Errorf("store: apply page %s/%s: %w", p.Source, p.Target, err)
 	}
 	return nil

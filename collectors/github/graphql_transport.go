@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crossteam/crossteam/internal/cpulane"
 	"github.com/crossteam/crossteam/resilience"
 )
 
@@ -119,26 +120,37 @@ func (t *gqlTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(b))
 		var ans gqlAnswer
-		if json.Unmarshal(b, &ans) != nil {
-			return resp, nil // the client reports the decode error
-		}
 		var errs []gqlErr
-		if len(ans.Errors) > 0 && string(ans.Errors) != "null" {
-			_ = json.Unmarshal(ans.Errors, &errs)
-		}
-		info.dataPresent = len(ans.Data) > 0 && string(ans.Data) != "null"
-		if info.fast != nil && info.dataPresent {
-			if err := json.Unmarshal(ans.Data, &info.fast.Data); err != nil {
-				info.fastErr = fmt.Errorf("decode the answer: %w", err)
-			} else {
-				// The client gets the errors alone: nothing to decode twice.
-				stripped := []byte("{}")
-				if len(errs) > 0 {
-					stripped = append(append([]byte(`{"errors":`), ans.Errors...), '}')
-				}
-				resp.Body = io.NopCloser(bytes.NewReader(stripped))
-				resp.ContentLength = int64(len(stripped))
+		// The decode is CPU alone (the body is read): it runs in a lane.
+		bad := false
+		if err := cpulane.Do(ctx, func() error {
+			if json.Unmarshal(b, &ans) != nil {
+				bad = true
+				return nil
 			}
+			if len(ans.Errors) > 0 && string(ans.Errors) != "null" {
+				_ = json.Unmarshal(ans.Errors, &errs)
+			}
+			info.dataPresent = len(ans.Data) > 0 && string(ans.Data) != "null"
+			if info.fast != nil && info.dataPresent {
+				if err := json.Unmarshal(ans.Data, &info.fast.Data); err != nil {
+					info.fastErr = fmt.Errorf("decode the answer: %w", err)
+				} else {
+					// The client gets the errors alone: nothing to decode twice.
+					stripped := []byte("{}")
+					if len(errs) > 0 {
+						stripped = append(append([]byte(`{"errors":`), ans.Errors...), '}')
+					}
+					resp.Body = io.NopCloser(bytes.NewReader(stripped))
+					resp.ContentLength = int64(len(stripped))
+				}
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if bad {
+			return resp, nil // the client reports the decode error
 		}
 		limited := false
 		for _, e := range errs {

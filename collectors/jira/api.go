@@ -14,6 +14,8 @@ import (
 	"time"
 
 	gojira "github.com/andygrunwald/go-jira"
+
+	"github.com/crossteam/crossteam/internal/cpulane"
 )
 
 // Wire types of the endpoints go-jira v1.17.0 does not model (or models
@@ -294,7 +296,10 @@ func (c *Collector) call(ctx context.Context, method, path string, body, out any
 			fresh = reflect.New(reflect.TypeOf(out).Elem())
 			dst = fresh.Interface()
 		}
-		resp, err = c.client.Do(req, dst)
+		resp, err = c.client.Do(req, nil)
+		if err == nil {
+			err = decodeBody(ctx, resp.Body, dst)
+		}
 		if err == nil {
 			if out != nil {
 				reflect.ValueOf(out).Elem().Set(fresh.Elem())
@@ -354,4 +359,18 @@ func (c *Collector) call(ctx context.Context, method, path string, body, out any
 // newClient builds the go-jira client over the auth and rate transports.
 func newClient(baseURL string, rt http.RoundTripper) (*gojira.Client, error) {
 	return gojira.NewClient(&http.Client{Transport: rt}, baseURL)
+}
+
+// decodeBody reads an answer whole (the network wait) and then decodes it
+// into dst (nil: nothing to decode) in a CPU lane. go-jira's Do would
+// decode as the bytes arrive, holding a processor's work across the
+// network waits. A json.Decoder, as go-jira uses, so that what follows
+// the value is ignored as before.
+func decodeBody(ctx context.Context, body io.ReadCloser, dst any) error {
+	defer body.Close()
+	b, err := io.ReadAll(body)
+	if err != nil || dst == nil {
+		return err
+	}
+	return cpulane.Do(ctx, func() error { return json.NewDecoder(bytes.NewReader(b)).Decode(dst) })
 }

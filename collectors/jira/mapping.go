@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crossteam/crossteam/internal/cpulane"
 	"github.com/crossteam/crossteam/model"
 	"github.com/crossteam/crossteam/store"
 )
@@ -437,7 +438,11 @@ func (b *batcher) flush(ctx context.Context, final bool) error {
 // write maps a fetched batch and writes it in one transaction, with the
 // new watermark when final.
 func (b *batcher) write(ctx context.Context, fetched *fetched, final bool) error {
-	page, err := b.c.mapBatch(fetched)
+	var page store.Page
+	err := cpulane.Do(ctx, func() (err error) {
+		page, err = b.c.mapBatch(fetched)
+		return err
+	})
 	if err != nil {
 		return err
 	}

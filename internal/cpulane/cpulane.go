@@ -1,0 +1,43 @@
+// Package cpulane bounds how many goroutines run the exporter's sync CPU
+// work (decoding an answer, mapping it, writing a page) at once, so that
+// with every source syncing a processor is still free for the web
+// handlers.
+//
+// Why: Go notices a ready network connection when a processor runs out
+// of work, and otherwise only at sysmon's poll, every 10 ms; a scrape
+// that arrives while the sync keeps every processor busy waits for that
+// poll, and then for a running goroutine to be preempted. With the sync's
+// CPU sections held to GOMAXPROCS-1 processors, one processor idles in
+// the network poller and takes a scrape as it arrives.
+//
+// A section must not wait for anything another section holds (a lock, a
+// channel, another section): with one slot that would deadlock. Network
+// waits stay outside: read the body first, then decode inside.
+package cpulane
+
+import (
+	"context"
+	"runtime"
+)
+
+// slots holds one token per goroutine allowed in a section. Sized once at
+// start: the runtime's processor count then (GOMAXPROCS, or the CPU
+// quota), less one, at least one.
+var slots = make(chan struct{}, Width())
+
+// Width is how many sections may run at once for the current GOMAXPROCS.
+func Width() int {
+	return max(1, runtime.GOMAXPROCS(0)-1)
+}
+
+// Do runs f in a section: it waits for a slot (or for ctx to end, with
+// ctx's error), runs f and frees the slot.
+func Do(ctx context.Context, f func() error) error {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-slots }()
+	return f()
+}
