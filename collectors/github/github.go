@@ -49,9 +49,7 @@
 package github
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -573,7 +571,11 @@ func (c *Collector) get(ctx context.Context, u, etag string, v any) (result, err
 	}
 	resp, err := c.client.BareDo(ctx, req)
 	if err == nil {
-		err = decodeBody(ctx, resp.Body, v)
+		// Read whole, then decoded in the CPU lane; an empty body decodes
+		// to nothing, as in go-github's Do.
+		if err = cpulane.Decode(ctx, resp.Body, v); err == io.EOF {
+			err = nil
+		}
 	}
 	var res result
 	res.resp = resp
@@ -594,25 +596,6 @@ func (c *Collector) get(ctx context.Context, u, etag string, v any) (result, err
 		return res, fmt.Errorf("GET %s: the next page link repeats the page just served (the cursor does not advance)", req.URL.Path)
 	}
 	return res, nil
-}
-
-// decodeBody reads an answer whole (the network wait) and then decodes it
-// into v (nil: nothing to decode) in a CPU lane, as go-github's Do would
-// have but for the lane: Do decodes as the bytes arrive, holding a
-// processor's work across the network waits. An empty body decodes to
-// nothing, as in Do.
-func decodeBody(ctx context.Context, body io.ReadCloser, v any) error {
-	defer body.Close()
-	b, err := io.ReadAll(body)
-	if err != nil || v == nil {
-		return err
-	}
-	return cpulane.Do(ctx, func() error {
-		if err := json.NewDecoder(bytes.NewReader(b)).Decode(v); err != nil && err != io.EOF {
-			return err
-		}
-		return nil
-	})
 }
 
 // nextLink extracts the rel="next" URL of a Link header.

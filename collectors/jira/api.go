@@ -298,7 +298,7 @@ func (c *Collector) call(ctx context.Context, method, path string, body, out any
 		}
 		resp, err = c.client.Do(req, nil)
 		if err == nil {
-			err = decodeBody(ctx, resp.Body, dst)
+			err = cpulane.Decode(ctx, resp.Body, dst) // read whole, then decoded in the CPU lane
 		}
 		if err == nil {
 			if out != nil {
@@ -359,18 +359,4 @@ func (c *Collector) call(ctx context.Context, method, path string, body, out any
 // newClient builds the go-jira client over the auth and rate transports.
 func newClient(baseURL string, rt http.RoundTripper) (*gojira.Client, error) {
 	return gojira.NewClient(&http.Client{Transport: rt}, baseURL)
-}
-
-// decodeBody reads an answer whole (the network wait) and then decodes it
-// into dst (nil: nothing to decode) in a CPU lane. go-jira's Do would
-// decode as the bytes arrive, holding a processor's work across the
-// network waits. A json.Decoder, as go-jira uses, so that what follows
-// the value is ignored as before.
-func decodeBody(ctx context.Context, body io.ReadCloser, dst any) error {
-	defer body.Close()
-	b, err := io.ReadAll(body)
-	if err != nil || dst == nil {
-		return err
-	}
-	return cpulane.Do(ctx, func() error { return json.NewDecoder(bytes.NewReader(b)).Decode(dst) })
 }

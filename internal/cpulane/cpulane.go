@@ -16,7 +16,10 @@
 package cpulane
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"runtime"
 )
 
@@ -40,4 +43,19 @@ func Do(ctx context.Context, f func() error) error {
 	}
 	defer func() { <-slots }()
 	return f()
+}
+
+// Decode reads body whole (the network wait, outside the lane), closes it
+// and decodes it into v in a section (v nil: read and close only). It
+// uses a json.Decoder, as go-github and go-jira do, so what follows the
+// value is ignored as before; an empty body is io.EOF, for the caller to
+// judge. The clients' own decode reads as the bytes arrive, which would
+// hold a slot across the network waits.
+func Decode(ctx context.Context, body io.ReadCloser, v any) error {
+	defer body.Close()
+	b, err := io.ReadAll(body)
+	if err != nil || v == nil {
+		return err
+	}
+	return Do(ctx, func() error { return json.NewDecoder(bytes.NewReader(b)).Decode(v) })
 }

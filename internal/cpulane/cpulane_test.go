@@ -3,6 +3,8 @@ package cpulane
 import (
 	"context"
 	"errors"
+	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -78,5 +80,42 @@ func TestDoWaitEndsWithContext(t *testing.T) {
 	want := errors.New("boom")
 	if err := Do(context.Background(), func() error { return want }); !errors.Is(err, want) {
 		t.Fatalf("Do = %v, want f's error", err)
+	}
+}
+
+type closeCount struct {
+	io.Reader
+	closed int
+}
+
+func (c *closeCount) Close() error { c.closed++; return nil }
+
+// TestDecode checks that Decode decodes the first value (what follows is
+// ignored, as by the clients' json.Decoder), reports an empty body as
+// io.EOF, and closes the body in every case.
+func TestDecode(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       int
+		err        error
+	}{
+		{"value", `{"n": 7}`, 7, nil},
+		{"trailing data ignored", `{"n": 3} trailing`, 3, nil},
+		{"empty body", ``, 0, io.EOF},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := &closeCount{Reader: strings.NewReader(tc.body)}
+			var v struct{ N int }
+			err := Decode(context.Background(), body, &v)
+			if !errors.Is(err, tc.err) || (tc.err == nil && err != nil) {
+				t.Fatalf("Decode(%q) error = %v, want %v", tc.body, err, tc.err)
+			}
+			if v.N != tc.want {
+				t.Fatalf("Decode(%q) n = %d, want %d", tc.body, v.N, tc.want)
+			}
+			if body.closed != 1 {
+				t.Fatalf("body closed %d times, want 1", body.closed)
+			}
+		})
 	}
 }
