@@ -131,6 +131,12 @@ type Options struct {
 	Progress io.Writer
 	// ChildEnv is added to the exporter's environment.
 	ChildEnv []string
+	// UpstreamNice, 1 to 19, runs the harness's threads, and with them
+	// the simulated GitHub and Jira, at that nice value from the full
+	// sync on, while the exporter and the scraper process keep the
+	// harness's original priority (see nice_linux.go); 0: all at one
+	// priority.
+	UpstreamNice int
 }
 
 // Run runs the whole benchmark.
@@ -295,19 +301,29 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	// Phase 1: full sync, with scrapers.
 	phase = "full sync"
+	spawn, unnice, err := niceHarness(ctx, o.UpstreamNice)
+	if err != nil {
+		return fail(err)
+	}
+	defer unnice()
+	r.UpstreamNice = o.UpstreamNice
 	ghRec.start()
 	if jiraRec != nil {
 		jiraRec.start()
 	}
 	phaseStart := time.Now()
 	harnessCPU0 := selfCPU()
-	ch, err := startChild(ctx, o.Exe, cfgPath, filepath.Join(dir, "exporter.log"), o.ChildEnv)
+	var ch *child
+	spawn(func() { ch, err = startChild(ctx, o.Exe, cfgPath, filepath.Join(dir, "exporter.log"), o.ChildEnv) })
 	if err != nil {
 		return fail(err)
 	}
 	defer ch.kill()
 	anon := ch.sampleRSS()
-	scraper, err := startScrapeProcess(o.ScraperExe, ch.base+"/metrics", o.Scrapers, o.ScrapeInterval)
+	var scraper *scrapeProcess
+	spawn(func() {
+		scraper, err = startScrapeProcess(o.ScraperExe, ch.base+"/metrics", o.Scrapers, o.ScrapeInterval)
+	})
 	if err != nil {
 		return fail(err)
 	}
@@ -428,7 +444,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return fail(err)
 	}
 	restart := time.Now()
-	ch, err = startChild(ctx, o.Exe, cfgPath, filepath.Join(dir, "exporter-restart.log"), o.ChildEnv)
+	spawn(func() {
+		ch, err = startChild(ctx, o.Exe, cfgPath, filepath.Join(dir, "exporter-restart.log"), o.ChildEnv)
+	})
 	if err != nil {
 		return fail(err)
 	}

@@ -66,6 +66,9 @@ type JSON struct {
 	LoadAverageStart []float64 `json:"load_average_start"`
 	// ExporterEnv: what the run added to the exporter's environment.
 	ExporterEnv []string `json:"exporter_env,omitempty"`
+	// UpstreamNice is the nice value the simulated APIs ran at (0: the
+	// exporter's own).
+	UpstreamNice int `json:"upstream_nice"`
 	// Failed names the phase that did not finish (empty: none).
 	Failed string `json:"failed,omitempty"`
 }
@@ -82,7 +85,7 @@ func (r *Result) JSON() JSON {
 	iptr := func(v int) *int { return &v }
 	j := JSON{Size: r.Size, Machine: r.Machine, Items: r.Census.GitHubItems + r.Census.JiraIssues, Teams: r.Teams,
 		Scrapes: r.Scrape.Scrapes, ScrapeErrors: r.Scrape.Errors, Scrapers: r.Scrapers, ScrapeInterval: r.ScrapeInterval.String(),
-		LoadAverage: r.LoadAverage, LoadAverageStart: r.LoadAverageStart, ExporterEnv: r.ExporterEnv, Failed: r.Failed}
+		LoadAverage: r.LoadAverage, LoadAverageStart: r.LoadAverageStart, ExporterEnv: r.ExporterEnv, UpstreamNice: r.UpstreamNice, Failed: r.Failed}
 	if r.PeakRSS > 0 {
 		j.PeakRSSMiB = ptr(float64(r.PeakRSS) / (1 << 20))
 	}

@@ -140,6 +140,9 @@ type Result struct {
 	// ExporterEnv is what the run added to the exporter's environment
 	// (Options.ChildEnv), e.g. GOMEMLIMIT=384MiB as the Docker image sets.
 	ExporterEnv []string
+	// UpstreamNice is Options.UpstreamNice (0: the simulated APIs ran at
+	// the exporter's priority).
+	UpstreamNice int
 	// Failed names the phase that failed; the figures before it are kept.
 	Failed  string
 	reached reached
@@ -420,6 +423,9 @@ func (r *Result) Section(command string, at time.Time) string {
 	fmt.Fprintf(&b, "Machine: %s. Run at %s; the simulator and the fake APIs run on the same machine in the same run.\n\n", r.Machine, at.UTC().Format(time.RFC3339))
 	if len(r.ExporterEnv) > 0 {
 		fmt.Fprintf(&b, "Exporter environment: %s.\n\n", strings.Join(r.ExporterEnv, " "))
+	}
+	if r.UpstreamNice > 0 {
+		fmt.Fprintf(&b, "The harness, with the simulated GitHub and Jira, ran at nice %d from the full sync on; the exporter and the scrapers at the original priority (`--bench.upstream-nice`).\n\n", r.UpstreamNice)
 	}
 	b.WriteString(r.Table())
 	return b.String()

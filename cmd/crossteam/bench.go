@@ -29,6 +29,7 @@ type benchCommand struct {
 	scrapeInterval time.Duration
 	timeout        time.Duration
 	gomemlimit     string
+	upstreamNice   int
 }
 
 func newBenchCommand(app *kingpin.Application) *benchCommand {
@@ -44,6 +45,7 @@ func newBenchCommand(app *kingpin.Application) *benchCommand {
 	c.Flag("bench.scrape-interval", "Interval of each scraper (0: back to back).").Default("1s").DurationVar(&c.scrapeInterval)
 	c.Flag("bench.timeout", "Longest time one sync phase may take.").Default("15m").DurationVar(&c.timeout)
 	c.Flag("bench.gomemlimit", "GOMEMLIMIT for the exporter only (e.g. 384MiB, what the Docker image and compose stack set); empty: the exporter inherits the environment. The harness itself holds the whole simulated organisation, so setting GOMEMLIMIT for both would measure its garbage collector instead.").StringVar(&c.gomemlimit)
+	c.Flag("bench.upstream-nice", "Nice value (1-19) for the harness's process, which serves the simulated GitHub and Jira, from the full sync on; the exporter and the scrapers keep the original priority. A remote GitHub or Jira never takes the exporter's CPU; the fakes on the same cores do. 0: one priority for all, the default.").Default("0").IntVar(&c.upstreamNice)
 	return c
 }
 
@@ -90,7 +92,7 @@ func (c *benchCommand) run(e *env) int {
 		childEnv = append(childEnv, "GOMEMLIMIT="+c.gomemlimit)
 	}
 	r, err := bench.Run(ctx, bench.Options{Size: c.size, Seed: c.seed, Exe: exe, ScraperExe: self, Dir: c.dir, Scrapers: c.scrapers,
-		ScrapeInterval: c.scrapeInterval, Timeout: c.timeout, Logger: e.logger, Progress: e.stderr, ChildEnv: childEnv})
+		ScrapeInterval: c.scrapeInterval, Timeout: c.timeout, Logger: e.logger, Progress: e.stderr, ChildEnv: childEnv, UpstreamNice: c.upstreamNice})
 	if err != nil {
 		e.logger.Error("benchmark failed", "err", err)
 		if r == nil {
