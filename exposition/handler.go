@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -59,10 +60,12 @@ type encoded struct {
 	once  sync.Once
 	plain []byte
 	err   error
+	ready atomic.Bool // plain is encoded (Set encodes a new snapshot's formats)
 
 	zonce   sync.Once
 	deflate []byte
 	crc     uint32
+	zipped  atomic.Bool // deflate is made
 }
 
 // flatePool keeps the per-scrape compressors: a flate.Writer is about
@@ -131,7 +134,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		// A filtered scrape is rare (a person debugging): encode the
 		// chosen snapshot families for it alone.
-		b, err := h.encodeSnapshot(format, filter)
+		b, err := h.snap.encode(h.snap.snap.Load(), format, filter)
 		if err != nil {
 			h.logf("error encoding the snapshot: %v", err)
 			http.Error(w, "An error has occurred while encoding the snapshot:\n\n"+err.Error(), http.StatusInternalServerError)
@@ -182,21 +185,22 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(trailer[:])
 }
 
-// snapshotIn returns the published snapshot encoded in format, encoding
-// it on the first request for that format; nil before the first snapshot.
+// snapshotIn returns the published snapshot encoded in format (nil before
+// the first snapshot): Set encoded it already in every format scraped
+// before; a new format is encoded by its first scrape.
 func (h *handler) snapshotIn(format expfmt.Format) *encoded {
 	p := h.snap.snap.Load()
 	if p == nil {
 		return nil
 	}
-	v, _ := p.encoded.LoadOrStore(format, &encoded{})
-	e := v.(*encoded)
-	e.once.Do(func() { e.plain, e.err = h.encodeSnapshot(format, nil) })
-	return e
+	return h.snap.in(p, format)
 }
 
 func (e *encoded) gzipped() ([]byte, uint32) {
-	e.zonce.Do(func() { e.deflate, e.crc = deflateSynced(e.plain) })
+	e.zonce.Do(func() {
+		e.deflate, e.crc = deflateSynced(e.plain)
+		e.zipped.Store(true)
+	})
 	return e.deflate, e.crc
 }
 
@@ -207,24 +211,6 @@ func deflateSynced(b []byte) ([]byte, uint32) {
 	_, _ = fw.Write(b)
 	_ = fw.Flush()
 	return out.Bytes(), crc32.ChecksumIEEE(b)
-}
-
-// encodeSnapshot encodes the snapshot's families (those in filter, when
-// set) without a closing "# EOF".
-func (h *handler) encodeSnapshot(format expfmt.Format, filter map[string]bool) ([]byte, error) {
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(h.snap); err != nil {
-		return nil, err
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	if err := encodeFamilies(&b, format, mfs, filter, false); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
 }
 
 // encodeFamilies writes the families in filter (all when nil) to b in

@@ -3,10 +3,12 @@ package exposition
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -194,6 +196,50 @@ func TestHandlerNewSnapshot(t *testing.T) {
 	want := "crossteam_snapshot_timestamp_seconds 1.772586e+09"
 	if !strings.Contains(a, want) || strings.Contains(b, want) {
 		t.Errorf("after a new snapshot the scrape should show %q (only then)", want)
+	}
+}
+
+// TestSetEncodesScrapedFormats: Set encodes a new snapshot, before it is
+// published, in the formats (and the gzip) the previous one was scraped
+// in, and in no other; a scrape then serves exactly what a collector
+// holding only the new snapshot encodes.
+func TestSetEncodesScrapedFormats(t *testing.T) {
+	cfg, ds, asOf := scenario(t)
+	snap, live, _ := handlerWorld(t)
+	h := NewHandler(snap, live, HandlerOpts{})
+	om := "application/openmetrics-text;version=1.0.0"
+	scrape(t, h, om, "gzip", "")
+	scrape(t, h, "text/plain;version=0.0.4", "", "")
+	next := engine.Compute(ds, cfg, asOf.Add(time.Hour))
+	snap.Set(next, time.Second)
+	p := snap.snap.Load()
+	kinds := map[string]string{}
+	p.encoded.Range(func(k, v any) bool {
+		e := v.(*encoded)
+		kinds[string(k.(expfmt.Format))] = fmt.Sprintf("ready=%v zipped=%v", e.ready.Load(), e.zipped.Load())
+		return true
+	})
+	omFormat := expfmt.NegotiateAccept(http.Header{"Accept": {om}}, expfmt.DefaultOpenMetricsAcceptedFormats()...)
+	textFormat := expfmt.NegotiateAccept(http.Header{"Accept": {"text/plain;version=0.0.4"}}, expfmt.DefaultOpenMetricsAcceptedFormats()...)
+	want := map[string]string{string(omFormat): "ready=true zipped=true", string(textFormat): "ready=true zipped=false"}
+	if !reflect.DeepEqual(kinds, want) {
+		t.Errorf("encoded before publishing: %v, want %v", kinds, want)
+	}
+	fresh := NewSnapshotCollector()
+	fresh.Set(next, time.Second)
+	for _, f := range []expfmt.Format{omFormat, textFormat} {
+		got := snap.in(p, f).plain
+		ref, err := fresh.encode(fresh.snap.Load(), f, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, ref) {
+			t.Errorf("%s: the pre-encoded snapshot differs from a fresh encoding", f)
+		}
+	}
+	_, body := scrape(t, h, om, "gzip", "")
+	if !strings.Contains(string(gunzipOneMember(t, body)), "crossteam_snapshot_timestamp_seconds 1.772586e+09") {
+		t.Error("the scrape after Set does not serve the new snapshot")
 	}
 }
 

@@ -6,12 +6,14 @@
 package exposition
 
 import (
+	"bytes"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/crossteam/crossteam/catalogue"
 	"github.com/crossteam/crossteam/engine"
@@ -48,8 +50,74 @@ func NewSnapshotCollector() *SnapshotCollector {
 }
 
 // Set publishes a snapshot and how long it took to compute.
+//
+// The formats the previous snapshot was scraped in (and gzipped in) are
+// encoded for the new one first, here on the recomputation's goroutine,
+// and only then is it published: a scrape never waits for an encoding.
+// Encoded by the first scrape instead, at large each new snapshot (one
+// per target synced, during a full sync) held every scrape arriving
+// meanwhile for the encoding and deflate of the whole exposition.
 func (c *SnapshotCollector) Set(s *engine.Snapshot, compute time.Duration) {
-	c.snap.Store(&published{s: s, compute: compute})
+	p := &published{s: s, compute: compute}
+	if prev := c.snap.Load(); prev != nil {
+		prev.encoded.Range(func(k, v any) bool {
+			pe := v.(*encoded)
+			if !pe.ready.Load() {
+				return true
+			}
+			e := c.in(p, k.(expfmt.Format))
+			if pe.zipped.Load() {
+				e.gzipped()
+			}
+			return true
+		})
+	}
+	c.snap.Store(p)
+}
+
+// in returns p encoded in format, encoding it on the first call.
+func (c *SnapshotCollector) in(p *published, format expfmt.Format) *encoded {
+	v, _ := p.encoded.LoadOrStore(format, &encoded{})
+	e := v.(*encoded)
+	e.once.Do(func() {
+		e.plain, e.err = c.encode(p, format, nil)
+		e.ready.Store(e.err == nil)
+	})
+	return e
+}
+
+// encode encodes p's families (those in filter, when set) without a
+// closing "# EOF"; p nil: nothing.
+func (c *SnapshotCollector) encode(p *published, format expfmt.Format, filter map[string]bool) ([]byte, error) {
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(pinned{c, p}); err != nil {
+		return nil, err
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := encodeFamilies(&b, format, mfs, filter, false); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// pinned collects one published snapshot, whichever is current: an
+// encoding cached for p holds p's metrics even when a newer one is
+// published while it runs.
+type pinned struct {
+	c *SnapshotCollector
+	p *published
+}
+
+func (x pinned) Describe(ch chan<- *prometheus.Desc) { x.c.Describe(ch) }
+
+func (x pinned) Collect(ch chan<- prometheus.Metric) {
+	if x.p != nil {
+		x.c.collect(x.p, ch)
+	}
 }
 
 // Snapshot returns the published snapshot, or nil.
@@ -71,12 +139,14 @@ func (c *SnapshotCollector) d(name string) *prometheus.Desc {
 	return c.descs[catalogue.Namespace+"_"+name]
 }
 
-// Collect implements prometheus.Collector.
+// Collect implements prometheus.Collector: the current snapshot's metrics.
 func (c *SnapshotCollector) Collect(ch chan<- prometheus.Metric) {
-	p := c.snap.Load()
-	if p == nil {
-		return
+	if p := c.snap.Load(); p != nil {
+		c.collect(p, ch)
 	}
+}
+
+func (c *SnapshotCollector) collect(p *published, ch chan<- prometheus.Metric) {
 	s := p.s
 	gauge := func(name string, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(c.d(name), prometheus.GaugeValue, v, labels...)
