@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -60,12 +61,14 @@ type encoded struct {
 	once  sync.Once
 	plain []byte
 	err   error
-	ready atomic.Bool // plain is encoded (Set encodes a new snapshot's formats)
+	// served and zserved: when a scrape last took this format, plain and
+	// gzipped (unix ns; inherited from the snapshot before): Set encodes
+	// the next snapshot in the formats scraped lately.
+	served, zserved atomic.Int64
 
 	zonce   sync.Once
 	deflate []byte
 	crc     uint32
-	zipped  atomic.Bool // deflate is made
 }
 
 // flatePool keeps the per-scrape compressors: a flate.Writer is about
@@ -130,6 +133,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if pre != nil {
 			snapPart = pre.plain
+			pre.served.Store(time.Now().UnixNano())
 		}
 	} else {
 		// A filtered scrape is rare (a person debugging): encode the
@@ -167,6 +171,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var crc uint32
 	if pre != nil {
 		zsnap, crc = pre.gzipped()
+		pre.zserved.Store(time.Now().UnixNano())
 	} else if snapPart != nil {
 		zsnap, crc = deflateSynced(snapPart)
 	}
@@ -197,10 +202,7 @@ func (h *handler) snapshotIn(format expfmt.Format) *encoded {
 }
 
 func (e *encoded) gzipped() ([]byte, uint32) {
-	e.zonce.Do(func() {
-		e.deflate, e.crc = deflateSynced(e.plain)
-		e.zipped.Store(true)
-	})
+	e.zonce.Do(func() { e.deflate, e.crc = deflateSynced(e.plain) })
 	return e.deflate, e.crc
 }
 

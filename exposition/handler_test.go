@@ -201,39 +201,47 @@ func TestHandlerNewSnapshot(t *testing.T) {
 
 // TestSetEncodesScrapedFormats: Set encodes a new snapshot, before it is
 // published, in the formats (and the gzip) the previous one was scraped
-// in, and in no other; a scrape then serves exactly what a collector
-// holding only the new snapshot encodes.
+// in lately, and in no other; a scrape then serves exactly what a
+// collector holding only the new snapshot encodes.
 func TestSetEncodesScrapedFormats(t *testing.T) {
 	cfg, ds, asOf := scenario(t)
 	snap, live, _ := handlerWorld(t)
 	h := NewHandler(snap, live, HandlerOpts{})
 	om := "application/openmetrics-text;version=1.0.0"
+	text := "text/plain;version=0.0.4"
+	pb := "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"
 	scrape(t, h, om, "gzip", "")
-	scrape(t, h, "text/plain;version=0.0.4", "", "")
+	scrape(t, h, text, "", "")
+	scrape(t, h, pb, "gzip", "")
+	format := func(accept string) expfmt.Format {
+		return expfmt.NegotiateAccept(http.Header{"Accept": {accept}}, expfmt.DefaultOpenMetricsAcceptedFormats()...)
+	}
+	// The protobuf scrape was long ago: not encoded again.
+	old := time.Now().Add(-keepEncoded - time.Minute).UnixNano()
+	v, _ := snap.snap.Load().encoded.Load(format(pb))
+	v.(*encoded).served.Store(old)
+	v.(*encoded).zserved.Store(old)
 	next := engine.Compute(ds, cfg, asOf.Add(time.Hour))
 	snap.Set(next, time.Second)
 	p := snap.snap.Load()
 	kinds := map[string]string{}
 	p.encoded.Range(func(k, v any) bool {
 		e := v.(*encoded)
-		kinds[string(k.(expfmt.Format))] = fmt.Sprintf("ready=%v zipped=%v", e.ready.Load(), e.zipped.Load())
+		kinds[string(k.(expfmt.Format))] = fmt.Sprintf("plain=%v gzip=%v", e.plain != nil, e.deflate != nil)
 		return true
 	})
-	omFormat := expfmt.NegotiateAccept(http.Header{"Accept": {om}}, expfmt.DefaultOpenMetricsAcceptedFormats()...)
-	textFormat := expfmt.NegotiateAccept(http.Header{"Accept": {"text/plain;version=0.0.4"}}, expfmt.DefaultOpenMetricsAcceptedFormats()...)
-	want := map[string]string{string(omFormat): "ready=true zipped=true", string(textFormat): "ready=true zipped=false"}
+	want := map[string]string{string(format(om)): "plain=true gzip=true", string(format(text)): "plain=true gzip=false"}
 	if !reflect.DeepEqual(kinds, want) {
 		t.Errorf("encoded before publishing: %v, want %v", kinds, want)
 	}
 	fresh := NewSnapshotCollector()
 	fresh.Set(next, time.Second)
-	for _, f := range []expfmt.Format{omFormat, textFormat} {
-		got := snap.in(p, f).plain
+	for _, f := range []expfmt.Format{format(om), format(text)} {
 		ref, err := fresh.encode(fresh.snap.Load(), f, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got, ref) {
+		if !bytes.Equal(snap.in(p, f).plain, ref) {
 			t.Errorf("%s: the pre-encoded snapshot differs from a fresh encoding", f)
 		}
 	}

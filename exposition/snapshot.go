@@ -51,23 +51,28 @@ func NewSnapshotCollector() *SnapshotCollector {
 
 // Set publishes a snapshot and how long it took to compute.
 //
-// The formats the previous snapshot was scraped in (and gzipped in) are
-// encoded for the new one first, here on the recomputation's goroutine,
-// and only then is it published: a scrape never waits for an encoding.
-// Encoded by the first scrape instead, at large each new snapshot (one
-// per target synced, during a full sync) held every scrape arriving
-// meanwhile for the encoding and deflate of the whole exposition.
+// The formats the previous snapshot was scraped in (and gzipped in) within
+// keepEncoded are encoded for the new one first, here on the
+// recomputation's goroutine, and only then is it published: a scrape
+// never waits for an encoding. Encoded by the first scrape instead, at
+// large each new snapshot (one per target synced, during a full sync)
+// held every scrape arriving meanwhile for the encoding and deflate of the
+// whole exposition.
 func (c *SnapshotCollector) Set(s *engine.Snapshot, compute time.Duration) {
 	p := &published{s: s, compute: compute}
 	if prev := c.snap.Load(); prev != nil {
+		now := time.Now().UnixNano()
 		prev.encoded.Range(func(k, v any) bool {
 			pe := v.(*encoded)
-			if !pe.ready.Load() {
+			served, zserved := pe.served.Load(), pe.zserved.Load()
+			if now-served > int64(keepEncoded) {
 				return true
 			}
 			e := c.in(p, k.(expfmt.Format))
-			if pe.zipped.Load() {
+			e.served.Store(served)
+			if now-zserved <= int64(keepEncoded) {
 				e.gzipped()
+				e.zserved.Store(zserved)
 			}
 			return true
 		})
@@ -75,14 +80,17 @@ func (c *SnapshotCollector) Set(s *engine.Snapshot, compute time.Duration) {
 	c.snap.Store(p)
 }
 
+// keepEncoded is how long a format (or its gzip) nobody scrapes any more
+// is still encoded for each new snapshot: longer than any scrape interval
+// in use (Prometheus's default is 1m), so that a format someone asked for
+// once (a person's curl) is not encoded for ever.
+const keepEncoded = 10 * time.Minute
+
 // in returns p encoded in format, encoding it on the first call.
 func (c *SnapshotCollector) in(p *published, format expfmt.Format) *encoded {
 	v, _ := p.encoded.LoadOrStore(format, &encoded{})
 	e := v.(*encoded)
-	e.once.Do(func() {
-		e.plain, e.err = c.encode(p, format, nil)
-		e.ready.Store(e.err == nil)
-	})
+	e.once.Do(func() { e.plain, e.err = c.encode(p, format, nil) })
 	return e
 }
 
