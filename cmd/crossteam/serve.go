@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/crossteam/crossteam/config"
 	"github.com/crossteam/crossteam/engine"
 	"github.com/crossteam/crossteam/exposition"
+	"github.com/crossteam/crossteam/internal/cpulane"
 	"github.com/crossteam/crossteam/resilience"
 	"github.com/crossteam/crossteam/shard"
 	"github.com/crossteam/crossteam/store"
@@ -88,6 +90,7 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 }
 
 func (c *serveCommand) run(e *env) int {
+	setProcessors(e.logger)
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)
@@ -98,6 +101,18 @@ func (c *serveCommand) run(e *env) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// setProcessors gives the Go runtime one processor more than the cores
+// (cpulane.Processors says why), unless GOMAXPROCS is set in the
+// environment, which then stands as the user set it.
+func setProcessors(logger *slog.Logger) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	n := cpulane.Processors()
+	prev := runtime.GOMAXPROCS(n)
+	logger.Debug("Go processors set", "gomaxprocs", n, "cores", prev, "sync_sections", cpulane.Width())
 }
 
 // exporter is the running state that a reload swaps parts of.

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/crossteam/crossteam/fakeapi"
 	fakegithub "github.com/crossteam/crossteam/fakeapi/github"
+	"github.com/crossteam/crossteam/internal/cpulane"
 )
 
 const serveToken = "ghp_servetesttoken0123456789"
@@ -323,4 +326,26 @@ func TestReloadNeedsLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the SIGHUP reload done", func() bool { return strings.Contains(logs.String(), "configuration reloaded") })
+}
+
+// TestSetProcessors: without GOMAXPROCS in the environment the runtime
+// gets one processor more than the cores; with it, the user's value stands.
+func TestSetProcessors(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(before) })
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	t.Setenv("GOMAXPROCS", "")
+	setProcessors(logger)
+	if got, want := runtime.GOMAXPROCS(0), cpulane.Processors(); got != want {
+		t.Errorf("GOMAXPROCS %d after setProcessors, want %d", got, want)
+	}
+	if cpulane.Processors() <= cpulane.Width() {
+		t.Errorf("Processors %d, Width %d: no processor left beyond the sync's sections", cpulane.Processors(), cpulane.Width())
+	}
+	runtime.GOMAXPROCS(1)
+	t.Setenv("GOMAXPROCS", "1")
+	setProcessors(logger)
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("GOMAXPROCS=1 in the environment: the runtime runs %d processors", got)
+	}
 }

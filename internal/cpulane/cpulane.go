@@ -7,8 +7,9 @@
 // of work, and otherwise only at sysmon's poll, every 10 ms; a scrape
 // that arrives while the sync keeps every processor busy waits for that
 // poll, and then for a running goroutine to be preempted. With the sync's
-// CPU sections held to GOMAXPROCS-1 processors, one processor idles in
-// the network poller and takes a scrape as it arrives.
+// CPU sections held to one processor less than the cores, and the runtime
+// given one processor more than the cores (Processors), a processor idles
+// in the network poller and takes a scrape as it arrives.
 //
 // A section must not wait for anything another section holds (a lock, a
 // channel, another section): with one slot that would deadlock. Network
@@ -23,14 +24,32 @@ import (
 	"runtime"
 )
 
-// slots holds one token per goroutine allowed in a section. Sized once at
-// start: the runtime's processor count then (GOMAXPROCS, or the CPU
-// quota), less one, at least one.
+// cores is what the runtime found at start, before Processors is applied:
+// GOMAXPROCS from the environment, or else the CPU count or CPU quota.
+var cores = runtime.GOMAXPROCS(0)
+
+// slots holds one token per goroutine allowed in a section.
 var slots = make(chan struct{}, Width())
 
-// Width is how many sections may run at once for the current GOMAXPROCS.
+// Width is how many sections may run at once: cores less one, at least one.
 func Width() int {
-	return max(1, runtime.GOMAXPROCS(0)-1)
+	return max(1, cores-1)
+}
+
+// Processors is the GOMAXPROCS the exporter runs with when the
+// environment sets none: one more than cores.
+//
+// Why: with as many processors as cores, a scrape that arrives while the
+// sections hold every processor but one, and the garbage collector's mark
+// worker or a recomputation holds that one, waits for Go's scheduler,
+// which preempts a running goroutine only after 10 ms. One processor more
+// than the sections and the collector's worker can take gives the scrape
+// a thread of its own at once, and the kernel's scheduler, which shares a
+// core within a few ms, runs it: the p99 of a scrape during the full sync
+// at the medium size fell from 26-28 ms to 16-19 ms on 2 cores, for the
+// same sync time and CPU (BENCHMARKS.md).
+func Processors() int {
+	return cores + 1
 }
 
 // Do runs f in a section: it waits for a slot (or for ctx to end, with
