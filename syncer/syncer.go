@@ -53,9 +53,15 @@ type Syncer struct {
 	// flight finish and Run returns after it, so reloads never cancel a
 	// sync. Only SyncContext's end (shutdown) cancels one.
 	SyncContext context.Context
+	// Started, when set, runs once, after Run's first computation from
+	// the store and before the first sync starts (serve then gives the
+	// runtime its processor for scrapes, which the computation alone
+	// would share with nothing: see cpulane.Processors).
+	Started func()
 
-	mu  sync.Mutex
-	cfg *config.Config
+	started sync.Once
+	mu      sync.Mutex
+	cfg     *config.Config
 
 	// The engine state and what it was built from, guarded by stateMu:
 	// seq is the store's change sequence it has seen.
@@ -293,6 +299,9 @@ func (s *Syncer) Run(ctx context.Context, cfg *config.Config, targets []Target) 
 	// before the first sync finishes.
 	if err := s.Recompute(ctx); err != nil && ctx.Err() == nil {
 		s.Logger.Error("computing snapshot from the store failed", "err", err)
+	}
+	if s.Started != nil {
+		s.started.Do(s.Started)
 	}
 	var wg sync.WaitGroup
 	interval := time.Duration(cfg.Sync.Interval)

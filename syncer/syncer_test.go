@@ -304,3 +304,47 @@ func TestReloadLetsSyncFinish(t *testing.T) {
 		t.Error("the reload cancelled the sync in flight")
 	}
 }
+
+// TestStartedRunsOnceBeforeTheFirstSync: Started runs after the first
+// computation from the store (a snapshot is published) and before any
+// target syncs, and only once across two Runs (a reload).
+func TestStartedRunsOnceBeforeTheFirstSync(t *testing.T) {
+	cfg, ds, asOf := scenario(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := &Syncer{Store: st, Logger: slog.New(slog.DiscardHandler), Snapshot: exposition.NewSnapshotCollector(), Health: exposition.NewHealth(),
+		Now: func() time.Time { return asOf }}
+	target := &pageTarget{st: st, ds: ds}
+	var calls, syncsAtCall atomic.Int32
+	published := false
+	s.Started = func() {
+		calls.Add(1)
+		syncsAtCall.Store(target.syncs.Load())
+		published = s.Snapshot.Snapshot() != nil
+	}
+	for run := 0; run < 2; run++ {
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { s.Run(runCtx, cfg, []Target{target}); close(done) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for target.syncs.Load() <= int32(run) {
+			if time.Now().After(deadline) {
+				t.Fatalf("run %d: the target was not synced", run)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		stop()
+		<-done
+	}
+	if calls.Load() != 1 {
+		t.Errorf("Started ran %d times, want 1", calls.Load())
+	}
+	if syncsAtCall.Load() != 0 || !published {
+		t.Errorf("Started ran after %d syncs with a snapshot published %v, want after none, with one", syncsAtCall.Load(), published)
+	}
+}

@@ -90,7 +90,6 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 }
 
 func (c *serveCommand) run(e *env) int {
-	setProcessors(e.logger)
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)
@@ -105,7 +104,8 @@ func (c *serveCommand) run(e *env) int {
 
 // setProcessors gives the Go runtime one processor more than the cores
 // (cpulane.Processors says why), unless GOMAXPROCS is set in the
-// environment, which then stands as the user set it.
+// environment, which then stands as the user set it. serve calls it once
+// the first snapshot after start is computed.
 func setProcessors(logger *slog.Logger) {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return
@@ -142,13 +142,16 @@ type exporterOptions struct {
 	web         *web.FlagConfig
 	metricsPath string
 	maxRequests int
-	lifecycle   bool               // POST /-/reload enabled (--web.enable-lifecycle)
-	now         func() time.Time   // asOf clock of snapshots; nil = time.Now
-	targets     targetBuilder      // nil = buildTargets (for shard)
-	shard       shard.Spec         // the part of the organisation synced here
-	links       []externalLink     // extra landing page links to other servers
-	grafanaURL  string             // Grafana showing the boards, linked from the landing page
-	collectors  *collectorSwitches // nil = every source on
+	lifecycle   bool             // POST /-/reload enabled (--web.enable-lifecycle)
+	now         func() time.Time // asOf clock of snapshots; nil = time.Now
+	// processors: set the Go processors (setProcessors) once the first
+	// snapshot is computed (serve; the demo and tests leave them).
+	processors bool
+	targets    targetBuilder      // nil = buildTargets (for shard)
+	shard      shard.Spec         // the part of the organisation synced here
+	links      []externalLink     // extra landing page links to other servers
+	grafanaURL string             // Grafana showing the boards, linked from the landing page
+	collectors *collectorSwitches // nil = every source on
 	// started, when set, runs in its own goroutine once the exporter is
 	// syncing and the web server is starting.
 	started func(ctx context.Context, x *exporter)
@@ -168,7 +171,7 @@ func (c *serveCommand) serve(ctx context.Context, e *env, hup <-chan os.Signal) 
 	if err != nil {
 		return err
 	}
-	return runExporter(ctx, e, hup, exporterOptions{file: c.file, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests, shard: spec, lifecycle: c.lifecycle, grafanaURL: c.grafanaURL, collectors: &c.collectors})
+	return runExporter(ctx, e, hup, exporterOptions{processors: true, file: c.file, web: c.web, metricsPath: c.metricsPath, maxRequests: c.maxRequests, shard: spec, lifecycle: c.lifecycle, grafanaURL: c.grafanaURL, collectors: &c.collectors})
 }
 
 // runExporter loads the configuration file, syncs its targets in the
@@ -205,6 +208,12 @@ func runExporter(ctx context.Context, e *env, hup <-chan os.Signal, o exporterOp
 	x := &exporter{logger: logger, file: o.file, st: st, health: health, cfg: cfg, targets: o.targets, loaded: sha256.Sum256(raw), switches: switches,
 		syncer: &syncer.Syncer{Store: st, Logger: logger, Snapshot: snap, Health: health, Now: o.now,
 			Engine: engine.Options{Sharded: o.shard.Sharded()}, SyncContext: ctx}}
+	if o.processors {
+		// After the first computation: it runs alone, and a processor
+		// more than the cores only slowed it (the garbage collector's
+		// workers take a quarter of each processor while marking).
+		x.syncer.Started = func() { setProcessors(logger) }
+	}
 
 	// The live families, encoded per scrape; the snapshot's are encoded
 	// once per snapshot by the handler.
