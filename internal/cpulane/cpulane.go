@@ -46,8 +46,9 @@ func Width() int {
 // than the sections and the collector's worker can take gives the scrape
 // a thread of its own at once, and the kernel's scheduler, which shares a
 // core within a few ms, runs it: the p99 of a scrape during the full sync
-// at the medium size fell from 26-28 ms to 16-19 ms on 2 cores, for the
-// same sync time and CPU (BENCHMARKS.md).
+// at the medium size fell from 26-28 ms to 16-19 ms on 2 cores, and at
+// the large size from 48-58 ms to 42-47 ms, for the same sync time and CPU
+// (BENCHMARKS.md). serve sets it once the first snapshot is computed.
 func Processors() int {
 	return cores + 1
 }
