@@ -93,15 +93,22 @@ func (p *panickingTarget) Sync(context.Context) error {
 	return nil
 }
 
-func TestSyncerIsolatesFailingTargets(t *testing.T) {
-	cfg, ds, asOf := scenario(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+// openStore opens a fresh store file, closed when the test ends.
+func openStore(ctx context.Context, t *testing.T) *store.Store {
+	t.Helper()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestSyncerIsolatesFailingTargets(t *testing.T) {
+	cfg, ds, asOf := scenario(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := openStore(ctx, t)
 	var logs bytes.Buffer
 	s := &Syncer{Store: st, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Snapshot: exposition.NewSnapshotCollector(), Health: exposition.NewHealth(),
 		Now: func() time.Time { return asOf }}
@@ -312,11 +319,7 @@ func TestStartedRunsOnceBeforeTheFirstSync(t *testing.T) {
 	cfg, ds, asOf := scenario(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(ctx, t)
 	s := &Syncer{Store: st, Logger: slog.New(slog.DiscardHandler), Snapshot: exposition.NewSnapshotCollector(), Health: exposition.NewHealth(),
 		Now: func() time.Time { return asOf }}
 	target := &pageTarget{st: st, ds: ds}
