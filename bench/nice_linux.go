@@ -49,10 +49,9 @@ func niceHarness(ctx context.Context, nice int) (spawn func(f func()), stop func
 		// going back to the runtime at its own priority.
 		runtime.LockOSThread()
 		tid := syscall.Gettid()
-		prio, err := syscall.Getpriority(syscall.PRIO_PROCESS, tid)
-		// The raw getpriority system call returns 20 - nice.
-		if err == nil && 20-prio > nice {
-			err = fmt.Errorf("bench: the harness already runs at nice %d, above the upstream nice %d", 20-prio, nice)
+		var err error
+		if n := threadNice(tid); n > nice {
+			err = fmt.Errorf("bench: the harness already runs at nice %d, above the upstream nice %d", n, nice)
 		}
 		ready <- started{tid: tid, err: err}
 		if err != nil {
@@ -117,6 +116,7 @@ func niceHarness(ctx context.Context, nice int) (spawn func(f func()), stop func
 
 // threadNice is the nice value of thread tid (0 where it cannot be read).
 func threadNice(tid int) int {
+	// The raw getpriority system call returns 20 - nice.
 	prio, err := syscall.Getpriority(syscall.PRIO_PROCESS, tid)
 	if err != nil {
 		return 0

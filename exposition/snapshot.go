@@ -54,10 +54,10 @@ func NewSnapshotCollector() *SnapshotCollector {
 // The formats the previous snapshot was scraped in (and gzipped in) within
 // keepEncoded are encoded for the new one first, here on the
 // recomputation's goroutine, and only then is it published: a scrape
-// never waits for an encoding. Encoded by the first scrape instead, at
-// large each new snapshot (one per target synced, during a full sync)
-// held every scrape arriving meanwhile for the encoding and deflate of the
-// whole exposition.
+// never waits for an encoding, which the first scrape after each new
+// snapshot (one per target synced, during a full sync) used to do while
+// the scrapes arriving meanwhile waited for it. (It was not what the
+// slowest 1% of scrapes waited for at large: BENCHMARKS.md, stop 28.)
 func (c *SnapshotCollector) Set(s *engine.Snapshot, compute time.Duration) {
 	p := &published{s: s, compute: compute}
 	if prev := c.snap.Load(); prev != nil {
