@@ -71,7 +71,8 @@ func TestXLargeSizes(t *testing.T) {
 }
 
 // BenchmarkGenerate generates one size's world as the harness does and
-// reports its items and collected events (what the full sync stores);
+// reports its items and collected events (what the full sync stores),
+// GitHub's issue events and Jira's changelog histories as the fakes serve them;
 // pick one size with -bench 'Generate/^xlarge$'. Each size's world is held
 // whole in memory: xlarge takes several GiB.
 func BenchmarkGenerate(b *testing.B) {
@@ -93,6 +94,16 @@ func BenchmarkGenerate(b *testing.B) {
 				b.ReportMetric(float64(c.EventsBySource["github"]), "github_events")
 				b.ReportMetric(float64(c.EventsBySource["jira"]), "jira_events")
 				b.ReportMetric(float64(c.Handoffs), "handoffs")
+				n := 0
+				for _, r := range w.Repos {
+					n += len(w.Org.Events(r))
+				}
+				b.ReportMetric(float64(n), "issue_events")
+				h := 0
+				for _, is := range w.JiraSite().Issues() {
+					h += len(w.JiraSite().Histories(is.Key))
+				}
+				b.ReportMetric(float64(h), "jira_histories")
 				b.ReportMetric(time.Since(began).Seconds(), "s/generate")
 			}
 		})

@@ -27,7 +27,7 @@
 // 100,000 GitHub items with about a million issue events and 50,000 Jira
 // issues with about 500,000 changelog histories and 226,000 comments,
 // generated in about 10 s;
-// see BenchmarkGenerateLarge). Generation is linear in the history size.
+// see bench's BenchmarkGenerate). Generation is linear in the history size.
 // Params.HistoryDepth deepens every item's history without adding items:
 // extra collected events (bot comments and stale-label changes on GitHub,
 // service-desk and integration comments on Jira, within the 20 comments
